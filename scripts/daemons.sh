@@ -1,0 +1,68 @@
+#!/usr/bin/env bash
+# Starts dockerd, virtlogd and libvirtd if they are not running (there is no systemd here), and
+# stops only the ones this script started, by the PIDs it recorded.
+#   scripts/daemons.sh start | stop | status
+set -euo pipefail
+STATE=${TRIPTYCH_DAEMON_STATE:-/run/triptych-daemons}
+LOGS=${TRIPTYCH_DAEMON_LOGS:-/var/log/triptych}
+mkdir -p "$STATE" "$LOGS"
+
+running() { pgrep -x "$1" >/dev/null 2>&1; }
+
+wait_for() {  # wait_for NAME SECONDS COMMAND...
+  local name=$1 secs=$2; shift 2
+  for _ in $(seq $((secs * 10))); do "$@" >/dev/null 2>&1 && return 0; sleep 0.1; done
+  echo "triptych: $name did not come up within ${secs}s (log: $LOGS/$name.log)" >&2
+  return 1
+}
+
+start() {
+  if running dockerd; then
+    echo "triptych: dockerd already running; leaving it alone" >&2
+  else
+    nohup dockerd >"$LOGS/dockerd.log" 2>&1 &
+    echo $! >"$STATE/dockerd.pid"
+    wait_for dockerd 60 docker version --format '{{.Server.Version}}'
+  fi
+  if running virtlogd; then
+    echo "triptych: virtlogd already running; leaving it alone" >&2
+  else
+    virtlogd -d
+    wait_for virtlogd 10 pgrep -x virtlogd
+    pgrep -x virtlogd >"$STATE/virtlogd.pid"
+  fi
+  if running libvirtd; then
+    echo "triptych: libvirtd already running; leaving it alone" >&2
+  else
+    libvirtd -d
+    wait_for libvirtd 30 test -S /var/run/libvirt/libvirt-sock
+    pgrep -x libvirtd >"$STATE/libvirtd.pid"
+  fi
+}
+
+stop() {
+  for name in libvirtd virtlogd dockerd; do
+    f="$STATE/$name.pid"
+    [ -f "$f" ] || continue
+    pid=$(cat "$f")
+    if kill -0 "$pid" 2>/dev/null && [ "$(ps -o comm= -p "$pid")" = "$name" ]; then
+      kill -TERM "$pid"
+      for _ in $(seq 150); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+      kill -0 "$pid" 2>/dev/null && kill -KILL "$pid"
+    fi
+    rm -f "$f"
+  done
+}
+
+status() {
+  for name in dockerd virtlogd libvirtd; do
+    if running "$name"; then echo "$name: running"; else echo "$name: stopped"; fi
+  done
+}
+
+case "${1:-}" in
+  start) start ;;
+  stop) stop ;;
+  status) status ;;
+  *) echo "usage: $0 start|stop|status" >&2; exit 2 ;;
+esac

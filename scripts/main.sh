@@ -1,0 +1,14 @@
+#!/usr/bin/env bash
+# The main job: install, start the engines, run the suite on every available platform, write
+# reports/index.html.  SCENARIO=scenarios/default.toml bash scripts/main.sh for the nightly run.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+SCENARIO=${SCENARIO:-scenarios/quick.toml}
+NAME=${NAME:-main}
+bash scripts/install.sh
+bash scripts/daemons.sh start
+trap 'bash scripts/daemons.sh stop' EXIT
+status=0
+.venv/bin/pytest bench/ --benchmark-save="$NAME" --triptych-scenarios="$SCENARIO" "$@" || status=$?
+.venv/bin/triptych report -o reports/index.html
+exit "$status"

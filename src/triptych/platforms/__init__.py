@@ -1,0 +1,1 @@
+"""Platforms: where a workload runs (host, docker-bridge, docker-host, vm)."""

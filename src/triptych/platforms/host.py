@@ -1,0 +1,78 @@
+"""The host itself: bare metal (or whatever the host is), the baseline of every ratio."""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+from collections.abc import Sequence
+from pathlib import Path
+from typing import ClassVar
+
+from triptych.errors import TriptychError
+from triptych.platforms.base import Endpoint, Platform, ScratchDir, check_variant
+from triptych.process import CommandResult, LocalProcess, run_local
+from triptych.sample import MetaValue
+
+
+class HostPlatform(Platform):
+    """Runs tools directly on the host; servers listen on loopback."""
+
+    name: ClassVar[str] = "host"
+    network_variants: ClassVar[tuple[str, ...]] = ("loopback",)
+    disk_variants: ClassVar[tuple[str, ...]] = ("host-fs",)
+
+    def __init__(self, scratch_root: Path, session: str) -> None:
+        self._scratch_root = scratch_root
+        self._session = session
+        self._dir: Path | None = None
+
+    def start(self) -> None:
+        # /tmp may be tmpfs, where O_DIRECT fails: the scratch root is a real filesystem.
+        self._scratch_root.mkdir(parents=True, exist_ok=True)
+        self._dir = Path(
+            tempfile.mkdtemp(prefix=f"triptych-{self._session}-", dir=self._scratch_root)
+        )
+
+    def stop(self) -> None:
+        if self._dir is not None:
+            shutil.rmtree(self._dir, ignore_errors=True)
+            self._dir = None
+
+    def run(self, argv: Sequence[str], timeout: float) -> CommandResult:
+        return run_local(argv, timeout, where=self.name)
+
+    def spawn(self, argv: Sequence[str]) -> LocalProcess:
+        return LocalProcess(argv, where=self.name)
+
+    def endpoint(self, port: int, variant: str) -> Endpoint:
+        check_variant(self, variant, self.network_variants)
+        return Endpoint(variant, "127.0.0.1", port)
+
+    def listen_host(self) -> str:
+        return "127.0.0.1"
+
+    def scratch(self, variant: str) -> ScratchDir:
+        check_variant(self, variant, self.disk_variants)
+        if self._dir is None:
+            raise TriptychError("host platform used before start()")
+        return ScratchDir(variant, str(self._dir))
+
+    def metadata(self) -> dict[str, MetaValue]:
+        return {"platform": self.name, "layer": "none", "scratch_fs": _fs_type(self._dir)}
+
+
+def _fs_type(path: Path | None) -> str:
+    """The filesystem type under path, from /proc/self/mounts (longest matching mount)."""
+    if path is None:
+        return "unknown"
+    best, fstype = "", "unknown"
+    target = str(path.resolve())
+    for line in Path("/proc/self/mounts").read_text().splitlines():
+        parts = line.split()
+        if len(parts) < 3:
+            continue
+        mount = parts[1]
+        inside = target == mount or target.startswith(mount.rstrip("/") + "/")
+        if inside and len(mount) > len(best):
+            best, fstype = mount, parts[2]
+    return fstype

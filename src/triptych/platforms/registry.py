@@ -1,0 +1,36 @@
+"""Which Platform class serves each platform name, and how to build one from settings."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from triptych.errors import PlatformUnavailable
+from triptych.platforms.base import Platform
+from triptych.platforms.host import HostPlatform
+
+
+@dataclass(frozen=True)
+class PlatformSettings:
+    """What every platform may need from the run: where scratch files go, and the session id."""
+
+    session: str
+    scratch_root: Path
+    server_ports: tuple[int, ...]
+
+
+def variants(name: str, target: str) -> tuple[str, ...]:
+    """The variants a workload of `target` runs through on platform `name`."""
+    cls = _CLASSES.get(name)
+    if cls is None or target == "compute":
+        return ("default",)
+    return cls.disk_variants if target == "disk" else cls.network_variants
+
+
+def make_platform(name: str, settings: PlatformSettings) -> Platform:
+    if name == "host":
+        return HostPlatform(settings.scratch_root, settings.session)
+    raise PlatformUnavailable(f"platform {name} is not implemented in this version of triptych")
+
+
+_CLASSES: dict[str, type[Platform]] = {"host": HostPlatform}

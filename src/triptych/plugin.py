@@ -1,0 +1,155 @@
+"""The pytest plugin: scenario x platform x variant parametrization, platforms, machine info.
+
+`pytest bench/ --benchmark-save=NAME --triptych-scenarios=scenarios/quick.toml` collects one test
+per case, platform and variant; the test requests the `triptych_case`, `triptych_pool` and
+`benchmark` fixtures and calls `triptych.runner.run_case`.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from triptych import environment
+from triptych.errors import PlatformUnavailable, TriptychError
+from triptych.platforms.names import PLATFORM_NAMES
+from triptych.platforms.registry import PlatformSettings, variants
+from triptych.runner import CaseRun, PlatformPool
+from triptych.scenario import Scenario, load_scenario
+from triptych.session import new_session_id
+from triptych.workloads.network import SERVER_PORTS
+from triptych.workloads.registry import WORKLOADS
+
+SCENARIOS_KEY = pytest.StashKey[list[Scenario]]()
+SESSION_KEY = pytest.StashKey[str]()
+REQUIRE_ENV = "TRIPTYCH_REQUIRE_PLATFORMS"
+# A disk-backed directory (/tmp may be tmpfs, where O_DIRECT fails); each session makes its own
+# private subdirectory with mkdtemp, so the shared parent is not a race.
+DEFAULT_SCRATCH = "/var/tmp/triptych"  # noqa: S108
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("triptych", "triptych benchmark suite")
+    group.addoption(
+        "--triptych-scenarios",
+        default=None,
+        metavar="FILE[,FILE...]",
+        help="scenario files to run (default: scenarios/quick.toml)",
+    )
+    group.addoption(
+        "--triptych-platforms",
+        default=None,
+        metavar="LIST",
+        help="comma-separated platforms to run on (default: each scenario's list)",
+    )
+    group.addoption(
+        "--triptych-require-platforms",
+        default=os.environ.get(REQUIRE_ENV),
+        metavar="LIST",
+        help="platforms that must not be skipped: a skip becomes a failure "
+        f"(default: ${REQUIRE_ENV}; 'all' means every selected platform)",
+    )
+    group.addoption(
+        "--triptych-scratch",
+        default=DEFAULT_SCRATCH,
+        metavar="DIR",
+        help="where the host keeps scratch files (a real filesystem, not tmpfs)",
+    )
+
+
+def _split(value: str | None) -> list[str]:
+    return [v.strip() for v in (value or "").split(",") if v.strip()]
+
+
+def _selected_platforms(config: pytest.Config) -> list[str] | None:
+    chosen = _split(config.getoption("--triptych-platforms"))
+    for name in chosen:
+        if name not in PLATFORM_NAMES:
+            raise pytest.UsageError(
+                f"--triptych-platforms: unknown platform {name!r}; "
+                f"use a comma-separated list of {', '.join(PLATFORM_NAMES)}"
+            )
+    return chosen or None
+
+
+def _scenarios(config: pytest.Config) -> list[Scenario]:
+    if SCENARIOS_KEY not in config.stash:
+        files = _split(config.getoption("--triptych-scenarios")) or ["scenarios/quick.toml"]
+        try:
+            config.stash[SCENARIOS_KEY] = [load_scenario(Path(f)) for f in files]
+        except TriptychError as e:
+            raise pytest.UsageError(str(e)) from None
+    return config.stash[SCENARIOS_KEY]
+
+
+def case_runs(config: pytest.Config) -> list[CaseRun]:
+    """Every (case, platform, variant) the selected scenarios and platforms ask for."""
+    selected = _selected_platforms(config)
+    runs = []
+    for scenario in _scenarios(config):
+        for case in scenario.cases:
+            target = WORKLOADS[case.workload].target
+            for platform in case.platforms:
+                if selected is not None and platform not in selected:
+                    continue
+                for variant in variants(platform, target):
+                    runs.append(CaseRun(case, platform, variant))
+    return runs
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.stash[SESSION_KEY] = new_session_id()
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    if "triptych_case" in metafunc.fixturenames:
+        runs = case_runs(metafunc.config)
+        metafunc.parametrize("triptych_case", runs, ids=[r.id for r in runs])
+
+
+@pytest.fixture(scope="session")
+def triptych_session(request: pytest.FixtureRequest) -> str:
+    """The id that labels everything this session creates."""
+    return request.config.stash[SESSION_KEY]
+
+
+@pytest.fixture(scope="session")
+def triptych_pool(request: pytest.FixtureRequest, triptych_session: str) -> Iterator[PlatformPool]:
+    """Platforms started once per session, on first use, and stopped at its end."""
+    settings = PlatformSettings(
+        session=triptych_session,
+        scratch_root=Path(request.config.getoption("--triptych-scratch")),
+        server_ports=SERVER_PORTS,
+    )
+    pool = PlatformPool(settings)
+    try:
+        yield pool
+    finally:
+        pool.close()
+
+
+@pytest.fixture
+def triptych_platform(
+    request: pytest.FixtureRequest, triptych_case: CaseRun, triptych_pool: PlatformPool
+) -> Any:  # noqa: ANN401
+    """The started platform of this case; skipped (or failed, if required) when unavailable."""
+    try:
+        return triptych_pool.get(triptych_case.platform)
+    except PlatformUnavailable as e:
+        required = _split(request.config.getoption("--triptych-require-platforms"))
+        if triptych_case.platform in required or "all" in required:
+            pytest.fail(
+                f"required platform {triptych_case.platform} is unavailable: {e}", pytrace=False
+            )
+        pytest.skip(f"platform {triptych_case.platform} unavailable: {e}")
+
+
+def pytest_benchmark_update_machine_info(
+    config: pytest.Config, machine_info: dict[str, Any]
+) -> None:
+    """Record the environment beside every figure (pytest-benchmark hook)."""
+    machine_info["triptych"] = {"session": config.stash[SESSION_KEY], **environment.collect()}

@@ -1,0 +1,121 @@
+"""Runs one case (a scenario case on one platform through one variant) under pytest-benchmark."""
+
+from __future__ import annotations
+
+import contextlib
+import itertools
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from triptych import RESULT_API_VERSION
+from triptych.platforms.base import Platform
+from triptych.platforms.registry import PlatformSettings, make_platform
+from triptych.sample import Sample
+from triptych.scenario import Case
+from triptych.workloads.registry import WORKLOADS
+
+
+@dataclass(frozen=True)
+class CaseRun:
+    """One test: a case on a platform through a variant."""
+
+    case: Case
+    platform: str
+    variant: str
+
+    @property
+    def id(self) -> str:
+        v = "" if self.variant == "default" else f"/{self.variant}"
+        return f"{self.case.scenario}/{self.case.name}/{self.platform}{v}"
+
+
+class Benchmark(Protocol):
+    """The parts of pytest-benchmark's fixture we use."""
+
+    extra_info: dict[str, Any]
+    group: str | None
+
+    def pedantic(
+        self, target: Callable[[], None], *, rounds: int, iterations: int, warmup_rounds: int
+    ) -> None: ...
+
+
+class PlatformPool:
+    """Starts each platform once, on first use, and stops all of them when closed."""
+
+    def __init__(self, settings: PlatformSettings) -> None:
+        self.settings = settings
+        self._stack = contextlib.ExitStack()
+        self._started: dict[str, Platform] = {}
+        self._failed: dict[str, Exception] = {}
+
+    def get(self, name: str) -> Platform:
+        if name in self._failed:
+            raise self._failed[name]
+        if name not in self._started:
+            try:
+                self._started[name] = self._stack.enter_context(make_platform(name, self.settings))
+            except Exception as e:
+                self._failed[name] = e
+                raise
+        return self._started[name]
+
+    def close(self) -> None:
+        self._started.clear()
+        self._stack.close()
+
+
+def run_case(run: CaseRun, platform: Platform, benchmark: Benchmark) -> list[Sample]:
+    """Prepare, run one tool invocation per round, clean up; store every sample in extra_info."""
+    case = run.case
+    workload = case.build()
+    wtype = WORKLOADS[case.workload]
+    context = {
+        **platform.metadata(),
+        "variant": run.variant,
+        "tool": wtype.tool,
+        "family": wtype.family,
+        "case": case.name,
+    }
+    samples: list[Sample] = []
+    benchmark.group = f"{case.scenario}/{case.name}"
+    benchmark.extra_info.update(
+        {
+            "triptych_api": RESULT_API_VERSION,
+            "scenario": case.scenario,
+            "case": case.name,
+            "workload": case.workload,
+            "family": wtype.family,
+            "tool": wtype.tool,
+            "platform": run.platform,
+            "variant": run.variant,
+            "params": case.params_dict,
+            "duration": case.spec.duration,
+            "rounds": case.rounds,
+            "platform_metadata": platform.metadata(),
+            "samples": [],
+        }
+    )
+
+    round_numbers = itertools.count()
+
+    def one_round() -> None:
+        number = next(round_numbers)
+        for s in workload.run(platform, run.variant):
+            samples.append(
+                s.with_context(
+                    platform=run.platform,
+                    workload=case.workload,
+                    scenario=case.scenario,
+                    metadata={**context, "round": number},
+                )
+            )
+        benchmark.extra_info["samples"] = [s.to_dict() for s in samples]
+
+    workload.prepare(platform, run.variant)
+    try:
+        benchmark.pedantic(one_round, rounds=case.rounds, iterations=1, warmup_rounds=0)
+    finally:
+        workload.cleanup(platform, run.variant)
+    return samples

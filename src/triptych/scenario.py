@@ -1,0 +1,298 @@
+"""Scenario files (TOML): which workloads, with which parameters, on which platforms, how often.
+
+Every mistake is reported before anything runs, in one line naming the file, the key and the fix.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import difflib
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from triptych.errors import ScenarioError
+from triptych.platforms.names import PLATFORM_NAMES
+from triptych.workloads.base import RunSpec, Workload
+from triptych.workloads.registry import WORKLOADS
+
+MIN_DURATION, MAX_DURATION = 1.0, 3600.0
+MIN_ROUNDS, MAX_ROUNDS = 1, 1000
+SCENARIO_KEYS = {
+    "name": str,
+    "description": str,
+    "platforms": list,
+    "rounds": int,
+    "duration": float,
+    "timeout": float,
+}
+CASE_KEYS = {
+    "name": str,
+    "workload": str,
+    "params": dict,
+    "platforms": list,
+    "rounds": int,
+    "duration": float,
+    "timeout": float,
+}
+TOP_KEYS = {"scenario": dict, "case": list}
+
+
+@dataclass(frozen=True)
+class Case:
+    """One workload with its parameters, as a scenario asks for it."""
+
+    scenario: str
+    name: str
+    workload: str
+    params: Any
+    rounds: int
+    spec: RunSpec
+    platforms: tuple[str, ...]
+    source: str
+
+    @property
+    def params_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self.params)
+
+    def build(self) -> Workload:
+        workload: Workload = WORKLOADS[self.workload](self.params, self.spec)  # type: ignore[assignment]
+        return workload
+
+
+@dataclass(frozen=True)
+class Scenario:
+    name: str
+    description: str
+    path: str
+    platforms: tuple[str, ...]
+    cases: tuple[Case, ...]
+
+
+class _Where:
+    """Builds the one-line error: file: key: problem; fix."""
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+
+    def error(self, key: str, problem: str, fix: str) -> ScenarioError:
+        return ScenarioError(f"{self.path}: {key}: {problem}; {fix}")
+
+
+def _suggest(word: str, choices: Any) -> str:  # noqa: ANN401
+    close = difflib.get_close_matches(word, list(choices), n=1)
+    return f"did you mean {close[0]!r}?" if close else f"use one of {', '.join(sorted(choices))}"
+
+
+def _type_name(t: type) -> str:
+    return {
+        str: "a string",
+        int: "an integer",
+        float: "a number",
+        bool: "true or false",
+        list: "a list",
+        dict: "a table",
+    }[t]
+
+
+def _check_type(where: _Where, key: str, value: object, t: type) -> Any:  # noqa: ANN401
+    ok = (
+        isinstance(value, bool)
+        if t is bool
+        else isinstance(value, int | float) and not isinstance(value, bool)
+        if t is float
+        else isinstance(value, int) and not isinstance(value, bool)
+        if t is int
+        else isinstance(value, t)
+    )
+    if not ok:
+        raise where.error(
+            key,
+            f"expected {_type_name(t)}, got {type(value).__name__} {value!r}",
+            f"write {key.rsplit('.', 1)[-1]} as {_type_name(t)}",
+        )
+    return float(value) if t is float else value  # type: ignore[arg-type]
+
+
+def _check_keys(
+    where: _Where, prefix: str, table: Mapping[str, Any], known: Mapping[str, type]
+) -> None:
+    for key in table:
+        if key not in known:
+            raise where.error(f"{prefix}{key}", "unknown key", _suggest(key, known))
+
+
+def _platforms(where: _Where, key: str, value: object) -> tuple[str, ...]:
+    items = _check_type(where, key, value, list)
+    if not items:
+        raise where.error(key, "empty list", f"name at least one of {', '.join(PLATFORM_NAMES)}")
+    for i, item in enumerate(items):
+        if not isinstance(item, str):
+            raise where.error(
+                f"{key}[{i}]",
+                f"expected a platform name, got {item!r}",
+                f"use one of {', '.join(PLATFORM_NAMES)}",
+            )
+        if item not in PLATFORM_NAMES:
+            raise where.error(
+                f"{key}[{i}]", f"unknown platform {item!r}", _suggest(item, PLATFORM_NAMES)
+            )
+    return tuple(items)
+
+
+def _ranged(where: _Where, key: str, value: float, low: float, high: float, unit: str) -> None:
+    if not low <= value <= high:
+        raise where.error(
+            key, f"{value:g}{unit} is out of range", f"use a value from {low:g} to {high:g}{unit}"
+        )
+
+
+def _params(where: _Where, key: str, workload: str, given: Mapping[str, Any]) -> Any:  # noqa: ANN401
+    ptype = WORKLOADS[workload].Params
+    fields = {f.name: f for f in dataclasses.fields(ptype)}
+    values: dict[str, Any] = {}
+    for name, value in given.items():
+        if name not in fields:
+            raise where.error(
+                f"{key}.{name}", f"{workload} has no parameter {name!r}", _suggest(name, fields)
+            )
+        f = fields[name]
+        t = {"int": int, "float": float, "str": str, "bool": bool}[str(f.type)]
+        v = _check_type(where, f"{key}.{name}", value, t)
+        meta = f.metadata
+        hint = f" (e.g. {meta['hint']})" if meta.get("hint") else ""
+        if meta.get("choices") and v not in meta["choices"]:
+            raise where.error(
+                f"{key}.{name}",
+                f"{v!r} is not accepted by {workload}",
+                _suggest(v, meta["choices"]),
+            )
+        if meta.get("pattern") is not None and not meta["pattern"].match(v):
+            raise where.error(
+                f"{key}.{name}", f"{v!r} is not a size", f"write a size like 4k, 64M or 1G{hint}"
+            )
+        low, high = meta.get("low"), meta.get("high")
+        if (low is not None and v < low) or (high is not None and v > high):
+            raise where.error(
+                f"{key}.{name}",
+                f"{v!r} is out of range",
+                f"use a value from {low:g} to {high:g}{hint}",
+            )
+        values[name] = v
+    return ptype(**values)
+
+
+def _read_toml(path: Path) -> dict[str, Any]:
+    try:
+        return tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ScenarioError(
+            f"{path}: file not found; pass an existing scenario file, e.g. scenarios/quick.toml"
+        ) from None
+    except (OSError, UnicodeDecodeError) as e:
+        raise ScenarioError(f"{path}: cannot read ({e}); check the path and permissions") from None
+    except tomllib.TOMLDecodeError as e:
+        raise ScenarioError(f"{path}: TOML syntax error: {e}; fix the syntax there") from None
+
+
+@dataclass(frozen=True)
+class _Defaults:
+    scenario: str
+    platforms: tuple[str, ...]
+    rounds: int
+    duration: float
+    timeout: float | None
+
+
+def _case(where: _Where, i: int, raw: object, d: _Defaults) -> Case:
+    key = f"case[{i}]"
+    c = _check_type(where, key, raw, dict)
+    _check_keys(where, f"{key}.", c, CASE_KEYS)
+    for k, t in CASE_KEYS.items():
+        if k in c:
+            _check_type(where, f"{key}.{k}", c[k], t)
+    if "workload" not in c:
+        raise where.error(
+            f"{key}.workload",
+            "missing key",
+            f"add workload = one of {', '.join(sorted(WORKLOADS))}",
+        )
+    workload = c["workload"]
+    if workload not in WORKLOADS:
+        raise where.error(
+            f"{key}.workload", f"unknown workload {workload!r}", _suggest(workload, WORKLOADS)
+        )
+    rounds = c.get("rounds", d.rounds)
+    _ranged(where, f"{key}.rounds", rounds, MIN_ROUNDS, MAX_ROUNDS, "")
+    duration = float(c.get("duration", d.duration))
+    _ranged(where, f"{key}.duration", duration, MIN_DURATION, MAX_DURATION, " s")
+    least = WORKLOADS[workload].min_duration
+    if duration < least:
+        raise where.error(
+            f"{key}.duration",
+            f"{workload} needs at least {least:g} s to report a figure, got {duration:g} s",
+            f"set duration = {least:g} or more in this case",
+        )
+    timeout = c.get("timeout", d.timeout)
+    timeout = float(timeout) if timeout is not None else max(120.0, 10 * duration)
+    if timeout <= duration:
+        raise where.error(
+            f"{key}.timeout" if "timeout" in c else "scenario.timeout",
+            f"{timeout:g} s is not longer than the duration {duration:g} s",
+            "allow more time than the measurement",
+        )
+    platforms = (
+        _platforms(where, f"{key}.platforms", c["platforms"]) if "platforms" in c else d.platforms
+    )
+    params = _params(where, f"{key}.params", workload, c.get("params", {}))
+    return Case(
+        d.scenario,
+        c.get("name", workload),
+        workload,
+        params,
+        rounds,
+        RunSpec(duration, timeout),
+        platforms,
+        where.path,
+    )
+
+
+def load_scenario(path: Path) -> Scenario:
+    """Parse and validate one scenario file; raise ScenarioError with a one-line message."""
+    where = _Where(str(path))
+    raw = _read_toml(path)
+    _check_keys(where, "", raw, TOP_KEYS)
+    if "scenario" not in raw:
+        raise where.error("scenario", "missing table", "add [scenario] with name and platforms")
+    head = _check_type(where, "scenario", raw["scenario"], dict)
+    _check_keys(where, "scenario.", head, SCENARIO_KEYS)
+    for key in ("name", "platforms"):
+        if key not in head:
+            raise where.error(f"scenario.{key}", "missing key", f"add {key} to [scenario]")
+    for key, t in SCENARIO_KEYS.items():
+        if key in head:
+            _check_type(where, f"scenario.{key}", head[key], t)
+    d = _Defaults(
+        head["name"],
+        _platforms(where, "scenario.platforms", head["platforms"]),
+        head.get("rounds", 3),
+        float(head.get("duration", 5.0)),
+        head.get("timeout"),
+    )
+    _ranged(where, "scenario.rounds", d.rounds, MIN_ROUNDS, MAX_ROUNDS, "")
+    _ranged(where, "scenario.duration", d.duration, MIN_DURATION, MAX_DURATION, " s")
+    cases_raw = _check_type(where, "case", raw.get("case", []), list)
+    if not cases_raw:
+        raise where.error("case", "no cases", "add at least one [[case]] with a workload")
+    cases = [_case(where, i, c, d) for i, c in enumerate(cases_raw)]
+    names = [c.name for c in cases]
+    for i, name in enumerate(names):
+        if name in names[:i]:
+            raise where.error(
+                f"case[{i}].name",
+                f"case name {name!r} is used twice",
+                "give each case a distinct name",
+            )
+    return Scenario(d.scenario, head.get("description", ""), str(path), d.platforms, tuple(cases))

@@ -1,0 +1,98 @@
+"""The Workload contract (prepare / run / cleanup) and the helpers simple tools share."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any, ClassVar, Protocol
+
+from triptych.errors import ParseError
+from triptych.platforms.base import Platform
+from triptych.sample import Sample
+
+FAMILIES = ("cpu", "memory", "disk", "network", "startup")
+# Which platform variants a workload is run through: none, the disk backings, the network paths.
+TARGETS = ("compute", "disk", "network")
+DEFAULT_VARIANT = "default"
+
+
+@dataclass(frozen=True)
+class RunSpec:
+    """How long one round measures, and when to give up on it."""
+
+    duration: float
+    timeout: float
+
+
+class Workload(Protocol):
+    """One measurement: prepare once on a platform, run once per round, clean up."""
+
+    name: ClassVar[str]
+    family: ClassVar[str]
+    target: ClassVar[str]
+    tool: ClassVar[str]
+
+    def prepare(self, platform: Platform, variant: str) -> None: ...
+
+    def run(self, platform: Platform, variant: str) -> list[Sample]: ...
+
+    def cleanup(self, platform: Platform, variant: str) -> None: ...
+
+
+class WorkloadBase:
+    """What every workload class declares: its name, family, tool and typed parameters."""
+
+    name: ClassVar[str]
+    family: ClassVar[str]
+    target: ClassVar[str] = "compute"
+    tool: ClassVar[str]
+    min_duration: ClassVar[float] = 1.0
+    Params: ClassVar[type[Any]]
+
+    def __init__(self, params: Any, spec: RunSpec) -> None:  # noqa: ANN401
+        self.params = params
+        self.spec = spec
+
+
+class ToolWorkload(WorkloadBase):
+    """A workload that is one command on the platform per round; subclasses give argv and parse."""
+
+    def argv(self, platform: Platform, variant: str) -> list[str]:
+        raise NotImplementedError
+
+    def parse(self, output: str) -> list[Sample]:
+        raise NotImplementedError
+
+    def prepare(self, platform: Platform, variant: str) -> None:
+        return None
+
+    def run(self, platform: Platform, variant: str) -> list[Sample]:
+        result = platform.run(self.argv(platform, variant), self.spec.timeout)
+        result.check(platform.name)
+        return self.parse(result.stdout)
+
+    def cleanup(self, platform: Platform, variant: str) -> None:
+        return None
+
+
+def whole_seconds(duration: float) -> int:
+    """Tools that take integer seconds get the duration rounded up, never zero."""
+    return max(1, math.ceil(duration))
+
+
+def number(tool: str, raw: str, text: object, what: str) -> float:
+    """A float from a tool's output, or a ParseError naming what was missing."""
+    try:
+        value = float(text)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        raise ParseError(tool, f"{what} is not a number: {text!r}", raw) from None
+    if not math.isfinite(value):
+        raise ParseError(tool, f"{what} is not finite: {text!r}", raw)
+    return value
+
+
+def samples_nonempty(tool: str, raw: str, samples: Sequence[Sample]) -> list[Sample]:
+    if not samples:
+        raise ParseError(tool, "no metrics found", raw)
+    return list(samples)

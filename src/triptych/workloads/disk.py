@@ -1,0 +1,139 @@
+"""Disk workload: fio with direct I/O on a file in a directory the platform provides."""
+
+from __future__ import annotations
+
+import json
+import posixpath
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+from triptych.errors import ParseError
+from triptych.platforms.base import Platform
+from triptych.sample import MetaValue, Sample
+from triptych.workloads.base import ToolWorkload, number, whole_seconds
+from triptych.workloads.params import param, size_param
+
+FILE_NAME = "triptych-fio.dat"
+
+
+@dataclass(frozen=True)
+class FioParams:
+    rw: str = param(
+        "randread", choices=("read", "write", "randread", "randwrite"), hint='rw = "randread"'
+    )
+    bs: str = size_param("4k", 'bs = "4k"')
+    iodepth: int = param(16, low=1, high=1024, hint="iodepth = 16")
+    size: str = size_param("256M", 'size = "256M"')
+    ioengine: str = param(
+        "libaio", choices=("libaio", "psync", "io_uring"), hint='ioengine = "libaio"'
+    )
+    direct: bool = param(True, hint="direct = true")
+
+
+class Fio(ToolWorkload):
+    """One fio job, time based; bandwidth, IOPS and completion-latency percentiles."""
+
+    name: ClassVar[str] = "fio"
+    family: ClassVar[str] = "disk"
+    target: ClassVar[str] = "disk"
+    tool: ClassVar[str] = "fio"
+    Params: ClassVar[type[FioParams]] = FioParams
+    params: FioParams
+
+    def _file(self, platform: Platform, variant: str) -> str:
+        return posixpath.join(platform.scratch(variant).path, FILE_NAME)
+
+    def prepare(self, platform: Platform, variant: str) -> None:
+        # Lay the file out with real data once, so reads hit written blocks, not holes.
+        argv = [
+            "fio",
+            "--name=layout",
+            f"--filename={self._file(platform, variant)}",
+            f"--size={self.params.size}",
+            "--rw=write",
+            "--bs=1M",
+            f"--direct={int(self.params.direct)}",
+            "--output-format=json",
+        ]
+        platform.run(argv, self.spec.timeout).check(platform.name)
+
+    def argv(self, platform: Platform, variant: str) -> list[str]:
+        p = self.params
+        return [
+            "fio",
+            f"--name={p.rw}",
+            f"--filename={self._file(platform, variant)}",
+            f"--size={p.size}",
+            f"--rw={p.rw}",
+            f"--bs={p.bs}",
+            f"--iodepth={p.iodepth}",
+            f"--ioengine={p.ioengine}",
+            f"--direct={int(p.direct)}",
+            f"--runtime={whole_seconds(self.spec.duration)}",
+            "--time_based",
+            "--randrepeat=0",
+            "--output-format=json",
+        ]
+
+    def parse(self, output: str) -> list[Sample]:
+        return parse_fio(output, self.params)
+
+    def cleanup(self, platform: Platform, variant: str) -> None:
+        platform.run(["rm", "-f", self._file(platform, variant)], 60).check(platform.name)
+
+
+def parse_fio(output: str, p: FioParams) -> list[Sample]:
+    """Samples from fio's JSON: MB/s and IOPS, completion latency p50 and p99 in microseconds."""
+    # fio may print notes before the JSON document (e.g. about the file layout).
+    start = output.find("{")
+    try:
+        doc: Any = json.loads(output[start:]) if start >= 0 else None
+    except json.JSONDecodeError as e:
+        raise ParseError("fio", f"JSON does not parse ({e.msg} at char {e.pos})", output) from None
+    jobs = doc.get("jobs") if isinstance(doc, dict) else None
+    if not isinstance(jobs, list) or not jobs:
+        raise ParseError("fio", "no 'jobs' in its JSON", output)
+    job = jobs[0]
+    if job.get("error"):
+        raise ParseError("fio", f"job reported error {job['error']}", output)
+    direction = "write" if "write" in p.rw else "read"
+    d = job.get(direction)
+    if not isinstance(d, dict) or not d.get("total_ios"):
+        raise ParseError("fio", f"no completed {direction} I/O in job {job.get('jobname')}", output)
+    meta: dict[str, MetaValue] = {
+        "rw": p.rw,
+        "bs": p.bs,
+        "iodepth": p.iodepth,
+        "ioengine": p.ioengine,
+        "direct": p.direct,
+        "size": p.size,
+    }
+    pct = d.get("clat_ns", {}).get("percentile", {})
+    samples = [
+        Sample(
+            f"{p.rw} bandwidth",
+            number("fio", output, d.get("bw_bytes"), "bw_bytes") / 1e6,
+            "MB/s",
+            True,
+            metadata=meta,
+        ),
+        Sample(
+            f"{p.rw} IOPS",
+            number("fio", output, d.get("iops"), "iops"),
+            "IOPS",
+            True,
+            metadata=meta,
+        ),
+    ]
+    for key, label in (("50.000000", "p50"), ("99.000000", "p99")):
+        if key in pct:
+            samples.append(
+                Sample(
+                    f"{p.rw} completion latency {label}",
+                    number("fio", output, pct[key], f"clat {label}") / 1e3,
+                    "us",
+                    False,
+                    metadata=meta,
+                )
+            )
+    return samples

@@ -1,0 +1,140 @@
+"""Memory workloads: STREAM-like bandwidth (stress-ng) and random-access time (sysbench)."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import ClassVar
+
+from triptych.errors import ParseError
+from triptych.platforms.base import Platform
+from triptych.sample import MetaValue, Sample
+from triptych.workloads.base import ToolWorkload, number, whole_seconds
+from triptych.workloads.params import param, size_param
+from triptych.workloads.stressng import stressng_metrics
+
+TRANSFERRED = re.compile(r"MiB transferred \(\s*(\S+) MiB/sec\)")
+WORD_BYTES = 8  # sysbench's random mode loads one size_t per access
+
+
+@dataclass(frozen=True)
+class StreamParams:
+    workers: int = param(1, low=1, high=1024, hint="workers = 1")
+    l3_size: str = size_param("16M", 'l3_size = "16M" (the buffer is 4x this, past the cache)')
+
+
+class StressNgStream(ToolWorkload):
+    """`stress-ng --stream`: STREAM-style copy/scale/add/triad; read and write MB/s."""
+
+    name: ClassVar[str] = "stress-ng-stream"
+    family: ClassVar[str] = "memory"
+    tool: ClassVar[str] = "stress-ng"
+    Params: ClassVar[type[StreamParams]] = StreamParams
+    params: StreamParams
+    # Shorter runs end with "run duration too short to determine memory rate" and no figure.
+    min_duration: ClassVar[float] = 5.0
+
+    def argv(self, platform: Platform, variant: str) -> list[str]:
+        return [
+            "stress-ng",
+            "--stream",
+            str(self.params.workers),
+            "--stream-l3-size",
+            self.params.l3_size,
+            "--timeout",
+            f"{whole_seconds(self.spec.duration)}s",
+            "--metrics",
+            "--yaml",
+            "/dev/stdout",
+        ]
+
+    def parse(self, output: str) -> list[Sample]:
+        m = stressng_metrics(output, "stream")
+        if "memory-read-rate-mb-per-sec" not in m:
+            raise ParseError(
+                "stress-ng",
+                "no memory rate in its metrics (stress-ng reports none "
+                "when a run is too short: give this case a longer duration)",
+                output,
+            )
+        meta: dict[str, MetaValue] = {
+            "workers": self.params.workers,
+            "l3_size": self.params.l3_size,
+        }
+        return [
+            Sample(
+                "memory read bandwidth",
+                number(
+                    "stress-ng",
+                    output,
+                    m.get("memory-read-rate-mb-per-sec"),
+                    "memory-read-rate-mb-per-sec",
+                ),
+                "MB/s",
+                True,
+                metadata=meta,
+            ),
+            Sample(
+                "memory write bandwidth",
+                number(
+                    "stress-ng",
+                    output,
+                    m.get("memory-write-rate-mb-per-sec"),
+                    "memory-write-rate-mb-per-sec",
+                ),
+                "MB/s",
+                True,
+                metadata=meta,
+            ),
+        ]
+
+
+@dataclass(frozen=True)
+class RandomAccessParams:
+    buffer: str = size_param("64M", 'buffer = "64M" (far larger than the last-level cache)')
+
+
+class SysbenchRandomAccess(ToolWorkload):
+    """`sysbench memory` in random read mode over one large buffer: nanoseconds per 8-byte load.
+
+    The loads are independent (not a pointer chase), so this is the random-access cost the
+    memory system and its TLBs deliver, including sysbench's random-number generation; it moves
+    with page size, NUMA placement and EPT/NPT overhead, which is what separates the platforms.
+    """
+
+    name: ClassVar[str] = "sysbench-memory-random"
+    family: ClassVar[str] = "memory"
+    tool: ClassVar[str] = "sysbench"
+    Params: ClassVar[type[RandomAccessParams]] = RandomAccessParams
+    params: RandomAccessParams
+
+    def argv(self, platform: Platform, variant: str) -> list[str]:
+        return [
+            "sysbench",
+            "memory",
+            "--threads=1",
+            f"--time={whole_seconds(self.spec.duration)}",
+            f"--memory-block-size={self.params.buffer}",
+            "--memory-total-size=100T",
+            "--memory-oper=read",
+            "--memory-access-mode=rnd",
+            "run",
+        ]
+
+    def parse(self, output: str) -> list[Sample]:
+        m = TRANSFERRED.search(output)
+        if m is None:
+            raise ParseError("sysbench", "no 'MiB transferred (... MiB/sec)' line", output)
+        mib_per_s = number("sysbench", output, m.group(1), "MiB/sec")
+        if mib_per_s <= 0:
+            raise ParseError("sysbench", "zero MiB/sec: the run did no access", output)
+        ns = WORD_BYTES * 1e9 / (mib_per_s * 1024 * 1024)
+        return [
+            Sample(
+                "memory random access time",
+                ns,
+                "ns",
+                False,
+                metadata={"buffer": self.params.buffer, "access": "8-byte independent"},
+            )
+        ]

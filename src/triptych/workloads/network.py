@@ -1,0 +1,206 @@
+"""Network workloads: server on the platform, client on the host (iperf3, sockperf)."""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+from triptych.errors import ParseError, TriptychError
+from triptych.platforms.base import Background, Endpoint, Platform, wait_for_port
+from triptych.process import run_local
+from triptych.sample import MetaValue, Sample
+from triptych.workloads.base import RunSpec, WorkloadBase, number, whole_seconds
+from triptych.workloads.params import param
+
+# Fixed, uncommon ports: a container publishes them when it is created.
+IPERF3_PORT = 15201
+SOCKPERF_PORT = 15202
+SERVER_PORTS = (IPERF3_PORT, SOCKPERF_PORT)
+SERVER_READY_TIMEOUT = 60.0
+ANSI = re.compile(r"\x1b\[[0-9;]*m")
+AVG_RTT = re.compile(r"avg-(?:rtt|lat)=(\S+)")
+PERCENTILE = re.compile(r"percentile (\d+\.\d+) =\s*(\S+)")
+
+
+class ServerWorkload(WorkloadBase):
+    """Starts a server on the platform in prepare, runs a host client per round, stops it."""
+
+    family: ClassVar[str] = "network"
+    target: ClassVar[str] = "network"
+    port: ClassVar[int]
+
+    def __init__(self, params: Any, spec: RunSpec) -> None:  # noqa: ANN401
+        super().__init__(params, spec)
+        self._server: Background | None = None
+        self._endpoint: Endpoint | None = None
+
+    def server_argv(self, platform: Platform) -> list[str]:
+        raise NotImplementedError
+
+    def client_argv(self, endpoint: Endpoint) -> list[str]:
+        raise NotImplementedError
+
+    def parse(self, output: str) -> list[Sample]:
+        raise NotImplementedError
+
+    def prepare(self, platform: Platform, variant: str) -> None:
+        self._endpoint = platform.endpoint(self.port, variant)
+        self._server = platform.spawn(self.server_argv(platform))
+        wait_for_port(self._endpoint.host, self._endpoint.port, SERVER_READY_TIMEOUT, self._server)
+
+    def run(self, platform: Platform, variant: str) -> list[Sample]:
+        if self._endpoint is None or self._server is None:
+            raise TriptychError(f"{self.name}: run() before prepare()")
+        if not self._server.alive():
+            raise TriptychError(f"{self.tool} server on {platform.name} is no longer running")
+        result = run_local(
+            self.client_argv(self._endpoint),
+            self.spec.timeout,
+            where=f"host (client of {platform.name})",
+        )
+        if result.returncode != 0 and not result.stdout.strip():
+            result.check(f"host (client of {platform.name})")
+        return self.parse(result.stdout)
+
+    def cleanup(self, platform: Platform, variant: str) -> None:
+        if self._server is not None:
+            self._server.stop()
+            self._server = None
+
+
+@dataclass(frozen=True)
+class Iperf3Params:
+    streams: int = param(1, low=1, high=128, hint="streams = 1")
+    reverse: bool = param(False, hint="reverse = false (true: the platform sends)")
+
+
+class Iperf3Tcp(ServerWorkload):
+    """`iperf3 -J` TCP throughput; received Gbit/s and sender retransmits."""
+
+    name: ClassVar[str] = "iperf3-tcp"
+    tool: ClassVar[str] = "iperf3"
+    Params: ClassVar[type[Iperf3Params]] = Iperf3Params
+    params: Iperf3Params
+    port: ClassVar[int] = IPERF3_PORT
+
+    def server_argv(self, platform: Platform) -> list[str]:
+        return ["iperf3", "-s", "-B", platform.listen_host(), "-p", str(self.port)]
+
+    def client_argv(self, endpoint: Endpoint) -> list[str]:
+        argv = [
+            "iperf3",
+            "-c",
+            endpoint.host,
+            "-p",
+            str(endpoint.port),
+            "-t",
+            str(whole_seconds(self.spec.duration)),
+            "-P",
+            str(self.params.streams),
+            "-J",
+        ]
+        return [*argv, "-R"] if self.params.reverse else argv
+
+    def parse(self, output: str) -> list[Sample]:
+        return parse_iperf3(output, self.params)
+
+
+def parse_iperf3(output: str, p: Iperf3Params) -> list[Sample]:
+    try:
+        doc: Any = json.loads(output)
+    except json.JSONDecodeError as e:
+        raise ParseError(
+            "iperf3", f"JSON does not parse ({e.msg} at char {e.pos})", output
+        ) from None
+    if not isinstance(doc, dict):
+        raise ParseError("iperf3", "its JSON is not an object", output)
+    if doc.get("error"):
+        raise ParseError("iperf3", f"reported error: {doc['error']}", output)
+    end = doc.get("end", {})
+    received, sent = end.get("sum_received"), end.get("sum_sent")
+    if not isinstance(received, dict) or not isinstance(sent, dict):
+        raise ParseError("iperf3", "no end.sum_received / end.sum_sent", output)
+    meta: dict[str, MetaValue] = {
+        "streams": p.streams,
+        "direction": "platform->host" if p.reverse else "host->platform",
+    }
+    gbits = number("iperf3", output, received.get("bits_per_second"), "bits_per_second") / 1e9
+    return [
+        Sample("tcp throughput", gbits, "Gbit/s", True, metadata=meta),
+        Sample(
+            "tcp retransmits",
+            number("iperf3", output, sent.get("retransmits", 0), "retransmits"),
+            "count",
+            False,
+            metadata=meta,
+        ),
+    ]
+
+
+@dataclass(frozen=True)
+class SockperfParams:
+    message_size: int = param(64, low=14, high=65000, hint="message_size = 64")
+
+
+class SockperfPingPong(ServerWorkload):
+    """`sockperf ping-pong --tcp --full-rtt`: round-trip time, mean and percentiles."""
+
+    name: ClassVar[str] = "sockperf-pingpong"
+    tool: ClassVar[str] = "sockperf"
+    Params: ClassVar[type[SockperfParams]] = SockperfParams
+    params: SockperfParams
+    port: ClassVar[int] = SOCKPERF_PORT
+
+    def server_argv(self, platform: Platform) -> list[str]:
+        return ["sockperf", "server", "--tcp", "-i", platform.listen_host(), "-p", str(self.port)]
+
+    def client_argv(self, endpoint: Endpoint) -> list[str]:
+        return [
+            "sockperf",
+            "ping-pong",
+            "--tcp",
+            "-i",
+            endpoint.host,
+            "-p",
+            str(endpoint.port),
+            "-t",
+            str(whole_seconds(self.spec.duration)),
+            "-m",
+            str(self.params.message_size),
+            "--full-rtt",
+        ]
+
+    def parse(self, output: str) -> list[Sample]:
+        return parse_sockperf(output, self.params)
+
+
+def parse_sockperf(output: str, p: SockperfParams) -> list[Sample]:
+    text = ANSI.sub("", output)
+    avg = AVG_RTT.search(text)
+    if avg is None:
+        raise ParseError("sockperf", "no avg-rtt line (did the server answer?)", output)
+    meta: dict[str, MetaValue] = {"message_size": p.message_size, "protocol": "tcp"}
+    samples = [
+        Sample(
+            "round-trip time mean",
+            number("sockperf", output, avg.group(1), "avg-rtt"),
+            "us",
+            False,
+            metadata=meta,
+        )
+    ]
+    pcts = {float(k): v for k, v in PERCENTILE.findall(text)}
+    for q, label in ((50.0, "p50"), (99.0, "p99"), (99.9, "p99.9")):
+        if q in pcts:
+            samples.append(
+                Sample(
+                    f"round-trip time {label}",
+                    number("sockperf", output, pcts[q], f"percentile {q}"),
+                    "us",
+                    False,
+                    metadata=meta,
+                )
+            )
+    return samples

@@ -1,0 +1,22 @@
+"""The explicit list of workloads a scenario can name."""
+
+from __future__ import annotations
+
+from triptych.workloads.base import WorkloadBase
+from triptych.workloads.cpu import StressNgCpu, SysbenchCpu
+from triptych.workloads.disk import Fio
+from triptych.workloads.memory import StressNgStream, SysbenchRandomAccess
+from triptych.workloads.network import Iperf3Tcp, SockperfPingPong
+
+WORKLOADS: dict[str, type[WorkloadBase]] = {
+    w.name: w
+    for w in (
+        SysbenchCpu,
+        StressNgCpu,
+        StressNgStream,
+        SysbenchRandomAccess,
+        Fio,
+        Iperf3Tcp,
+        SockperfPingPong,
+    )
+}

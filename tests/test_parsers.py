@@ -1,0 +1,138 @@
+"""Parsers against real output captured from the tools (tests/data), and against broken output."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from triptych.errors import ParseError
+from triptych.workloads.base import RunSpec
+from triptych.workloads.cpu import StressNgCpu, StressNgCpuParams, SysbenchCpu, SysbenchCpuParams
+from triptych.workloads.disk import Fio, FioParams
+from triptych.workloads.memory import (
+    RandomAccessParams,
+    StreamParams,
+    StressNgStream,
+    SysbenchRandomAccess,
+)
+from triptych.workloads.network import Iperf3Params, Iperf3Tcp, SockperfParams, SockperfPingPong
+
+SPEC = RunSpec(duration=2, timeout=60)
+
+
+def by_metric(samples: list) -> dict:  # type: ignore[type-arg]
+    return {s.metric: s for s in samples}
+
+
+def test_sysbench_cpu(data: Path) -> None:
+    (s,) = SysbenchCpu(SysbenchCpuParams(), SPEC).parse((data / "sysbench-cpu.txt").read_text())
+    assert s.value == pytest.approx(4411.51)
+    assert (s.unit, s.higher_is_better) == ("events/s", True)
+
+
+def test_stress_ng_cpu_yaml(data: Path) -> None:
+    w = StressNgCpu(StressNgCpuParams(), SPEC)
+    (s,) = w.parse((data / "stress-cpu.yaml").read_text())
+    assert s.value == pytest.approx(1150.591586)
+    assert s.unit == "bogo-ops/s"
+    assert s.metadata["method"] == "matrixprod"
+
+
+def test_stream(data: Path) -> None:
+    m = by_metric(StressNgStream(StreamParams(), SPEC).parse((data / "stress-stream.yaml").read_text()))
+    assert m["memory read bandwidth"].value == pytest.approx(16886.885839)
+    assert m["memory write bandwidth"].value == pytest.approx(11257.923893)
+
+
+def test_stream_too_short_says_so(data: Path) -> None:
+    text = (data / "stress-stream.yaml").read_text()
+    cut = "\n".join(line for line in text.splitlines() if "memory-" not in line)
+    with pytest.raises(ParseError, match="longer duration"):
+        StressNgStream(StreamParams(), SPEC).parse(cut)
+
+
+def test_sysbench_random_access(data: Path) -> None:
+    (s,) = SysbenchRandomAccess(RandomAccessParams(), SPEC).parse(
+        (data / "sysbench-mem-rnd.txt").read_text()
+    )
+    # 376.57 MiB/s of 8-byte loads -> 8e9 / (376.57 * 2**20) ns per load.
+    assert s.value == pytest.approx(8e9 / (376.57 * 2**20))
+    assert not s.higher_is_better
+
+
+@pytest.mark.parametrize(
+    ("name", "rw", "bw_mb", "iops"),
+    [
+        ("fio-seqread.json", "read", None, None),
+        ("fio-write.json", "write", None, None),
+        ("fio-randread.json", "randread", 257.081827, 62764.117941),
+        ("fio-randwrite.json", "randwrite", None, None),
+    ],
+)
+def test_fio(data: Path, name: str, rw: str, bw_mb: float | None, iops: float | None) -> None:
+    import json
+
+    raw = (data / name).read_text()
+    job = json.loads(raw)["jobs"][0]
+    direction = "write" if "write" in rw else "read"
+    m = by_metric(Fio(FioParams(rw=rw), SPEC).parse(raw))
+    assert m[f"{rw} bandwidth"].value == pytest.approx(job[direction]["bw_bytes"] / 1e6)
+    assert m[f"{rw} IOPS"].value == pytest.approx(job[direction]["iops"])
+    p99 = job[direction]["clat_ns"]["percentile"]["99.000000"] / 1e3
+    assert m[f"{rw} completion latency p99"].value == pytest.approx(p99)
+    assert not m[f"{rw} completion latency p50"].higher_is_better
+    if bw_mb is not None:
+        assert m[f"{rw} bandwidth"].value == pytest.approx(bw_mb)
+        assert m[f"{rw} IOPS"].value == pytest.approx(iops)
+
+
+def test_fio_with_leading_notes(data: Path) -> None:
+    raw = "note: both iodepth >= 1 and synchronous I/O engine are selected\n"
+    raw += (data / "fio-randread.json").read_text()
+    assert Fio(FioParams(), SPEC).parse(raw)
+
+
+def test_iperf3(data: Path) -> None:
+    m = by_metric(Iperf3Tcp(Iperf3Params(), SPEC).parse((data / "iperf3-tcp.json").read_text()))
+    assert m["tcp throughput"].value == pytest.approx(24.302935107660732)
+    assert m["tcp retransmits"].value == 11
+    assert m["tcp throughput"].unit == "Gbit/s"
+
+
+def test_iperf3_error_document() -> None:
+    with pytest.raises(ParseError, match="unable to connect"):
+        Iperf3Tcp(Iperf3Params(), SPEC).parse(
+            '{"start": {}, "intervals": [], "end": {}, "error": "unable to connect to server"}'
+        )
+
+
+def test_sockperf(data: Path) -> None:
+    m = by_metric(
+        SockperfPingPong(SockperfParams(), SPEC).parse((data / "sockperf-pingpong.txt").read_text())
+    )
+    assert m["round-trip time mean"].value == pytest.approx(60.654)
+    assert m["round-trip time p50"].value == pytest.approx(57.665)
+    assert m["round-trip time p99"].value == pytest.approx(95.0)
+    assert m["round-trip time p99.9"].value == pytest.approx(378.579)
+    assert all(not s.higher_is_better for s in m.values())
+
+
+@pytest.mark.parametrize(
+    ("workload", "garbage"),
+    [
+        (SysbenchCpu(SysbenchCpuParams(), SPEC), "sysbench: command not found"),
+        (StressNgCpu(StressNgCpuParams(), SPEC), "metrics: [unclosed"),
+        (StressNgCpu(StressNgCpuParams(), SPEC), "---\nsystem-info: {}\n"),
+        (Fio(FioParams(), SPEC), '{"fio version": "fio-3.33", "jobs": [{"jobn'),
+        (Iperf3Tcp(Iperf3Params(), SPEC), "iperf3: error - unable to connect"),
+        (SockperfPingPong(SockperfParams(), SPEC), "sockperf: ERROR: connect refused"),
+        (SysbenchRandomAccess(RandomAccessParams(), SPEC), "0.00 MiB transferred (0.00 MiB/sec)"),
+    ],
+)
+def test_unreadable_output_names_the_tool_and_keeps_it(workload: object, garbage: str) -> None:
+    with pytest.raises(ParseError) as err:
+        workload.parse(garbage)  # type: ignore[attr-defined]
+    assert err.value.tool == workload.tool  # type: ignore[attr-defined]
+    assert err.value.raw == garbage
+    assert "\n" not in str(err.value)
