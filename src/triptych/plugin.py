@@ -30,6 +30,7 @@ REQUIRE_ENV = "TRIPTYCH_REQUIRE_PLATFORMS"
 # A disk-backed directory (/tmp may be tmpfs, where O_DIRECT fails); each session makes its own
 # private subdirectory with mkdtemp, so the shared parent is not a race.
 DEFAULT_SCRATCH = "/var/tmp/triptych"  # noqa: S108
+DEFAULT_SCENARIO = "scenarios/quick.toml"
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -76,13 +77,17 @@ def _selected_platforms(config: pytest.Config) -> list[str] | None:
     return chosen or None
 
 
+def _load(files: list[str]) -> list[Scenario]:
+    return [load_scenario(Path(f)) for f in files]
+
+
 def _scenarios(config: pytest.Config) -> list[Scenario]:
+    """The scenarios named on the command line (loaded at configure) or the default one."""
     if SCENARIOS_KEY not in config.stash:
-        files = _split(config.getoption("--triptych-scenarios")) or ["scenarios/quick.toml"]
         try:
-            config.stash[SCENARIOS_KEY] = [load_scenario(Path(f)) for f in files]
+            config.stash[SCENARIOS_KEY] = _load([DEFAULT_SCENARIO])
         except TriptychError as e:
-            raise pytest.UsageError(str(e)) from None
+            pytest.fail(str(e), pytrace=False)
     return config.stash[SCENARIOS_KEY]
 
 
@@ -103,6 +108,15 @@ def case_runs(config: pytest.Config) -> list[CaseRun]:
 
 def pytest_configure(config: pytest.Config) -> None:
     config.stash[SESSION_KEY] = new_session_id()
+    # The plugin is active in every pytest run of the environment: only scenarios the user
+    # named are read up front (so a mistake stops the run before anything starts).
+    named = _split(config.getoption("--triptych-scenarios"))
+    if named:
+        try:
+            config.stash[SCENARIOS_KEY] = _load(named)
+        except TriptychError as e:
+            raise pytest.UsageError(str(e)) from None
+    _selected_platforms(config)
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:

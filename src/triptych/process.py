@@ -6,6 +6,7 @@ import contextlib
 import os
 import signal
 import subprocess
+import tempfile
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -30,7 +31,7 @@ class CommandResult:
         return self
 
 
-def _kill_group(proc: subprocess.Popen[str]) -> None:
+def _kill_group(proc: subprocess.Popen[str] | subprocess.Popen[bytes]) -> None:
     with contextlib.suppress(ProcessLookupError):
         os.killpg(proc.pid, signal.SIGKILL)
 
@@ -69,26 +70,28 @@ class LocalProcess:
     def __init__(self, argv: Sequence[str], where: str = "host") -> None:
         self.argv = [str(a) for a in argv]
         self.where = where
+        # A file, not a pipe: a chatty server must never block on a pipe nobody reads.
+        self._err = tempfile.TemporaryFile()  # noqa: SIM115 - closed in stop()
         self._proc = subprocess.Popen(
-            self.argv,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.PIPE,
-            text=True,
-            start_new_session=True,
+            self.argv, stdout=subprocess.DEVNULL, stderr=self._err, start_new_session=True
         )
 
     def alive(self) -> bool:
         return self._proc.poll() is None
 
+    def stderr(self) -> str:
+        """What the process printed on stderr so far."""
+        self._err.seek(0)
+        return self._err.read().decode(errors="replace")
+
     def stop(self) -> None:
         if self._proc.poll() is None:
-            try:
+            with contextlib.suppress(ProcessLookupError):
                 os.killpg(self._proc.pid, signal.SIGTERM)
+            try:
                 self._proc.wait(timeout=5)
             except subprocess.TimeoutExpired:
-                _kill_group(self._proc)
+                with contextlib.suppress(ProcessLookupError):
+                    os.killpg(self._proc.pid, signal.SIGKILL)
                 self._proc.wait()
-            except ProcessLookupError:
-                pass
-        if self._proc.stderr is not None:
-            self._proc.stderr.close()
+        self._err.close()

@@ -25,6 +25,7 @@ class HostPlatform(Platform):
         self._scratch_root = scratch_root
         self._session = session
         self._dir: Path | None = None
+        self._servers: list[LocalProcess] = []
 
     def start(self) -> None:
         # /tmp may be tmpfs, where O_DIRECT fails: the scratch root is a real filesystem.
@@ -34,6 +35,8 @@ class HostPlatform(Platform):
         )
 
     def stop(self) -> None:
+        while self._servers:
+            self._servers.pop().stop()
         if self._dir is not None:
             shutil.rmtree(self._dir, ignore_errors=True)
             self._dir = None
@@ -42,7 +45,9 @@ class HostPlatform(Platform):
         return run_local(argv, timeout, where=self.name)
 
     def spawn(self, argv: Sequence[str]) -> LocalProcess:
-        return LocalProcess(argv, where=self.name)
+        server = LocalProcess(argv, where=self.name)
+        self._servers.append(server)
+        return server
 
     def endpoint(self, port: int, variant: str) -> Endpoint:
         check_variant(self, variant, self.network_variants)

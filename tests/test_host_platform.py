@@ -1,0 +1,93 @@
+"""The host platform and local process control, for real."""
+
+from __future__ import annotations
+
+import os
+import time
+from pathlib import Path
+
+import psutil
+import pytest
+
+from triptych.errors import CommandTimeout, TriptychError
+from triptych.platforms.base import wait_for_port
+from triptych.platforms.host import HostPlatform
+from triptych.process import run_local
+
+
+def test_run_returns_output_and_code(tmp_path: Path) -> None:
+    with HostPlatform(tmp_path, "t") as host:
+        r = host.run(["sh", "-c", "echo out; echo err >&2; exit 3"], 10)
+        assert (r.returncode, r.stdout, r.stderr) == (3, "out\n", "err\n")
+        with pytest.raises(TriptychError, match="sh failed on host with exit code 3: err"):
+            r.check("host")
+
+
+def test_argv_is_never_a_shell_string(tmp_path: Path) -> None:
+    marker = tmp_path / "pwned"
+    r = run_local(["echo", f"x; touch {marker}"], 10)
+    assert r.stdout == f"x; touch {marker}\n"
+    assert not marker.exists()
+
+
+def test_timeout_kills_the_whole_process_group(tmp_path: Path) -> None:
+    pidfile = tmp_path / "child.pid"
+    started = time.monotonic()
+    with pytest.raises(CommandTimeout, match="did not finish within 0.5 s and was killed"):
+        run_local(["sh", "-c", 'sleep 60 & echo $! > "$0"; wait', str(pidfile)], 0.5)
+    assert time.monotonic() - started < 10
+    child = int(pidfile.read_text())
+    for _ in range(50):
+        if not psutil.pid_exists(child) or psutil.Process(child).status() == "zombie":
+            break
+        time.sleep(0.1)
+    assert not psutil.pid_exists(child) or psutil.Process(child).status() == "zombie"
+
+
+def test_scratch_dir_is_private_and_removed(tmp_path: Path) -> None:
+    with HostPlatform(tmp_path, "sess") as host:
+        scratch = Path(host.scratch("host-fs").path)
+        assert scratch.parent == tmp_path
+        assert scratch.name.startswith("triptych-sess-")
+        (scratch / "file").write_text("x")
+        assert host.metadata()["scratch_fs"] != "unknown"
+    assert not scratch.exists()
+
+
+def test_unknown_variant_is_refused(tmp_path: Path) -> None:
+    with HostPlatform(tmp_path, "t") as host, pytest.raises(TriptychError, match="use one of"):
+        host.scratch("overlay")
+
+
+def test_failed_start_still_stops(tmp_path: Path) -> None:
+    blocker = tmp_path / "file"
+    blocker.write_text("not a directory")
+    platform = HostPlatform(blocker / "sub", "t")
+    with pytest.raises(OSError), platform:
+        pass
+    assert platform._dir is None
+
+
+def test_spawned_server_is_stopped(tmp_path: Path) -> None:
+    with HostPlatform(tmp_path, "t") as host:
+        server = host.spawn(["python3", "-m", "http.server", "--bind", "127.0.0.1", "15299"])
+        try:
+            wait_for_port("127.0.0.1", 15299, 20, server)
+            assert server.alive()
+        finally:
+            server.stop()
+        assert not server.alive()
+
+
+def test_wait_for_port_notices_a_dead_server(tmp_path: Path) -> None:
+    with HostPlatform(tmp_path, "t") as host:
+        server = host.spawn(["false"])
+        with pytest.raises(TriptychError, match="exited before it accepted connections"):
+            wait_for_port("127.0.0.1", 15298, 10, server)
+
+
+def test_stop_stops_servers_left_running(tmp_path: Path) -> None:
+    with HostPlatform(tmp_path, "t") as host:
+        server = host.spawn(["sleep", "60"])
+        assert server.alive()
+    assert not server.alive()

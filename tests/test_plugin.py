@@ -1,0 +1,143 @@
+"""The pytest plugin, driven through pytester: a real run on the host saves real metrics."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).parent.parent
+
+ALL_FAMILIES = """
+[scenario]
+name = "t"
+platforms = ["host"]
+rounds = 2
+duration = 1
+
+[[case]]
+name = "cpu"
+workload = "sysbench-cpu"
+
+[[case]]
+name = "cpu-stress"
+workload = "stress-ng-cpu"
+
+[[case]]
+name = "mem-bw"
+workload = "stress-ng-stream"
+rounds = 1
+duration = 5
+
+[[case]]
+name = "mem-lat"
+workload = "sysbench-memory-random"
+params = { buffer = "16M" }
+
+[[case]]
+name = "disk"
+workload = "fio"
+params = { rw = "randread", size = "16M" }
+
+[[case]]
+name = "net-tput"
+workload = "iperf3-tcp"
+
+[[case]]
+name = "net-lat"
+workload = "sockperf-pingpong"
+"""
+
+
+def setup_suite(pytester: pytest.Pytester, scenario: str) -> None:
+    shutil.copy(ROOT / "bench" / "test_triptych.py", pytester.path / "test_triptych.py")
+    (pytester.path / "s.toml").write_text(scenario)
+
+
+def saved_run(pytester: pytest.Pytester) -> dict:  # type: ignore[type-arg]
+    (path,) = (pytester.path / ".benchmarks").rglob("*.json")
+    return json.loads(path.read_text())  # type: ignore[no-any-return]
+
+
+@pytest.mark.slow
+def test_real_host_run_saves_samples_of_every_family(pytester: pytest.Pytester) -> None:
+    setup_suite(pytester, ALL_FAMILIES)
+    result = pytester.runpytest_subprocess(
+        "--benchmark-save=t", "--triptych-scenarios=s.toml", f"--triptych-scratch={pytester.path}/scratch",
+        "-p", "no:cacheprovider",
+    )
+    result.assert_outcomes(passed=7)
+    doc = saved_run(pytester)
+    machine = doc["machine_info"]["triptych"]
+    for key in ("cpu_model", "kernel", "cpu_governor", "host_virtualization", "tool_fio"):
+        assert machine[key], key
+    assert machine["tool_fio"].startswith("fio-")
+    families: dict[str, set[str]] = {}
+    for bench in doc["benchmarks"]:
+        info = bench["extra_info"]
+        assert info["platform"] == "host"
+        assert len({s["metadata"]["round"] for s in info["samples"]}) == info["rounds"]
+        assert bench["stats"]["rounds"] == info["rounds"]
+        for s in info["samples"]:
+            assert s["value"] > 0 or s["metric"] == "tcp retransmits"
+            families.setdefault(info["family"], set()).add(s["metric"])
+    assert set(families) == {"cpu", "memory", "disk", "network"}
+    assert {"memory read bandwidth", "memory random access time"} <= families["memory"]
+    assert {"tcp throughput", "round-trip time p99"} <= families["network"]
+    assert {"randread IOPS", "randread completion latency p99"} <= families["disk"]
+    # pytest-benchmark's own tools read what we saved.
+    for command in (["list"], ["compare"]):
+        out = subprocess.run(
+            [str(Path(sys.executable).parent / "pytest-benchmark"), "--storage",
+             str(pytester.path / ".benchmarks"), *command],
+            capture_output=True, text=True, check=True,
+        ).stdout
+        assert "0001_t" in out or "test_case" in out
+    # Nothing of the run is left in the scratch directory.
+    assert list((pytester.path / "scratch").iterdir()) == []
+
+
+def test_parametrization_ids_and_variants(pytester: pytest.Pytester) -> None:
+    setup_suite(pytester, ALL_FAMILIES)
+    result = pytester.runpytest_subprocess("--collect-only", "-q", "--triptych-scenarios=s.toml")
+    result.stdout.fnmatch_lines([
+        "test_triptych.py::test_case[[]t/cpu/host[]]",
+        "test_triptych.py::test_case[[]t/disk/host/host-fs[]]",
+        "test_triptych.py::test_case[[]t/net-lat/host/loopback[]]",
+    ])
+
+
+def test_bad_scenario_is_a_one_line_usage_error(pytester: pytest.Pytester) -> None:
+    setup_suite(pytester, ALL_FAMILIES.replace('"sysbench-cpu"', '"sysbench-cpux"'))
+    result = pytester.runpytest_subprocess("--triptych-scenarios=s.toml")
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines(["ERROR: s.toml: case[0].workload: unknown workload 'sysbench-cpux'; did you mean 'sysbench-cpu'?"])
+    assert "Traceback" not in result.stderr.str()
+
+
+def test_unknown_platform_option(pytester: pytest.Pytester) -> None:
+    setup_suite(pytester, ALL_FAMILIES)
+    result = pytester.runpytest_subprocess("--triptych-scenarios=s.toml", "--triptych-platforms=host,kvm")
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines(["ERROR: --triptych-platforms: unknown platform 'kvm'; *"])
+
+
+def test_failing_tool_fails_its_case_only(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> None:
+    # A sysbench that dies the way a broken install does; every other tool is the real one.
+    setup_suite(pytester, ALL_FAMILIES)
+    fake = pytester.path / "bin"
+    fake.mkdir()
+    (fake / "sysbench").write_text("#!/bin/sh\necho 'FATAL: broken sysbench' >&2\nexit 1\n")
+    (fake / "sysbench").chmod(0o755)
+    monkeypatch.setenv("PATH", f"{fake}:{os.environ['PATH']}")
+    result = pytester.runpytest_subprocess(
+        "--benchmark-disable", "--triptych-scenarios=s.toml", "-k", "cpu", "-p", "no:cacheprovider",
+        f"--triptych-scratch={pytester.path}/scratch",
+    )
+    result.assert_outcomes(passed=1, failed=1)
+    result.stdout.fnmatch_lines(["*sysbench failed on host with exit code 1: FATAL: broken sysbench*"])
