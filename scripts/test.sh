@@ -6,5 +6,6 @@ bash scripts/install.sh
 bash scripts/daemons.sh start
 trap 'bash scripts/daemons.sh stop' EXIT
 .venv/bin/ruff check .
+.venv/bin/ruff format --check .
 .venv/bin/mypy
 .venv/bin/pytest tests/ "$@"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -40,7 +41,9 @@ def test_stress_ng_cpu_yaml(data: Path) -> None:
 
 
 def test_stream(data: Path) -> None:
-    m = by_metric(StressNgStream(StreamParams(), SPEC).parse((data / "stress-stream.yaml").read_text()))
+    m = by_metric(
+        StressNgStream(StreamParams(), SPEC).parse((data / "stress-stream.yaml").read_text())
+    )
     assert m["memory read bandwidth"].value == pytest.approx(16886.885839)
     assert m["memory write bandwidth"].value == pytest.approx(11257.923893)
 
@@ -71,8 +74,6 @@ def test_sysbench_random_access(data: Path) -> None:
     ],
 )
 def test_fio(data: Path, name: str, rw: str, bw_mb: float | None, iops: float | None) -> None:
-    import json
-
     raw = (data / name).read_text()
     job = json.loads(raw)["jobs"][0]
     direction = "write" if "write" in rw else "read"

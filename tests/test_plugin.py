@@ -68,8 +68,11 @@ def saved_run(pytester: pytest.Pytester) -> dict:  # type: ignore[type-arg]
 def test_real_host_run_saves_samples_of_every_family(pytester: pytest.Pytester) -> None:
     setup_suite(pytester, ALL_FAMILIES)
     result = pytester.runpytest_subprocess(
-        "--benchmark-save=t", "--triptych-scenarios=s.toml", f"--triptych-scratch={pytester.path}/scratch",
-        "-p", "no:cacheprovider",
+        "--benchmark-save=t",
+        "--triptych-scenarios=s.toml",
+        f"--triptych-scratch={pytester.path}/scratch",
+        "-p",
+        "no:cacheprovider",
     )
     result.assert_outcomes(passed=7)
     doc = saved_run(pytester)
@@ -93,9 +96,15 @@ def test_real_host_run_saves_samples_of_every_family(pytester: pytest.Pytester) 
     # pytest-benchmark's own tools read what we saved.
     for command in (["list"], ["compare"]):
         out = subprocess.run(
-            [str(Path(sys.executable).parent / "pytest-benchmark"), "--storage",
-             str(pytester.path / ".benchmarks"), *command],
-            capture_output=True, text=True, check=True,
+            [
+                str(Path(sys.executable).parent / "pytest-benchmark"),
+                "--storage",
+                str(pytester.path / ".benchmarks"),
+                *command,
+            ],
+            capture_output=True,
+            text=True,
+            check=True,
         ).stdout
         assert "0001_t" in out or "test_case" in out
     # Nothing of the run is left in the scratch directory.
@@ -105,29 +114,39 @@ def test_real_host_run_saves_samples_of_every_family(pytester: pytest.Pytester) 
 def test_parametrization_ids_and_variants(pytester: pytest.Pytester) -> None:
     setup_suite(pytester, ALL_FAMILIES)
     result = pytester.runpytest_subprocess("--collect-only", "-q", "--triptych-scenarios=s.toml")
-    result.stdout.fnmatch_lines([
-        "test_triptych.py::test_case[[]t/cpu/host[]]",
-        "test_triptych.py::test_case[[]t/disk/host/host-fs[]]",
-        "test_triptych.py::test_case[[]t/net-lat/host/loopback[]]",
-    ])
+    result.stdout.fnmatch_lines(
+        [
+            "test_triptych.py::test_case[[]t/cpu/host[]]",
+            "test_triptych.py::test_case[[]t/disk/host/host-fs[]]",
+            "test_triptych.py::test_case[[]t/net-lat/host/loopback[]]",
+        ]
+    )
 
 
 def test_bad_scenario_is_a_one_line_usage_error(pytester: pytest.Pytester) -> None:
     setup_suite(pytester, ALL_FAMILIES.replace('"sysbench-cpu"', '"sysbench-cpux"'))
     result = pytester.runpytest_subprocess("--triptych-scenarios=s.toml")
     assert result.ret == pytest.ExitCode.USAGE_ERROR
-    result.stderr.fnmatch_lines(["ERROR: s.toml: case[0].workload: unknown workload 'sysbench-cpux'; did you mean 'sysbench-cpu'?"])
+    result.stderr.fnmatch_lines(
+        [
+            "ERROR: s.toml: case[0].workload: unknown workload 'sysbench-cpux'; did you mean 'sysbench-cpu'?"
+        ]
+    )
     assert "Traceback" not in result.stderr.str()
 
 
 def test_unknown_platform_option(pytester: pytest.Pytester) -> None:
     setup_suite(pytester, ALL_FAMILIES)
-    result = pytester.runpytest_subprocess("--triptych-scenarios=s.toml", "--triptych-platforms=host,kvm")
+    result = pytester.runpytest_subprocess(
+        "--triptych-scenarios=s.toml", "--triptych-platforms=host,kvm"
+    )
     assert result.ret == pytest.ExitCode.USAGE_ERROR
     result.stderr.fnmatch_lines(["ERROR: --triptych-platforms: unknown platform 'kvm'; *"])
 
 
-def test_failing_tool_fails_its_case_only(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_failing_tool_fails_its_case_only(
+    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+) -> None:
     # A sysbench that dies the way a broken install does; every other tool is the real one.
     setup_suite(pytester, ALL_FAMILIES)
     fake = pytester.path / "bin"
@@ -136,8 +155,15 @@ def test_failing_tool_fails_its_case_only(pytester: pytest.Pytester, monkeypatch
     (fake / "sysbench").chmod(0o755)
     monkeypatch.setenv("PATH", f"{fake}:{os.environ['PATH']}")
     result = pytester.runpytest_subprocess(
-        "--benchmark-disable", "--triptych-scenarios=s.toml", "-k", "cpu", "-p", "no:cacheprovider",
+        "--benchmark-disable",
+        "--triptych-scenarios=s.toml",
+        "-k",
+        "cpu",
+        "-p",
+        "no:cacheprovider",
         f"--triptych-scratch={pytester.path}/scratch",
     )
     result.assert_outcomes(passed=1, failed=1)
-    result.stdout.fnmatch_lines(["*sysbench failed on host with exit code 1: FATAL: broken sysbench*"])
+    result.stdout.fnmatch_lines(
+        ["*sysbench failed on host with exit code 1: FATAL: broken sysbench*"]
+    )

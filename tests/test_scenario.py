@@ -59,26 +59,68 @@ def test_good_file_with_overrides(tmp_path: Path) -> None:
         ('[senario]\nname = "t"\n', "senario: unknown key; did you mean 'scenario'?"),
         (GOOD_HEAD + "roundz = 3\n", "scenario.roundz: unknown key; did you mean 'rounds'?"),
         (GOOD_HEAD, "case: no cases"),
-        (GOOD_HEAD + '[[case]]\nworkload = "fi0"\n', "case[0].workload: unknown workload 'fi0'; did you mean 'fio'?"),
-        (GOOD_HEAD + "[[case]]\nname = \"x\"\n", "case[0].workload: missing key"),
-        ('[scenario]\nname = "t"\nplatforms = ["hots"]\n', "scenario.platforms[0]: unknown platform 'hots'; did you mean 'host'?"),
+        (
+            GOOD_HEAD + '[[case]]\nworkload = "fi0"\n',
+            "case[0].workload: unknown workload 'fi0'; did you mean 'fio'?",
+        ),
+        (GOOD_HEAD + '[[case]]\nname = "x"\n', "case[0].workload: missing key"),
+        (
+            '[scenario]\nname = "t"\nplatforms = ["hots"]\n',
+            "scenario.platforms[0]: unknown platform 'hots'; did you mean 'host'?",
+        ),
         ('[scenario]\nname = "t"\nplatforms = "host"\n', "scenario.platforms: expected a list"),
         ('[scenario]\nname = "t"\nplatforms = []\n', "scenario.platforms: empty list"),
         (GOOD_HEAD + 'rounds = "three"\n', "scenario.rounds: expected an integer, got str 'three'"),
         (GOOD_HEAD + "rounds = 0\n", "scenario.rounds: 0 is out of range"),
-        (GOOD_HEAD + "duration = -5\n", "scenario.duration: -5 s is out of range; use a value from 1 to 3600 s"),
+        (
+            GOOD_HEAD + "duration = -5\n",
+            "scenario.duration: -5 s is out of range; use a value from 1 to 3600 s",
+        ),
         (GOOD_HEAD + "duration = 1e9\n", "scenario.duration: 1e+09 s is out of range"),
-        (GOOD_HEAD + '[[case]]\nworkload = "fio"\nduration = true\n', "case[0].duration: expected a number, got bool"),
-        (GOOD_HEAD + '[[case]]\nworkload = "fio"\ntimeout = 1\nduration = 2\n', "case[0].timeout: 1 s is not longer than the duration 2 s"),
-        (GOOD_HEAD + '[[case]]\nworkload = "stress-ng-stream"\nduration = 2\n', "case[0].duration: stress-ng-stream needs at least 5 s"),
-        (GOOD_HEAD + '[[case]]\nworkload = "fio"\nparams = { iodepht = 4 }\n', "case[0].params.iodepht: fio has no parameter 'iodepht'; did you mean 'iodepth'?"),
-        (GOOD_HEAD + '[[case]]\nworkload = "fio"\nparams = { iodepth = "4" }\n', "case[0].params.iodepth: expected an integer, got str '4'"),
-        (GOOD_HEAD + '[[case]]\nworkload = "fio"\nparams = { iodepth = 0 }\n', "case[0].params.iodepth: 0 is out of range; use a value from 1 to 1024"),
-        (GOOD_HEAD + '[[case]]\nworkload = "fio"\nparams = { rw = "randrw" }\n', "case[0].params.rw: 'randrw' is not accepted by fio; did you mean 'randread'?"),
-        (GOOD_HEAD + '[[case]]\nworkload = "fio"\nparams = { bs = "4 KiB" }\n', "case[0].params.bs: '4 KiB' is not a size; write a size like 4k"),
-        (GOOD_HEAD + '[[case]]\nworkload = "fio"\nparams = { direct = 1 }\n', "case[0].params.direct: expected true or false"),
-        (GOOD_HEAD + '[[case]]\nworkload = "fio"\n[[case]]\nworkload = "fio"\n', "case[1].name: case name 'fio' is used twice"),
-        (GOOD_HEAD + '[[case]]\nworkload = "fio"\nplatforms = ["vm", "kvm"]\n', "case[0].platforms[1]: unknown platform 'kvm'"),
+        (
+            GOOD_HEAD + '[[case]]\nworkload = "fio"\nduration = true\n',
+            "case[0].duration: expected a number, got bool",
+        ),
+        (
+            GOOD_HEAD + '[[case]]\nworkload = "fio"\ntimeout = 1\nduration = 2\n',
+            "case[0].timeout: 1 s is not longer than the duration 2 s",
+        ),
+        (
+            GOOD_HEAD + '[[case]]\nworkload = "stress-ng-stream"\nduration = 2\n',
+            "case[0].duration: stress-ng-stream needs at least 5 s",
+        ),
+        (
+            GOOD_HEAD + '[[case]]\nworkload = "fio"\nparams = { iodepht = 4 }\n',
+            "case[0].params.iodepht: fio has no parameter 'iodepht'; did you mean 'iodepth'?",
+        ),
+        (
+            GOOD_HEAD + '[[case]]\nworkload = "fio"\nparams = { iodepth = "4" }\n',
+            "case[0].params.iodepth: expected an integer, got str '4'",
+        ),
+        (
+            GOOD_HEAD + '[[case]]\nworkload = "fio"\nparams = { iodepth = 0 }\n',
+            "case[0].params.iodepth: 0 is out of range; use a value from 1 to 1024",
+        ),
+        (
+            GOOD_HEAD + '[[case]]\nworkload = "fio"\nparams = { rw = "randrw" }\n',
+            "case[0].params.rw: 'randrw' is not accepted by fio; did you mean 'randread'?",
+        ),
+        (
+            GOOD_HEAD + '[[case]]\nworkload = "fio"\nparams = { bs = "4 KiB" }\n',
+            "case[0].params.bs: '4 KiB' is not a size; write a size like 4k",
+        ),
+        (
+            GOOD_HEAD + '[[case]]\nworkload = "fio"\nparams = { direct = 1 }\n',
+            "case[0].params.direct: expected true or false",
+        ),
+        (
+            GOOD_HEAD + '[[case]]\nworkload = "fio"\n[[case]]\nworkload = "fio"\n',
+            "case[1].name: case name 'fio' is used twice",
+        ),
+        (
+            GOOD_HEAD + '[[case]]\nworkload = "fio"\nplatforms = ["vm", "kvm"]\n',
+            "case[0].platforms[1]: unknown platform 'kvm'",
+        ),
     ],
 )
 def test_bad_file(tmp_path: Path, text: str, expected: str) -> None:
