@@ -7,7 +7,10 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from triptych.cleanup import clean_docker
 from triptych.errors import TriptychError
+from triptych.images import DEFAULT_CACHE, RootfsRecipe, build_rootfs, docker_image
+from triptych.platforms.docker import connect
 from triptych.report.render import write_report
 
 
@@ -18,6 +21,27 @@ def _report(args: argparse.Namespace) -> int:
     return 0
 
 
+def _images_build(args: argparse.Namespace) -> int:
+    recipe = RootfsRecipe()
+    rootfs = build_rootfs(recipe, Path(args.cache))
+    if not args.no_docker:
+        client = connect()
+        try:
+            docker_image(client, recipe, rootfs)
+        finally:
+            client.close()
+    print(f"triptych: images ready ({recipe.key})")
+    return 0
+
+
+def _clean(args: argparse.Namespace) -> int:
+    removed = clean_docker(args.session)
+    for r in removed:
+        print(f"triptych: removed {r}")
+    print(f"triptych: clean: {len(removed)} resource(s) removed")
+    return 0
+
+
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="triptych", description=__doc__)
     sub = p.add_subparsers(dest="command", required=True)
@@ -25,6 +49,15 @@ def parser() -> argparse.ArgumentParser:
     r.add_argument("runs", nargs="*", help="saved run files or directories (default .benchmarks)")
     r.add_argument("-o", "--output", default="reports/index.html", help="HTML file to write")
     r.set_defaults(func=_report)
+    images = sub.add_parser("images", help="build the one userland every platform runs")
+    isub = images.add_subparsers(dest="images_command", required=True)
+    b = isub.add_parser("build", help="debootstrap the root filesystem (cached) and import it")
+    b.add_argument("--cache", default=str(DEFAULT_CACHE), help="where root filesystems are kept")
+    b.add_argument("--no-docker", action="store_true", help="only build the root filesystem")
+    b.set_defaults(func=_images_build)
+    c = sub.add_parser("clean", help="remove what crashed sessions left (by label only)")
+    c.add_argument("--session", default=None, help="only this session's resources")
+    c.set_defaults(func=_clean)
     return p
 
 

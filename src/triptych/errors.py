@@ -15,6 +15,10 @@ class PlatformUnavailable(TriptychError):
     """A platform cannot run on this machine (daemon down, no image, no /dev/kvm...)."""
 
 
+class NotApplicable(TriptychError):
+    """A workload has no meaning on a platform (e.g. startup time of the host itself)."""
+
+
 class CommandFailed(TriptychError):
     """A tool exited non-zero or timed out; carries its argv, exit code and stderr."""
 

@@ -10,6 +10,7 @@ from typing import Any, Protocol
 
 from triptych import RESULT_API_VERSION
 from triptych.platforms.base import Platform
+from triptych.platforms.docker import DockerSettings
 from triptych.platforms.registry import PlatformSettings, make_platform
 from triptych.sample import Sample
 from triptych.scenario import Case
@@ -47,19 +48,26 @@ class PlatformPool:
     def __init__(self, settings: PlatformSettings) -> None:
         self.settings = settings
         self._stack = contextlib.ExitStack()
-        self._started: dict[str, Platform] = {}
-        self._failed: dict[str, Exception] = {}
+        self._started: dict[tuple[str, DockerSettings], Platform] = {}
+        self._failed: dict[tuple[str, DockerSettings], Exception] = {}
 
-    def get(self, name: str) -> Platform:
-        if name in self._failed:
-            raise self._failed[name]
-        if name not in self._started:
+    def get(self, name: str, docker: DockerSettings) -> Platform:
+        """The started platform `name` with these settings; started on first use."""
+        key = (name, docker if name.startswith("docker-") else DockerSettings())
+        if key in self._failed:
+            raise self._failed[key]
+        if key not in self._started:
+            # A platform with other settings is stopped first: one container per platform.
+            # (Stopping is idempotent, so the exit stack may stop it again at the end.)
+            for other in [k for k in self._started if k[0] == name]:
+                self._started.pop(other).stop()
             try:
-                self._started[name] = self._stack.enter_context(make_platform(name, self.settings))
+                platform = make_platform(name, self.settings, docker)
+                self._started[key] = self._stack.enter_context(platform)
             except Exception as e:
-                self._failed[name] = e
+                self._failed[key] = e
                 raise
-        return self._started[name]
+        return self._started[key]
 
     def close(self) -> None:
         self._started.clear()

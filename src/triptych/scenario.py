@@ -7,13 +7,15 @@ from __future__ import annotations
 
 import dataclasses
 import difflib
+import re
 import tomllib
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from triptych.errors import ScenarioError
+from triptych.platforms.docker import DockerSettings
 from triptych.platforms.names import PLATFORM_NAMES
 from triptych.workloads.base import RunSpec, Workload
 from triptych.workloads.registry import WORKLOADS
@@ -37,7 +39,10 @@ CASE_KEYS = {
     "duration": float,
     "timeout": float,
 }
-TOP_KEYS = {"scenario": dict, "case": list}
+TOP_KEYS = {"scenario": dict, "case": list, "docker": dict}
+DOCKER_KEYS = {"image": str, "cpus": float, "cpuset": str, "memory": str}
+CPUSET = re.compile(r"^[0-9]+(-[0-9]+)?(,[0-9]+(-[0-9]+)?)*$")
+MEMORY = re.compile(r"^[1-9][0-9]*[bkmgBKMG]?$")
 
 
 @dataclass(frozen=True)
@@ -52,6 +57,7 @@ class Case:
     spec: RunSpec
     platforms: tuple[str, ...]
     source: str
+    docker: DockerSettings = field(default_factory=DockerSettings)
 
     @property
     def params_dict(self) -> dict[str, Any]:
@@ -204,6 +210,34 @@ class _Defaults:
     rounds: int
     duration: float
     timeout: float | None
+    docker: DockerSettings
+
+
+def _docker(where: _Where, raw: object) -> DockerSettings:
+    table = _check_type(where, "docker", raw, dict)
+    _check_keys(where, "docker.", table, DOCKER_KEYS)
+    for key, t in DOCKER_KEYS.items():
+        if key in table:
+            table[key] = _check_type(where, f"docker.{key}", table[key], t)
+    if "cpus" in table:
+        _ranged(where, "docker.cpus", table["cpus"], 0.01, 1024, "")
+    if "cpuset" in table and not CPUSET.match(table["cpuset"]):
+        raise where.error(
+            "docker.cpuset",
+            f"{table['cpuset']!r} is not a CPU list",
+            'write it like "0" or "0-1" or "0,2"',
+        )
+    if "memory" in table and not MEMORY.match(table["memory"]):
+        raise where.error(
+            "docker.memory",
+            f"{table['memory']!r} is not a memory size",
+            'write it like "512m" or "2g"',
+        )
+    if table.get("image") == "":
+        raise where.error(
+            "docker.image", "empty image name", "name a local image or remove the key"
+        )
+    return DockerSettings(**table)
 
 
 def _case(where: _Where, i: int, raw: object, d: _Defaults) -> Case:
@@ -280,6 +314,7 @@ def load_scenario(path: Path) -> Scenario:
         head.get("rounds", 3),
         float(head.get("duration", 5.0)),
         head.get("timeout"),
+        _docker(where, raw.get("docker", {})),
     )
     _ranged(where, "scenario.rounds", d.rounds, MIN_ROUNDS, MAX_ROUNDS, "")
     _ranged(where, "scenario.duration", d.duration, MIN_DURATION, MAX_DURATION, " s")

@@ -10,9 +10,9 @@ from dataclasses import dataclass
 from types import TracebackType
 from typing import ClassVar, Protocol, Self
 
-from triptych.errors import TriptychError
+from triptych.errors import NotApplicable, TriptychError
 from triptych.process import CommandResult
-from triptych.sample import MetaValue
+from triptych.sample import MetaValue, Sample
 
 
 @dataclass(frozen=True)
@@ -79,6 +79,10 @@ class Platform(abc.ABC):
     @abc.abstractmethod
     def metadata(self) -> dict[str, MetaValue]:
         """What a reader needs to trust a figure from this platform."""
+
+    def cold_start(self, timeout: float) -> list[Sample]:
+        """Start a fresh instance, time it until a command answers, measure it, remove it."""
+        raise NotApplicable(f"platform {self.name} has no startup to measure")
 
     def __enter__(self) -> Self:
         try:

@@ -7,6 +7,7 @@ from pathlib import Path
 
 from triptych.errors import PlatformUnavailable
 from triptych.platforms.base import Platform
+from triptych.platforms.docker import DockerBridgePlatform, DockerHostPlatform, DockerSettings
 from triptych.platforms.host import HostPlatform
 
 
@@ -22,15 +23,25 @@ class PlatformSettings:
 def variants(name: str, target: str) -> tuple[str, ...]:
     """The variants a workload of `target` runs through on platform `name`."""
     cls = _CLASSES.get(name)
+    if target == "lifecycle":
+        return () if name == "host" else ("default",)
     if cls is None or target == "compute":
         return ("default",)
     return cls.disk_variants if target == "disk" else cls.network_variants
 
 
-def make_platform(name: str, settings: PlatformSettings) -> Platform:
+def make_platform(name: str, settings: PlatformSettings, docker: DockerSettings) -> Platform:
     if name == "host":
         return HostPlatform(settings.scratch_root, settings.session)
+    if name == "docker-bridge":
+        return DockerBridgePlatform(settings.session, settings.server_ports, docker)
+    if name == "docker-host":
+        return DockerHostPlatform(settings.session, settings.server_ports, docker)
     raise PlatformUnavailable(f"platform {name} is not implemented in this version of triptych")
 
 
-_CLASSES: dict[str, type[Platform]] = {"host": HostPlatform}
+_CLASSES: dict[str, type[Platform]] = {
+    "host": HostPlatform,
+    "docker-bridge": DockerBridgePlatform,
+    "docker-host": DockerHostPlatform,
+}

@@ -13,7 +13,8 @@ from triptych.sample import Sample
 
 FAMILIES = ("cpu", "memory", "disk", "network", "startup")
 # Which platform variants a workload is run through: none, the disk backings, the network paths.
-TARGETS = ("compute", "disk", "network")
+# "lifecycle" workloads (startup) start instances of their own; the host has none.
+TARGETS = ("compute", "disk", "network", "lifecycle")
 DEFAULT_VARIANT = "default"
 
 

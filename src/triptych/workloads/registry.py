@@ -7,6 +7,7 @@ from triptych.workloads.cpu import StressNgCpu, SysbenchCpu
 from triptych.workloads.disk import Fio
 from triptych.workloads.memory import StressNgStream, SysbenchRandomAccess
 from triptych.workloads.network import Iperf3Tcp, SockperfPingPong
+from triptych.workloads.startup import Startup
 
 WORKLOADS: dict[str, type[WorkloadBase]] = {
     w.name: w
@@ -18,5 +19,6 @@ WORKLOADS: dict[str, type[WorkloadBase]] = {
         Fio,
         Iperf3Tcp,
         SockperfPingPong,
+        Startup,
     )
 }

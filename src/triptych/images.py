@@ -1,0 +1,210 @@
+"""One userland for every platform: a debootstrap root filesystem, cached by a content key,
+imported as the Docker image (and turned into the VM disk by the VM platform)."""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import docker
+import docker.errors
+
+from triptych import __version__
+from triptych.errors import TriptychError
+
+RELEASE = "bookworm"
+# The benchmark tools (as on the host) and what a guest needs to boot and be reached.
+PACKAGES = (
+    "sysbench",
+    "stress-ng",
+    "fio",
+    "iperf3",
+    "sockperf",
+    "procps",
+    "iproute2",
+    "python3",
+    "linux-image-amd64",
+    "qemu-guest-agent",
+    "systemd",
+    "systemd-sysv",
+    "udev",
+    "ifupdown",
+    "isc-dhcp-client",
+    "e2fsprogs",
+)
+# Bump when the recipe (post-configuration) changes, so caches are rebuilt.
+RECIPE = 1
+REQUIRED_TOOLS = ("sysbench", "stress-ng", "fio", "iperf3", "sockperf", "timeout", "sh")
+IMAGE_REPOSITORY = "triptych/bench"
+IMAGE_LABEL = "io.triptych.image"
+DEFAULT_CACHE = Path(os.environ.get("TRIPTYCH_CACHE", "/var/cache/triptych"))
+Progress = Callable[[str], None]
+
+
+def _stderr_progress(line: str) -> None:
+    print(f"triptych: {line}", file=sys.stderr, flush=True)
+
+
+@dataclass(frozen=True)
+class RootfsRecipe:
+    """What goes into the root filesystem; its key names the cache entry and the image tag."""
+
+    release: str = RELEASE
+    packages: tuple[str, ...] = PACKAGES
+
+    @property
+    def key(self) -> str:
+        doc = {
+            "release": self.release,
+            "packages": sorted(self.packages),
+            "recipe": RECIPE,
+            "triptych": __version__,
+        }
+        return hashlib.sha256(json.dumps(doc, sort_keys=True).encode()).hexdigest()[:12]
+
+    @property
+    def image_tag(self) -> str:
+        return f"{IMAGE_REPOSITORY}:{self.key}"
+
+
+def apt_mirror(sources: Path = Path("/etc/apt")) -> str:
+    """The Debian mirror apt already uses here (one-line or deb822 sources)."""
+    files = [sources / "sources.list", *sorted((sources / "sources.list.d").glob("*"))]
+    for f in files:
+        try:
+            text = f.read_text()
+        except OSError:
+            continue
+        for m in re.finditer(r"^deb\s+(?:\[[^\]]*\]\s+)?(\S+)\s+(\S+)", text, re.M):
+            if m.group(2).startswith(RELEASE) and "security" not in m.group(1):
+                return m.group(1)
+        for stanza in re.split(r"\n\s*\n", text):
+            uris = re.search(r"^URIs:\s*(\S+)", stanza, re.M)
+            suites = re.search(r"^Suites:\s*(.+)$", stanza, re.M)
+            if uris and suites and RELEASE in suites.group(1).split():
+                return uris.group(1)
+    raise TriptychError(
+        f"no Debian {RELEASE} mirror in {sources}/sources.list*; add one so "
+        "debootstrap can fetch packages"
+    )
+
+
+def _configure_guest(root: Path) -> None:
+    """Make the same tree boot as a guest: fstab, hostname, DHCP on the first NIC, agent on."""
+    (root / "etc/hostname").write_text("triptych-guest\n")
+    (root / "etc/fstab").write_text("/dev/vda / ext4 rw,relatime 0 1\n")
+    net = root / "etc/network/interfaces.d"
+    net.mkdir(parents=True, exist_ok=True)
+    (net / "triptych").write_text(
+        "auto enp1s0\niface enp1s0 inet dhcp\nauto eth0\niface eth0 inet dhcp\n"
+    )
+    wants = root / "etc/systemd/system/multi-user.target.wants"
+    wants.mkdir(parents=True, exist_ok=True)
+    agent = wants / "qemu-guest-agent.service"
+    if not agent.exists():
+        agent.symlink_to("/lib/systemd/system/qemu-guest-agent.service")
+    # The root password stays locked: the guest is reached only through the agent.
+
+
+def build_rootfs(
+    recipe: RootfsRecipe, cache: Path = DEFAULT_CACHE, progress: Progress = _stderr_progress
+) -> Path:
+    """The cached root filesystem for recipe, built with debootstrap if missing.
+
+    It is built in a temporary directory and renamed into place only when complete, so a build
+    that fails half-way is never used later.
+    """
+    final = cache / f"rootfs-{recipe.key}"
+    if final.is_dir():
+        return final
+    if shutil.which("debootstrap") is None:
+        raise TriptychError("debootstrap is not installed; run scripts/install.sh")
+    cache.mkdir(parents=True, exist_ok=True)
+    for stale in cache.glob(f"rootfs-{recipe.key}.partial-*"):
+        shutil.rmtree(stale, ignore_errors=True)
+    work = cache / f"rootfs-{recipe.key}.partial-{os.getpid()}"
+    mirror = apt_mirror()
+    argv = [
+        "debootstrap",
+        "--variant=minbase",
+        f"--include={','.join(recipe.packages)}",
+        recipe.release,
+        str(work),
+        mirror,
+    ]
+    progress(f"building root filesystem {recipe.key} from {mirror} (a few minutes, once)")
+    try:
+        with subprocess.Popen(
+            argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+        ) as proc:
+            assert proc.stdout is not None
+            tail: list[str] = []
+            for line in proc.stdout:
+                tail = [*tail[-20:], line.rstrip()]
+                if line.startswith(
+                    (
+                        "I: Retrieving",
+                        "I: Extracting",
+                        "I: Installing",
+                        "I: Configuring",
+                        "I: Base system",
+                    )
+                ):
+                    progress(f"debootstrap: {line.strip()[3:]}")
+        if proc.returncode != 0:
+            log = cache / f"debootstrap-{recipe.key}.log"
+            with contextlib.suppress(OSError):
+                shutil.copy(work / "debootstrap/debootstrap.log", log)
+            last = tail[-1] if tail else ""
+            raise TriptychError(
+                f"debootstrap failed with exit code {proc.returncode}: {last} (log: {log})"
+            )
+        _configure_guest(work)
+        (work / "etc/triptych-rootfs").write_text(recipe.key + "\n")
+        work.rename(final)
+    except BaseException:
+        shutil.rmtree(work, ignore_errors=True)
+        raise
+    progress(f"root filesystem ready: {final}")
+    return final
+
+
+def docker_image(
+    client: docker.DockerClient,
+    recipe: RootfsRecipe,
+    rootfs: Path,
+    progress: Progress = _stderr_progress,
+) -> str:
+    """The id of the Docker image made from rootfs (`docker import`), importing it if missing."""
+    try:
+        return str(client.images.get(recipe.image_tag).id)
+    except docker.errors.ImageNotFound:
+        pass
+    progress(f"importing {rootfs} as Docker image {recipe.image_tag}")
+    with subprocess.Popen(
+        ["tar", "-C", str(rootfs), "--numeric-owner", "-c", "."], stdout=subprocess.PIPE
+    ) as tar:
+        assert tar.stdout is not None
+        # Import is atomic on the engine's side: a failed stream leaves no tagged image.
+        client.api.import_image_from_stream(
+            tar.stdout,
+            repository=IMAGE_REPOSITORY,
+            tag=recipe.key,
+            changes=[f"LABEL {IMAGE_LABEL}={recipe.key}", 'CMD ["sleep", "infinity"]'],
+        )
+    if tar.returncode != 0:
+        with contextlib.suppress(docker.errors.ImageNotFound):
+            client.images.remove(recipe.image_tag, force=True)
+        raise TriptychError(f"tar of {rootfs} failed with exit code {tar.returncode}")
+    image_id = str(client.images.get(recipe.image_tag).id)
+    progress(f"Docker image ready: {recipe.image_tag} ({image_id[:19]})")
+    return image_id

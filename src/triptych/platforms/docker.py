@@ -1,0 +1,330 @@
+"""Docker containers as platforms: docker-bridge (default bridge network) and docker-host.
+
+One long-lived, unprivileged, labelled container per platform and session; workloads run in it
+with exec; a labelled volume backs the `volume` disk variant.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any, ClassVar, cast
+
+import docker
+import docker.errors
+from docker.models.containers import Container
+from docker.models.volumes import Volume
+
+from triptych.errors import CommandTimeout, PlatformUnavailable, TriptychError
+from triptych.images import REQUIRED_TOOLS, RootfsRecipe
+from triptych.platforms.base import Endpoint, Platform, ScratchDir, check_variant
+from triptych.process import CommandResult
+from triptych.sample import MetaValue, Sample
+from triptych.session import LABEL, MANAGED_LABEL, NAME_PREFIX
+
+VOLUME_MOUNT = "/triptych-volume"
+OVERLAY_DIR = "/triptych-overlay"
+PID_DIR = "/run"
+# coreutils `timeout` signals its whole process group: the tool dies inside the container too.
+TIMEOUT_EXIT = 137
+API_TIMEOUT = 120
+
+
+@dataclass(frozen=True)
+class DockerSettings:
+    """Per-scenario container settings: an image of the user's own, and resource limits."""
+
+    image: str | None = None
+    cpus: float | None = None
+    cpuset: str | None = None
+    memory: str | None = None
+
+    def metadata(self) -> dict[str, MetaValue]:
+        return {
+            "limit_cpus": self.cpus if self.cpus is not None else "none",
+            "limit_cpuset": self.cpuset or "none",
+            "limit_memory": self.memory or "none",
+        }
+
+
+def connect() -> docker.DockerClient:
+    """A client for the local engine, or PlatformUnavailable saying how to start one."""
+    try:
+        client = docker.from_env(timeout=API_TIMEOUT)
+        client.ping()
+    except docker.errors.DockerException as e:
+        reason = str(e).splitlines()[0][:200]
+        raise PlatformUnavailable(
+            f"Docker engine not reachable ({reason}); start it with scripts/daemons.sh start"
+        ) from None
+    return client
+
+
+def exec_in(container: Container, argv: Sequence[str]) -> tuple[int, str, str]:
+    """Run argv in the container and wait: exit code, stdout, stderr (typed over the SDK)."""
+    code, streams = container.exec_run(list(argv), demux=True)
+    out, err = cast("tuple[bytes | None, bytes | None]", streams)
+    return (
+        int(cast("int", code)),
+        (out or b"").decode(errors="replace"),
+        (err or b"").decode(errors="replace"),
+    )
+
+
+class ContainerProcess:
+    """A server started with exec in the container; its pid file lets us stop exactly it."""
+
+    def __init__(self, container: Container, argv: Sequence[str], name: str) -> None:
+        self._container = container
+        self._pidfile = f"{PID_DIR}/triptych-{name}.pid"
+        # The fixed script takes the tool's argv as positional parameters, never as text.
+        script = 'echo $$ > "$0"; exec "$@"'
+        container.exec_run(["sh", "-c", script, self._pidfile, *argv], detach=True)
+        self._pid = ""
+        deadline = time.monotonic() + 10
+        while not self._pid and time.monotonic() < deadline:
+            code, out, _ = exec_in(container, ["cat", self._pidfile])
+            self._pid = out.strip() if code == 0 else ""
+            if not self._pid:
+                time.sleep(0.05)
+        if not self._pid:
+            raise TriptychError(f"{argv[0]} did not start in container {container.name}")
+
+    def alive(self) -> bool:
+        try:
+            code, _, _ = exec_in(self._container, ["kill", "-0", self._pid])
+        except docker.errors.APIError:
+            return False
+        return code == 0
+
+    def stop(self) -> None:
+        with contextlib.suppress(docker.errors.APIError):
+            self._container.exec_run(["kill", "-TERM", self._pid])
+            for _ in range(50):
+                if not self.alive():
+                    return
+                time.sleep(0.1)
+            self._container.exec_run(["kill", "-KILL", self._pid])
+
+
+class DockerPlatform(Platform):
+    """A container on the local Docker engine; subclasses choose the network mode."""
+
+    network_mode: ClassVar[str]
+    disk_variants: ClassVar[tuple[str, ...]] = ("volume", "overlay")
+
+    def __init__(self, session: str, ports: tuple[int, ...], settings: DockerSettings) -> None:
+        self.session = session
+        self.ports = ports
+        self.settings = settings
+        self._client: docker.DockerClient | None = None
+        self._container: Container | None = None
+        self._volume: Volume | None = None
+        self._servers: list[ContainerProcess] = []
+        self._image_id = ""
+        self._info: dict[str, Any] = {}
+        self._version = ""
+        self._cold_starts = 0
+
+    @property
+    def resource_name(self) -> str:
+        return f"{NAME_PREFIX}{self.session}-{self.name}"
+
+    @property
+    def labels(self) -> dict[str, str]:
+        return {LABEL: self.session, MANAGED_LABEL: "1", "io.triptych.platform": self.name}
+
+    def _image(self, client: docker.DockerClient) -> str:
+        tag = self.settings.image or RootfsRecipe().image_tag
+        try:
+            return str(client.images.get(tag).id)
+        except docker.errors.ImageNotFound:
+            fix = (
+                "build it with `triptych images build`"
+                if self.settings.image is None
+                else "build or load it locally (no registry is used)"
+            )
+            raise PlatformUnavailable(f"Docker image {tag} is not on this engine; {fix}") from None
+
+    def _run_options(self) -> dict[str, Any]:
+        s = self.settings
+        options: dict[str, Any] = {
+            "name": self.resource_name,
+            "labels": self.labels,
+            "detach": True,
+            "init": True,  # `sleep infinity` as PID 1 ignores SIGTERM; tini does not
+            "cap_drop": ["ALL"],
+            "security_opt": ["no-new-privileges"],
+            "network_mode": self.network_mode,
+            "volumes": {self._volume.name: {"bind": VOLUME_MOUNT, "mode": "rw"}}
+            if self._volume
+            else {},
+        }
+        if self.network_mode == "bridge":
+            options["ports"] = {f"{p}/tcp": ("127.0.0.1", None) for p in self.ports}
+        if s.cpus is not None:
+            options["nano_cpus"] = int(s.cpus * 1e9)
+        if s.cpuset is not None:
+            options["cpuset_cpus"] = s.cpuset
+        if s.memory is not None:
+            options["mem_limit"] = s.memory
+            options["memswap_limit"] = s.memory
+        return options
+
+    def start(self) -> None:
+        client = self._client = connect()
+        self._info = client.info()
+        self._version = str(client.version().get("Version", "unknown"))
+        self._image_id = self._image(client)
+        self._volume = client.volumes.create(name=self.resource_name, labels=self.labels)
+        self._container = client.containers.run(
+            self._image_id, ["sleep", "infinity"], **self._run_options()
+        )
+        self._exec(["true"], 60).check(self.name)
+        self._check_tools()
+        self._exec(["mkdir", "-p", OVERLAY_DIR], 60).check(self.name)
+
+    def _check_tools(self) -> None:
+        script = 'for t in "$@"; do command -v "$t" >/dev/null || echo "$t"; done'
+        missing = self._exec(["sh", "-c", script, "sh", *REQUIRED_TOOLS], 60).stdout.split()
+        if missing:
+            raise PlatformUnavailable(
+                f"image {self.settings.image or RootfsRecipe().image_tag} lacks "
+                f"{', '.join(missing)}; install them in the image"
+            )
+
+    def stop(self) -> None:
+        while self._servers:
+            self._servers.pop().stop()
+        if self._container is not None:
+            with contextlib.suppress(docker.errors.NotFound):
+                self._container.remove(force=True, v=True)
+            self._container = None
+        if self._volume is not None:
+            with contextlib.suppress(docker.errors.NotFound):
+                self._volume.remove(force=True)
+            self._volume = None
+        if self._client is not None:
+            self._client.close()
+            self._client = None
+
+    def _live(self) -> Container:
+        if self._container is None:
+            raise TriptychError(f"platform {self.name} used before start()")
+        return self._container
+
+    def _exec(self, argv: Sequence[str], timeout: float) -> CommandResult:
+        container = self._live()
+        args = [str(a) for a in argv]
+        started = time.monotonic()
+        wrapped = ["timeout", "-s", "KILL", f"{timeout:g}s", *args]
+        try:
+            code, stdout, stderr = exec_in(container, wrapped)
+        except docker.errors.APIError as e:
+            raise TriptychError(f"container {container.name} is gone: {e.explanation}") from None
+        if code == TIMEOUT_EXIT and time.monotonic() - started >= timeout:
+            raise CommandTimeout(args, timeout, stdout, stderr, self.name)
+        if code != 0:
+            self._check_alive()
+        return CommandResult(args, code, stdout, stderr, time.monotonic() - started)
+
+    def _check_alive(self) -> None:
+        container = self._live()
+        try:
+            container.reload()
+        except docker.errors.NotFound:
+            raise TriptychError(f"container {container.name} was removed during the run") from None
+        state = container.attrs.get("State", {})
+        if state.get("Status") != "running":
+            why = "OOM-killed" if state.get("OOMKilled") else f"exit code {state.get('ExitCode')}"
+            raise TriptychError(f"container {container.name} stopped during the run ({why})")
+
+    def run(self, argv: Sequence[str], timeout: float) -> CommandResult:
+        return self._exec(argv, timeout)
+
+    def spawn(self, argv: Sequence[str]) -> ContainerProcess:
+        server = ContainerProcess(self._live(), argv, f"{argv[0]}-{len(self._servers)}")
+        self._servers.append(server)
+        return server
+
+    def scratch(self, variant: str) -> ScratchDir:
+        check_variant(self, variant, self.disk_variants)
+        return ScratchDir(variant, VOLUME_MOUNT if variant == "volume" else OVERLAY_DIR)
+
+    def cold_start(self, timeout: float) -> list[Sample]:
+        """A fresh container like ours: create -> first exec answering, and its memory use."""
+        client = self._client
+        if client is None:
+            raise TriptychError(f"platform {self.name} used before start()")
+        self._cold_starts += 1
+        options = {**self._run_options(), "name": f"{self.resource_name}-cold-{self._cold_starts}"}
+        options["volumes"] = {}
+        started = time.monotonic()
+        container = client.containers.run(self._image_id, ["sleep", "infinity"], **options)
+        try:
+            while True:
+                code, _, _ = exec_in(container, ["true"])
+                if code == 0:
+                    break
+                if time.monotonic() - started > timeout:
+                    raise TriptychError(f"container {container.name} never answered an exec")
+            seconds = time.monotonic() - started
+            stats = cast("dict[str, Any]", container.stats(stream=False))
+            usage = int(stats.get("memory_stats", {}).get("usage", 0))
+        finally:
+            with contextlib.suppress(docker.errors.NotFound):
+                container.remove(force=True, v=True)
+        return [
+            Sample("startup time to first exec", seconds, "s", False),
+            Sample("memory footprint at idle", usage / 2**20, "MiB", False),
+        ]
+
+    def metadata(self) -> dict[str, MetaValue]:
+        return {
+            "platform": self.name,
+            "layer": "container",
+            "image_id": self._image_id,
+            "network_mode": self.network_mode,
+            "engine_version": self._version,
+            "storage_driver": str(self._info.get("Driver", "unknown")),
+            "cgroup_version": str(self._info.get("CgroupVersion", "unknown")),
+            **self.settings.metadata(),
+        }
+
+
+class DockerBridgePlatform(DockerPlatform):
+    """Docker's default bridge: reached at the container's address or a port published on lo."""
+
+    name: ClassVar[str] = "docker-bridge"
+    network_mode: ClassVar[str] = "bridge"
+    network_variants: ClassVar[tuple[str, ...]] = ("bridge-ip", "published")
+
+    def endpoint(self, port: int, variant: str) -> Endpoint:
+        check_variant(self, variant, self.network_variants)
+        container = self._live()
+        container.reload()
+        if variant == "bridge-ip":
+            address = container.attrs["NetworkSettings"]["IPAddress"]
+            return Endpoint(variant, str(address), port)
+        bindings = container.attrs["NetworkSettings"]["Ports"].get(f"{port}/tcp") or []
+        for b in bindings:
+            if b.get("HostIp") == "127.0.0.1":
+                return Endpoint(variant, "127.0.0.1", int(b["HostPort"]))
+        raise TriptychError(f"port {port} is not published by {container.name}")
+
+
+class DockerHostPlatform(DockerPlatform):
+    """`--net=host`: the host's network namespace, so servers listen on loopback."""
+
+    name: ClassVar[str] = "docker-host"
+    network_mode: ClassVar[str] = "host"
+    network_variants: ClassVar[tuple[str, ...]] = ("host-net",)
+
+    def listen_host(self) -> str:
+        return "127.0.0.1"
+
+    def endpoint(self, port: int, variant: str) -> Endpoint:
+        check_variant(self, variant, self.network_variants)
+        return Endpoint(variant, "127.0.0.1", port)
