@@ -2,9 +2,16 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 
+import docker
 import pytest
+
+from tests.engines import unavailable
+from triptych.errors import PlatformUnavailable
+from triptych.images import RootfsRecipe, build_rootfs, docker_image
+from triptych.platforms.docker import connect
 
 pytest_plugins = ["pytester"]
 
@@ -16,3 +23,23 @@ ROOT = Path(__file__).parent.parent
 def data() -> Path:
     """Real output captured from the tools on a Debian 12 machine."""
     return DATA
+
+
+@pytest.fixture(scope="session")
+def docker_client() -> Iterator[docker.DockerClient]:
+    """A client of the real local Docker engine."""
+    try:
+        client = connect()
+    except PlatformUnavailable as e:
+        unavailable("docker", str(e))
+    try:
+        yield client
+    finally:
+        client.close()
+
+
+@pytest.fixture(scope="session")
+def bench_image(docker_client: docker.DockerClient) -> str:
+    """The suite's own image, built (or taken from the cache) exactly as `triptych images build`."""
+    recipe = RootfsRecipe()
+    return docker_image(docker_client, recipe, build_rootfs(recipe))

@@ -7,6 +7,8 @@ with exec; a labelled volume backs the `volume` disk variant.
 from __future__ import annotations
 
 import contextlib
+import os
+import socket
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -49,12 +51,33 @@ class DockerSettings:
         }
 
 
+def _check_socket() -> None:
+    """Fail fast on a local socket nobody listens on (the SDK would leak its own socket)."""
+    host = os.environ.get("DOCKER_HOST", "unix:///var/run/docker.sock")
+    if not host.startswith("unix://"):
+        return
+    path = host.removeprefix("unix://")
+    try:
+        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as s:
+            s.settimeout(5)
+            s.connect(path)
+    except OSError as e:
+        raise PlatformUnavailable(
+            f"Docker engine not reachable (nothing listens on {path}: {e.strerror}); "
+            "start it with scripts/daemons.sh start"
+        ) from None
+
+
 def connect() -> docker.DockerClient:
     """A client for the local engine, or PlatformUnavailable saying how to start one."""
+    _check_socket()
+    client: docker.DockerClient | None = None
     try:
         client = docker.from_env(timeout=API_TIMEOUT)
         client.ping()
     except docker.errors.DockerException as e:
+        if client is not None:
+            client.close()
         reason = str(e).splitlines()[0][:200]
         raise PlatformUnavailable(
             f"Docker engine not reachable ({reason}); start it with scripts/daemons.sh start"
