@@ -8,6 +8,7 @@ NAME=${NAME:-main}
 bash scripts/install.sh
 bash scripts/daemons.sh start
 trap 'bash scripts/daemons.sh stop' EXIT
+.venv/bin/triptych images build
 status=0
 .venv/bin/pytest bench/ --benchmark-save="$NAME" --triptych-scenarios="$SCENARIO" "$@" || status=$?
 .venv/bin/triptych report -o reports/index.html

@@ -167,3 +167,59 @@ def test_failing_tool_fails_its_case_only(
     result.stdout.fnmatch_lines(
         ["*sysbench failed on host with exit code 1: FATAL: broken sysbench*"]
     )
+
+
+CONTAINERS = """
+[scenario]
+name = "c"
+platforms = ["docker-bridge", "docker-host"]
+rounds = 1
+duration = 1
+
+[docker]
+cpus = 1.5
+
+[[case]]
+name = "cpu"
+workload = "sysbench-cpu"
+
+[[case]]
+name = "disk"
+workload = "fio"
+params = { rw = "randread", size = "16M" }
+
+[[case]]
+name = "net"
+workload = "iperf3-tcp"
+
+[[case]]
+name = "startup"
+workload = "startup"
+"""
+
+
+@pytest.mark.docker
+@pytest.mark.slow
+def test_container_rows_with_variants(pytester: pytest.Pytester, bench_image: str) -> None:
+    setup_suite(pytester, CONTAINERS)
+    result = pytester.runpytest_subprocess(
+        "--benchmark-save=c",
+        "--triptych-scenarios=s.toml",
+        "--triptych-require-platforms=all",
+        "-p",
+        "no:cacheprovider",
+    )
+    result.assert_outcomes(passed=11)
+    rows = {
+        (b["extra_info"]["platform"], b["extra_info"]["case"], b["extra_info"]["variant"]): b[
+            "extra_info"
+        ]
+        for b in saved_run(pytester)["benchmarks"]
+    }
+    assert {v for (p, c, v) in rows if c == "net"} == {"bridge-ip", "published", "host-net"}
+    assert {v for (p, c, v) in rows if c == "disk"} == {"volume", "overlay"}
+    info = rows[("docker-bridge", "cpu", "default")]
+    meta = info["samples"][0]["metadata"]
+    assert meta["image_id"] == bench_image
+    assert (meta["network_mode"], meta["limit_cpus"], meta["layer"]) == ("bridge", 1.5, "container")
+    assert rows[("docker-host", "startup", "default")]["samples"][0]["value"] > 0
