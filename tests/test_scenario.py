@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 from triptych.errors import ScenarioError
+from triptych.platforms.docker import DockerSettings
 from triptych.scenario import load_scenario
 from triptych.workloads.disk import FioParams
 
@@ -121,10 +122,36 @@ def test_good_file_with_overrides(tmp_path: Path) -> None:
             GOOD_HEAD + '[[case]]\nworkload = "fio"\nplatforms = ["vm", "kvm"]\n',
             "case[0].platforms[1]: unknown platform 'kvm'",
         ),
+        (
+            GOOD_HEAD + '[docker]\ncpu = 2\n[[case]]\nworkload = "fio"\n',
+            "docker.cpu: unknown key; did you mean 'cpus'?",
+        ),
+        (
+            GOOD_HEAD + '[docker]\ncpus = 0\n[[case]]\nworkload = "fio"\n',
+            "docker.cpus: 0 is out of range",
+        ),
+        (
+            GOOD_HEAD + '[docker]\ncpuset = "0;1"\n[[case]]\nworkload = "fio"\n',
+            "docker.cpuset: '0;1' is not a CPU list",
+        ),
+        (
+            GOOD_HEAD + '[docker]\nmemory = "2 GB"\n[[case]]\nworkload = "fio"\n',
+            "docker.memory: '2 GB' is not a memory size",
+        ),
     ],
 )
 def test_bad_file(tmp_path: Path, text: str, expected: str) -> None:
     assert expected in error_for(tmp_path, text)
+
+
+def test_docker_settings_reach_every_case(tmp_path: Path) -> None:
+    s = load_text(
+        tmp_path,
+        GOOD_HEAD + '[docker]\ncpus = 1.5\ncpuset = "0"\nmemory = "2g"\nimage = "mine:1"\n'
+        '[[case]]\nworkload = "fio"\n[[case]]\nworkload = "sysbench-cpu"\n',
+    )
+    expected = DockerSettings(image="mine:1", cpus=1.5, cpuset="0", memory="2g")
+    assert [c.docker for c in s.cases] == [expected, expected]  # type: ignore[attr-defined]
 
 
 def test_missing_file(tmp_path: Path) -> None:

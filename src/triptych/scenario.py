@@ -290,6 +290,7 @@ def _case(where: _Where, i: int, raw: object, d: _Defaults) -> Case:
         RunSpec(duration, timeout),
         platforms,
         where.path,
+        d.docker,
     )
 
 
