@@ -3,7 +3,8 @@
 # stops only the ones this script started, by the PIDs it recorded.
 #   scripts/daemons.sh start | stop | status
 set -euo pipefail
-STATE=${TRIPTYCH_DAEMON_STATE:-/run/triptych-daemons}
+# PIDs of what this checkout started: a second checkout (or CI's clone) never stops ours.
+STATE=${TRIPTYCH_DAEMON_STATE:-$(cd "$(dirname "$0")/.." && pwd)/.run/daemons}
 LOGS=${TRIPTYCH_DAEMON_LOGS:-/var/log/triptych}
 mkdir -p "$STATE" "$LOGS"
 
