@@ -37,12 +37,10 @@ PACKAGES = (
     "systemd",
     "systemd-sysv",
     "udev",
-    "ifupdown",
-    "isc-dhcp-client",
     "e2fsprogs",
 )
 # Bump when the recipe (post-configuration) changes, so caches are rebuilt.
-RECIPE = 1
+RECIPE = 2
 REQUIRED_TOOLS = ("sysbench", "stress-ng", "fio", "iperf3", "sockperf", "timeout", "sh")
 IMAGE_REPOSITORY = "triptych/bench"
 IMAGE_LABEL = "io.triptych.image"
@@ -98,21 +96,25 @@ def apt_mirror(sources: Path = Path("/etc/apt")) -> str:
     )
 
 
+def _enable(root: Path, target: str, unit: str) -> None:
+    wants = root / "etc/systemd/system" / f"{target}.wants"
+    wants.mkdir(parents=True, exist_ok=True)
+    link = wants / unit
+    if not link.is_symlink():
+        link.symlink_to(f"/lib/systemd/system/{unit}")
+
+
 def _configure_guest(root: Path) -> None:
-    """Make the same tree boot as a guest: fstab, hostname, DHCP on the first NIC, agent on."""
+    """Make the same tree boot as a guest: fstab, hostname, DHCP on the NIC, the agent on."""
     (root / "etc/hostname").write_text("triptych-guest\n")
     (root / "etc/fstab").write_text("/dev/vda / ext4 rw,relatime 0 1\n")
-    net = root / "etc/network/interfaces.d"
-    net.mkdir(parents=True, exist_ok=True)
-    (net / "triptych").write_text(
-        "auto enp1s0\niface enp1s0 inet dhcp\nauto eth0\niface eth0 inet dhcp\n"
-    )
-    wants = root / "etc/systemd/system/multi-user.target.wants"
-    wants.mkdir(parents=True, exist_ok=True)
-    agent = wants / "qemu-guest-agent.service"
-    if not agent.exists():
-        agent.symlink_to("/lib/systemd/system/qemu-guest-agent.service")
-    # The root password stays locked: the guest is reached only through the agent.
+    network = root / "etc/systemd/network"
+    network.mkdir(parents=True, exist_ok=True)
+    (network / "20-triptych.network").write_text("[Match]\nName=en* eth*\n\n[Network]\nDHCP=ipv4\n")
+    _enable(root, "multi-user.target", "systemd-networkd.service")
+    _enable(root, "sockets.target", "systemd-networkd.socket")
+    # The agent is started by udev when its virtio port appears; the root password stays
+    # locked: the guest is reached only through the agent.
 
 
 def build_rootfs(

@@ -152,7 +152,7 @@ def triptych_platform(
 ) -> Any:  # noqa: ANN401
     """The started platform of this case; skipped (or failed, if required) when unavailable."""
     try:
-        return triptych_pool.get(triptych_case.platform, triptych_case.case.docker)
+        return triptych_pool.get(triptych_case.platform, triptych_case.case.engines)
     except PlatformUnavailable as e:
         required = _split(request.config.getoption("--triptych-require-platforms"))
         if triptych_case.platform in required or "all" in required:

@@ -10,8 +10,7 @@ from typing import Any, Protocol
 
 from triptych import RESULT_API_VERSION
 from triptych.platforms.base import Platform
-from triptych.platforms.docker import DockerSettings
-from triptych.platforms.registry import PlatformSettings, make_platform
+from triptych.platforms.registry import EngineSettings, PlatformSettings, make_platform
 from triptych.sample import Sample
 from triptych.scenario import Case
 from triptych.workloads.registry import WORKLOADS
@@ -48,21 +47,21 @@ class PlatformPool:
     def __init__(self, settings: PlatformSettings) -> None:
         self.settings = settings
         self._stack = contextlib.ExitStack()
-        self._started: dict[tuple[str, DockerSettings], Platform] = {}
-        self._failed: dict[tuple[str, DockerSettings], Exception] = {}
+        self._started: dict[tuple[str, object], Platform] = {}
+        self._failed: dict[tuple[str, object], Exception] = {}
 
-    def get(self, name: str, docker: DockerSettings) -> Platform:
+    def get(self, name: str, engines: EngineSettings) -> Platform:
         """The started platform `name` with these settings; started on first use."""
-        key = (name, docker if name.startswith("docker-") else DockerSettings())
+        key = (name, engines.for_platform(name))
         if key in self._failed:
             raise self._failed[key]
         if key not in self._started:
-            # A platform with other settings is stopped first: one container per platform.
+            # A platform with other settings is stopped first: one instance per platform.
             # (Stopping is idempotent, so the exit stack may stop it again at the end.)
             for other in [k for k in self._started if k[0] == name]:
                 self._started.pop(other).stop()
             try:
-                platform = make_platform(name, self.settings, docker)
+                platform = make_platform(name, self.settings, engines)
                 self._started[key] = self._stack.enter_context(platform)
             except Exception as e:
                 self._failed[key] = e

@@ -17,6 +17,8 @@ from typing import Any
 from triptych.errors import ScenarioError
 from triptych.platforms.docker import DockerSettings
 from triptych.platforms.names import PLATFORM_NAMES
+from triptych.platforms.registry import EngineSettings
+from triptych.platforms.vm import VmSettings
 from triptych.workloads.base import RunSpec, Workload
 from triptych.workloads.registry import WORKLOADS
 
@@ -39,7 +41,23 @@ CASE_KEYS = {
     "duration": float,
     "timeout": float,
 }
-TOP_KEYS = {"scenario": dict, "case": list, "docker": dict}
+TOP_KEYS = {"scenario": dict, "case": list, "docker": dict, "vm": dict}
+VM_KEYS = {
+    "acceleration": str,
+    "vcpus": int,
+    "memory_mib": int,
+    "cpu_pins": str,
+    "disk_cache": str,
+    "disk_io": str,
+    "kernel": str,
+    "initrd": str,
+    "disk": str,
+}
+VM_CHOICES = {
+    "acceleration": ("auto", "kvm", "qemu"),
+    "disk_cache": ("none", "writeback", "writethrough", "directsync", "unsafe"),
+    "disk_io": ("native", "threads", "io_uring"),
+}
 DOCKER_KEYS = {"image": str, "cpus": float, "cpuset": str, "memory": str}
 CPUSET = re.compile(r"^[0-9]+(-[0-9]+)?(,[0-9]+(-[0-9]+)?)*$")
 MEMORY = re.compile(r"^[1-9][0-9]*[bkmgBKMG]?$")
@@ -57,7 +75,11 @@ class Case:
     spec: RunSpec
     platforms: tuple[str, ...]
     source: str
-    docker: DockerSettings = field(default_factory=DockerSettings)
+    engines: EngineSettings = field(default_factory=EngineSettings)
+
+    @property
+    def docker(self) -> DockerSettings:
+        return self.engines.docker
 
     @property
     def params_dict(self) -> dict[str, Any]:
@@ -210,15 +232,76 @@ class _Defaults:
     rounds: int
     duration: float
     timeout: float | None
-    docker: DockerSettings
+    engines: EngineSettings
+
+
+def _table(where: _Where, name: str, raw: object, keys: Mapping[str, type]) -> dict[str, Any]:
+    """A table with only known keys, each of its declared type (ints widened for floats)."""
+    table = _check_type(where, name, raw, dict)
+    _check_keys(where, f"{name}.", table, keys)
+    return {k: _check_type(where, f"{name}.{k}", v, keys[k]) for k, v in table.items()}
+
+
+def _cpu_pins(where: _Where, pins: str, vcpus: int) -> None:
+    if not re.fullmatch(r"[0-9]+(,[0-9]+)*", pins):
+        raise where.error(
+            "vm.cpu_pins", f"{pins!r} is not a CPU list", 'give one host CPU per vCPU, like "0,1"'
+        )
+    if len(pins.split(",")) != vcpus:
+        raise where.error(
+            "vm.cpu_pins",
+            f"{len(pins.split(','))} CPUs for {vcpus} vCPUs",
+            "list one host CPU per vCPU (as many as vm.vcpus)",
+        )
+
+
+def _vm(where: _Where, raw: object) -> VmSettings:
+    table = _table(where, "vm", raw, VM_KEYS)
+    for key, choices in VM_CHOICES.items():
+        if key in table and table[key] not in choices:
+            raise where.error(
+                f"vm.{key}", f"{table[key]!r} is not accepted", _suggest(table[key], choices)
+            )
+    if "vcpus" in table:
+        _ranged(where, "vm.vcpus", table["vcpus"], 1, 256, "")
+    if "memory_mib" in table:
+        _ranged(where, "vm.memory_mib", table["memory_mib"], 256, 1_048_576, " MiB")
+    if "cpu_pins" in table:
+        if not CPUSET.match(table["cpu_pins"]):
+            raise where.error(
+                "vm.cpu_pins",
+                f"{table['cpu_pins']!r} is not a CPU list",
+                'give one host CPU per vCPU, like "0,1"',
+            )
+        if len(table["cpu_pins"].split(",")) != table.get("vcpus", VmSettings().vcpus):
+            raise where.error(
+                "vm.cpu_pins", "one host CPU per vCPU is needed", "list as many CPUs as vm.vcpus"
+            )
+    native = table.get("disk_io", "native") == "native"
+    if native and table.get("disk_cache", "none") not in ("none", "directsync"):
+        raise where.error(
+            "vm.disk_io",
+            'native I/O needs disk_cache = "none" or "directsync"',
+            'set disk_io = "threads" or change disk_cache',
+        )
+    for key in ("kernel", "initrd", "disk"):
+        if key in table and not Path(table[key]).is_file():
+            raise where.error(
+                f"vm.{key}", f"{table[key]} does not exist", "give the path of an existing file"
+            )
+    if "initrd" in table and "kernel" not in table:
+        raise where.error("vm.initrd", "an initrd without a kernel", "add vm.kernel too")
+    if "disk" in table and "kernel" not in table:
+        raise where.error(
+            "vm.disk",
+            "a disk of your own needs its kernel",
+            "add vm.kernel (and vm.initrd) that boot it",
+        )
+    return VmSettings(**table)
 
 
 def _docker(where: _Where, raw: object) -> DockerSettings:
-    table = _check_type(where, "docker", raw, dict)
-    _check_keys(where, "docker.", table, DOCKER_KEYS)
-    for key, t in DOCKER_KEYS.items():
-        if key in table:
-            table[key] = _check_type(where, f"docker.{key}", table[key], t)
+    table = _table(where, "docker", raw, DOCKER_KEYS)
     if "cpus" in table:
         _ranged(where, "docker.cpus", table["cpus"], 0.01, 1024, "")
     if "cpuset" in table and not CPUSET.match(table["cpuset"]):
@@ -290,7 +373,7 @@ def _case(where: _Where, i: int, raw: object, d: _Defaults) -> Case:
         RunSpec(duration, timeout),
         platforms,
         where.path,
-        d.docker,
+        d.engines,
     )
 
 
@@ -315,7 +398,7 @@ def load_scenario(path: Path) -> Scenario:
         head.get("rounds", 3),
         float(head.get("duration", 5.0)),
         head.get("timeout"),
-        _docker(where, raw.get("docker", {})),
+        EngineSettings(_docker(where, raw.get("docker", {})), _vm(where, raw.get("vm", {}))),
     )
     _ranged(where, "scenario.rounds", d.rounds, MIN_ROUNDS, MAX_ROUNDS, "")
     _ranged(where, "scenario.duration", d.duration, MIN_DURATION, MAX_DURATION, " s")

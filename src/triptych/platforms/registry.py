@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from triptych.errors import PlatformUnavailable
 from triptych.platforms.base import Platform
 from triptych.platforms.docker import DockerBridgePlatform, DockerHostPlatform, DockerSettings
 from triptych.platforms.host import HostPlatform
+from triptych.platforms.vm import VmPlatform, VmSettings
 
 
 @dataclass(frozen=True)
@@ -30,7 +31,24 @@ def variants(name: str, target: str) -> tuple[str, ...]:
     return cls.disk_variants if target == "disk" else cls.network_variants
 
 
-def make_platform(name: str, settings: PlatformSettings, docker: DockerSettings) -> Platform:
+@dataclass(frozen=True)
+class EngineSettings:
+    """What a scenario says about the engines: container and guest settings."""
+
+    docker: DockerSettings = field(default_factory=DockerSettings)
+    vm: VmSettings = field(default_factory=VmSettings)
+
+    def for_platform(self, name: str) -> DockerSettings | VmSettings | None:
+        """The part that shapes platform `name` (None: nothing does)."""
+        if name.startswith("docker-"):
+            return self.docker
+        return self.vm if name == "vm" else None
+
+
+def make_platform(name: str, settings: PlatformSettings, engines: EngineSettings) -> Platform:
+    docker = engines.docker
+    if name == "vm":
+        return VmPlatform(settings.session, engines.vm)
     if name == "host":
         return HostPlatform(settings.scratch_root, settings.session)
     if name == "docker-bridge":
@@ -44,4 +62,5 @@ _CLASSES: dict[str, type[Platform]] = {
     "host": HostPlatform,
     "docker-bridge": DockerBridgePlatform,
     "docker-host": DockerHostPlatform,
+    "vm": VmPlatform,
 }

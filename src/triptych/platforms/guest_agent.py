@@ -1,0 +1,106 @@
+"""Running commands in a guest through the QEMU guest agent (no ssh, no keys, no passwords)."""
+
+from __future__ import annotations
+
+import base64
+import json
+import time
+from collections.abc import Sequence
+from typing import Any
+
+import libvirt
+import libvirt_qemu
+
+from triptych.errors import CommandTimeout, TriptychError
+from triptych.process import CommandResult
+
+POLL = 0.05
+# The agent itself must answer within this; the command's own timeout is separate.
+AGENT_TIMEOUT = 30
+
+
+class Agent:
+    """The guest agent of one running domain."""
+
+    def __init__(self, domain: libvirt.virDomain) -> None:
+        self.domain = domain
+
+    def command(
+        self, execute: str, arguments: dict[str, Any] | None = None, timeout: int = AGENT_TIMEOUT
+    ) -> Any:  # noqa: ANN401
+        """One agent command; its `return` value."""
+        msg: dict[str, Any] = {"execute": execute}
+        if arguments is not None:
+            msg["arguments"] = arguments
+        try:
+            reply = libvirt_qemu.qemuAgentCommand(self.domain, json.dumps(msg), timeout, 0)
+        except libvirt.libvirtError as e:
+            raise TriptychError(
+                f"guest agent of {self.domain.name()}: {e.get_error_message()}"
+            ) from None
+        return json.loads(reply).get("return")
+
+    def ping(self) -> bool:
+        try:
+            self.command("guest-ping", timeout=2)
+        except TriptychError:
+            return False
+        return True
+
+    def start(self, argv: Sequence[str], capture: bool) -> int:
+        args = [str(a) for a in argv]
+        ret = self.command(
+            "guest-exec", {"path": args[0], "arg": args[1:], "capture-output": capture}
+        )
+        return int(ret["pid"])
+
+    def status(self, pid: int) -> dict[str, Any]:
+        result: dict[str, Any] = self.command("guest-exec-status", {"pid": pid})
+        return result
+
+    def run(self, argv: Sequence[str], timeout: float, where: str) -> CommandResult:
+        """Run argv in the guest and wait; `timeout` kills it inside the guest, too."""
+        args = [str(a) for a in argv]
+        started = time.monotonic()
+        # coreutils timeout kills the tool's whole process group inside the guest.
+        pid = self.start(["timeout", "-s", "KILL", f"{timeout:g}s", *args], capture=True)
+        # The agent may lag under emulation: allow it a grace period beyond the tool's timeout.
+        deadline = started + timeout + AGENT_TIMEOUT
+        while True:
+            st = self.status(pid)
+            if st.get("exited"):
+                break
+            if time.monotonic() > deadline:
+                raise CommandTimeout(args, timeout, "", "", where)
+            time.sleep(POLL)
+        out = base64.b64decode(st.get("out-data", "")).decode(errors="replace")
+        err = base64.b64decode(st.get("err-data", "")).decode(errors="replace")
+        code = int(st.get("exitcode", -int(st.get("signal", 9))))
+        if code == 137 and time.monotonic() - started >= timeout:
+            raise CommandTimeout(args, timeout, out, err, where)
+        return CommandResult(args, code, out, err, time.monotonic() - started)
+
+
+class GuestProcess:
+    """A server started in the guest by the agent; stopped by its pid."""
+
+    def __init__(self, agent: Agent, argv: Sequence[str]) -> None:
+        self._agent = agent
+        self.pid = agent.start(argv, capture=False)
+
+    def alive(self) -> bool:
+        try:
+            return not self._agent.status(self.pid).get("exited", True)
+        except TriptychError:
+            return False
+
+    def stop(self) -> None:
+        try:
+            self._agent.start(["kill", "-TERM", str(self.pid)], capture=False)
+            for _ in range(100):
+                if not self.alive():
+                    return
+                time.sleep(0.1)
+            self._agent.start(["kill", "-KILL", str(self.pid)], capture=False)
+        except TriptychError:
+            return  # the guest is gone, and the server with it
