@@ -17,7 +17,17 @@ wait_for() {  # wait_for NAME SECONDS COMMAND...
   return 1
 }
 
+kvm_device() {
+  # Debian's udev rule gives /dev/kvm to group kvm, mode 0660; without udev it stays root-only,
+  # libvirt then finds KVM "gone" for its qemu user and re-probes QEMU on every guest start
+  # (about a minute each). Apply the same rule by hand.
+  if [ -c /dev/kvm ] && getent group kvm >/dev/null; then
+    chgrp kvm /dev/kvm && chmod 0660 /dev/kvm
+  fi
+}
+
 start() {
+  kvm_device
   if running dockerd; then
     echo "triptych: dockerd already running; leaving it alone" >&2
   else

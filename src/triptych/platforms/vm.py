@@ -126,6 +126,7 @@ def network_xml(name: str, bridge: str, net: ipaddress.IPv4Network) -> str:
 def domain_xml(
     name: str, session: str, accel: str, s: VmSettings, boot: GuestBoot, disk: Path, network: str
 ) -> str:
+    console = disk.with_suffix(".console.log")
     pins = ""
     if s.cpu_pins:
         cpus = s.cpu_pins.split(",")
@@ -145,7 +146,7 @@ def domain_xml(
     <type arch="x86_64" machine="pc">hvm</type>
     <kernel>{escape(str(boot.kernel))}</kernel>
     {initrd}
-    <cmdline>root=/dev/vda rw console=ttyS0 quiet</cmdline>
+    <cmdline>root=/dev/vda rw console=ttyS0</cmdline>
   </os>
   <features><acpi/><apic/></features>
   <on_poweroff>destroy</on_poweroff>
@@ -163,8 +164,8 @@ def domain_xml(
     <channel type="unix">
       <target type="virtio" name="org.qemu.guest_agent.0"/>
     </channel>
-    <serial type="pty"><target port="0"/></serial>
-    <console type="pty"><target type="serial" port="0"/></console>
+    <serial type="file"><source path={quoteattr(str(console))}/><target port="0"/></serial>
+    <console type="file"><source path={quoteattr(str(console))}/><target type="serial" port="0"/></console>
     <memballoon model="none"/>
   </devices>
 </domain>"""
