@@ -7,7 +7,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from triptych.cleanup import clean_docker
+from triptych.cleanup import clean_docker, clean_libvirt
 from triptych.errors import TriptychError
 from triptych.images import DEFAULT_CACHE, RootfsRecipe, build_rootfs, docker_image
 from triptych.platforms.docker import connect
@@ -35,7 +35,7 @@ def _images_build(args: argparse.Namespace) -> int:
 
 
 def _clean(args: argparse.Namespace) -> int:
-    removed = clean_docker(args.session)
+    removed = clean_docker(args.session) + clean_libvirt(args.session)
     for r in removed:
         print(f"triptych: removed {r}")
     print(f"triptych: clean: {len(removed)} resource(s) removed")

@@ -75,7 +75,8 @@ class Agent:
             time.sleep(POLL)
         out = base64.b64decode(st.get("out-data", "")).decode(errors="replace")
         err = base64.b64decode(st.get("err-data", "")).decode(errors="replace")
-        code = int(st.get("exitcode", -int(st.get("signal", 9))))
+        # Killed by a signal: report it the way a shell (and Docker) does, 128 + signal.
+        code = int(st["exitcode"]) if "exitcode" in st else 128 + int(st.get("signal", 9))
         if code == 137 and time.monotonic() - started >= timeout:
             raise CommandTimeout(args, timeout, out, err, where)
         return CommandResult(args, code, out, err, time.monotonic() - started)

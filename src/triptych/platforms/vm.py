@@ -164,8 +164,12 @@ def domain_xml(
     <channel type="unix">
       <target type="virtio" name="org.qemu.guest_agent.0"/>
     </channel>
-    <serial type="file"><source path={quoteattr(str(console))}/><target port="0"/></serial>
-    <console type="file"><source path={quoteattr(str(console))}/><target type="serial" port="0"/></console>
+    <serial type="file">
+      <source path={quoteattr(str(console))}/><target port="0"/>
+    </serial>
+    <console type="file">
+      <source path={quoteattr(str(console))}/><target type="serial" port="0"/>
+    </console>
     <memballoon model="none"/>
   </devices>
 </domain>"""

@@ -1,0 +1,162 @@
+"""The VM platform against real libvirtd and QEMU, booting the suite's own guest."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import libvirt
+import pytest
+
+from tests.engines import unavailable
+from triptych.cleanup import clean_libvirt
+from triptych.errors import CommandTimeout, PlatformUnavailable, TriptychError
+from triptych.images import RootfsRecipe
+from triptych.platforms import libvirt_conn
+from triptych.platforms.vm import (
+    NAMESPACE,
+    SESSIONS_DIR,
+    VmPlatform,
+    VmSettings,
+    choose_acceleration,
+    kvm_usable,
+)
+from triptych.session import NAME_PREFIX, new_session_id
+from triptych.vm_image import guest_boot
+from triptych.workloads.base import RunSpec
+from triptych.workloads.network import SockperfParams, SockperfPingPong
+
+pytestmark = [pytest.mark.vm, pytest.mark.slow]
+SMALL = VmSettings(vcpus=1, memory_mib=1024)
+
+
+@pytest.fixture(scope="module")
+def conn() -> Iterator[libvirt.virConnect]:
+    try:
+        c = libvirt_conn.connect()
+    except PlatformUnavailable as e:
+        unavailable("vm", str(e))
+    try:
+        yield c
+    finally:
+        c.close()
+
+
+def suite_objects(conn: libvirt.virConnect, session: str) -> list[str]:
+    prefix = f"{NAME_PREFIX}{session}"
+    names = [d.name() for d in conn.listAllDomains(0)] + [n.name() for n in conn.listAllNetworks(0)]
+    return [n for n in names if n.startswith(prefix)]
+
+
+@pytest.fixture(scope="module")
+def vm(conn: libvirt.virConnect) -> Iterator[VmPlatform]:
+    guest_boot(RootfsRecipe())  # built once, cached: the same rootfs as the container image
+    with VmPlatform(new_session_id(), SMALL) as p:
+        yield p
+    assert suite_objects(conn, p.session) == []
+    assert not (SESSIONS_DIR / f"{NAME_PREFIX}{p.session}").exists()
+
+
+def test_guest_runs_commands_through_the_agent(vm: VmPlatform) -> None:
+    r = vm.run(["sh", "-c", "echo out; echo err >&2; exit 5"], 60)
+    assert (r.returncode, r.stdout, r.stderr) == (5, "out\n", "err\n")
+    assert vm.run(["cat", "/etc/triptych-rootfs"], 60).stdout.strip() == RootfsRecipe().key
+
+
+def test_metadata_says_how_it_was_accelerated(vm: VmPlatform) -> None:
+    meta = vm.metadata()
+    ok, _ = kvm_usable()
+    assert meta["acceleration"] == ("kvm" if ok else "tcg")
+    assert meta["emulated"] is (not ok)
+    assert meta["layer"] == "vm"
+    assert 0 < float(meta["boot_seconds"]) < 300
+    assert str(meta["guest_kernel_release"]).endswith("-amd64")
+    assert meta["vcpus"] == 1
+
+
+def test_timeout_kills_the_tool_inside_the_guest(vm: VmPlatform) -> None:
+    with pytest.raises(CommandTimeout, match=r"sleep on vm did not finish within 2 s"):
+        vm.run(["sleep", "600"], 2)
+    left = vm.run(["sh", "-c", "ps -eo comm | grep -c '^sleep$' || true"], 60).stdout
+    assert left.strip() == "0"
+
+
+def test_server_in_guest_reached_over_the_suite_network(
+    vm: VmPlatform, conn: libvirt.virConnect
+) -> None:
+    e = vm.endpoint(15202, "virtio-net")
+    assert e.host.startswith("10.213.")
+    net = conn.networkLookupByName(f"{NAME_PREFIX}{vm.session}")
+    assert "<forward" not in net.XMLDesc(0)  # isolated: no route to the outside
+    w = SockperfPingPong(SockperfParams(), RunSpec(1, 120))
+    w.prepare(vm, "virtio-net")
+    try:
+        samples = {s.metric: s.value for s in w.run(vm, "virtio-net")}
+    finally:
+        w.cleanup(vm, "virtio-net")
+    assert samples["round-trip time p50"] > 0
+
+
+def test_domain_is_marked_as_the_suite_s(vm: VmPlatform, conn: libvirt.virConnect) -> None:
+    dom = conn.lookupByName(f"{NAME_PREFIX}{vm.session}-vm")
+    meta = dom.metadata(libvirt.VIR_DOMAIN_METADATA_ELEMENT, NAMESPACE, 0)
+    assert vm.session in meta
+    assert not dom.isPersistent()  # transient: destroying it leaves no definition behind
+
+
+def test_cold_start_is_measured_and_removed(vm: VmPlatform, conn: libvirt.virConnect) -> None:
+    samples = {s.metric: s for s in vm.cold_start(300)}
+    assert 0 < samples["startup time to first exec"].value < 300
+    assert samples["memory footprint at idle"].value > 50  # QEMU's RSS in MiB
+    assert len([n for n in suite_objects(conn, vm.session) if "cold" in n]) == 0
+
+
+def test_acceleration_choice() -> None:
+    ok, _ = kvm_usable()
+    accel, reason = choose_acceleration("auto")
+    assert accel == ("kvm" if ok else "qemu")
+    assert choose_acceleration("qemu")[0] == "qemu"
+    if not ok:
+        assert "TCG" in reason
+        with pytest.raises(PlatformUnavailable, match=r"acceleration kvm requested but"):
+            choose_acceleration("kvm")
+
+
+def test_libvirtd_down_is_unavailable() -> None:
+    with pytest.raises(
+        PlatformUnavailable, match=r"libvirtd not reachable .*scripts/daemons.sh start"
+    ):
+        libvirt_conn.connect("qemu+unix:///system?socket=/nonexistent/libvirt-sock")
+
+
+def test_destroyed_guest_is_reported_and_clean_sweeps(conn: libvirt.virConnect) -> None:
+    session = new_session_id()
+    crashed = VmPlatform(session, SMALL)
+    crashed.start()
+    assert crashed._guest is not None
+    # Someone destroys the guest from outside in the middle of a run.
+    crashed._guest.domain.destroy()
+    with pytest.raises(TriptychError, match=r"guest .* (was destroyed|is not running)"):
+        crashed.run(["true"], 30)
+    # A stranger with a name like ours but without our metadata, and one with another name.
+    boot = guest_boot(RootfsRecipe())
+    xml = (
+        "<domain type='qemu'><name>{}</name><memory unit='MiB'>64</memory><vcpu>1</vcpu>"
+        f"<os><type arch='x86_64' machine='pc'>hvm</type><kernel>{boot.kernel}</kernel></os>"
+        "<devices/></domain>"
+    )
+    strangers = [
+        conn.createXML(xml.format(n), 0)
+        for n in (f"{NAME_PREFIX}lookalike-{session}", f"stranger-{session}")
+    ]
+    try:
+        # The "crashed" session never called stop(): its network and disks are still there.
+        assert suite_objects(conn, session)
+        removed = clean_libvirt(session)
+        assert any("network" in r for r in removed), removed
+        assert suite_objects(conn, session) == []
+        assert not (SESSIONS_DIR / f"{NAME_PREFIX}{session}").exists()
+        for s in strangers:
+            assert s.isActive()
+    finally:
+        for s in strangers:
+            s.destroy()
