@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -11,6 +12,8 @@ from triptych.cleanup import clean_docker, clean_libvirt
 from triptych.errors import TriptychError
 from triptych.images import DEFAULT_CACHE, RootfsRecipe, build_rootfs, docker_image
 from triptych.platforms.docker import connect
+from triptych.report.compare import changes, environment_note, markdown, parse_thresholds
+from triptych.report.load import load_runs
 from triptych.report.render import write_report
 
 
@@ -19,6 +22,27 @@ def _report(args: argparse.Namespace) -> int:
     out = write_report(runs, Path(args.output))
     print(f"triptych: wrote {out}")
     return 0
+
+
+def _compare(args: argparse.Namespace) -> int:
+    thresholds = parse_thresholds(args.metric_threshold)  # bad arguments fail before any I/O
+    baseline, current = load_runs([Path(args.baseline)]), load_runs([Path(args.current)])
+    for name, runs in (("BASELINE", baseline), ("CURRENT", current)):
+        if runs.samples.empty:
+            raise TriptychError(
+                f"{name} {getattr(args, name.lower())}: no triptych results in it; "
+                "pass a run saved by `pytest bench/ --benchmark-save=NAME`"
+            )
+    found = changes(
+        baseline, current, args.threshold / 100, parse_thresholds(args.metric_threshold)
+    )
+    text = markdown(found, args.baseline, args.current, environment_note(baseline, current))
+    print(text)
+    summary = os.environ.get("GITHUB_STEP_SUMMARY")
+    if summary:
+        with open(summary, "a", encoding="utf-8") as f:
+            f.write(text)
+    return 1 if any(c.regression for c in found) else 0
 
 
 def _images_build(args: argparse.Namespace) -> int:
@@ -49,6 +73,23 @@ def parser() -> argparse.ArgumentParser:
     r.add_argument("runs", nargs="*", help="saved run files or directories (default .benchmarks)")
     r.add_argument("-o", "--output", default="reports/index.html", help="HTML file to write")
     r.set_defaults(func=_report)
+    cmp = sub.add_parser("compare", help="fail when CURRENT is significantly worse than BASELINE")
+    cmp.add_argument("baseline", help="saved run file or directory")
+    cmp.add_argument("current", help="saved run file or directory")
+    cmp.add_argument(
+        "--threshold",
+        type=float,
+        default=5.0,
+        help="percent worse that counts as a regression (default 5)",
+    )
+    cmp.add_argument(
+        "--metric-threshold",
+        action="append",
+        default=[],
+        metavar="METRIC=PERCENT",
+        help='per-metric threshold, e.g. "round-trip time p99=15"; repeatable',
+    )
+    cmp.set_defaults(func=_compare)
     images = sub.add_parser("images", help="build the one userland every platform runs")
     isub = images.add_subparsers(dest="images_command", required=True)
     b = isub.add_parser("build", help="debootstrap the root filesystem (cached) and import it")

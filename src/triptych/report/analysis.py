@@ -1,0 +1,213 @@
+"""From the samples DataFrame to what the report shows: comparisons, summary, trends, warnings."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Any, cast
+
+import numpy as np
+import pandas as pd
+
+from triptych.report.stats import Comparison, compare, cv, geomean
+
+HOST = "host"
+CV_WARN = 0.10
+FEW_ROUNDS = 4
+
+
+def platform_label(platform: str, variant: str, acceleration: str) -> str:
+    """How a row is named: platform, the variant it was reached through, emulation loudly."""
+    label = (
+        platform if variant in ("default", "", "host-fs", "loopback") else f"{platform} ({variant})"
+    )
+    return f"{label} [TCG emulation]" if acceleration == "tcg" else label
+
+
+@dataclass(frozen=True)
+class Cell:
+    label: str
+    median: float
+    n: int
+    cv: float
+    comparison: Comparison | None
+    values: tuple[float, ...]
+
+
+@dataclass(frozen=True)
+class Row:
+    family: str
+    case: str
+    metric: str
+    unit: str
+    higher_is_better: bool
+    host: Cell | None
+    cells: dict[str, Cell]
+
+
+@dataclass
+class Group:
+    """Runs taken in one environment: compared and trended together, never with other groups."""
+
+    env: str
+    runs: list[str]
+    latest: str
+    labels: list[str]
+    rows: list[Row]
+    summary: dict[str, dict[str, float]]  # family -> label -> geomean cost
+    significant: dict[str, dict[str, tuple[int, int, int]]]  # family -> label -> (worse, better, n)
+    trends: dict[str, dict[str, list[tuple[str, float]]]]  # family -> label -> [(run, cost)]
+    run_info: dict[str, tuple[str, str]]  # run -> (date, commit)
+    warnings: list[str] = field(default_factory=list)
+
+
+def _labelled(df: pd.DataFrame) -> pd.DataFrame:
+    labels = [
+        platform_label(p, v, a)
+        for p, v, a in zip(df.platform, df.variant, df.acceleration.astype(str), strict=True)
+    ]
+    return df.assign(label=labels)
+
+
+def _order(labels: list[str]) -> list[str]:
+    rank = {"host": 0, "docker-host": 1, "docker-bridge": 2, "vm": 3}
+    return sorted(labels, key=lambda lab: (rank.get(lab.split()[0], 9), lab))
+
+
+def _rows(run: pd.DataFrame) -> list[Row]:
+    rows = []
+    keys = ["family", "case", "metric", "unit", "higher_is_better"]
+    for key, g in run.groupby(keys, sort=False):
+        family, case, metric, unit, hib = key
+        cells: dict[str, Cell] = {}
+        by_label = {str(lab): gg.value.to_numpy(dtype=float) for lab, gg in g.groupby("label")}
+        host_vals = by_label.get(HOST)
+        for label, vals in by_label.items():
+            comp = None
+            if host_vals is not None and label != HOST and float(np.median(host_vals)) != 0:
+                comp = compare(vals, host_vals, bool(hib))
+            cells[label] = Cell(
+                label,
+                float(np.median(vals)),
+                len(vals),
+                cv(vals),
+                comp,
+                tuple(float(v) for v in vals),
+            )
+        host = cells.pop(HOST, None)
+        rows.append(Row(str(family), str(case), str(metric), str(unit), bool(hib), host, cells))
+    return rows
+
+
+def _costs(run_df: pd.DataFrame) -> pd.DataFrame:
+    """Per run, family and label: cost of each metric's median against the host's median."""
+    med = (
+        run_df.groupby(["run", "family", "case", "metric", "higher_is_better", "label"])["value"]
+        .median()
+        .reset_index()
+    )
+    host = med[med.label == HOST].set_index(["run", "case", "metric"])["value"]
+    med = med[med.label != HOST].join(host.rename("host"), on=["run", "case", "metric"])
+    med = med[(med.host > 0) & (med.value > 0)]
+    ratio = med.value / med.host
+    return med.assign(cost=np.where(med.higher_is_better, 1 / ratio, ratio))
+
+
+def _group(env: str, df: pd.DataFrame) -> Group:
+    runs = list(dict.fromkeys(df.sort_values("run_date").run))
+    latest = runs[-1]
+    run = df[df.run == latest]
+    rows = _rows(run)
+    labels = _order([lab for lab in run.label.unique() if lab != HOST])
+    costs = _costs(df)
+    log_cost = costs.assign(lc=np.log(costs.cost))
+    per_run: dict[tuple[str, str, str], float] = {
+        cast("tuple[str, str, str]", k): math.exp(float(v))
+        for k, v in log_cost.groupby(["run", "family", "label"])["lc"].mean().items()
+    }
+    summary: dict[str, dict[str, float]] = {}
+    for (r, family, label), value in per_run.items():
+        if r == latest:
+            summary.setdefault(family, {})[label] = value
+    significant: dict[str, dict[str, tuple[int, int, int]]] = {}
+    for row in rows:
+        for label, cell in row.cells.items():
+            w, b, n = significant.setdefault(row.family, {}).get(label, (0, 0, 0))
+            c = cell.comparison
+            if c is not None:
+                w += int(c.significant and c.worse)
+                b += int(c.significant and not c.worse)
+                n += 1
+            significant[row.family][label] = (w, b, n)
+    trends: dict[str, dict[str, list[tuple[str, float]]]] = {}
+    if len(runs) > 1:
+        order = {r: i for i, r in enumerate(runs)}
+        for (r, family, label), value in sorted(per_run.items(), key=lambda kv: order[kv[0][0]]):
+            trends.setdefault(family, {}).setdefault(label, []).append((r, value))
+    info = df.drop_duplicates("run").set_index("run")
+    run_info = {str(r): (str(info.run_date[r]), str(info.commit[r])[:10]) for r in runs}
+    return Group(env, runs, latest, labels, rows, summary, significant, trends, run_info)
+
+
+def geomean_cost(values: list[float]) -> float:
+    return geomean(values)
+
+
+def analyse(df: pd.DataFrame, machines: dict[str, dict[str, Any]]) -> list[Group]:
+    """One Group per environment, newest first."""
+    if df.empty:
+        return []
+    df = _labelled(df)
+    groups = [_group(str(env), g) for env, g in df.groupby("env", sort=False)]
+    groups.sort(key=lambda g: g.run_info[g.latest][0], reverse=True)
+    for g in groups:
+        g.warnings.extend(_warnings(g, df[df.env == g.env], machines))
+    return groups
+
+
+def _warnings(g: Group, df: pd.DataFrame, machines: dict[str, dict[str, Any]]) -> list[str]:
+    out = []
+    machine = machines.get(g.latest, {}).get("triptych", {})
+    if any("[TCG emulation]" in lab for lab in g.labels):
+        out.append(
+            "VM rows were measured under TCG software emulation, not KVM (on this machine "
+            "/dev/kvm cannot boot a stock guest): they show the cost of emulation, not of "
+            "hardware virtualisation."
+        )
+    governor = machine.get("cpu_governor", "unknown")
+    if governor not in ("performance",):
+        out.append(
+            f"CPU frequency governor is '{governor}', not 'performance': clock speed "
+            "may vary between rounds."
+        )
+    virt = machine.get("host_virtualization", "unknown")
+    if virt not in ("none",):
+        out.append(
+            f"The 'host' itself runs under virtualisation ({virt}): host figures are "
+            "not bare metal."
+        )
+    noisy = sorted(
+        {
+            f"{r.case} / {c.label}"
+            for r in g.rows
+            for c in [*r.cells.values(), r.host]
+            if c is not None and c.cv > CV_WARN
+        }
+    )
+    if noisy:
+        out.append(
+            f"High spread (coefficient of variation over {CV_WARN:.0%}) in: "
+            + ", ".join(noisy[:12])
+            + (" ..." if len(noisy) > 12 else "")
+        )
+    few = {
+        c.n for r in g.rows for c in r.cells.values() if c.comparison and not c.comparison.testable
+    }
+    if few:
+        out.append(
+            f"Only {min(few)} round(s) per case in places: too few for a significance test "
+            f"to reach p < 0.05 (use {FEW_ROUNDS} or more rounds; default.toml has 7)."
+        )
+    if df.run.nunique() > 1 and len(set(df.scenario)) > 1:
+        out.append("Runs of different scenarios are trended together: compare like with like.")
+    return out

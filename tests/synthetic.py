@@ -1,0 +1,118 @@
+"""Saved runs with a known truth: pytest-benchmark JSON written the way the plugin writes it."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from triptych import RESULT_API_VERSION
+
+MACHINE = {
+    "cpu_model": "Synthetic CPU",
+    "cpu_count_logical": 2,
+    "kernel": "6.1.0-test",
+    "host_virtualization": "none",
+    "cpu_governor": "performance",
+}
+
+# (case, family, metric, unit, higher_is_better)
+Metric = tuple[str, str, str, str, bool]
+DEFAULT_METRICS: list[Metric] = [
+    ("cpu-sysbench", "cpu", "cpu events", "events/s", True),
+    ("net-latency", "network", "round-trip time p50", "us", False),
+]
+
+
+def write_run(
+    path: Path,
+    platforms: Sequence[str],
+    rounds: int,
+    value: Callable[[str, Metric, int], float],
+    metrics: Sequence[Metric] = DEFAULT_METRICS,
+    date: str = "2026-11-28T00:00:00",
+    machine: dict[str, Any] | None = None,
+    commit: str = "abc123",
+) -> Path:
+    benchmarks = []
+    for case, family, metric, unit, hib in metrics:
+        for platform in platforms:
+            samples = [
+                {
+                    "metric": metric,
+                    "value": value(platform, (case, family, metric, unit, hib), r),
+                    "unit": unit,
+                    "higher_is_better": hib,
+                    "platform": platform,
+                    "workload": case,
+                    "scenario": "synthetic",
+                    "metadata": {"round": r, "layer": "none"},
+                    "timestamp": 0.0,
+                }
+                for r in range(rounds)
+            ]
+            benchmarks.append(
+                {
+                    "group": f"synthetic/{case}",
+                    "name": f"test_case[synthetic/{case}/{platform}]",
+                    "fullname": f"bench/test_triptych.py::test_case[synthetic/{case}/{platform}]",
+                    "params": None,
+                    "param": None,
+                    "stats": {
+                        "min": 1.0,
+                        "max": 1.0,
+                        "mean": 1.0,
+                        "stddev": 0.0,
+                        "rounds": rounds,
+                        "median": 1.0,
+                        "iqr": 0.0,
+                        "q1": 1.0,
+                        "q3": 1.0,
+                        "iqr_outliers": 0,
+                        "stddev_outliers": 0,
+                        "outliers": "0;0",
+                        "ld15iqr": 1.0,
+                        "hd15iqr": 1.0,
+                        "ops": 1.0,
+                        "total": float(rounds),
+                        "iterations": 1,
+                    },
+                    "extra_info": {
+                        "triptych_api": RESULT_API_VERSION,
+                        "scenario": "synthetic",
+                        "case": case,
+                        "workload": case,
+                        "family": family,
+                        "platform": platform,
+                        "variant": "default",
+                        "rounds": rounds,
+                        "platform_metadata": {"platform": platform},
+                        "samples": samples,
+                    },
+                }
+            )
+    doc = {
+        "machine_info": {"node": "synthetic", "triptych": {**MACHINE, **(machine or {})}},
+        "commit_info": {"id": commit, "dirty": False},
+        "benchmarks": benchmarks,
+        "datetime": date,
+        "version": "5.2.3",
+    }
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(doc))
+    return path
+
+
+def noisy(
+    scale: dict[str, float], cv: float = 0.03, seed: int = 1
+) -> Callable[[str, Metric, int], float]:
+    """Values around 1000 x scale[platform] (x its direction), with relative noise cv."""
+    rng = np.random.default_rng(seed)
+
+    def value(platform: str, metric: Metric, r: int) -> float:
+        return float(1000 * scale.get(platform, 1.0) * (1 + rng.normal(0, cv)))
+
+    return value
