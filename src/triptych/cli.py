@@ -33,9 +33,7 @@ def _compare(args: argparse.Namespace) -> int:
                 f"{name} {getattr(args, name.lower())}: no triptych results in it; "
                 "pass a run saved by `pytest bench/ --benchmark-save=NAME`"
             )
-    found = changes(
-        baseline, current, args.threshold / 100, parse_thresholds(args.metric_threshold)
-    )
+    found = changes(baseline, current, args.threshold / 100, thresholds)
     text = markdown(found, args.baseline, args.current, environment_note(baseline, current))
     print(text)
     summary = os.environ.get("GITHUB_STEP_SUMMARY")
