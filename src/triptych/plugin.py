@@ -8,6 +8,8 @@ per case, platform and variant; the test requests the `triptych_case`, `triptych
 from __future__ import annotations
 
 import os
+import signal
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -16,6 +18,7 @@ import pytest
 
 from triptych import environment
 from triptych.errors import PlatformUnavailable, TriptychError
+from triptych.journal import Journal
 from triptych.platforms.names import PLATFORM_NAMES
 from triptych.platforms.registry import PlatformSettings, variants
 from triptych.runner import CaseRun, PlatformPool
@@ -26,6 +29,7 @@ from triptych.workloads.registry import WORKLOADS
 
 SCENARIOS_KEY = pytest.StashKey[list[Scenario]]()
 SESSION_KEY = pytest.StashKey[str]()
+SIGNALS_KEY = pytest.StashKey[dict[signal.Signals, Any]]()
 REQUIRE_ENV = "TRIPTYCH_REQUIRE_PLATFORMS"
 # A disk-backed directory (/tmp may be tmpfs, where O_DIRECT fails); each session makes its own
 # private subdirectory with mkdtemp, so the shared parent is not a race.
@@ -53,6 +57,12 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         metavar="LIST",
         help="platforms that must not be skipped: a skip becomes a failure "
         f"(default: ${REQUIRE_ENV}; 'all' means every selected platform)",
+    )
+    group.addoption(
+        "--triptych-journal",
+        default=".benchmarks/journal",
+        metavar="DIR",
+        help="where each finished case is journalled as it completes (kept if the run dies)",
     )
     group.addoption(
         "--triptych-scratch",
@@ -106,8 +116,19 @@ def case_runs(config: pytest.Config) -> list[CaseRun]:
     return runs
 
 
+def _interrupt(signum: int, _frame: object) -> None:
+    raise KeyboardInterrupt(f"stopped by {signal.Signals(signum).name}")
+
+
 def pytest_configure(config: pytest.Config) -> None:
     config.stash[SESSION_KEY] = new_session_id()
+    # SIGTERM (a CI runner's timeout, `kill`) would end Python without any cleanup, and a
+    # SIGINT ignored by a parent shell would be lost: both become KeyboardInterrupt, so
+    # platforms are stopped, servers killed and the journal closed as partial.
+    if threading.current_thread() is threading.main_thread():
+        config.stash[SIGNALS_KEY] = {
+            s: signal.signal(s, _interrupt) for s in (signal.SIGINT, signal.SIGTERM)
+        }
     # The plugin is active in every pytest run of the environment: only scenarios the user
     # named are read up front (so a mistake stops the run before anything starts).
     named = _split(config.getoption("--triptych-scenarios"))
@@ -160,6 +181,35 @@ def triptych_platform(
                 f"required platform {triptych_case.platform} is unavailable: {e}", pytrace=False
             )
         pytest.skip(f"platform {triptych_case.platform} unavailable: {e}")
+
+
+JOURNAL_KEY = pytest.StashKey[Journal]()
+
+
+@pytest.fixture(scope="session")
+def triptych_journal(request: pytest.FixtureRequest, triptych_session: str) -> Journal:
+    """The session's journal, opened with the first case; closed at session end."""
+    config = request.config
+    if JOURNAL_KEY not in config.stash:
+        path = Path(config.getoption("--triptych-journal")) / f"{triptych_session}.jsonl"
+        try:
+            config.stash[JOURNAL_KEY] = Journal(path, triptych_session, environment.collect())
+        except TriptychError as e:
+            pytest.exit(str(e), returncode=pytest.ExitCode.USAGE_ERROR)
+    return config.stash[JOURNAL_KEY]
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    for sig, handler in config.stash.get(SIGNALS_KEY, {}).items():
+        signal.signal(sig, handler)
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    journal = session.config.stash.get(JOURNAL_KEY, None)
+    if journal is not None:
+        # Interrupted or not, the journal holds every finished case; only a run that got to
+        # its natural end is marked complete.
+        journal.close(exitstatus != pytest.ExitCode.INTERRUPTED, int(exitstatus))
 
 
 def pytest_benchmark_update_machine_info(

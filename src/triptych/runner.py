@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from triptych import RESULT_API_VERSION
+from triptych.journal import Journal
 from triptych.platforms.base import Platform
 from triptych.platforms.registry import EngineSettings, PlatformSettings, make_platform
 from triptych.sample import Sample
@@ -35,6 +36,7 @@ class Benchmark(Protocol):
 
     extra_info: dict[str, Any]
     group: str | None
+    has_error: bool
 
     def pedantic(
         self, target: Callable[[], None], *, rounds: int, iterations: int, warmup_rounds: int
@@ -73,7 +75,9 @@ class PlatformPool:
         self._stack.close()
 
 
-def run_case(run: CaseRun, platform: Platform, benchmark: Benchmark) -> list[Sample]:
+def run_case(
+    run: CaseRun, platform: Platform, benchmark: Benchmark, journal: Journal | None = None
+) -> list[Sample]:
     """Prepare, run one tool invocation per round, clean up; store every sample in extra_info."""
     case = run.case
     workload = case.build()
@@ -120,9 +124,22 @@ def run_case(run: CaseRun, platform: Platform, benchmark: Benchmark) -> list[Sam
             )
         benchmark.extra_info["samples"] = [s.to_dict() for s in samples]
 
-    workload.prepare(platform, run.variant)
+    status, error = "failed", ""
     try:
-        benchmark.pedantic(one_round, rounds=case.rounds, iterations=1, warmup_rounds=0)
+        workload.prepare(platform, run.variant)
+        try:
+            benchmark.pedantic(one_round, rounds=case.rounds, iterations=1, warmup_rounds=0)
+        finally:
+            workload.cleanup(platform, run.variant)
+        status = "passed"
+    except BaseException as e:
+        error = str(e).splitlines()[0] if str(e) else type(e).__name__
+        # pytest-benchmark marks only Exceptions; an interrupted case must not be saved with
+        # no data either (its session-end save would crash and lose every other case).
+        benchmark.has_error = True
+        raise
     finally:
-        workload.cleanup(platform, run.variant)
+        # Every finished round is kept, whatever happened to the rest of the case.
+        if journal is not None:
+            journal.case(run.id, dict(benchmark.extra_info), status, error)
     return samples

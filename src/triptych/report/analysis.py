@@ -62,11 +62,11 @@ class Group:
 
 
 def _labelled(df: pd.DataFrame) -> pd.DataFrame:
-    labels = [
-        platform_label(p, v, a)
-        for p, v, a in zip(df.platform, df.variant, df.acceleration.astype(str), strict=True)
-    ]
-    return df.assign(label=labels)
+    """Adds the row label; computed once per distinct (platform, variant, acceleration)."""
+    keys = ["platform", "variant", "acceleration"]
+    combos = df[keys].astype(str).drop_duplicates()
+    combos = combos.assign(label=[platform_label(*row) for row in combos.itertuples(index=False)])
+    return df.merge(combos, on=keys, how="left")
 
 
 def _order(labels: list[str]) -> list[str]:
@@ -153,7 +153,9 @@ def geomean_cost(values: list[float]) -> float:
     return geomean(values)
 
 
-def analyse(df: pd.DataFrame, machines: dict[str, dict[str, Any]]) -> list[Group]:
+def analyse(
+    df: pd.DataFrame, machines: dict[str, dict[str, Any]], partial: set[str] | None = None
+) -> list[Group]:
     """One Group per environment, newest first."""
     if df.empty:
         return []
@@ -161,6 +163,12 @@ def analyse(df: pd.DataFrame, machines: dict[str, dict[str, Any]]) -> list[Group
     groups = [_group(str(env), g) for env, g in df.groupby("env", sort=False)]
     groups.sort(key=lambda g: g.run_info[g.latest][0], reverse=True)
     for g in groups:
+        if g.latest in (partial or set()):
+            cases = df[(df.run == g.latest)].case.nunique()
+            g.warnings.append(
+                f"Run {g.latest} is PARTIAL: it stopped before its end; the "
+                f"{cases} case(s) it finished are shown."
+            )
         g.warnings.extend(_warnings(g, df[df.env == g.env], machines))
     return groups
 

@@ -149,6 +149,18 @@ def markdown(found: list[Change], baseline: str, current: str, env_note: str) ->
 
 
 def environment_note(baseline: Runs, current: Runs) -> str:
+    """What a reader must know before trusting the comparison (mixed environments, partial)."""
+    notes = [
+        f"{name} run {r} is PARTIAL (it stopped before its end)"
+        for name, runs in (("baseline", baseline), ("current", current))
+        for r in sorted(runs.partial)
+    ]
+    notes += [w for w in [*baseline.warnings, *current.warnings]]
+    different = _environments(baseline, current)
+    return "; ".join([*([different] if different else []), *notes])
+
+
+def _environments(baseline: Runs, current: Runs) -> str:
     b = {env_key(m) for m in baseline.machines.values()}
     c = {env_key(m) for m in current.machines.values()}
     if b != c:

@@ -121,7 +121,7 @@ def startup(g: Group, label: str) -> str:
 
 
 def render(runs: Runs) -> str:
-    groups = analyse(runs.samples, runs.machines)
+    groups = analyse(runs.samples, runs.machines, runs.partial)
 
     def machine(run: str) -> dict[str, Any]:
         return dict(runs.machines.get(run, {}).get("triptych", {}))
@@ -147,6 +147,7 @@ def render(runs: Runs) -> str:
             machine=machine,
             platforms=platforms,
             machine_keys=MACHINE_KEYS,
+            load_warnings=runs.warnings,
         )
     )
 

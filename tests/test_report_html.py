@@ -1,0 +1,102 @@
+"""The report, rendered from a real saved run of the suite, opened in headless Chromium."""
+
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from tests.synthetic import noisy, write_run
+from triptych.cli import main
+
+DATA = Path(__file__).parent / "data"
+REAL_RUN = DATA / "run-quick-all-platforms.json"
+CHROMIUM_FLAGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--window-size=1400,2400",
+]
+
+
+def chromium() -> str:
+    path = shutil.which("chromium")
+    if path is None:
+        pytest.fail("chromium is not installed: scripts/install.sh installs it", pytrace=False)
+    return path
+
+
+def in_chromium(page: Path, tmp_path: Path, what: list[str]) -> str:
+    argv = [
+        chromium(),
+        *CHROMIUM_FLAGS,
+        f"--user-data-dir={tmp_path / 'profile'}",
+        *what,
+        page.as_uri(),
+    ]
+    return subprocess.run(argv, capture_output=True, text=True, timeout=120, check=True).stdout
+
+
+def test_real_run_renders_in_chromium(
+    tmp_path: Path, record_property: Callable[[str, object], None]
+) -> None:
+    out = tmp_path / "index.html"
+    assert main(["report", str(REAL_RUN), "-o", str(out)]) == 0
+    html = out.read_text()
+    assert "http://" not in html.replace("http://www.w3.org/2000/svg", "")  # self-contained
+    assert "<script" not in html
+    dom = in_chromium(out, tmp_path, ["--dump-dom"])
+    summary = re.search(r'<table id="summary">(.*?)</table>', dom, re.S)
+    assert summary is not None
+    header = re.findall(r"<th>([^<]+)</th>", summary.group(1))
+    for platform in ("docker-host", "docker-bridge (bridge-ip)", "docker-bridge (published)"):
+        assert platform in header
+    assert any(h.startswith("vm") and "TCG emulation" in h for h in header)
+    families = re.findall(r'<tr><td class="l">(\w+)</td>', summary.group(1))
+    assert families[:4] == ["cpu", "memory", "disk", "network"]
+    # Every summary cell of the four families holds a percentage against host.
+    cells = re.findall(r'<td class="cost"[^>]*>([^<]*)', summary.group(1))
+    assert sum(bool(re.match(r"[+-]\d+\.\d%", c)) for c in cells) >= 4 * len(header) - 4
+    assert dom.count('class="bar"') >= 20  # the overhead bar charts were laid out
+    assert dom.count("<circle") >= 100  # distributions of every round
+    assert "TCG software emulation" in dom
+    shot = tmp_path / "report.png"
+    in_chromium(out, tmp_path, [f"--screenshot={shot}"])
+    assert shot.stat().st_size > 20_000
+    record_property("screenshot", str(shot))
+    print(f"report screenshot: {shot}")
+
+
+def test_history_renders_trends(tmp_path: Path) -> None:
+    for i in range(6):
+        write_run(
+            tmp_path / "runs" / f"{i:04d}_n.json",
+            ["host", "docker-bridge"],
+            5,
+            noisy({"docker-bridge": 1.0 + 0.05 * i}, seed=i),
+            date=f"2026-11-{i + 1:02d}T03:00:00",
+            commit=f"c0ffee{i}",
+        )
+    out = tmp_path / "index.html"
+    assert main(["report", str(tmp_path / "runs"), "-o", str(out)]) == 0
+    dom = in_chromium(out, tmp_path, ["--dump-dom"])
+    assert dom.count('class="line"') == 2  # one trend line per family for docker-bridge
+    assert "cost against host over 6 runs" in dom
+    assert "2026-11-01" in dom
+    assert "c0ffee5" in dom
+
+
+def test_report_of_nothing_says_so(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    (tmp_path / "empty").mkdir()
+    out = tmp_path / "index.html"
+    assert main(["report", str(tmp_path / "empty"), "-o", str(out)]) == 0
+    assert "No triptych results" in out.read_text()
