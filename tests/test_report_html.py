@@ -58,14 +58,31 @@ def test_real_run_renders_in_chromium(
     summary = re.search(r'<table id="summary">(.*?)</table>', dom, re.S)
     assert summary is not None
     header = re.findall(r"<th>([^<]+)</th>", summary.group(1))
-    for platform in ("docker-host", "docker-bridge (bridge-ip)", "docker-bridge (published)"):
+    for platform in (
+        "docker-host",
+        "docker-bridge",
+        "docker-bridge (published)",
+        "docker-bridge (overlay)",
+    ):
         assert platform in header
     assert any(h.startswith("vm") and "TCG emulation" in h for h in header)
-    families = re.findall(r'<tr><td class="l">(\w+)</td>', summary.group(1))
-    assert families[:4] == ["cpu", "memory", "disk", "network"]
-    # Every summary cell of the four families holds a percentage against host.
-    cells = re.findall(r'<td class="cost"[^>]*>([^<]*)', summary.group(1))
-    assert sum(bool(re.match(r"[+-]\d+\.\d%", c)) for c in cells) >= 4 * len(header) - 4
+    rows = {
+        m.group(1): re.findall(r'<td class="cost"[^>]*>([^<]*)', m.group(2))
+        for m in re.finditer(r'<tr><td class="l">(\w+)</td>(.*?)</tr>', summary.group(1), re.S)
+    }
+    assert list(rows)[:4] == ["cpu", "memory", "disk", "network"]
+
+    def pct(family: str, column: str) -> bool:
+        return bool(re.match(r"[+-]\d+\.\d%", rows[family][header.index(column)]))
+
+    vm = next(h for h in header if h.startswith("vm"))
+    for family in ("cpu", "memory", "disk", "network"):
+        for column in ("docker-host", "docker-bridge", vm):
+            assert pct(family, column), (family, column)
+    assert pct("network", "docker-bridge (published)")
+    assert pct("disk", "docker-bridge (overlay)")
+    assert not pct("cpu", "docker-bridge (published)")
+    assert "s to first exec" in rows["startup"][header.index(vm)]
     assert dom.count('class="bar"') >= 20  # the overhead bar charts were laid out
     assert dom.count("<circle") >= 100  # distributions of every round
     assert "TCG software emulation" in dom

@@ -39,7 +39,7 @@ def bar_chart(bars: list[Bar], title: str) -> str:
     """Horizontal bars of change against host, CI whiskers; colour by direction if significant."""
     if not bars:
         return ""
-    row, left, width = 18, 330, 360
+    row, left, width = 18, 440, 360
     finite = [v for b in bars for v in (b.change, b.low, b.high) if math.isfinite(v)]
     span = max(0.05, *(abs(v) for v in finite)) if finite else 1.0
     span = min(span, 5.0)
