@@ -52,8 +52,12 @@ def test_three_rounds_can_never_be_significant() -> None:
 
 
 def test_report_analysis_on_constructed_runs(tmp_path: Path) -> None:
-    write_run(tmp_path / "0001_a.json", ["host", "docker-bridge", "vm"], 7,
-              noisy({"host": 1.0, "docker-bridge": 1.0, "vm": 2.0}))  # fmt: skip
+    write_run(
+        tmp_path / "0001_a.json",
+        ["host", "docker-bridge", "vm"],
+        7,
+        noisy({"host": 1.0, "docker-bridge": 1.0, "vm": 2.0}),
+    )
     (g,) = analyse(load_runs([tmp_path]).samples, load_runs([tmp_path]).machines)
     # cpu events is higher-better: a value of 2x is a *better* platform (cost 0.5).
     assert g.summary["cpu"]["vm"] == pytest.approx(0.5, rel=0.1)
@@ -65,8 +69,14 @@ def test_report_analysis_on_constructed_runs(tmp_path: Path) -> None:
 
 def test_environments_are_not_mixed(tmp_path: Path) -> None:
     write_run(tmp_path / "0001_a.json", ["host", "vm"], 5, noisy({}), date="2026-11-01T00:00:00")
-    write_run(tmp_path / "0002_b.json", ["host", "vm"], 5, noisy({}), date="2026-11-02T00:00:00",
-              machine={"kernel": "6.2.0-other"})  # fmt: skip
+    write_run(
+        tmp_path / "0002_b.json",
+        ["host", "vm"],
+        5,
+        noisy({}),
+        date="2026-11-02T00:00:00",
+        machine={"kernel": "6.2.0-other"},
+    )
     groups = analyse(load_runs([tmp_path]).samples, load_runs([tmp_path]).machines)
     assert len(groups) == 2
     assert groups[0].latest == "0002_b"
@@ -78,8 +88,9 @@ def test_compare_gate_fails_on_planted_regression_and_passes_unchanged(
 ) -> None:
     base = write_run(tmp_path / "base.json", ["host", "docker-bridge"], 7, noisy({}, seed=1))
     same = write_run(tmp_path / "same.json", ["host", "docker-bridge"], 7, noisy({}, seed=2))
-    worse = write_run(tmp_path / "worse.json", ["host", "docker-bridge"], 7,
-                      noisy({"docker-bridge": 1.3}, seed=3))  # fmt: skip
+    worse = write_run(
+        tmp_path / "worse.json", ["host", "docker-bridge"], 7, noisy({"docker-bridge": 1.3}, seed=3)
+    )
     assert main(["compare", str(base), str(same)]) == 0
     out = capsys.readouterr().out
     assert "**0 regression(s)**" in out
@@ -115,3 +126,29 @@ def test_compare_bad_input_is_one_line(tmp_path: Path, capsys: pytest.CaptureFix
     assert "no such run file or directory" in capsys.readouterr().err
     assert main(["compare", "a", "b", "--metric-threshold", "p99"]) == 2
     assert "expected METRIC=PERCENT" in capsys.readouterr().err
+
+
+def test_cache_follows_the_file(tmp_path: Path) -> None:
+    run = write_run(tmp_path / "0001_a.json", ["host"], 3, noisy({"host": 1.0}, seed=1))
+    first = load_runs([tmp_path]).samples.value.median()
+    assert list((tmp_path / ".triptych-cache").iterdir())  # digest cached beside the runs
+    write_run(run, ["host"], 3, noisy({"host": 3.0}, seed=1))  # the run is replaced
+    second = load_runs([tmp_path]).samples.value.median()
+    assert second == pytest.approx(3 * first, rel=0.1)
+
+
+def test_many_runs_load_in_parallel_like_one(tmp_path: Path) -> None:
+    for i in range(20):
+        write_run(
+            tmp_path / f"{i:04d}_n.json",
+            ["host", "vm"],
+            3,
+            noisy({"vm": 2.0}, seed=i),
+            date=f"2026-10-{i + 1:02d}T00:00:00",
+        )
+    runs = load_runs([tmp_path])
+    assert runs.samples.run.nunique() == 20
+    assert len(runs.samples) == 20 * 2 * 2 * 3
+    one = load_runs([tmp_path / "0007_n.json"]).samples
+    both = runs.samples[runs.samples.run == "0007_n"]
+    assert sorted(one.value) == sorted(both.value)

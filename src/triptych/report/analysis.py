@@ -79,7 +79,8 @@ def _labelled(df: pd.DataFrame) -> pd.DataFrame:
     keys = ["platform", "variant", "acceleration"]
     combos = df[keys].astype(str).drop_duplicates()
     combos = combos.assign(label=[platform_label(*row) for row in combos.itertuples(index=False)])
-    return df.merge(combos, on=keys, how="left")
+    merged = df.merge(combos, on=keys, how="left")
+    return merged.assign(label=merged.label.astype("category"))
 
 
 def _order(labels: list[str]) -> list[str]:
@@ -90,10 +91,13 @@ def _order(labels: list[str]) -> list[str]:
 def _rows(run: pd.DataFrame) -> list[Row]:
     rows = []
     keys = ["family", "case", "metric", "unit", "higher_is_better"]
-    for key, g in run.groupby(keys, sort=False):
+    for key, g in run.groupby(keys, sort=False, observed=True):
         family, case, metric, unit, hib = key
         cells: dict[str, Cell] = {}
-        by_label = {str(lab): gg.value.to_numpy(dtype=float) for lab, gg in g.groupby("label")}
+        by_label = {
+            str(lab): gg.value.to_numpy(dtype=float)
+            for lab, gg in g.groupby("label", observed=True)
+        }
         host_vals = by_label.get(HOST)
         for label, vals in by_label.items():
             comp = None
@@ -115,9 +119,9 @@ def _rows(run: pd.DataFrame) -> list[Row]:
 def _costs(run_df: pd.DataFrame) -> pd.DataFrame:
     """Per run, family and label: cost of each metric's median against the host's median."""
     med = (
-        run_df.groupby(["run", "family", "case", "metric", "unit", "higher_is_better", "label"])[
-            "value"
-        ]
+        run_df.groupby(
+            ["run", "family", "case", "metric", "unit", "higher_is_better", "label"], observed=True
+        )["value"]
         .median()
         .reset_index()
     )
@@ -131,7 +135,8 @@ def _costs(run_df: pd.DataFrame) -> pd.DataFrame:
 
 
 def _group(env: str, df: pd.DataFrame) -> Group:
-    runs = list(dict.fromkeys(df.sort_values("run_date").run))
+    firsts = df.drop_duplicates("run").sort_values("run_date")
+    runs = [str(r) for r in firsts.run]
     latest = runs[-1]
     run = df[df.run == latest]
     rows = _rows(run)
@@ -140,7 +145,7 @@ def _group(env: str, df: pd.DataFrame) -> Group:
     log_cost = costs.assign(lc=np.log(costs.cost))
     per_run: dict[tuple[str, str, str], float] = {
         cast("tuple[str, str, str]", k): math.exp(float(v))
-        for k, v in log_cost.groupby(["run", "family", "label"])["lc"].mean().items()
+        for k, v in log_cost.groupby(["run", "family", "label"], observed=True)["lc"].mean().items()
     }
     summary: dict[str, dict[str, float]] = {}
     for (r, family, label), value in per_run.items():
@@ -177,7 +182,7 @@ def analyse(
     if df.empty:
         return []
     df = _labelled(df)
-    groups = [_group(str(env), g) for env, g in df.groupby("env", sort=False)]
+    groups = [_group(str(env), g) for env, g in df.groupby("env", sort=False, observed=True)]
     groups.sort(key=lambda g: g.run_info[g.latest][0], reverse=True)
     for g in groups:
         if g.latest in (partial or set()):
@@ -233,6 +238,6 @@ def _warnings(g: Group, df: pd.DataFrame, machines: dict[str, dict[str, Any]]) -
             f"Only {min(few)} round(s) per case in places: too few for a significance test "
             f"to reach p < 0.05 (use {FEW_ROUNDS} or more rounds; default.toml has 7)."
         )
-    if df.run.nunique() > 1 and len(set(df.scenario)) > 1:
+    if df.run.nunique() > 1 and df.scenario.nunique() > 1:
         out.append("Runs of different scenarios are trended together: compare like with like.")
     return out

@@ -89,7 +89,8 @@ def changes(
             ]
         )
         return {
-            tuple(str(x) for x in k): g.value.to_numpy(dtype=float) for k, g in df.groupby(keys)
+            tuple(str(x) for x in k): g.value.to_numpy(dtype=float)
+            for k, g in df.groupby(keys, observed=True)
         }
 
     base, cur = labelled(baseline), labelled(current)

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterable
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import orjson
 import pandas as pd
 
@@ -142,15 +145,69 @@ def _read(path: Path) -> dict[str, Any]:
     return doc
 
 
+TEXT = [c for c in COLUMNS if c not in ("value", "round", "higher_is_better")]
+CACHE_DIR = ".triptych-cache"
+CACHE_VERSION = 1
+PARALLEL_FROM = 16  # files; below this a process pool costs more than it saves
+
+
+def _digest(path: Path, doc: dict[str, Any]) -> dict[str, Any]:
+    """One run, column-encoded (categories + codes): cheap to cache, to read and to merge."""
+    cols: dict[str, list[Any]] = {c: [] for c in COLUMNS}
+    _rows(path, doc, cols)
+    encoded: dict[str, Any] = {}
+    for c in TEXT:
+        codes, cats = pd.factorize(pd.Series(cols[c], dtype=object))
+        encoded[c] = {"categories": [str(x) for x in cats], "codes": codes.tolist()}
+    return {
+        "version": CACHE_VERSION,
+        "session": ((doc.get("machine_info") or {}).get("triptych") or {}).get("session"),
+        "machine_info": doc.get("machine_info") or {},
+        "platforms": _platforms(doc),
+        "text": encoded,
+        "value": cols["value"],
+        "round": cols["round"],
+        "higher_is_better": cols["higher_is_better"],
+    }
+
+
+def _cache_path(path: Path) -> Path:
+    st = path.stat()
+    return path.parent / CACHE_DIR / f"{path.name}.{st.st_size}.{st.st_mtime_ns}.v{CACHE_VERSION}"
+
+
+def _digest_file(path: Path) -> dict[str, Any]:
+    """The digest of a saved run, from the cache when the file has not changed since."""
+    cached = _cache_path(path)
+    try:
+        return dict(orjson.loads(cached.read_bytes()))
+    except (OSError, orjson.JSONDecodeError):
+        pass
+    digest = _digest(path, _read(path))
+    try:
+        cached.parent.mkdir(exist_ok=True)
+        tmp = cached.with_suffix(".tmp")
+        tmp.write_bytes(orjson.dumps(digest))
+        tmp.replace(cached)
+    except OSError:
+        pass  # a read-only results directory still renders, just without the cache
+    return digest
+
+
+def _digests(files: list[Path]) -> list[dict[str, Any]]:
+    if len(files) < PARALLEL_FROM or (os.cpu_count() or 1) < 2:
+        return [_digest_file(f) for f in files]
+    with ProcessPoolExecutor(max_workers=os.cpu_count()) as pool:
+        return list(pool.map(_digest_file, files, chunksize=8))
+
+
 def load_runs(paths: Iterable[Path]) -> Runs:
     """All samples of the given runs (saved JSON, and journals of runs that saved none)."""
-    cols: dict[str, list[Any]] = {c: [] for c in COLUMNS}
     runs = Runs(pd.DataFrame())
     files = find_runs(paths)
-    docs = [(p, _read(p)) for p in files if p.suffix == ".json"]
-    saved = {
-        (d.get("machine_info") or {}).get("triptych", {}).get("session"): p.stem for p, d in docs
-    }
+    saved_files = [p for p in files if p.suffix == ".json"]
+    digests = list(zip(saved_files, _digests(saved_files), strict=True))
+    saved = {d["session"]: p.stem for p, d in digests}
     for path in (p for p in files if p.suffix == ".jsonl"):
         j = read_journal(path)
         runs.warnings.extend(j.warnings)
@@ -163,10 +220,29 @@ def load_runs(paths: Iterable[Path]) -> Runs:
         named = path.with_name(f"{j.session}-journal")
         if j.partial:
             runs.partial.add(named.stem)
-        docs.append((named, j.doc))
-    for path, doc in docs:
-        _rows(path, doc, cols)
-        runs.machines[path.stem] = doc.get("machine_info") or {}
-        runs.platforms[path.stem] = _platforms(doc)
-    runs.samples = pd.DataFrame(cols, columns=COLUMNS)
+        digests.append((named, _digest(named, j.doc)))
+    for path, d in digests:
+        runs.machines[path.stem] = d["machine_info"]
+        runs.platforms[path.stem] = d["platforms"]
+    runs.samples = _frame([d for _, d in digests])
     return runs
+
+
+def _frame(digests: list[dict[str, Any]]) -> pd.DataFrame:
+    """One DataFrame from many digests; text columns stay categorical (fast to group)."""
+    data: dict[str, Any] = {}
+    for c in TEXT:
+        categories: dict[str, int] = {}
+        parts = []
+        for d in digests:
+            cats = d["text"][c]["categories"]
+            lookup = np.array([categories.setdefault(x, len(categories)) for x in cats] or [0])
+            parts.append(lookup[np.asarray(d["text"][c]["codes"], dtype=np.int64)])
+        codes = np.concatenate(parts) if parts else np.zeros(0, dtype=np.int64)
+        data[c] = pd.Categorical.from_codes(
+            codes.astype(np.int64), categories=pd.Index(list(categories))
+        )
+    for c, dtype in (("value", float), ("round", np.int64), ("higher_is_better", bool)):
+        arrays = [np.asarray(d[c], dtype=dtype) for d in digests]
+        data[c] = np.concatenate(arrays) if arrays else np.array([], dtype=dtype)
+    return pd.DataFrame(data, columns=COLUMNS)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+import time
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
@@ -19,6 +20,7 @@ IPERF3_PORT = 15201
 SOCKPERF_PORT = 15202
 SERVER_PORTS = (IPERF3_PORT, SOCKPERF_PORT)
 SERVER_READY_TIMEOUT = 60.0
+CONNECT_RETRIES = 10
 ANSI = re.compile(r"\x1b\[[0-9;]*m")
 AVG_RTT = re.compile(r"avg-(?:rtt|lat)=(\S+)")
 PERCENTILE = re.compile(r"percentile (\d+\.\d+) =\s*(\S+)")
@@ -55,11 +57,15 @@ class ServerWorkload(WorkloadBase):
             raise TriptychError(f"{self.name}: run() before prepare()")
         if not self._server.alive():
             raise TriptychError(f"{self.tool} server on {platform.name} is no longer running")
-        result = run_local(
-            self.client_argv(self._endpoint),
-            self.spec.timeout,
-            where=f"host (client of {platform.name})",
-        )
+        where = f"host (client of {platform.name})"
+        result = run_local(self.client_argv(self._endpoint), self.spec.timeout, where=where)
+        for _ in range(CONNECT_RETRIES):
+            # A server that just served a probe or a round may briefly re-open its listener
+            # (iperf3 does, slowly under emulation): retry a refused connect, nothing else.
+            if "onnection refused" not in result.stdout + result.stderr:
+                break
+            time.sleep(1)
+            result = run_local(self.client_argv(self._endpoint), self.spec.timeout, where=where)
         if result.returncode != 0 and not result.stdout.strip():
             result.check(f"host (client of {platform.name})")
         return self.parse(result.stdout)
