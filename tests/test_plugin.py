@@ -223,3 +223,36 @@ def test_container_rows_with_variants(pytester: pytest.Pytester, bench_image: st
     assert meta["image_id"] == bench_image
     assert (meta["network_mode"], meta["limit_cpus"], meta["layer"]) == ("bridge", 1.5, "container")
     assert rows[("docker-host", "startup", "default")]["samples"][0]["value"] > 0
+
+
+def test_unreadable_output_names_tool_and_case_and_is_kept(
+    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A sysbench that exits 0 but prints something no parser can read (a changed format).
+    setup_suite(pytester, ALL_FAMILIES)
+    fake = pytester.path / "bin"
+    fake.mkdir()
+    (fake / "sysbench").write_text("#!/bin/sh\necho 'CPU speed: lots (new format v9)'\n")
+    (fake / "sysbench").chmod(0o755)
+    monkeypatch.setenv("PATH", f"{fake}:{os.environ['PATH']}")
+    result = pytester.runpytest_subprocess(
+        "--benchmark-save=t",
+        "--triptych-scenarios=s.toml",
+        "-k",
+        "cpu",
+        "-p",
+        "no:cacheprovider",
+        f"--triptych-scratch={pytester.path}/scratch",
+    )
+    result.assert_outcomes(passed=1, failed=1)
+    result.stdout.fnmatch_lines(
+        [
+            "*ParseError: cannot read sysbench output: no 'events per second' line "
+            "(case t/cpu/host; raw output kept in *.log)*"
+        ]
+    )
+    (log,) = (pytester.path / ".benchmarks" / "journal").glob("*.log")
+    assert "CPU speed: lots (new format v9)" in log.read_text()
+    assert "t/cpu/host" in log.read_text()
+    # The case that worked was saved.
+    assert [b["extra_info"]["case"] for b in saved_run(pytester)["benchmarks"]] == ["cpu-stress"]

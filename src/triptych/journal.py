@@ -51,6 +51,16 @@ class Journal:
                 "free disk space or make it writable"
             ) from None
 
+    @property
+    def log_path(self) -> Path:
+        """Beside the journal: raw tool output that could not be parsed, kept for a human."""
+        return self.path.with_suffix(".log")
+
+    def keep_raw(self, case: str, tool: str, raw: str) -> Path:
+        with self.log_path.open("a", encoding="utf-8") as f:
+            f.write(f"===== {_now()} {case}: unreadable {tool} output =====\n{raw}\n")
+        return self.log_path
+
     def case(self, name: str, extra_info: dict[str, Any], status: str, error: str = "") -> None:
         self._write(
             {

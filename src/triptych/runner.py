@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from triptych import RESULT_API_VERSION
+from triptych.errors import ParseError
 from triptych.journal import Journal
 from triptych.platforms.base import Platform
 from triptych.platforms.registry import EngineSettings, PlatformSettings, make_platform
@@ -132,6 +133,18 @@ def run_case(
         finally:
             workload.cleanup(platform, run.variant)
         status = "passed"
+    except ParseError as e:
+        benchmark.has_error = True
+        error = str(e)
+        if journal is not None:
+            kept = journal.keep_raw(run.id, e.tool, e.raw)
+            error = f"{e} (case {run.id}; raw output kept in {kept})"
+            raise ParseError(
+                e.tool,
+                f"{e.args[0].split(': ', 1)[-1]} (case {run.id}; raw output kept in {kept})",
+                e.raw,
+            ) from None
+        raise
     except BaseException as e:
         error = str(e).splitlines()[0] if str(e) else type(e).__name__
         # pytest-benchmark marks only Exceptions; an interrupted case must not be saved with
