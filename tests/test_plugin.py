@@ -256,3 +256,69 @@ def test_unreadable_output_names_tool_and_case_and_is_kept(
     assert "t/cpu/host" in log.read_text()
     # The case that worked was saved.
     assert [b["extra_info"]["case"] for b in saved_run(pytester)["benchmarks"]] == ["cpu-stress"]
+
+
+ADAPTIVE = """
+[scenario]
+name = "a"
+platforms = ["host"]
+duration = 1
+rounds = 3
+max_rounds = 5
+
+[[case]]
+name = "loose"
+workload = "sysbench-cpu"
+target_ci = 0.9  # met at 3 rounds unless the spread exceeds 36%
+
+[[case]]
+name = "impossible"
+workload = "sysbench-cpu"
+target_ci = 0.0000001
+"""
+
+
+def test_adaptive_rounds_stop_when_the_ci_is_tight_and_at_the_bound(
+    pytester: pytest.Pytester,
+) -> None:
+    setup_suite(pytester, ADAPTIVE)
+    result = pytester.runpytest_subprocess(
+        "--benchmark-save=a",
+        "--triptych-scenarios=s.toml",
+        "-p",
+        "no:cacheprovider",
+        f"--triptych-scratch={pytester.path}/scratch",
+    )
+    result.assert_outcomes(passed=2)
+    runs = {b["extra_info"]["case"]: b for b in saved_run(pytester)["benchmarks"]}
+    loose, impossible = runs["loose"], runs["impossible"]
+    assert loose["extra_info"]["rounds"] == loose["stats"]["rounds"] == 3
+    assert loose["extra_info"]["rounds_policy"]["converged"] is True
+    assert impossible["extra_info"]["rounds"] == impossible["stats"]["rounds"] == 5
+    assert impossible["extra_info"]["rounds_policy"]["converged"] is False
+    assert len(impossible["extra_info"]["samples"]) == 5
+
+
+def test_platforms_are_shuffled_within_each_case(pytester: pytest.Pytester) -> None:
+    scenario = ALL_FAMILIES.replace(
+        'platforms = ["host"]', 'platforms = ["host", "docker-host", "docker-bridge", "vm"]'
+    )
+    setup_suite(pytester, scenario)
+
+    def order(*args: str) -> list[str]:
+        out = pytester.runpytest_subprocess(
+            "--collect-only", "-q", "--triptych-scenarios=s.toml", *args
+        )
+        return [
+            line.split("[", 1)[1].rstrip("]") for line in out.stdout.lines if "::test_case[" in line
+        ]
+
+    listed = order("--triptych-order=scenario")
+    assert listed[:4] == ["t/cpu/host", "t/cpu/docker-host", "t/cpu/docker-bridge", "t/cpu/vm"]
+    shuffled = [order(f"--triptych-seed={seed}") for seed in (1, 2, 3)]
+    for s in shuffled:
+        assert sorted(s) == sorted(listed)
+        # Cases stay together and in scenario order; only the platforms within a case move.
+        assert [x.split("/")[1] for x in s] == [x.split("/")[1] for x in listed]
+    assert len({tuple(s) for s in shuffled}) > 1
+    assert order("--triptych-seed=2") == shuffled[1]

@@ -154,6 +154,28 @@ def test_docker_settings_reach_every_case(tmp_path: Path) -> None:
     assert [c.docker for c in s.cases] == [expected, expected]  # type: ignore[attr-defined]
 
 
+def test_adaptive_round_policy(tmp_path: Path) -> None:
+    s = load_text(
+        tmp_path,
+        GOOD_HEAD + "rounds = 3\nmax_rounds = 20\ntarget_ci = 0.02\n"
+        '[[case]]\nworkload = "fio"\n[[case]]\nworkload = "sysbench-cpu"\nmax_rounds = 5\n',
+    )
+    fio, cpu = s.cases  # type: ignore[attr-defined]
+    assert (fio.policy.rounds, fio.policy.max_rounds, fio.policy.target_ci) == (3, 20, 0.02)
+    assert fio.policy.adaptive
+    assert cpu.policy.max_rounds == 5
+    assert "max_rounds: 2 is out of range" in error_for(
+        tmp_path,
+        GOOD_HEAD + 'rounds = 3\nmax_rounds = 2\ntarget_ci = 0.1\n[[case]]\nworkload = "fio"\n',
+    )
+    assert "target_ci: adaptive rounds need both" in error_for(
+        tmp_path, GOOD_HEAD + 'max_rounds = 9\n[[case]]\nworkload = "fio"\n'
+    )
+    assert "target_ci: 5 is not a fraction" in error_for(
+        tmp_path, GOOD_HEAD + 'max_rounds = 9\ntarget_ci = 5\n[[case]]\nworkload = "fio"\n'
+    )
+
+
 def test_missing_file(tmp_path: Path) -> None:
     with pytest.raises(ScenarioError, match=r"nope.toml: file not found; pass an existing"):
         load_scenario(tmp_path / "nope.toml")

@@ -8,6 +8,7 @@ per case, platform and variant; the test requests the `triptych_case`, `triptych
 from __future__ import annotations
 
 import os
+import random
 import signal
 import threading
 from collections.abc import Iterator
@@ -57,6 +58,19 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         metavar="LIST",
         help="platforms that must not be skipped: a skip becomes a failure "
         f"(default: ${REQUIRE_ENV}; 'all' means every selected platform)",
+    )
+    group.addoption(
+        "--triptych-order",
+        default="shuffle",
+        choices=("shuffle", "scenario"),
+        help="order of the platforms within each case: shuffled (default; a drifting machine "
+        "then favours no platform) or as the scenario lists them",
+    )
+    group.addoption(
+        "--triptych-seed",
+        type=int,
+        default=None,
+        help="seed of the shuffle (default: random; recorded in the saved run)",
     )
     group.addoption(
         "--triptych-journal",
@@ -140,6 +154,31 @@ def pytest_configure(config: pytest.Config) -> None:
     _selected_platforms(config)
 
 
+ORDER_KEY = pytest.StashKey[dict[str, Any]]()
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Shuffle the platforms within each case (cases keep their order); record what was done."""
+    seed = config.getoption("--triptych-seed")
+    seed = seed if seed is not None else random.SystemRandom().randrange(2**31)
+    mode = config.getoption("--triptych-order")
+    rng = random.Random(seed)  # noqa: S311 - an experiment's order, not a secret
+    by_case: dict[str, list[int]] = {}
+    for i, item in enumerate(items):
+        callspec = getattr(item, "callspec", None)
+        run = callspec.params.get("triptych_case") if callspec is not None else None
+        if isinstance(run, CaseRun):
+            by_case.setdefault(f"{run.case.scenario}/{run.case.name}", []).append(i)
+    if mode == "shuffle":
+        for positions in by_case.values():
+            chosen = [items[i] for i in positions]
+            rng.shuffle(chosen)
+            for i, item in zip(positions, chosen, strict=True):
+                items[i] = item
+    order = [item.nodeid.split("[", 1)[-1].rstrip("]") for item in items if "[" in item.nodeid]
+    config.stash[ORDER_KEY] = {"mode": mode, "seed": seed, "order": order}
+
+
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     if "triptych_case" in metafunc.fixturenames:
         runs = case_runs(metafunc.config)
@@ -216,4 +255,11 @@ def pytest_benchmark_update_machine_info(
     config: pytest.Config, machine_info: dict[str, Any]
 ) -> None:
     """Record the environment beside every figure (pytest-benchmark hook)."""
-    machine_info["triptych"] = {"session": config.stash[SESSION_KEY], **environment.collect()}
+    order = config.stash.get(ORDER_KEY, {})
+    machine_info["triptych"] = {
+        "session": config.stash[SESSION_KEY],
+        "order_mode": order.get("mode", ""),
+        "order_seed": order.get("seed", ""),
+        "order": order.get("order", []),
+        **environment.collect(),
+    }

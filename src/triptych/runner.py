@@ -4,9 +4,14 @@ from __future__ import annotations
 
 import contextlib
 import itertools
+import math
+import statistics
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Protocol
+
+from scipy.stats import t as t_dist
 
 from triptych import RESULT_API_VERSION
 from triptych.errors import ParseError
@@ -14,7 +19,7 @@ from triptych.journal import Journal
 from triptych.platforms.base import Platform
 from triptych.platforms.registry import EngineSettings, PlatformSettings, make_platform
 from triptych.sample import Sample
-from triptych.scenario import Case
+from triptych.scenario import Case, RoundPolicy
 from triptych.workloads.registry import WORKLOADS
 
 
@@ -38,6 +43,9 @@ class Benchmark(Protocol):
     extra_info: dict[str, Any]
     group: str | None
     has_error: bool
+    _mode: str | None
+
+    def _make_stats(self, iterations: int) -> Any: ...  # noqa: ANN401
 
     def pedantic(
         self, target: Callable[[], None], *, rounds: int, iterations: int, warmup_rounds: int
@@ -74,6 +82,44 @@ class PlatformPool:
     def close(self) -> None:
         self._started.clear()
         self._stack.close()
+
+
+def ci_halfwidth(values: list[float]) -> float:
+    """Half-width of the 95% t confidence interval of the mean, as a fraction of the mean."""
+    n = len(values)
+    mean = statistics.fmean(values) if values else 0.0
+    if n < 2 or mean == 0:
+        return math.inf
+    return float(t_dist.ppf(0.975, n - 1)) * statistics.stdev(values) / math.sqrt(n) / abs(mean)
+
+
+def adaptive_rounds(
+    benchmark: Benchmark, one_round: Callable[[], None], samples: list[Sample], policy: RoundPolicy
+) -> None:
+    """Rounds until the first metric's CI is under target, within [rounds, max_rounds].
+
+    pytest-benchmark's pedantic() needs its round count up front, so this does what it does
+    (make the stats, time each round into them) with a count decided as it goes.
+    """
+    benchmark._mode = "benchmark.pedantic(...)"
+    stats = benchmark._make_stats(1)
+    halfwidth = math.inf
+    for done in range(1, policy.max_rounds + 1):
+        started = time.perf_counter()
+        one_round()
+        stats.update(time.perf_counter() - started)
+        first = samples[0].metric if samples else ""
+        halfwidth = ci_halfwidth([s.value for s in samples if s.metric == first])
+        if done >= policy.rounds and halfwidth <= (policy.target_ci or 0):
+            break
+    benchmark.extra_info["rounds"] = done
+    benchmark.extra_info["rounds_policy"] = {
+        "min": policy.rounds,
+        "max": policy.max_rounds,
+        "target_ci": policy.target_ci,
+        "achieved_ci": halfwidth,
+        "converged": halfwidth <= (policy.target_ci or 0),
+    }
 
 
 def run_case(
@@ -129,7 +175,11 @@ def run_case(
     try:
         workload.prepare(platform, run.variant)
         try:
-            benchmark.pedantic(one_round, rounds=case.rounds, iterations=1, warmup_rounds=0)
+            policy = case.policy or RoundPolicy(case.rounds, case.rounds, None)
+            if policy.adaptive and not getattr(benchmark, "disabled", False):
+                adaptive_rounds(benchmark, one_round, samples, policy)
+            else:
+                benchmark.pedantic(one_round, rounds=case.rounds, iterations=1, warmup_rounds=0)
         finally:
             workload.cleanup(platform, run.variant)
         status = "passed"

@@ -29,6 +29,8 @@ SCENARIO_KEYS = {
     "description": str,
     "platforms": list,
     "rounds": int,
+    "max_rounds": int,
+    "target_ci": float,
     "duration": float,
     "timeout": float,
 }
@@ -38,6 +40,8 @@ CASE_KEYS = {
     "params": dict,
     "platforms": list,
     "rounds": int,
+    "max_rounds": int,
+    "target_ci": float,
     "duration": float,
     "timeout": float,
 }
@@ -64,6 +68,20 @@ MEMORY = re.compile(r"^[1-9][0-9]*[bkmgBKMG]?$")
 
 
 @dataclass(frozen=True)
+class RoundPolicy:
+    """How many rounds: at least `rounds`; more, up to max_rounds, until the 95% CI half-width
+    of the case's first metric is under target_ci of its mean (a bounded dynamic run count)."""
+
+    rounds: int
+    max_rounds: int
+    target_ci: float | None
+
+    @property
+    def adaptive(self) -> bool:
+        return self.target_ci is not None and self.max_rounds > self.rounds
+
+
+@dataclass(frozen=True)
 class Case:
     """One workload with its parameters, as a scenario asks for it."""
 
@@ -76,6 +94,7 @@ class Case:
     platforms: tuple[str, ...]
     source: str
     engines: EngineSettings = field(default_factory=EngineSettings)
+    policy: RoundPolicy | None = None
 
     @property
     def docker(self) -> DockerSettings:
@@ -230,9 +249,34 @@ class _Defaults:
     scenario: str
     platforms: tuple[str, ...]
     rounds: int
+    max_rounds: int | None
+    target_ci: float | None
     duration: float
     timeout: float | None
     engines: EngineSettings
+
+
+def _policy(
+    where: _Where, key: str, rounds: int, max_rounds: int | None, target: float | None
+) -> RoundPolicy:
+    """Fixed rounds, or adaptive: repeat until the CI is tight enough, within max_rounds."""
+    if max_rounds is None and target is None:
+        return RoundPolicy(rounds, rounds, None)
+    if max_rounds is None or target is None:
+        missing = "target_ci" if target is None else "max_rounds"
+        raise where.error(
+            f"{key}.{missing}",
+            "adaptive rounds need both max_rounds and target_ci",
+            f"add {missing} (e.g. max_rounds = 20, target_ci = 0.02)",
+        )
+    _ranged(where, f"{key}.max_rounds", max_rounds, max(rounds, 2), MAX_ROUNDS, "")
+    if not 0 < target < 1:
+        raise where.error(
+            f"{key}.target_ci",
+            f"{target:g} is not a fraction of the mean",
+            "give the 95% CI half-width as a fraction, e.g. 0.02 for 2%",
+        )
+    return RoundPolicy(max(rounds, 2), max_rounds, target)
 
 
 def _table(where: _Where, name: str, raw: object, keys: Mapping[str, type]) -> dict[str, Any]:
@@ -343,6 +387,9 @@ def _case(where: _Where, i: int, raw: object, d: _Defaults) -> Case:
         )
     rounds = c.get("rounds", d.rounds)
     _ranged(where, f"{key}.rounds", rounds, MIN_ROUNDS, MAX_ROUNDS, "")
+    policy = _policy(
+        where, key, rounds, c.get("max_rounds", d.max_rounds), c.get("target_ci", d.target_ci)
+    )
     duration = float(c.get("duration", d.duration))
     _ranged(where, f"{key}.duration", duration, MIN_DURATION, MAX_DURATION, " s")
     least = WORKLOADS[workload].min_duration
@@ -374,6 +421,7 @@ def _case(where: _Where, i: int, raw: object, d: _Defaults) -> Case:
         platforms,
         where.path,
         d.engines,
+        policy,
     )
 
 
@@ -396,6 +444,8 @@ def load_scenario(path: Path) -> Scenario:
         head["name"],
         _platforms(where, "scenario.platforms", head["platforms"]),
         head.get("rounds", 3),
+        head.get("max_rounds"),
+        head.get("target_ci"),
         float(head.get("duration", 5.0)),
         head.get("timeout"),
         EngineSettings(_docker(where, raw.get("docker", {})), _vm(where, raw.get("vm", {}))),
