@@ -59,6 +59,17 @@ def setup_suite(pytester: pytest.Pytester, scenario: str) -> None:
     (pytester.path / "s.toml").write_text(scenario)
 
 
+def fake_tool(
+    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch, name: str, script: str
+) -> None:
+    """Put a broken stand-in for one tool first on PATH; every other tool stays the real one."""
+    fake = pytester.path / "bin"
+    fake.mkdir(exist_ok=True)
+    (fake / name).write_text(script)
+    (fake / name).chmod(0o755)
+    monkeypatch.setenv("PATH", f"{fake}:{os.environ['PATH']}")
+
+
 def saved_run(pytester: pytest.Pytester) -> dict:  # type: ignore[type-arg]
     (path,) = (pytester.path / ".benchmarks").rglob("*.json")
     return json.loads(path.read_text())  # type: ignore[no-any-return]
@@ -149,11 +160,9 @@ def test_failing_tool_fails_its_case_only(
 ) -> None:
     # A sysbench that dies the way a broken install does; every other tool is the real one.
     setup_suite(pytester, ALL_FAMILIES)
-    fake = pytester.path / "bin"
-    fake.mkdir()
-    (fake / "sysbench").write_text("#!/bin/sh\necho 'FATAL: broken sysbench' >&2\nexit 1\n")
-    (fake / "sysbench").chmod(0o755)
-    monkeypatch.setenv("PATH", f"{fake}:{os.environ['PATH']}")
+    fake_tool(
+        pytester, monkeypatch, "sysbench", "#!/bin/sh\necho 'FATAL: broken sysbench' >&2\nexit 1\n"
+    )
     result = pytester.runpytest_subprocess(
         "--benchmark-disable",
         "--triptych-scenarios=s.toml",
@@ -230,11 +239,9 @@ def test_unreadable_output_names_tool_and_case_and_is_kept(
 ) -> None:
     # A sysbench that exits 0 but prints something no parser can read (a changed format).
     setup_suite(pytester, ALL_FAMILIES)
-    fake = pytester.path / "bin"
-    fake.mkdir()
-    (fake / "sysbench").write_text("#!/bin/sh\necho 'CPU speed: lots (new format v9)'\n")
-    (fake / "sysbench").chmod(0o755)
-    monkeypatch.setenv("PATH", f"{fake}:{os.environ['PATH']}")
+    fake_tool(
+        pytester, monkeypatch, "sysbench", "#!/bin/sh\necho 'CPU speed: lots (new format v9)'\n"
+    )
     result = pytester.runpytest_subprocess(
         "--benchmark-save=t",
         "--triptych-scenarios=s.toml",

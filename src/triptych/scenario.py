@@ -24,9 +24,8 @@ from triptych.workloads.registry import WORKLOADS
 
 MIN_DURATION, MAX_DURATION = 1.0, 3600.0
 MIN_ROUNDS, MAX_ROUNDS = 1, 1000
-SCENARIO_KEYS = {
-    "name": str,
-    "description": str,
+# Keys a case may set, and the scenario may set as the default of every case.
+_SHARED_KEYS = {
     "platforms": list,
     "rounds": int,
     "max_rounds": int,
@@ -34,17 +33,8 @@ SCENARIO_KEYS = {
     "duration": float,
     "timeout": float,
 }
-CASE_KEYS = {
-    "name": str,
-    "workload": str,
-    "params": dict,
-    "platforms": list,
-    "rounds": int,
-    "max_rounds": int,
-    "target_ci": float,
-    "duration": float,
-    "timeout": float,
-}
+SCENARIO_KEYS = {"name": str, "description": str, **_SHARED_KEYS}
+CASE_KEYS = {"name": str, "workload": str, "params": dict, **_SHARED_KEYS}
 TOP_KEYS = {"scenario": dict, "case": list, "docker": dict, "vm": dict}
 VM_KEYS = {
     "acceleration": str,
