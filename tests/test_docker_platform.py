@@ -11,7 +11,7 @@ import pytest
 
 from triptych.cleanup import clean_docker
 from triptych.errors import CommandTimeout, PlatformUnavailable, TriptychError
-from triptych.platforms.base import wait_for_port
+from triptych.platforms.base import wait_for_listen
 from triptych.platforms.docker import (
     DockerBridgePlatform,
     DockerHostPlatform,
@@ -179,10 +179,10 @@ def test_docker_down_is_unavailable(monkeypatch: pytest.MonkeyPatch) -> None:
         pass
 
 
-def test_wait_for_port_on_published(bridge: DockerBridgePlatform) -> None:
+def test_listening_server_is_reachable_on_published(bridge: DockerBridgePlatform) -> None:
     server = bridge.spawn(["iperf3", "-s", "-p", "15202"])
     e = bridge.endpoint(15202, "published")
-    wait_for_port(e.host, e.port, 30, server)
+    wait_for_listen(bridge, 15202, 30, server)
     with socket.create_connection((e.host, e.port), timeout=5):
         pass
     server.stop()

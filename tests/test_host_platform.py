@@ -9,7 +9,7 @@ import psutil
 import pytest
 
 from triptych.errors import CommandTimeout, TriptychError
-from triptych.platforms.base import wait_for_port
+from triptych.platforms.base import wait_for_listen
 from triptych.platforms.host import HostPlatform
 from triptych.process import run_local
 
@@ -71,7 +71,7 @@ def test_spawned_server_is_stopped(tmp_path: Path) -> None:
     with HostPlatform(tmp_path, "t") as host:
         server = host.spawn(["python3", "-m", "http.server", "--bind", "127.0.0.1", "15299"])
         try:
-            wait_for_port("127.0.0.1", 15299, 20, server)
+            wait_for_listen(host, 15299, 20, server)
             assert server.alive()
         finally:
             server.stop()
@@ -81,8 +81,8 @@ def test_spawned_server_is_stopped(tmp_path: Path) -> None:
 def test_wait_for_port_notices_a_dead_server(tmp_path: Path) -> None:
     with HostPlatform(tmp_path, "t") as host:
         server = host.spawn(["false"])
-        with pytest.raises(TriptychError, match="exited before it accepted connections"):
-            wait_for_port("127.0.0.1", 15298, 10, server)
+        with pytest.raises(TriptychError, match="exited before it listened"):
+            wait_for_listen(host, 15298, 10, server)
 
 
 def test_stop_stops_servers_left_running(tmp_path: Path) -> None:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import abc
-import socket
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -101,18 +100,19 @@ class Platform(abc.ABC):
         self.stop()
 
 
-def wait_for_port(host: str, port: int, timeout: float, server: Background) -> None:
-    """Wait until a TCP server accepts connections (the suite's own address only)."""
+def wait_for_listen(platform: Platform, port: int, timeout: float, server: Background) -> None:
+    """Wait until something listens on TCP `port` inside the platform (asked with `ss`)."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if not server.alive():
-            raise TriptychError(f"server for {host}:{port} exited before it accepted connections")
-        try:
-            with socket.create_connection((host, port), timeout=1):
-                return
-        except OSError:
-            time.sleep(0.05)
-    raise TriptychError(f"nothing accepted connections on {host}:{port} within {timeout:g} s")
+            raise TriptychError(
+                f"server for port {port} on {platform.name} exited before it listened"
+            )
+        listening = platform.run(["ss", "-Htln", f"sport = :{port}"], 30)
+        if listening.returncode == 0 and listening.stdout.strip():
+            return
+        time.sleep(0.1)
+    raise TriptychError(f"nothing listened on port {port} on {platform.name} within {timeout:g} s")
 
 
 def check_variant(platform: Platform, variant: str, known: tuple[str, ...]) -> None:

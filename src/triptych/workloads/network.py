@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from typing import Any, ClassVar
 
 from triptych.errors import ParseError, TriptychError
-from triptych.platforms.base import Background, Endpoint, Platform, wait_for_port
+from triptych.platforms.base import Background, Endpoint, Platform, wait_for_listen
 from triptych.process import run_local
 from triptych.sample import MetaValue, Sample
 from triptych.workloads.base import RunSpec, WorkloadBase, number, whole_seconds
@@ -21,6 +21,12 @@ SOCKPERF_PORT = 15202
 SERVER_PORTS = (IPERF3_PORT, SOCKPERF_PORT)
 SERVER_READY_TIMEOUT = 60.0
 CONNECT_RETRIES = 10
+CONTROL_ERRORS = (
+    "onnection refused",
+    "unable to receive control message",
+    "unable to send control message",
+    "the server is busy",
+)
 ANSI = re.compile(r"\x1b\[[0-9;]*m")
 AVG_RTT = re.compile(r"avg-(?:rtt|lat)=(\S+)")
 PERCENTILE = re.compile(r"percentile (\d+\.\d+) =\s*(\S+)")
@@ -50,7 +56,9 @@ class ServerWorkload(WorkloadBase):
     def prepare(self, platform: Platform, variant: str) -> None:
         self._endpoint = platform.endpoint(self.port, variant)
         self._server = platform.spawn(self.server_argv(platform))
-        wait_for_port(self._endpoint.host, self._endpoint.port, SERVER_READY_TIMEOUT, self._server)
+        # Ask the platform whether the port listens, rather than probing it with a connection:
+        # iperf3's single-client server stumbles over a probe that sends no cookie.
+        wait_for_listen(platform, self.port, SERVER_READY_TIMEOUT, self._server)
 
     def run(self, platform: Platform, variant: str) -> list[Sample]:
         if self._endpoint is None or self._server is None:
@@ -60,9 +68,10 @@ class ServerWorkload(WorkloadBase):
         where = f"host (client of {platform.name})"
         result = run_local(self.client_argv(self._endpoint), self.spec.timeout, where=where)
         for _ in range(CONNECT_RETRIES):
-            # A server that just served a probe or a round may briefly re-open its listener
-            # (iperf3 does, slowly under emulation): retry a refused connect, nothing else.
-            if "onnection refused" not in result.stdout + result.stderr:
+            # A server that just served a round may briefly re-open its listener or still be
+            # tearing the last test down (iperf3 does, slowly under emulation): retry a failed
+            # connect or control handshake, before any data was measured; nothing else.
+            if not any(e in result.stdout + result.stderr for e in CONTROL_ERRORS):
                 break
             time.sleep(1)
             result = run_local(self.client_argv(self._endpoint), self.spec.timeout, where=where)
