@@ -90,7 +90,7 @@ def exec_in(container: Container, argv: Sequence[str]) -> tuple[int, str, str]:
     code, streams = container.exec_run(list(argv), demux=True)
     out, err = cast("tuple[bytes | None, bytes | None]", streams)
     return (
-        int(cast("int", code)),
+        int(code) if code is not None else -1,  # None: the exec never finished
         (out or b"").decode(errors="replace"),
         (err or b"").decode(errors="replace"),
     )

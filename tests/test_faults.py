@@ -1,0 +1,109 @@
+"""Faults in the middle of a real run: the case says what happened, finished cases are kept,
+and nothing of the suite is left behind."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import docker
+import libvirt
+import pytest
+
+from triptych.report.load import load_runs
+from triptych.session import LABEL, NAME_PREFIX
+
+ROOT = Path(__file__).parent.parent
+pytestmark = pytest.mark.slow
+
+SCENARIO = """
+[scenario]
+name = "f"
+platforms = ["{platform}"]
+rounds = 1
+duration = 1
+timeout = 300
+
+[[case]]
+name = "first"
+workload = "sysbench-cpu"
+
+[[case]]
+name = "long"
+workload = "sysbench-cpu"
+duration = 120
+"""
+
+
+def start_run(tmp_path: Path, platform: str) -> tuple[subprocess.Popen[str], Path]:
+    shutil.copy(ROOT / "bench" / "test_triptych.py", tmp_path / "test_triptych.py")
+    (tmp_path / "s.toml").write_text(SCENARIO.format(platform=platform))
+    argv = [
+        sys.executable,
+        "-m",
+        "pytest",
+        "test_triptych.py",
+        "-p",
+        "no:cacheprovider",
+        "--benchmark-save=f",
+        "--triptych-scenarios=s.toml",
+        "--triptych-order=scenario",
+    ]
+    proc = subprocess.Popen(
+        argv, cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+    )
+    journal_dir = tmp_path / ".benchmarks" / "journal"
+    deadline = time.monotonic() + 300
+    while time.monotonic() < deadline:
+        found = list(journal_dir.glob("*.jsonl"))
+        if found and b'"type":"case"' in found[0].read_bytes():
+            time.sleep(3)  # the long case is now running
+            return proc, found[0]
+        if proc.poll() is not None:
+            break
+        time.sleep(0.2)
+    proc.kill()
+    pytest.fail(f"the first case never finished: {proc.communicate()[0][-2000:]}")
+
+
+def check_outcome(proc: subprocess.Popen[str], tmp_path: Path, message: str) -> str:
+    out, _ = proc.communicate(timeout=300)
+    assert proc.returncode == 1, out[-3000:]
+    assert "1 failed, 1 passed" in out, out[-3000:]
+    assert message in out, out[-3000:]
+    runs = load_runs([tmp_path / ".benchmarks"])
+    assert set(runs.samples.case) == {"first"}  # the finished case was kept
+    return out
+
+
+@pytest.mark.docker
+def test_container_killed_mid_case(
+    tmp_path: Path, docker_client: docker.DockerClient, bench_image: str
+) -> None:
+    proc, journal = start_run(tmp_path, "docker-host")
+    session = journal.stem
+    (container,) = docker_client.containers.list(filters={"label": [f"{LABEL}={session}"]})
+    container.kill()  # from outside, mid-case
+    check_outcome(proc, tmp_path, "stopped during the run")
+    f: dict[str, str | list[str] | bool] = {"label": [f"{LABEL}={session}"]}
+    assert docker_client.containers.list(all=True, filters=f) == []
+    assert docker_client.volumes.list(filters=f) == []
+
+
+@pytest.mark.vm
+def test_vm_destroyed_mid_case(tmp_path: Path) -> None:
+    proc, journal = start_run(tmp_path, "vm")
+    session = journal.stem
+    conn = libvirt.open("qemu:///system")
+    try:
+        conn.lookupByName(f"{NAME_PREFIX}{session}-vm").destroy()  # from outside, mid-case
+        check_outcome(proc, tmp_path, "was destroyed during the run")
+        names = [d.name() for d in conn.listAllDomains(0)] + [
+            n.name() for n in conn.listAllNetworks(0)
+        ]
+        assert [n for n in names if session in n] == []
+    finally:
+        conn.close()
