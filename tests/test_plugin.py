@@ -329,3 +329,27 @@ def test_platforms_are_shuffled_within_each_case(pytester: pytest.Pytester) -> N
         assert [x.split("/")[1] for x in s] == [x.split("/")[1] for x in listed]
     assert len({tuple(s) for s in shuffled}) > 1
     assert order("--triptych-seed=2") == shuffled[1]
+
+
+def test_unwritable_results_directory_stops_the_run_with_one_line(
+    pytester: pytest.Pytester,
+) -> None:
+    setup_suite(pytester, ALL_FAMILIES)
+    blocker = pytester.path / "results-is-a-file"
+    blocker.write_text("")
+    result = pytester.runpytest_subprocess(
+        "--triptych-scenarios=s.toml",
+        f"--triptych-journal={blocker}/journal",
+        "-k",
+        "cpu",
+        "-p",
+        "no:cacheprovider",
+    )
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stdout.fnmatch_lines(
+        [
+            f"*{blocker}/journal/*.jsonl: cannot write the run journal (Not a directory); make the "
+            "results directory writable or pass --triptych-journal DIR*"
+        ]
+    )
+    assert "Traceback" not in result.stdout.str()
