@@ -6,7 +6,6 @@ import contextlib
 import os
 import signal
 import subprocess
-import tempfile
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -70,19 +69,16 @@ class LocalProcess:
     def __init__(self, argv: Sequence[str], where: str = "host") -> None:
         self.argv = [str(a) for a in argv]
         self.where = where
-        # A file, not a pipe: a chatty server must never block on a pipe nobody reads.
-        self._err = tempfile.TemporaryFile()  # noqa: SIM115 - closed in stop()
+        # No pipes: a chatty server must never block on a pipe nobody reads.
         self._proc = subprocess.Popen(
-            self.argv, stdout=subprocess.DEVNULL, stderr=self._err, start_new_session=True
+            self.argv,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            start_new_session=True,
         )
 
     def alive(self) -> bool:
         return self._proc.poll() is None
-
-    def stderr(self) -> str:
-        """What the process printed on stderr so far."""
-        self._err.seek(0)
-        return self._err.read().decode(errors="replace")
 
     def stop(self) -> None:
         if self._proc.poll() is None:
@@ -94,4 +90,3 @@ class LocalProcess:
                 with contextlib.suppress(ProcessLookupError):
                     os.killpg(self._proc.pid, signal.SIGKILL)
                 self._proc.wait()
-        self._err.close()

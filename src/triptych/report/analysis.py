@@ -9,7 +9,7 @@ from typing import Any, cast
 import numpy as np
 import pandas as pd
 
-from triptych.report.stats import Comparison, compare, cv, geomean
+from triptych.report.stats import Comparison, compare, cv
 
 HOST = "host"
 CV_WARN = 0.10
@@ -169,10 +169,6 @@ def _group(env: str, df: pd.DataFrame) -> Group:
     info = df.drop_duplicates("run").set_index("run")
     run_info = {str(r): (str(info.run_date[r]), str(info.commit[r])[:10]) for r in runs}
     return Group(env, runs, latest, labels, rows, summary, significant, trends, run_info)
-
-
-def geomean_cost(values: list[float]) -> float:
-    return geomean(values)
 
 
 def analyse(

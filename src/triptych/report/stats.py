@@ -99,8 +99,3 @@ def cv(values: np.ndarray) -> float:
     if v.size < 2 or float(np.mean(v)) == 0:
         return 0.0
     return float(np.std(v, ddof=1) / abs(np.mean(v)))
-
-
-def geomean(values: list[float]) -> float:
-    good = [v for v in values if v > 0 and math.isfinite(v)]
-    return float(math.exp(sum(math.log(v) for v in good) / len(good))) if good else math.nan

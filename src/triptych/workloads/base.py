@@ -3,19 +3,12 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, ClassVar, Protocol
 
 from triptych.errors import ParseError
 from triptych.platforms.base import Platform
 from triptych.sample import Sample
-
-FAMILIES = ("cpu", "memory", "disk", "network", "startup")
-# Which platform variants a workload is run through: none, the disk backings, the network paths.
-# "lifecycle" workloads (startup) start instances of their own; the host has none.
-TARGETS = ("compute", "disk", "network", "lifecycle")
-DEFAULT_VARIANT = "default"
 
 
 @dataclass(frozen=True)
@@ -46,6 +39,8 @@ class WorkloadBase:
 
     name: ClassVar[str]
     family: ClassVar[str]
+    # Which platform variants it runs through: "compute" (none), "disk" (disk backings),
+    # "network" (network paths) or "lifecycle" (starts instances of its own; not on the host).
     target: ClassVar[str] = "compute"
     tool: ClassVar[str]
     min_duration: ClassVar[float] = 1.0
@@ -91,9 +86,3 @@ def number(tool: str, raw: str, text: object, what: str) -> float:
     if not math.isfinite(value):
         raise ParseError(tool, f"{what} is not finite: {text!r}", raw)
     return value
-
-
-def samples_nonempty(tool: str, raw: str, samples: Sequence[Sample]) -> list[Sample]:
-    if not samples:
-        raise ParseError(tool, "no metrics found", raw)
-    return list(samples)
