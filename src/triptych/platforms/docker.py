@@ -32,6 +32,7 @@ PID_DIR = "/run"
 # coreutils `timeout` signals its whole process group: the tool dies inside the container too.
 TIMEOUT_EXIT = 137
 API_TIMEOUT = 120
+STATE_SETTLE = 3.0  # seconds the engine may take to mark a killed container as exited
 
 
 @dataclass(frozen=True)
@@ -250,19 +251,30 @@ class DockerPlatform(Platform):
         if code == TIMEOUT_EXIT and time.monotonic() - started >= timeout:
             raise CommandTimeout(args, timeout, stdout, stderr, self.name)
         if code != 0:
-            self._check_alive()
+            self._check_alive(killed=code in (TIMEOUT_EXIT, -1))
         return CommandResult(args, code, stdout, stderr, time.monotonic() - started)
 
-    def _check_alive(self) -> None:
+    def _check_alive(self, killed: bool) -> None:
+        """Raise if the container is gone or stopped; after a SIGKILL, give the engine a moment
+        to record the container's death before believing it still runs."""
         container = self._live()
-        try:
-            container.reload()
-        except docker.errors.NotFound:
-            raise TriptychError(f"container {container.name} was removed during the run") from None
-        state = container.attrs.get("State", {})
-        if state.get("Status") != "running":
-            why = "OOM-killed" if state.get("OOMKilled") else f"exit code {state.get('ExitCode')}"
-            raise TriptychError(f"container {container.name} stopped during the run ({why})")
+        deadline = time.monotonic() + (STATE_SETTLE if killed else 0)
+        while True:
+            try:
+                container.reload()
+            except docker.errors.NotFound:
+                raise TriptychError(
+                    f"container {container.name} was removed during the run"
+                ) from None
+            state = container.attrs.get("State", {})
+            if state.get("Status") != "running":
+                why = (
+                    "OOM-killed" if state.get("OOMKilled") else f"exit code {state.get('ExitCode')}"
+                )
+                raise TriptychError(f"container {container.name} stopped during the run ({why})")
+            if time.monotonic() >= deadline:
+                return
+            time.sleep(0.1)
 
     def run(self, argv: Sequence[str], timeout: float) -> CommandResult:
         return self._exec(argv, timeout)
