@@ -3,16 +3,14 @@ and nothing of the suite is left behind."""
 
 from __future__ import annotations
 
-import shutil
 import subprocess
-import sys
-import time
 from pathlib import Path
 
 import docker
 import libvirt
 import pytest
 
+from tests.suite_run import run_until_first_case
 from triptych.report.load import load_runs
 from triptych.session import LABEL, NAME_PREFIX
 
@@ -39,34 +37,14 @@ duration = 120
 
 
 def start_run(tmp_path: Path, platform: str) -> tuple[subprocess.Popen[str], Path]:
-    shutil.copy(ROOT / "bench" / "test_triptych.py", tmp_path / "test_triptych.py")
-    (tmp_path / "s.toml").write_text(SCENARIO.format(platform=platform))
-    argv = [
-        sys.executable,
-        "-m",
-        "pytest",
-        "test_triptych.py",
-        "-p",
-        "no:cacheprovider",
+    return run_until_first_case(
+        tmp_path,
+        SCENARIO.format(platform=platform),
         "--benchmark-save=f",
-        "--triptych-scenarios=s.toml",
         "--triptych-order=scenario",
-    ]
-    proc = subprocess.Popen(
-        argv, cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+        wait=300,
+        settle=3,
     )
-    journal_dir = tmp_path / ".benchmarks" / "journal"
-    deadline = time.monotonic() + 300
-    while time.monotonic() < deadline:
-        found = list(journal_dir.glob("*.jsonl"))
-        if found and b'"type":"case"' in found[0].read_bytes():
-            time.sleep(3)  # the long case is now running
-            return proc, found[0]
-        if proc.poll() is not None:
-            break
-        time.sleep(0.2)
-    proc.kill()
-    pytest.fail(f"the first case never finished: {proc.communicate()[0][-2000:]}")
 
 
 def check_outcome(proc: subprocess.Popen[str], tmp_path: Path, message: str) -> str:

@@ -4,15 +4,13 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import signal
 import subprocess
-import sys
-import time
 from pathlib import Path
 
 import pytest
 
+from tests.suite_run import run_until_first_case
 from triptych.cli import main
 from triptych.errors import TriptychError
 from triptych.journal import Journal, read_journal
@@ -122,39 +120,11 @@ duration = 60
 def test_interrupted_run_keeps_finished_cases_and_leaves_nothing(
     tmp_path: Path, sig: signal.Signals
 ) -> None:
-    shutil.copy(ROOT / "bench" / "test_triptych.py", tmp_path / "test_triptych.py")
-    (tmp_path / "s.toml").write_text(SLOW)
     scratch = tmp_path / "scratch"
-    argv = [
-        sys.executable,
-        "-m",
-        "pytest",
-        "test_triptych.py",
-        "-p",
-        "no:cacheprovider",
-        "--benchmark-save=t",
-        "--triptych-scenarios=s.toml",
-        f"--triptych-scratch={scratch}",
-    ]
-    proc = subprocess.Popen(
-        argv,
-        cwd=tmp_path,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-        start_new_session=True,
+    # Signalled 2 s into the 60 s iperf3 case.
+    proc, _ = run_until_first_case(
+        tmp_path, SLOW, "--benchmark-save=t", f"--triptych-scratch={scratch}", wait=60, settle=2
     )
-    journal_dir = tmp_path / ".benchmarks" / "journal"
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        found = list(journal_dir.glob("*.jsonl"))
-        if found and b'"type":"case"' in found[0].read_bytes():
-            break
-        time.sleep(0.2)
-    else:
-        proc.kill()
-        pytest.fail("the first case never reached the journal")
-    time.sleep(2)  # well inside the 60 s iperf3 case
     proc.send_signal(sig)
     proc.communicate(timeout=60)
     assert proc.returncode != 0
