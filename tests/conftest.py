@@ -11,7 +11,7 @@ import pytest
 from tests.engines import unavailable
 from triptych.errors import PlatformUnavailable
 from triptych.images import RootfsRecipe, build_rootfs, docker_image
-from triptych.platforms.docker import connect
+from triptych.platforms.docker_conn import connect
 
 pytest_plugins = ["pytester"]
 

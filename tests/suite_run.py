@@ -1,7 +1,8 @@
-"""Running the benchmark suite as a separate process, to fault it in the middle of a case."""
+"""Running the benchmark suite as a separate process, to fault it from outside."""
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 import sys
@@ -11,39 +12,76 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).parent.parent
+REQUIRE_ENV = "TRIPTYCH_REQUIRE_PLATFORMS"
 
 
-def run_until_first_case(
-    tmp_path: Path, scenario: str, *options: str, wait: float, settle: float
-) -> tuple[subprocess.Popen[str], Path]:
-    """Start `pytest bench` on scenario; return once its first case is journalled, plus settle s."""
+def suite_argv(tmp_path: Path, scenario: str, *options: str) -> list[str]:
+    """`pytest test_triptych.py` in tmp_path on this scenario (the bench module, copied)."""
     shutil.copy(ROOT / "bench" / "test_triptych.py", tmp_path / "test_triptych.py")
     (tmp_path / "s.toml").write_text(scenario)
-    argv = [
+    return [
         sys.executable,
         "-m",
         "pytest",
         "test_triptych.py",
         "-p",
         "no:cacheprovider",
+        "-rs",
         "--triptych-scenarios=s.toml",
         *options,
     ]
+
+
+def suite_env(**overrides: str) -> dict[str, str]:
+    """The environment of a faulted run: no platform is required unless a test says so."""
+    env = {k: v for k, v in os.environ.items() if k != REQUIRE_ENV}
+    env.update(overrides)
+    return env
+
+
+def run_suite(
+    tmp_path: Path, scenario: str, *options: str, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    """A whole run, to its end."""
+    return subprocess.run(
+        suite_argv(tmp_path, scenario, *options),
+        cwd=tmp_path,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        env=env or suite_env(),
+        timeout=900,
+        check=False,
+    )
+
+
+def run_until_case(
+    tmp_path: Path,
+    scenario: str,
+    *options: str,
+    wait: float,
+    settle: float,
+    case: str = "",
+    env: dict[str, str] | None = None,
+) -> tuple[subprocess.Popen[str], Path]:
+    """Start a run; return once `case` (any case if empty) is journalled, plus settle s."""
     proc = subprocess.Popen(
-        argv,
+        suite_argv(tmp_path, scenario, *options),
         cwd=tmp_path,
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
         start_new_session=True,
+        env=env or suite_env(),
     )
     journal_dir = tmp_path / ".benchmarks" / "journal"
+    marker = f'"type":"case","name":"{case}' if case else '"type":"case"'
     deadline = time.monotonic() + wait
     while time.monotonic() < deadline and proc.poll() is None:
         found = list(journal_dir.glob("*.jsonl"))
-        if found and b'"type":"case"' in found[0].read_bytes():
+        if found and marker.encode() in found[0].read_bytes():
             time.sleep(settle)  # the next case is now running
             return proc, found[0]
         time.sleep(0.2)
     proc.kill()
-    pytest.fail(f"the first case never reached the journal: {proc.communicate()[0][-2000:]}")
+    pytest.fail(f"{case or 'no case'} never reached the journal: {proc.communicate()[0][-2000:]}")

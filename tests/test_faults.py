@@ -1,16 +1,23 @@
-"""Faults in the middle of a real run: the case says what happened, finished cases are kept,
-and nothing of the suite is left behind."""
+"""Faults caused for real around a run: the case says what happened, finished cases are kept,
+the other platforms go on, and nothing of the suite is left behind."""
 
 from __future__ import annotations
 
+import os
+import signal
 import subprocess
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import docker
 import libvirt
+import psutil
 import pytest
 
-from tests.suite_run import run_until_first_case
+from tests.engines import unavailable
+from tests.leftovers import suite_resources
+from tests.suite_run import run_suite, run_until_case, suite_env
 from triptych.report.load import load_runs
 from triptych.session import LABEL, NAME_PREFIX
 
@@ -20,7 +27,7 @@ pytestmark = pytest.mark.slow
 SCENARIO = """
 [scenario]
 name = "f"
-platforms = ["{platform}"]
+platforms = {platforms}
 rounds = 1
 duration = 1
 timeout = 300
@@ -32,14 +39,32 @@ workload = "sysbench-cpu"
 [[case]]
 name = "long"
 workload = "sysbench-cpu"
-duration = 120
+duration = {long}
+{after}"""
+AFTER = """
+[[case]]
+name = "after"
+workload = "sysbench-cpu"
 """
 
 
+def scenario(*platforms: str, long: int = 120, after: bool = False) -> str:
+    return SCENARIO.format(platforms=list(platforms), long=long, after=AFTER if after else "")
+
+
+@pytest.fixture(autouse=True)
+def no_leftovers() -> Iterator[None]:
+    """After each fault: no container, volume, network, domain, server, guest disk or scratch
+    directory of the suite that was not there before."""
+    before = suite_resources()
+    yield
+    assert sorted(suite_resources() - before) == []
+
+
 def start_run(tmp_path: Path, platform: str) -> tuple[subprocess.Popen[str], Path]:
-    return run_until_first_case(
+    return run_until_case(
         tmp_path,
-        SCENARIO.format(platform=platform),
+        scenario(platform),
         "--benchmark-save=f",
         "--triptych-order=scenario",
         wait=300,
@@ -66,9 +91,6 @@ def test_container_killed_mid_case(
     (container,) = docker_client.containers.list(filters={"label": [f"{LABEL}={session}"]})
     container.kill()  # from outside, mid-case
     check_outcome(proc, tmp_path, "stopped during the run")
-    f: dict[str, str | list[str] | bool] = {"label": [f"{LABEL}={session}"]}
-    assert docker_client.containers.list(all=True, filters=f) == []
-    assert docker_client.volumes.list(filters=f) == []
 
 
 @pytest.mark.vm
@@ -79,9 +101,118 @@ def test_vm_destroyed_mid_case(tmp_path: Path) -> None:
     try:
         conn.lookupByName(f"{NAME_PREFIX}{session}-vm").destroy()  # from outside, mid-case
         check_outcome(proc, tmp_path, "was destroyed during the run")
-        names = [d.name() for d in conn.listAllDomains(0)] + [
-            n.name() for n in conn.listAllNetworks(0)
-        ]
-        assert [n for n in names if session in n] == []
     finally:
         conn.close()
+
+
+def test_engines_down_the_run_goes_on_with_the_host(tmp_path: Path) -> None:
+    """dockerd and libvirtd not running (nothing listens on their sockets): their platforms are
+    skipped with one line each, the host's cases run and are kept."""
+    dead = tmp_path / "dead"
+    dead.mkdir()
+    env = {
+        "DOCKER_HOST": f"unix://{dead}/docker.sock",
+        "LIBVIRT_DEFAULT_URI": f"qemu+unix:///system?socket={dead}/libvirt-sock",
+    }
+    done = run_suite(
+        tmp_path,
+        scenario("docker-host", "vm", "host", long=1),
+        "--benchmark-save=f",
+        env=suite_env(**env),
+    )
+    out = done.stdout
+    assert done.returncode == 0, out[-3000:]
+    assert "2 passed, 4 skipped" in out, out[-3000:]
+    assert f"Docker engine not reachable (nothing listens on {dead}/docker.sock" in out, out
+    assert "libvirtd not reachable at qemu+unix" in out, out
+    assert out.count("start it with scripts/daemons.sh start") >= 2, out
+    runs = load_runs([tmp_path / ".benchmarks"])
+    assert set(runs.samples.platform) == {"host"}
+    assert set(runs.samples.case) == {"first", "long"}
+    # Where the platforms are required, the same run fails, saying why.
+    done = run_suite(
+        tmp_path,
+        scenario("docker-host", "host", long=1),
+        "--triptych-require-platforms=docker-host",
+        env=suite_env(**env),
+    )
+    assert done.returncode == 1, done.stdout[-3000:]
+    assert "2 passed, 2 errors" in done.stdout, done.stdout[-3000:]
+    assert "required platform docker-host is unavailable: Docker engine" in done.stdout
+    assert "During handling" not in done.stdout, done.stdout[-3000:]
+
+
+@contextmanager
+def daemon_stopped(name: str, platform: str) -> Iterator[None]:
+    """Stop the daemon scripts/daemons.sh started (only that one, by its pid); start it again."""
+    state = Path(os.environ.get("TRIPTYCH_DAEMON_STATE", ROOT / ".run" / "daemons"))
+    try:
+        proc = psutil.Process(int((state / f"{name}.pid").read_text()))
+        if proc.name() != name:
+            raise ValueError(proc.name())
+    except (OSError, ValueError, psutil.Error) as e:
+        unavailable(platform, f"{name} was not started by scripts/daemons.sh here ({e})")
+    proc.send_signal(signal.SIGTERM)
+    try:
+        proc.wait(60)
+        yield
+    finally:
+        subprocess.run(["bash", str(ROOT / "scripts" / "daemons.sh"), "start"], check=True)
+
+
+def engine_stopped_mid_run(
+    tmp_path: Path, daemon: str, platform: str, message: str, session_left: str
+) -> None:
+    """The daemon stops in the middle of `long` on platform: that case and the later one there
+    fail with message, the host's go on, finished cases are kept; what the daemon's death left
+    is named, and the next run removes it."""
+    order = ("--triptych-order=scenario", "--benchmark-save=f")
+    proc, journal = run_until_case(
+        tmp_path,
+        scenario(platform, "host", long=40, after=True),
+        *order,
+        case="f/first/host",
+        wait=300,
+        settle=4,
+    )
+    session = journal.stem
+    with daemon_stopped(daemon, platform):
+        out, _ = proc.communicate(timeout=300)
+    assert proc.returncode == 1, out[-3000:]
+    assert "2 failed, 4 passed" in out, out[-3000:]
+    assert out.count(message) >= 2, out[-4000:]
+    assert "the next run (or `triptych clean`) removes them" in out, out[-4000:]
+    runs = load_runs([tmp_path / ".benchmarks"])
+    kept = set(zip(runs.samples.case, runs.samples.platform, strict=True))
+    assert kept == {("first", platform), ("first", "host"), ("long", "host"), ("after", "host")}
+    assert any(session in r for r in suite_resources()), "the daemon's death left nothing?"
+    # The next run, on the same platform, sweeps what the dead run left.
+    again = run_suite(tmp_path / "next", scenario(platform, long=1))
+    assert again.returncode == 0, again.stdout[-3000:]
+    assert "left by runs that died" in again.stdout, again.stdout[-3000:]
+    assert session_left.format(session=session) in again.stdout, again.stdout[-3000:]
+    assert [r for r in suite_resources() if session in r] == []
+
+
+@pytest.mark.docker
+def test_dockerd_stopped_mid_run(tmp_path: Path, bench_image: str) -> None:
+    (tmp_path / "next").mkdir()
+    engine_stopped_mid_run(
+        tmp_path,
+        "dockerd",
+        "docker-host",
+        "Docker engine went away during the run on docker-host",
+        "container triptych-{session}-docker-host",
+    )
+
+
+@pytest.mark.vm
+def test_libvirtd_stopped_mid_run(tmp_path: Path) -> None:
+    (tmp_path / "next").mkdir()
+    engine_stopped_mid_run(
+        tmp_path,
+        "libvirtd",
+        "vm",
+        "libvirtd went away during the run",
+        "network triptych-{session}",
+    )

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.suite_run import run_until_first_case
+from tests.suite_run import run_until_case
 from triptych.cli import main
 from triptych.errors import TriptychError
 from triptych.journal import Journal, read_journal
@@ -122,7 +122,7 @@ def test_interrupted_run_keeps_finished_cases_and_leaves_nothing(
 ) -> None:
     scratch = tmp_path / "scratch"
     # Signalled 2 s into the 60 s iperf3 case.
-    proc, _ = run_until_first_case(
+    proc, _ = run_until_case(
         tmp_path, SLOW, "--benchmark-save=t", f"--triptych-scratch={scratch}", wait=60, settle=2
     )
     proc.send_signal(sig)

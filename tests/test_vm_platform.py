@@ -12,9 +12,8 @@ from triptych.cleanup import clean_libvirt
 from triptych.errors import CommandTimeout, PlatformUnavailable, TriptychError
 from triptych.images import RootfsRecipe
 from triptych.platforms import libvirt_conn
+from triptych.platforms.libvirt_conn import NAMESPACE, SESSIONS_DIR
 from triptych.platforms.vm import (
-    NAMESPACE,
-    SESSIONS_DIR,
     VmPlatform,
     VmSettings,
     choose_acceleration,

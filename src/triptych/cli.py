@@ -11,7 +11,7 @@ from pathlib import Path
 from triptych.cleanup import clean_docker, clean_libvirt
 from triptych.errors import TriptychError
 from triptych.images import DEFAULT_CACHE, RootfsRecipe, build_rootfs, docker_image
-from triptych.platforms.docker import connect
+from triptych.platforms.docker_conn import connect
 from triptych.report.compare import changes, environment_note, markdown, parse_thresholds
 from triptych.report.load import load_runs
 from triptych.report.render import write_report

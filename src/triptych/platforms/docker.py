@@ -7,9 +7,8 @@ with exec; a labelled volume backs the `volume` disk variant.
 from __future__ import annotations
 
 import contextlib
-import os
-import socket
 import time
+import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, ClassVar, cast
@@ -19,19 +18,20 @@ import docker.errors
 from docker.models.containers import Container
 from docker.models.volumes import Volume
 
+from triptych.cleanup import report_swept, sweep_docker
 from triptych.errors import CommandTimeout, PlatformUnavailable, TriptychError
 from triptych.images import REQUIRED_TOOLS, RootfsRecipe
 from triptych.platforms.base import Endpoint, Platform, ScratchDir, check_variant
+from triptych.platforms.docker_conn import ENGINE_GONE, connect
 from triptych.process import CommandResult
 from triptych.sample import MetaValue, Sample
-from triptych.session import LABEL, MANAGED_LABEL, NAME_PREFIX
+from triptych.session import LABEL, MANAGED_LABEL, NAME_PREFIX, OWNER_LABEL, owner
 
 VOLUME_MOUNT = "/triptych-volume"
 OVERLAY_DIR = "/triptych-overlay"
 PID_DIR = "/run"
 # coreutils `timeout` signals its whole process group: the tool dies inside the container too.
 TIMEOUT_EXIT = 137
-API_TIMEOUT = 120
 STATE_SETTLE = 3.0  # seconds the engine may take to mark a killed container as exited
 
 
@@ -50,40 +50,6 @@ class DockerSettings:
             "limit_cpuset": self.cpuset or "none",
             "limit_memory": self.memory or "none",
         }
-
-
-def _check_socket() -> None:
-    """Fail fast on a local socket nobody listens on (the SDK would leak its own socket)."""
-    host = os.environ.get("DOCKER_HOST", "unix:///var/run/docker.sock")
-    if not host.startswith("unix://"):
-        return
-    path = host.removeprefix("unix://")
-    try:
-        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as s:
-            s.settimeout(5)
-            s.connect(path)
-    except OSError as e:
-        raise PlatformUnavailable(
-            f"Docker engine not reachable (nothing listens on {path}: {e.strerror}); "
-            "start it with scripts/daemons.sh start"
-        ) from None
-
-
-def connect() -> docker.DockerClient:
-    """A client for the local engine, or PlatformUnavailable saying how to start one."""
-    _check_socket()
-    client: docker.DockerClient | None = None
-    try:
-        client = docker.from_env(timeout=API_TIMEOUT)
-        client.ping()
-    except docker.errors.DockerException as e:
-        if client is not None:
-            client.close()
-        reason = str(e).splitlines()[0][:200]
-        raise PlatformUnavailable(
-            f"Docker engine not reachable ({reason}); start it with scripts/daemons.sh start"
-        ) from None
-    return client
 
 
 def exec_in(container: Container, argv: Sequence[str]) -> tuple[int, str, str]:
@@ -119,12 +85,12 @@ class ContainerProcess:
     def alive(self) -> bool:
         try:
             code, _, _ = exec_in(self._container, ["kill", "-0", self._pid])
-        except docker.errors.APIError:
+        except (docker.errors.APIError, *ENGINE_GONE):
             return False
         return code == 0
 
     def stop(self) -> None:
-        with contextlib.suppress(docker.errors.APIError):
+        with contextlib.suppress(docker.errors.APIError, *ENGINE_GONE):
             self._container.exec_run(["kill", "-TERM", self._pid])
             for _ in range(50):
                 if not self.alive():
@@ -158,7 +124,12 @@ class DockerPlatform(Platform):
 
     @property
     def labels(self) -> dict[str, str]:
-        return {LABEL: self.session, MANAGED_LABEL: "1", "io.triptych.platform": self.name}
+        return {
+            LABEL: self.session,
+            MANAGED_LABEL: "1",
+            OWNER_LABEL: owner(),
+            "io.triptych.platform": self.name,
+        }
 
     def _image(self, client: docker.DockerClient) -> str:
         tag = self.settings.image or RootfsRecipe().image_tag
@@ -199,6 +170,7 @@ class DockerPlatform(Platform):
 
     def start(self) -> None:
         client = self._client = connect()
+        report_swept(sweep_docker(client, stale_only=True))
         self._info = client.info()
         self._version = str(client.version().get("Version", "unknown"))
         self._image_id = self._image(client)
@@ -222,17 +194,36 @@ class DockerPlatform(Platform):
     def stop(self) -> None:
         while self._servers:
             self._servers.pop().stop()
+        left = []
         if self._container is not None:
-            with contextlib.suppress(docker.errors.NotFound):
+            try:
                 self._container.remove(force=True, v=True)
+            except docker.errors.NotFound:
+                pass
+            except ENGINE_GONE:
+                left.append(f"container {self._container.name}")
             self._container = None
         if self._volume is not None:
-            with contextlib.suppress(docker.errors.NotFound):
+            try:
                 self._volume.remove(force=True)
+            except docker.errors.NotFound:
+                pass
+            except ENGINE_GONE:
+                left.append(f"volume {self._volume.name}")
             self._volume = None
         if self._client is not None:
             self._client.close()
             self._client = None
+        if left:
+            warnings.warn(
+                f"{self.name}: the Docker engine is gone, so {' and '.join(left)} could not be "
+                "removed; the next run (or `triptych clean`) removes them",
+                stacklevel=2,
+            )
+
+    def _engine_gone(self, error: Exception) -> TriptychError:
+        reason = str(error).splitlines()[0][:160] if str(error) else type(error).__name__
+        return TriptychError(f"Docker engine went away during the run on {self.name} ({reason})")
 
     def _live(self) -> Container:
         if self._container is None:
@@ -248,6 +239,8 @@ class DockerPlatform(Platform):
             code, stdout, stderr = exec_in(container, wrapped)
         except docker.errors.APIError as e:
             raise TriptychError(f"container {container.name} is gone: {e.explanation}") from None
+        except ENGINE_GONE as e:
+            raise self._engine_gone(e) from None
         if code == TIMEOUT_EXIT and time.monotonic() - started >= timeout:
             raise CommandTimeout(args, timeout, stdout, stderr, self.name)
         if code != 0:
@@ -266,6 +259,8 @@ class DockerPlatform(Platform):
                 raise TriptychError(
                     f"container {container.name} was removed during the run"
                 ) from None
+            except ENGINE_GONE as e:
+                raise self._engine_gone(e) from None
             state = container.attrs.get("State", {})
             if state.get("Status") != "running":
                 why = (

@@ -1,12 +1,21 @@
-"""Connecting to libvirtd, quietly: failed agent polls must not spray libvirt's stderr."""
+"""Connecting to libvirtd, quietly (failed agent polls must not spray libvirt's stderr), and how
+the suite marks what it creates there."""
 
 from __future__ import annotations
+
+import os
+from pathlib import Path
 
 import libvirt
 
 from triptych.errors import PlatformUnavailable
 
-URI = "qemu:///system"
+# libvirt's own variable: a user may point the suite at another local daemon's socket.
+URI = os.environ.get("LIBVIRT_DEFAULT_URI", "qemu:///system")
+# Domains carry <triptych:suite session=... owner=...> in this namespace; per-session guest
+# disks and the owner record of the session's network live under SESSIONS_DIR.
+NAMESPACE = "https://triptych.dev/xmlns/libvirt/1"
+SESSIONS_DIR = Path(os.environ.get("TRIPTYCH_VM_DIR", "/var/lib/triptych/vm"))
 
 
 def _ignore(_ctx: object, _err: object) -> None:
@@ -28,3 +37,11 @@ def connect(uri: str = URI) -> libvirt.virConnect:
     if conn is None:
         raise PlatformUnavailable(f"libvirtd not reachable at {uri}")
     return conn
+
+
+def alive(conn: libvirt.virConnect) -> bool:
+    """Whether libvirtd is still at the other end of conn."""
+    try:
+        return bool(conn.isAlive())
+    except libvirt.libvirtError:
+        return False

@@ -13,6 +13,7 @@ import ipaddress
 import os
 import shutil
 import time
+import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,18 +23,18 @@ from xml.sax.saxutils import escape, quoteattr
 import libvirt
 import psutil
 
+from triptych.cleanup import OWNER_FILE, report_swept, sweep_libvirt
 from triptych.errors import PlatformUnavailable, TriptychError
 from triptych.images import DEFAULT_CACHE, RootfsRecipe
+from triptych.platforms import libvirt_conn
 from triptych.platforms.base import Endpoint, Platform, ScratchDir, check_variant
 from triptych.platforms.guest_agent import Agent, GuestProcess
-from triptych.platforms.libvirt_conn import connect
+from triptych.platforms.libvirt_conn import NAMESPACE, SESSIONS_DIR, connect
 from triptych.process import CommandResult
 from triptych.sample import MetaValue, Sample
-from triptych.session import NAME_PREFIX
+from triptych.session import NAME_PREFIX, owner
 from triptych.vm_image import GuestBoot, guest_boot, session_overlay
 
-NAMESPACE = "https://triptych.dev/xmlns/libvirt/1"
-SESSIONS_DIR = Path(os.environ.get("TRIPTYCH_VM_DIR", "/var/lib/triptych/vm"))
 GUEST_SCRATCH = "/var/tmp/triptych"  # noqa: S108 - inside the suite's own guest
 BOOT_TIMEOUT = 300.0
 
@@ -138,7 +139,8 @@ def domain_xml(
     initrd = f"<initrd>{escape(str(boot.initrd))}</initrd>" if boot.initrd else ""
     return f"""<domain type="{accel}">
   <name>{escape(name)}</name>
-  <metadata><triptych:suite xmlns:triptych="{NAMESPACE}" session={quoteattr(session)}/></metadata>
+  <metadata><triptych:suite xmlns:triptych="{NAMESPACE}" session={quoteattr(session)}
+    owner={quoteattr(owner())}/></metadata>
   <memory unit="MiB">{s.memory_mib}</memory>
   <vcpu placement="static">{s.vcpus}</vcpu>
   {pins}
@@ -180,6 +182,7 @@ class Guest:
 
     def __init__(self, conn: libvirt.virConnect, xml: str) -> None:
         self.created = time.monotonic()
+        self.conn = conn
         self.domain = conn.createXML(xml, 0)
         self.name = self.domain.name()
         self.agent = Agent(self.domain)
@@ -188,6 +191,10 @@ class Guest:
         try:
             state, reason = self.domain.state()
         except libvirt.libvirtError:
+            if not libvirt_conn.alive(self.conn):
+                raise TriptychError(
+                    f"libvirtd went away during the run; guest {self.name} cannot be reached"
+                ) from None
             raise TriptychError(f"guest {self.name} was destroyed during the run") from None
         if state == libvirt.VIR_DOMAIN_PAUSED:
             raise TriptychError(
@@ -210,16 +217,38 @@ class Guest:
             time.sleep(0.2)
         return time.monotonic() - self.created
 
-    def qemu_rss_bytes(self) -> int:
+    def qemu_process(self) -> psutil.Process | None:
+        """The QEMU process of this guest (checked by its command line, not just the pid file)."""
         pidfile = Path(f"/run/libvirt/qemu/{self.name}.pid")
         try:
-            return int(psutil.Process(int(pidfile.read_text().strip())).memory_info().rss)
+            proc = psutil.Process(int(pidfile.read_text().strip()))
+            if f"guest={self.name}," in " ".join(proc.cmdline()):
+                return proc
         except (OSError, ValueError, psutil.Error):
+            pass
+        return None
+
+    def qemu_rss_bytes(self) -> int:
+        proc = self.qemu_process()
+        try:
+            return int(proc.memory_info().rss) if proc is not None else 0
+        except psutil.Error:
             return 0
 
-    def destroy(self) -> None:
-        with contextlib.suppress(libvirt.libvirtError):
+    def destroy(self) -> bool:
+        """Stop the guest; without libvirtd, kill its QEMU process. False if it may still run."""
+        try:
             self.domain.destroy()
+        except libvirt.libvirtError:
+            if libvirt_conn.alive(self.conn):
+                return True  # already gone
+            proc = self.qemu_process()
+            if proc is not None:
+                with contextlib.suppress(psutil.Error):
+                    proc.kill()
+                    proc.wait(10)
+            return self.qemu_process() is None
+        return True
 
 
 class VmPlatform(Platform):
@@ -289,7 +318,11 @@ class VmPlatform(Platform):
     def start(self) -> None:
         self.accel, self.accel_reason = choose_acceleration(self.settings.acceleration)
         self._conn = connect()
+        report_swept(sweep_libvirt(self._conn, stale_only=True))
         self._boot = self._boot_files()
+        # Who owns the session's network and disks, for the sweep after a run that died.
+        self._dir.mkdir(parents=True, exist_ok=True)
+        (self._dir / OWNER_FILE).write_text(owner() + "\n")
         net = session_subnet(self.session)
         bridge = "tt" + hashlib.sha256(self.session.encode()).hexdigest()[:10]
         try:
@@ -326,14 +359,27 @@ class VmPlatform(Platform):
     def stop(self) -> None:
         while self._servers:
             self._servers.pop().stop()
+        left = []
         if self._guest is not None:
-            self._guest.destroy()
+            if not self._guest.destroy():
+                left.append(f"guest {self._guest.name}")
             self._guest = None
         if self._network is not None:
-            with contextlib.suppress(libvirt.libvirtError):
+            try:
                 self._network.destroy()
+            except libvirt.libvirtError:
+                if self._conn is not None and not libvirt_conn.alive(self._conn):
+                    left.append(f"network {self.resource_name}")
             self._network = None
-        shutil.rmtree(self._dir, ignore_errors=True)
+        if left:
+            # The owner record stays, so the next run (or `triptych clean`) finds them.
+            warnings.warn(
+                f"vm: libvirtd is gone, so {' and '.join(left)} could not be removed; "
+                "the next run (or `triptych clean`) removes them",
+                stacklevel=2,
+            )
+        else:
+            shutil.rmtree(self._dir, ignore_errors=True)
         if self._conn is not None:
             with contextlib.suppress(libvirt.libvirtError):
                 self._conn.close()
