@@ -11,7 +11,7 @@ import os
 import random
 import signal
 import threading
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -238,6 +238,22 @@ def triptych_journal(request: pytest.FixtureRequest, triptych_session: str) -> J
         except TriptychError as e:
             pytest.exit(str(e), returncode=pytest.ExitCode.USAGE_ERROR)
     return config.stash[JOURNAL_KEY]
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(
+    item: pytest.Item, call: pytest.CallInfo[None]
+) -> Generator[None, pytest.TestReport, pytest.TestReport]:
+    """A case that fails for a reason the suite understands says so in one line, no traceback
+    (a traceback is kept for what the suite did not expect: its own bugs)."""
+    report = yield
+    if (
+        call.excinfo is not None
+        and call.excinfo.errisinstance(TriptychError)
+        and "triptych_case" in getattr(item, "fixturenames", ())
+    ):
+        report.longrepr = f"{call.excinfo.typename}: {call.excinfo.value}"
+    return report
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:

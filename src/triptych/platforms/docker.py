@@ -22,7 +22,7 @@ from triptych.cleanup import report_swept, sweep_docker
 from triptych.errors import CommandTimeout, PlatformUnavailable, TriptychError
 from triptych.images import REQUIRED_TOOLS, RootfsRecipe
 from triptych.platforms.base import Endpoint, Platform, ScratchDir, check_variant
-from triptych.platforms.docker_conn import ENGINE_GONE, connect
+from triptych.platforms.docker_conn import ENGINE_GONE, connect, why_gone
 from triptych.process import CommandResult
 from triptych.sample import MetaValue, Sample
 from triptych.session import LABEL, MANAGED_LABEL, NAME_PREFIX, OWNER_LABEL, owner
@@ -222,8 +222,10 @@ class DockerPlatform(Platform):
             )
 
     def _engine_gone(self, error: Exception) -> TriptychError:
-        reason = str(error).splitlines()[0][:160] if str(error) else type(error).__name__
-        return TriptychError(f"Docker engine went away during the run on {self.name} ({reason})")
+        return TriptychError(
+            f"Docker engine went away during the run on {self.name} ({why_gone(error)}); "
+            "start it again with scripts/daemons.sh start"
+        )
 
     def _live(self) -> Container:
         if self._container is None:

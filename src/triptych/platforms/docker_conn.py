@@ -48,3 +48,14 @@ def connect() -> docker.DockerClient:
             f"Docker engine not reachable ({reason}); start it with scripts/daemons.sh start"
         ) from None
     return client
+
+
+def why_gone(error: BaseException) -> str:
+    """The OS's words for a lost engine connection, dug out of the SDK's wrapped exceptions."""
+    stack: list[BaseException] = [error]
+    while stack:
+        e = stack.pop()
+        if isinstance(e, OSError) and e.strerror:
+            return e.strerror
+        stack.extend(a for a in e.args if isinstance(a, BaseException))
+    return "connection lost"

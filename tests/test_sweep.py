@@ -1,0 +1,148 @@
+"""What runs that died left behind is removed by the next run, and nothing else is."""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import socket
+import subprocess
+from collections.abc import Iterator
+
+import docker
+import libvirt
+import psutil
+import pytest
+
+from tests.engines import unavailable
+from triptych.cleanup import OWNER_FILE, sweep_docker, sweep_libvirt
+from triptych.errors import PlatformUnavailable
+from triptych.platforms import libvirt_conn
+from triptych.platforms.libvirt_conn import SESSIONS_DIR
+from triptych.platforms.vm import network_xml, session_subnet
+from triptych.session import (
+    LABEL,
+    MANAGED_LABEL,
+    NAME_PREFIX,
+    OWNER_LABEL,
+    new_session_id,
+    owner,
+    owner_dead,
+)
+
+HOST = socket.gethostname()
+
+
+def owner_of(proc: subprocess.Popen[bytes]) -> str:
+    return f"{HOST}:{proc.pid}:{psutil.Process(proc.pid).create_time():.0f}"
+
+
+@pytest.fixture
+def live_owner() -> Iterator[str]:
+    """The owner string of a process that runs for the whole test."""
+    proc = subprocess.Popen(["sleep", "600"])
+    try:
+        yield owner_of(proc)
+    finally:
+        proc.kill()
+        proc.wait()
+
+
+@pytest.fixture
+def dead_owner() -> str:
+    """The owner string of a process that has exited."""
+    proc = subprocess.Popen(["sleep", "600"])
+    value = owner_of(proc)
+    proc.kill()
+    proc.wait()
+    return value
+
+
+def test_owner_dead(live_owner: str, dead_owner: str) -> None:
+    assert not owner_dead(owner())  # this process
+    assert not owner_dead(live_owner)
+    assert owner_dead(dead_owner)
+    _, pid, start = live_owner.split(":")
+    assert owner_dead(f"{HOST}:{pid}:{int(start) - 100}")  # its pid, reused by another process
+    assert not owner_dead(f"other-{HOST}:{dead_owner.split(':', 1)[1]}")  # not ours to judge
+    for garbage in ("", "x", f"{HOST}:pid:start", "a:b"):
+        assert not owner_dead(garbage)
+
+
+@pytest.mark.docker
+def test_docker_sweep_removes_only_what_dead_runs_left(
+    bench_image: str, docker_client: docker.DockerClient, live_owner: str, dead_owner: str
+) -> None:
+    session = new_session_id()
+    made = []
+    owners = {
+        "dead": dead_owner,
+        "live": live_owner,
+        "remote": f"other-{HOST}:1:1",
+        "legacy": None,  # made by a suite before owners were recorded
+    }
+    try:
+        for name, who in owners.items():
+            labels = {LABEL: session, MANAGED_LABEL: "1"}
+            if who is not None:
+                labels[OWNER_LABEL] = who
+            full = f"{NAME_PREFIX}{session}-{name}"
+            made.append(docker_client.volumes.create(name=full, labels=labels))
+            made.append(
+                docker_client.containers.create(bench_image, ["true"], name=full, labels=labels)
+            )
+        stranger = f"stranger-{session}"
+        made.append(docker_client.containers.create(bench_image, ["true"], name=stranger))
+        removed = [r for r in sweep_docker(docker_client, stale_only=True) if session in r]
+        assert sorted(removed) == [
+            f"container {NAME_PREFIX}{session}-dead",
+            f"volume {NAME_PREFIX}{session}-dead",
+        ]
+        left = {c.name for c in docker_client.containers.list(all=True) if session in c.name}
+        assert left == {f"{NAME_PREFIX}{session}-{n}" for n in ("live", "remote", "legacy")} | {
+            stranger
+        }
+    finally:
+        for obj in made:
+            with contextlib.suppress(docker.errors.NotFound):
+                obj.remove(force=True)
+
+
+@pytest.fixture
+def conn() -> Iterator[libvirt.virConnect]:
+    try:
+        c = libvirt_conn.connect()
+    except PlatformUnavailable as e:
+        unavailable("vm", str(e))
+    try:
+        yield c
+    finally:
+        c.close()
+
+
+@pytest.mark.vm
+def test_libvirt_sweep_removes_only_what_dead_runs_left(
+    conn: libvirt.virConnect, live_owner: str, dead_owner: str
+) -> None:
+    sessions = {"dead": new_session_id(), "live": new_session_id()}
+    nets = {}
+    try:
+        for kind, session in sessions.items():
+            d = SESSIONS_DIR / f"{NAME_PREFIX}{session}"
+            d.mkdir(parents=True)
+            (d / OWNER_FILE).write_text(dead_owner if kind == "dead" else live_owner)
+            bridge = "tt" + hashlib.sha256(session.encode()).hexdigest()[:10]
+            nets[kind] = conn.networkCreateXML(
+                network_xml(f"{NAME_PREFIX}{session}", bridge, session_subnet(session))
+            )
+        removed = sweep_libvirt(conn, stale_only=True)
+        dead = f"{NAME_PREFIX}{sessions['dead']}"
+        assert f"network {dead}" in removed
+        assert f"guest disks {SESSIONS_DIR / dead}" in removed
+        assert not any(sessions["live"] in r for r in removed), removed
+        names = {n.name() for n in conn.listAllNetworks(0)}
+        assert dead not in names
+        assert f"{NAME_PREFIX}{sessions['live']}" in names
+        assert (SESSIONS_DIR / f"{NAME_PREFIX}{sessions['live']}" / OWNER_FILE).exists()
+    finally:
+        for session in sessions.values():
+            sweep_libvirt(conn, session)
