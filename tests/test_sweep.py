@@ -12,6 +12,8 @@ import docker
 import libvirt
 import psutil
 import pytest
+from docker.models.containers import Container
+from docker.models.volumes import Volume
 
 from tests.engines import unavailable
 from triptych.cleanup import OWNER_FILE, sweep_docker, sweep_libvirt
@@ -73,7 +75,7 @@ def test_docker_sweep_removes_only_what_dead_runs_left(
     bench_image: str, docker_client: docker.DockerClient, live_owner: str, dead_owner: str
 ) -> None:
     session = new_session_id()
-    made = []
+    made: list[Container | Volume] = []
     owners = {
         "dead": dead_owner,
         "live": live_owner,
@@ -97,7 +99,7 @@ def test_docker_sweep_removes_only_what_dead_runs_left(
             f"container {NAME_PREFIX}{session}-dead",
             f"volume {NAME_PREFIX}{session}-dead",
         ]
-        left = {c.name for c in docker_client.containers.list(all=True) if session in c.name}
+        left = {c.name for c in docker_client.containers.list(all=True) if session in str(c.name)}
         assert left == {f"{NAME_PREFIX}{session}-{n}" for n in ("live", "remote", "legacy")} | {
             stranger
         }
