@@ -216,3 +216,41 @@ def test_libvirtd_stopped_mid_run(tmp_path: Path) -> None:
         "libvirtd went away during the run",
         "network triptych-{session}",
     )
+
+
+@pytest.fixture
+def full_results_fs(tmp_path: Path) -> Iterator[Path]:
+    """tmp_path/.benchmarks on its own small filesystem, filled up to its last free page."""
+    results = tmp_path / ".benchmarks"
+    results.mkdir()
+    subprocess.run(["mount", "-t", "tmpfs", "-o", "size=256k", "tmpfs", str(results)], check=True)
+    try:
+        st = os.statvfs(results)
+        (results / "filler").write_bytes(b"\0" * ((st.f_bavail - 1) * st.f_frsize))
+        yield results
+    finally:
+        subprocess.run(["umount", str(results)], check=True)
+
+
+def test_results_disk_fills_up_mid_run(tmp_path: Path, full_results_fs: Path) -> None:
+    """The journal takes the first cases, then the disk is full: the case that cannot be kept
+    fails in one line, the run stops there, and what was written reads back as partial."""
+    cases = "".join(f'\n[[case]]\nname = "c{i}"\nworkload = "sysbench-cpu"\n' for i in range(8))
+    head = '[scenario]\nname = "d"\nplatforms = ["host"]\nrounds = 1\nduration = 1\n'
+    done = run_suite(tmp_path, head + cases, "--benchmark-save=d", "--triptych-order=scenario")
+    out = done.stdout
+    assert done.returncode == pytest.ExitCode.INTERRUPTED, out[-3000:]
+    assert "cannot append to the run journal (No space left on device)" in out, out[-3000:]
+    assert "Interrupted: the run journal cannot be written" in out, out[-3000:]
+    assert "Traceback" not in out, out[-3000:]
+    assert "triptych: cannot save the run in" in out, out[-3000:]
+    assert "every finished case is in .benchmarks/journal/" in out, out[-3000:]
+    assert list(full_results_fs.glob("*/*.json")) == [], out  # no truncated pytest-benchmark file
+    (journal,) = (full_results_fs / "journal").glob("*.jsonl")
+    runs = load_runs([journal])
+    kept = sorted(set(runs.samples.case))
+    assert 1 <= len(kept) < 8, out[-3000:]
+    assert kept == [f"c{i}" for i in range(len(kept))]
+    assert runs.partial
+    # The disk took part of the failing case's record: dropped with a warning, not a crash.
+    assert any("half-written" in w for w in runs.warnings), runs.warnings

@@ -52,3 +52,7 @@ class ParseError(TriptychError):
         self.tool = tool
         self.raw = raw
         super().__init__(f"cannot read {tool} output: {reason}")
+
+
+class JournalError(TriptychError):
+    """The run journal cannot be written: nothing further could be kept, so the run stops."""

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from triptych.errors import TriptychError
+from triptych.errors import JournalError, TriptychError
 
 
 class Journal:
@@ -27,7 +27,7 @@ class Journal:
             path.parent.mkdir(parents=True, exist_ok=True)
             self._fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
         except OSError as e:
-            raise TriptychError(
+            raise JournalError(
                 f"{path}: cannot write the run journal ({e.strerror}); make "
                 "the results directory writable or pass --triptych-journal DIR"
             ) from None
@@ -41,12 +41,13 @@ class Journal:
         )
 
     def _write(self, record: dict[str, Any]) -> None:
-        data = (json.dumps(record, separators=(",", ":")) + "\n").encode()
+        data = memoryview((json.dumps(record, separators=(",", ":")) + "\n").encode())
         try:
-            os.write(self._fd, data)
+            while data:  # a full disk may take part of a record before it refuses the rest
+                data = data[os.write(self._fd, data) :]
             os.fsync(self._fd)
         except OSError as e:
-            raise TriptychError(
+            raise JournalError(
                 f"{self.path}: cannot append to the run journal ({e.strerror}); "
                 "free disk space or make it writable"
             ) from None
@@ -75,10 +76,14 @@ class Journal:
     def close(self, complete: bool, exitstatus: int) -> None:
         if self._fd < 0:
             return
-        if complete:
-            self._write({"type": "end", "datetime": _now(), "exitstatus": exitstatus})
-        os.close(self._fd)
-        self._fd = -1
+        try:
+            if complete:
+                self._write({"type": "end", "datetime": _now(), "exitstatus": exitstatus})
+        except JournalError:
+            pass  # without its end record the run reads as partial, which it then is
+        finally:
+            os.close(self._fd)
+            self._fd = -1
 
 
 def _now() -> str:

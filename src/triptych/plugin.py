@@ -18,7 +18,7 @@ from typing import Any
 import pytest
 
 from triptych import environment
-from triptych.errors import PlatformUnavailable, TriptychError
+from triptych.errors import JournalError, PlatformUnavailable, TriptychError
 from triptych.journal import Journal
 from triptych.platforms.names import PLATFORM_NAMES
 from triptych.platforms.registry import PlatformSettings, variants
@@ -253,12 +253,45 @@ def pytest_runtest_makereport(
         and "triptych_case" in getattr(item, "fixturenames", ())
     ):
         report.longrepr = f"{call.excinfo.typename}: {call.excinfo.value}"
+        if call.excinfo.errisinstance(JournalError):
+            # Nothing more could be kept: stop after this case (teardown still runs).
+            item.session.shouldstop = f"the run journal cannot be written: {call.excinfo.value}"
     return report
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
     for sig, handler in config.stash.get(SIGNALS_KEY, {}).items():
         signal.signal(sig, handler)
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_sessionstart(session: pytest.Session) -> None:
+    """pytest-benchmark writes its JSON at the very end, and a full disk then ends the run in a
+    traceback beside a truncated file. Guard its save: one line, no half-written JSON left, a
+    failed exit status; the journal already holds every finished case."""
+    storage = getattr(getattr(session.config, "_benchmarksession", None), "storage", None)
+    save = getattr(storage, "save", None)
+    folder = getattr(storage, "path", None)
+    if save is None or not isinstance(folder, Path):
+        return
+
+    def guarded_save(output_json: Any, name: str) -> None:  # noqa: ANN401
+        before = set(folder.rglob("*.json"))
+        try:
+            save(output_json, name)
+        except OSError as e:
+            for partial in set(folder.rglob("*.json")) - before:
+                partial.unlink(missing_ok=True)
+            journal = session.config.stash.get(JOURNAL_KEY, None)
+            kept = f"; every finished case is in {journal.path}" if journal is not None else ""
+            reporter = session.config.pluginmanager.get_plugin("terminalreporter")
+            line = f"triptych: cannot save the run in {folder} ({e.strerror}){kept}"
+            if reporter is not None:
+                reporter.write_line(line, red=True)
+            if session.exitstatus == pytest.ExitCode.OK:
+                session.exitstatus = pytest.ExitCode.TESTS_FAILED
+
+    storage.save = guarded_save  # type: ignore[union-attr]
 
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
