@@ -40,11 +40,15 @@ def suite_env(**overrides: str) -> dict[str, str]:
 
 
 def run_suite(
-    tmp_path: Path, scenario: str, *options: str, env: dict[str, str] | None = None
+    tmp_path: Path,
+    scenario: str,
+    *options: str,
+    env: dict[str, str] | None = None,
+    prefix: tuple[str, ...] = (),
 ) -> subprocess.CompletedProcess[str]:
-    """A whole run, to its end."""
+    """A whole run, to its end (its argv after `prefix`, e.g. a namespace wrapper)."""
     return subprocess.run(
-        suite_argv(tmp_path, scenario, *options),
+        [*prefix, *suite_argv(tmp_path, scenario, *options)],
         cwd=tmp_path,
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,

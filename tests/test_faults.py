@@ -3,6 +3,7 @@ the other platforms go on, and nothing of the suite is left behind."""
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -254,3 +255,66 @@ def test_results_disk_fills_up_mid_run(tmp_path: Path, full_results_fs: Path) ->
     assert runs.partial
     # The disk took part of the failing case's record: dropped with a warning, not a crash.
     assert any("half-written" in w for w in runs.warnings), runs.warnings
+
+
+# In a private mount namespace, /dev without kvm: the machine, as the suite sees it, has no KVM.
+HIDE_KVM = (
+    "unshare",
+    "--mount",
+    "--propagation",
+    "private",
+    "--",
+    "sh",
+    "-c",
+    'd=$(mktemp -d) && cp -ax /dev/. "$d" && rm -f "$d/kvm" && mount --bind "$d" /dev && '
+    'test ! -e /dev/kvm && exec "$@"',
+    "sh",
+)
+KVM_REQUIRED = """
+[scenario]
+name = "k"
+platforms = ["vm", "host"]
+rounds = 1
+duration = 1
+
+[vm]
+acceleration = "kvm"
+
+[[case]]
+name = "cpu"
+workload = "sysbench-cpu"
+"""
+
+
+@pytest.mark.vm
+def test_dev_kvm_missing(tmp_path: Path) -> None:
+    """No /dev/kvm: a scenario that demands KVM has its VM cases skipped with the fix, the host
+    goes on; `auto` runs the guest under TCG and every sample says why."""
+    (tmp_path / "auto.toml").write_text(
+        KVM_REQUIRED.replace('name = "k"', 'name = "a"')
+        .replace('"kvm"', '"auto"')
+        .replace('["vm", "host"]', '["vm"]')
+    )
+    done = run_suite(
+        tmp_path,
+        KVM_REQUIRED,
+        "--benchmark-save=k",
+        "--triptych-scenarios=s.toml,auto.toml",
+        prefix=HIDE_KVM,
+    )
+    out = done.stdout
+    assert done.returncode == 0, out[-3000:]
+    assert "2 passed, 1 skipped" in out, out[-3000:]
+    assert (
+        'acceleration kvm requested but /dev/kvm is missing; use acceleration = "auto" or "qemu"'
+        in out
+    ), out[-3000:]
+    runs = load_runs([tmp_path / ".benchmarks"])
+    vm = runs.samples[runs.samples.platform == "vm"]
+    assert set(vm.scenario) == {"a"}
+    assert set(vm.acceleration) == {"tcg"}
+    (saved,) = (tmp_path / ".benchmarks").glob("*/*_k.json")
+    (case,) = [b for b in json.loads(saved.read_text())["benchmarks"] if "/vm" in b["name"]]
+    meta = case["extra_info"]["platform_metadata"]
+    assert meta["acceleration_reason"] == "/dev/kvm is missing: using TCG emulation"
+    assert set(runs.samples[runs.samples.platform == "host"].scenario) == {"k"}
