@@ -9,6 +9,7 @@ import docker
 import pytest
 
 from tests.engines import unavailable
+from tests.leftovers import suite_resources
 from triptych.errors import PlatformUnavailable
 from triptych.images import RootfsRecipe, build_rootfs, docker_image
 from triptych.platforms.docker_conn import connect
@@ -43,3 +44,15 @@ def bench_image(docker_client: docker.DockerClient) -> str:
     """The suite's own image, built (or taken from the cache) exactly as `triptych images build`."""
     recipe = RootfsRecipe()
     return docker_image(docker_client, recipe, build_rootfs(recipe))
+
+
+@pytest.fixture(autouse=True)
+def no_leftovers(request: pytest.FixtureRequest) -> Iterator[None]:
+    """After every test marked `fault`: no container, volume, network, domain, server, guest
+    disk or scratch directory of the suite that was not there before it."""
+    if request.node.get_closest_marker("fault") is None:
+        yield
+        return
+    before = suite_resources()
+    yield
+    assert sorted(suite_resources() - before) == []

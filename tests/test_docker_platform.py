@@ -58,6 +58,7 @@ def test_container_is_unprivileged_labelled_and_removed(
     assert suite_resources(docker_client, session) == []
 
 
+@pytest.mark.fault
 def test_run_exit_codes_and_timeout_kills_inside(bridge: DockerBridgePlatform) -> None:
     r = bridge.run(["sh", "-c", "echo out; echo err >&2; exit 4"], 30)
     assert (r.returncode, r.stdout, r.stderr) == (4, "out\n", "err\n")
@@ -94,6 +95,7 @@ def test_both_bridge_paths_reach_the_server(bridge: DockerBridgePlatform) -> Non
         assert samples["tcp throughput"] > 0.01
 
 
+@pytest.mark.fault
 def test_server_stops_and_container_death_is_reported(bridge: DockerBridgePlatform) -> None:
     server = bridge.spawn(["sleep", "600"])
     assert server.alive()
@@ -123,6 +125,7 @@ def test_cold_start_measures_and_removes(
     assert len(suite_resources(docker_client, bridge.session)) == 2  # only the long-lived pair
 
 
+@pytest.mark.fault
 def test_missing_image_is_a_clear_unavailability(bench_image: str) -> None:
     p = DockerHostPlatform(new_session_id(), PORTS, DockerSettings(image="triptych/nope:0"))
     with (
@@ -132,6 +135,7 @@ def test_missing_image_is_a_clear_unavailability(bench_image: str) -> None:
         pass
 
 
+@pytest.mark.fault
 def test_user_image_without_tools_is_refused(
     bench_image: str, docker_client: docker.DockerClient
 ) -> None:
@@ -167,6 +171,7 @@ def test_clean_removes_only_labelled(bench_image: str, docker_client: docker.Doc
         stranger.remove(force=True)
 
 
+@pytest.mark.fault
 def test_docker_down_is_unavailable(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("DOCKER_HOST", "unix:///nonexistent/docker.sock")
     p = DockerBridgePlatform(new_session_id(), PORTS, DockerSettings())

@@ -29,6 +29,7 @@ def test_argv_is_never_a_shell_string(tmp_path: Path) -> None:
     assert not marker.exists()
 
 
+@pytest.mark.fault
 def test_timeout_kills_the_whole_process_group(tmp_path: Path) -> None:
     pidfile = tmp_path / "child.pid"
     started = time.monotonic()
@@ -58,6 +59,7 @@ def test_unknown_variant_is_refused(tmp_path: Path) -> None:
         host.scratch("overlay")
 
 
+@pytest.mark.fault
 def test_failed_start_still_stops(tmp_path: Path) -> None:
     blocker = tmp_path / "file"
     blocker.write_text("not a directory")
@@ -78,6 +80,7 @@ def test_spawned_server_is_stopped(tmp_path: Path) -> None:
         assert not server.alive()
 
 
+@pytest.mark.fault
 def test_wait_for_port_notices_a_dead_server(tmp_path: Path) -> None:
     with HostPlatform(tmp_path, "t") as host:
         server = host.spawn(["false"])

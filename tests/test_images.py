@@ -35,6 +35,7 @@ def test_no_mirror_is_a_clear_error(tmp_path: Path) -> None:
         apt_mirror(tmp_path)
 
 
+@pytest.mark.fault
 @pytest.mark.slow
 def test_failed_build_leaves_no_half_built_rootfs(tmp_path: Path) -> None:
     # A package that does not exist: debootstrap fails after fetching the indexes, for real.

@@ -61,6 +61,7 @@ def test_half_written_last_record_is_ignored_with_a_warning(tmp_path: Path) -> N
     assert any("last record is half-written and was ignored" in w for w in runs.warnings)
 
 
+@pytest.mark.fault
 def test_unwritable_journal_is_a_clear_error(tmp_path: Path) -> None:
     blocker = tmp_path / "file"
     blocker.write_text("")
@@ -68,6 +69,7 @@ def test_unwritable_journal_is_a_clear_error(tmp_path: Path) -> None:
         Journal(blocker / "j.jsonl", "s", {})
 
 
+@pytest.mark.fault
 def test_disk_full_is_a_clear_error(tmp_path: Path) -> None:
     if not Path("/dev/full").exists():
         pytest.skip("no /dev/full")
@@ -116,6 +118,7 @@ duration = 60
 """
 
 
+@pytest.mark.fault
 @pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
 def test_interrupted_run_keeps_finished_cases_and_leaves_nothing(
     tmp_path: Path, sig: signal.Signals

@@ -155,6 +155,7 @@ def test_unknown_platform_option(pytester: pytest.Pytester) -> None:
     result.stderr.fnmatch_lines(["ERROR: --triptych-platforms: unknown platform 'kvm'; *"])
 
 
+@pytest.mark.fault
 def test_failing_tool_fails_its_case_only(
     pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -234,6 +235,7 @@ def test_container_rows_with_variants(pytester: pytest.Pytester, bench_image: st
     assert rows[("docker-host", "startup", "default")]["samples"][0]["value"] > 0
 
 
+@pytest.mark.fault
 def test_unreadable_output_names_tool_and_case_and_is_kept(
     pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -331,6 +333,7 @@ def test_platforms_are_shuffled_within_each_case(pytester: pytest.Pytester) -> N
     assert order("--triptych-seed=2") == shuffled[1]
 
 
+@pytest.mark.fault
 def test_unwritable_results_directory_stops_the_run_with_one_line(
     pytester: pytest.Pytester,
 ) -> None:

@@ -72,6 +72,7 @@ def test_metadata_says_how_it_was_accelerated(vm: VmPlatform) -> None:
     assert meta["vcpus"] == 1
 
 
+@pytest.mark.fault
 def test_timeout_kills_the_tool_inside_the_guest(vm: VmPlatform) -> None:
     with pytest.raises(CommandTimeout, match=r"sleep on vm did not finish within 2 s"):
         vm.run(["sleep", "600"], 2)
@@ -120,6 +121,7 @@ def test_acceleration_choice() -> None:
             choose_acceleration("kvm")
 
 
+@pytest.mark.fault
 def test_libvirtd_down_is_unavailable() -> None:
     with pytest.raises(
         PlatformUnavailable, match=r"libvirtd not reachable .*scripts/daemons.sh start"
@@ -127,6 +129,7 @@ def test_libvirtd_down_is_unavailable() -> None:
         libvirt_conn.connect("qemu+unix:///system?socket=/nonexistent/libvirt-sock")
 
 
+@pytest.mark.fault
 def test_destroyed_guest_is_reported_and_clean_sweeps(conn: libvirt.virConnect) -> None:
     session = new_session_id()
     crashed = VmPlatform(session, SMALL)
