@@ -7,6 +7,7 @@ import itertools
 import math
 import statistics
 import time
+import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Protocol
@@ -66,6 +67,14 @@ class PlatformPool:
         key = (name, engines.for_platform(name))
         if key in self._failed:
             raise self._failed[key]
+        if key in self._started and not self._started[key].healthy():
+            # Its container or guest died (or its daemon went away): the next cases get a
+            # fresh one, or are skipped with the reason if it cannot start again.
+            self._started.pop(key).stop()
+            warnings.warn(
+                f"platform {name} died during the run; starting it again for the next case",
+                stacklevel=2,
+            )
         if key not in self._started:
             # A platform with other settings is stopped first: one instance per platform.
             # (Stopping is idempotent, so the exit stack may stop it again at the end.)

@@ -79,6 +79,10 @@ class Platform(abc.ABC):
     def metadata(self) -> dict[str, MetaValue]:
         """What a reader needs to trust a figure from this platform."""
 
+    def healthy(self) -> bool:
+        """Whether the started platform can still run commands (a container or guest may die)."""
+        return True
+
     def cold_start(self, timeout: float) -> list[Sample]:
         """Start a fresh instance, time it until a command answers, measure it, remove it."""
         raise NotApplicable(f"platform {self.name} has no startup to measure")

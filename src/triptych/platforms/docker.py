@@ -273,6 +273,15 @@ class DockerPlatform(Platform):
                 return
             time.sleep(0.1)
 
+    def healthy(self) -> bool:
+        if self._container is None:
+            return False
+        try:
+            self._container.reload()
+        except (docker.errors.APIError, *ENGINE_GONE):
+            return False
+        return self._container.status == "running"
+
     def run(self, argv: Sequence[str], timeout: float) -> CommandResult:
         return self._exec(argv, timeout)
 

@@ -37,6 +37,12 @@ from triptych.vm_image import GuestBoot, guest_boot, session_overlay
 
 GUEST_SCRATCH = "/var/tmp/triptych"  # noqa: S108 - inside the suite's own guest
 BOOT_TIMEOUT = 300.0
+STATES = {
+    libvirt.VIR_DOMAIN_SHUTDOWN: "shutting down",
+    libvirt.VIR_DOMAIN_SHUTOFF: "shut off",
+    libvirt.VIR_DOMAIN_CRASHED: "crashed",
+    libvirt.VIR_DOMAIN_PMSUSPENDED: "suspended",
+}
 
 
 @dataclass(frozen=True)
@@ -202,7 +208,8 @@ class Guest:
                 f"{reason}); see /var/log/libvirt/qemu/{self.name}.log"
             )
         if state != libvirt.VIR_DOMAIN_RUNNING:
-            raise TriptychError(f"guest {self.name} is not running (state {state})")
+            what = STATES.get(state, f"state {state}")
+            raise TriptychError(f"guest {self.name} stopped during the run ({what})")
 
     def wait_for_agent(self, timeout: float) -> float:
         """Seconds from create to the agent answering."""
@@ -273,6 +280,7 @@ class VmPlatform(Platform):
         self._cold = 0
         self.boot_seconds = 0.0
         self._guest_kernel = ""
+        self._owns_dir = False
 
     @property
     def resource_name(self) -> str:
@@ -320,9 +328,12 @@ class VmPlatform(Platform):
         self._conn = connect()
         report_swept(sweep_libvirt(self._conn, stale_only=True))
         self._boot = self._boot_files()
-        # Who owns the session's network and disks, for the sweep after a run that died.
-        self._dir.mkdir(parents=True, exist_ok=True)
-        (self._dir / OWNER_FILE).write_text(owner() + "\n")
+        # Who owns the session's network and disks, for the sweep after a run that died. A
+        # directory already there holds what an earlier instance could not remove: keep it.
+        if not self._dir.exists():
+            self._dir.mkdir(parents=True)
+            (self._dir / OWNER_FILE).write_text(owner() + "\n")
+            self._owns_dir = True
         net = session_subnet(self.session)
         bridge = "tt" + hashlib.sha256(self.session.encode()).hexdigest()[:10]
         try:
@@ -372,13 +383,15 @@ class VmPlatform(Platform):
                     left.append(f"network {self.resource_name}")
             self._network = None
         if left:
-            # The owner record stays, so the next run (or `triptych clean`) finds them.
+            # The owner record stays, so the next run (or `triptych clean`) finds them; a second
+            # stop() (the pool's, at the end) must not remove it either.
+            self._owns_dir = False
             warnings.warn(
                 f"vm: libvirtd is gone, so {' and '.join(left)} could not be removed; "
                 "the next run (or `triptych clean`) removes them",
                 stacklevel=2,
             )
-        else:
+        elif self._owns_dir:
             shutil.rmtree(self._dir, ignore_errors=True)
         if self._conn is not None:
             with contextlib.suppress(libvirt.libvirtError):
@@ -389,6 +402,15 @@ class VmPlatform(Platform):
         if self._guest is None:
             raise TriptychError("vm platform used before start()")
         return self._guest
+
+    def healthy(self) -> bool:
+        if self._guest is None:
+            return False
+        try:
+            self._guest.check_running()
+        except TriptychError:
+            return False
+        return True
 
     def run(self, argv: Sequence[str], timeout: float) -> CommandResult:
         guest = self._live()
