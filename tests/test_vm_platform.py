@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 
 import libvirt
@@ -162,3 +163,37 @@ def test_destroyed_guest_is_reported_and_clean_sweeps(conn: libvirt.virConnect) 
     finally:
         for s in strangers:
             s.destroy()
+
+
+def test_users_own_guest_files_and_vcpu_pinning(conn: libvirt.virConnect) -> None:
+    """[vm] kernel/initrd/disk of the user's own (here: paths to a set built earlier) boot, and
+    cpu_pins really pins: libvirt reports the live vCPU's affinity as the one host CPU."""
+    boot = guest_boot(RootfsRecipe())
+    host_cpu = min(1, (os.cpu_count() or 1) - 1)
+    settings = VmSettings(
+        vcpus=1,
+        memory_mib=1024,
+        cpu_pins=str(host_cpu),
+        kernel=str(boot.kernel),
+        initrd=str(boot.initrd),
+        disk=str(boot.base),
+    )
+    with VmPlatform(new_session_id(), settings) as p:
+        assert p.run(["uname", "-r"], 60).check(p.name).stdout.strip()
+        meta = p.metadata()
+        assert (meta["guest_kernel"], meta["guest_disk"]) == (str(boot.kernel), str(boot.base))
+        assert meta["cpu_pins"] == str(host_cpu)
+        dom = conn.lookupByName(f"{NAME_PREFIX}{p.session}-vm")
+        _, cpumaps = dom.vcpus()
+        assert [i for i, on in enumerate(cpumaps[0]) if on] == [host_cpu]
+    assert suite_objects(conn, p.session) == []
+
+
+@pytest.mark.fault
+def test_missing_guest_file_is_a_clear_unavailability(conn: libvirt.virConnect) -> None:
+    settings = VmSettings(kernel="/nonexistent/vmlinuz", disk="/nonexistent/disk.img")
+    with pytest.raises(
+        PlatformUnavailable, match=r"guest file /nonexistent/disk.img does not exist; fix \[vm\]"
+    ):
+        with VmPlatform(new_session_id(), settings):
+            pass
