@@ -192,8 +192,11 @@ def test_users_own_guest_files_and_vcpu_pinning(conn: libvirt.virConnect) -> Non
 @pytest.mark.fault
 def test_missing_guest_file_is_a_clear_unavailability(conn: libvirt.virConnect) -> None:
     settings = VmSettings(kernel="/nonexistent/vmlinuz", disk="/nonexistent/disk.img")
-    with pytest.raises(
-        PlatformUnavailable, match=r"guest file /nonexistent/disk.img does not exist; fix \[vm\]"
+    with (
+        pytest.raises(
+            PlatformUnavailable,
+            match=r"guest file /nonexistent/disk.img does not exist; fix \[vm\]",
+        ),
+        VmPlatform(new_session_id(), settings),
     ):
-        with VmPlatform(new_session_id(), settings):
-            pass
+        pass
