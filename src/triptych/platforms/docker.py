@@ -274,13 +274,11 @@ class DockerPlatform(Platform):
             time.sleep(0.1)
 
     def healthy(self) -> bool:
-        if self._container is None:
-            return False
         try:
-            self._container.reload()
-        except (docker.errors.APIError, *ENGINE_GONE):
+            self._check_alive(killed=False)
+        except (TriptychError, docker.errors.APIError):
             return False
-        return self._container.status == "running"
+        return True
 
     def run(self, argv: Sequence[str], timeout: float) -> CommandResult:
         return self._exec(argv, timeout)
