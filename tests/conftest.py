@@ -6,12 +6,14 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import docker
+import libvirt
 import pytest
 
 from tests.engines import unavailable
 from tests.leftovers import suite_resources
 from triptych.errors import PlatformUnavailable
 from triptych.images import RootfsRecipe, build_rootfs, docker_image
+from triptych.platforms import libvirt_conn
 from triptych.platforms.docker_conn import connect
 
 pytest_plugins = ["pytester"]
@@ -37,6 +39,19 @@ def docker_client() -> Iterator[docker.DockerClient]:
         yield client
     finally:
         client.close()
+
+
+@pytest.fixture(scope="module")
+def conn() -> Iterator[libvirt.virConnect]:
+    """A connection to the real local libvirtd."""
+    try:
+        c = libvirt_conn.connect()
+    except PlatformUnavailable as e:
+        unavailable("vm", str(e))
+    try:
+        yield c
+    finally:
+        c.close()
 
 
 @pytest.fixture(scope="session")

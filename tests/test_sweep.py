@@ -15,10 +15,7 @@ import pytest
 from docker.models.containers import Container
 from docker.models.volumes import Volume
 
-from tests.engines import unavailable
 from triptych.cleanup import OWNER_FILE, sweep_docker, sweep_libvirt
-from triptych.errors import PlatformUnavailable
-from triptych.platforms import libvirt_conn
 from triptych.platforms.libvirt_conn import SESSIONS_DIR
 from triptych.platforms.vm import network_xml, session_subnet
 from triptych.session import (
@@ -107,18 +104,6 @@ def test_docker_sweep_removes_only_what_dead_runs_left(
         for obj in made:
             with contextlib.suppress(docker.errors.NotFound):
                 obj.remove(force=True)
-
-
-@pytest.fixture
-def conn() -> Iterator[libvirt.virConnect]:
-    try:
-        c = libvirt_conn.connect()
-    except PlatformUnavailable as e:
-        unavailable("vm", str(e))
-    try:
-        yield c
-    finally:
-        c.close()
 
 
 @pytest.mark.vm

@@ -8,7 +8,6 @@ from collections.abc import Iterator
 import libvirt
 import pytest
 
-from tests.engines import unavailable
 from triptych.cleanup import clean_libvirt
 from triptych.errors import CommandTimeout, PlatformUnavailable, TriptychError
 from triptych.images import RootfsRecipe
@@ -27,18 +26,6 @@ from triptych.workloads.network import SockperfParams, SockperfPingPong
 
 pytestmark = [pytest.mark.vm, pytest.mark.slow]
 SMALL = VmSettings(vcpus=1, memory_mib=1024)
-
-
-@pytest.fixture(scope="module")
-def conn() -> Iterator[libvirt.virConnect]:
-    try:
-        c = libvirt_conn.connect()
-    except PlatformUnavailable as e:
-        unavailable("vm", str(e))
-    try:
-        yield c
-    finally:
-        c.close()
 
 
 def suite_objects(conn: libvirt.virConnect, session: str) -> list[str]:
