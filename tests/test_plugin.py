@@ -70,6 +70,23 @@ def fake_tool(
     monkeypatch.setenv("PATH", f"{fake}:{os.environ['PATH']}")
 
 
+def run_cpu_cases_with_fake_sysbench(
+    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch, script: str, benchmark_option: str
+) -> pytest.RunResult:
+    """The cpu cases of the full scenario on the host, with a stand-in sysbench first on PATH."""
+    setup_suite(pytester, ALL_FAMILIES)
+    fake_tool(pytester, monkeypatch, "sysbench", script)
+    return pytester.runpytest_subprocess(
+        benchmark_option,
+        "--triptych-scenarios=s.toml",
+        "-k",
+        "cpu",
+        "-p",
+        "no:cacheprovider",
+        f"--triptych-scratch={pytester.path}/scratch",
+    )
+
+
 def saved_run(pytester: pytest.Pytester) -> dict:  # type: ignore[type-arg]
     (path,) = (pytester.path / ".benchmarks").rglob("*.json")
     return json.loads(path.read_text())  # type: ignore[no-any-return]
@@ -160,18 +177,11 @@ def test_failing_tool_fails_its_case_only(
     pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # A sysbench that dies the way a broken install does; every other tool is the real one.
-    setup_suite(pytester, ALL_FAMILIES)
-    fake_tool(
-        pytester, monkeypatch, "sysbench", "#!/bin/sh\necho 'FATAL: broken sysbench' >&2\nexit 1\n"
-    )
-    result = pytester.runpytest_subprocess(
+    result = run_cpu_cases_with_fake_sysbench(
+        pytester,
+        monkeypatch,
+        "#!/bin/sh\necho 'FATAL: broken sysbench' >&2\nexit 1\n",
         "--benchmark-disable",
-        "--triptych-scenarios=s.toml",
-        "-k",
-        "cpu",
-        "-p",
-        "no:cacheprovider",
-        f"--triptych-scratch={pytester.path}/scratch",
     )
     result.assert_outcomes(passed=1, failed=1)
     result.stdout.fnmatch_lines(
@@ -240,18 +250,11 @@ def test_unreadable_output_names_tool_and_case_and_is_kept(
     pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # A sysbench that exits 0 but prints something no parser can read (a changed format).
-    setup_suite(pytester, ALL_FAMILIES)
-    fake_tool(
-        pytester, monkeypatch, "sysbench", "#!/bin/sh\necho 'CPU speed: lots (new format v9)'\n"
-    )
-    result = pytester.runpytest_subprocess(
+    result = run_cpu_cases_with_fake_sysbench(
+        pytester,
+        monkeypatch,
+        "#!/bin/sh\necho 'CPU speed: lots (new format v9)'\n",
         "--benchmark-save=t",
-        "--triptych-scenarios=s.toml",
-        "-k",
-        "cpu",
-        "-p",
-        "no:cacheprovider",
-        f"--triptych-scratch={pytester.path}/scratch",
     )
     result.assert_outcomes(passed=1, failed=1)
     result.stdout.fnmatch_lines(
