@@ -38,6 +38,16 @@ def report_swept(removed: list[str]) -> None:
         )
 
 
+def report_left(platform: str, reason: str, left: list[str]) -> None:
+    """Say what a platform could not remove, and who will."""
+    if left:
+        warnings.warn(
+            f"{platform}: {reason}, so {' and '.join(left)} could not be removed; "
+            "the next run (or `triptych clean`) removes them",
+            stacklevel=3,
+        )
+
+
 def sweep_docker(
     client: docker.DockerClient, session: str | None = None, stale_only: bool = False
 ) -> list[str]:

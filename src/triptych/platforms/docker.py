@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import contextlib
 import time
-import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, ClassVar, cast
@@ -18,7 +17,7 @@ import docker.errors
 from docker.models.containers import Container
 from docker.models.volumes import Volume
 
-from triptych.cleanup import report_swept, sweep_docker
+from triptych.cleanup import report_left, report_swept, sweep_docker
 from triptych.errors import CommandTimeout, PlatformUnavailable, TriptychError
 from triptych.images import REQUIRED_TOOLS, RootfsRecipe
 from triptych.platforms.base import Endpoint, Platform, ScratchDir, check_variant
@@ -214,12 +213,7 @@ class DockerPlatform(Platform):
         if self._client is not None:
             self._client.close()
             self._client = None
-        if left:
-            warnings.warn(
-                f"{self.name}: the Docker engine is gone, so {' and '.join(left)} could not be "
-                "removed; the next run (or `triptych clean`) removes them",
-                stacklevel=2,
-            )
+        report_left(self.name, "the Docker engine is gone", left)
 
     def _engine_gone(self, error: Exception) -> TriptychError:
         return TriptychError(

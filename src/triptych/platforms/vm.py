@@ -13,7 +13,6 @@ import ipaddress
 import os
 import shutil
 import time
-import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,7 +22,7 @@ from xml.sax.saxutils import escape, quoteattr
 import libvirt
 import psutil
 
-from triptych.cleanup import OWNER_FILE, report_swept, sweep_libvirt
+from triptych.cleanup import OWNER_FILE, report_left, report_swept, sweep_libvirt
 from triptych.errors import PlatformUnavailable, TriptychError
 from triptych.images import DEFAULT_CACHE, RootfsRecipe
 from triptych.platforms import libvirt_conn
@@ -382,15 +381,11 @@ class VmPlatform(Platform):
                 if self._conn is not None and not libvirt_conn.alive(self._conn):
                     left.append(f"network {self.resource_name}")
             self._network = None
+        report_left(self.name, "libvirtd is gone", left)
         if left:
             # The owner record stays, so the next run (or `triptych clean`) finds them; a second
             # stop() (the pool's, at the end) must not remove it either.
             self._owns_dir = False
-            warnings.warn(
-                f"vm: libvirtd is gone, so {' and '.join(left)} could not be removed; "
-                "the next run (or `triptych clean`) removes them",
-                stacklevel=2,
-            )
         elif self._owns_dir:
             shutil.rmtree(self._dir, ignore_errors=True)
         if self._conn is not None:
