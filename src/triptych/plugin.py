@@ -225,6 +225,15 @@ def triptych_platform(
 
 
 JOURNAL_KEY = pytest.StashKey[Journal]()
+MACHINE_KEY = pytest.StashKey[dict[str, Any]]()
+
+
+def _machine(config: pytest.Config) -> dict[str, Any]:
+    """The environment, collected once per run (it runs every tool for its version) for both
+    the journal and pytest-benchmark's machine_info."""
+    if MACHINE_KEY not in config.stash:
+        config.stash[MACHINE_KEY] = environment.collect()
+    return config.stash[MACHINE_KEY]
 
 
 @pytest.fixture(scope="session")
@@ -234,7 +243,7 @@ def triptych_journal(request: pytest.FixtureRequest, triptych_session: str) -> J
     if JOURNAL_KEY not in config.stash:
         path = Path(config.getoption("--triptych-journal")) / f"{triptych_session}.jsonl"
         try:
-            config.stash[JOURNAL_KEY] = Journal(path, triptych_session, environment.collect())
+            config.stash[JOURNAL_KEY] = Journal(path, triptych_session, _machine(config))
         except TriptychError as e:
             pytest.exit(str(e), returncode=pytest.ExitCode.USAGE_ERROR)
     return config.stash[JOURNAL_KEY]
@@ -312,5 +321,5 @@ def pytest_benchmark_update_machine_info(
         "order_mode": order.get("mode", ""),
         "order_seed": order.get("seed", ""),
         "order": order.get("order", []),
-        **environment.collect(),
+        **_machine(config),
     }
