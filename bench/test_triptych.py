@@ -6,14 +6,14 @@ from pytest_benchmark.fixture import BenchmarkFixture
 
 from triptych.journal import Journal
 from triptych.platforms.base import Platform
-from triptych.runner import CaseRun, run_case
+from triptych.runner import Trial, run_trial
 
 
 def test_case(
-    triptych_case: CaseRun,
+    triptych_trial: Trial,
     triptych_platform: Platform,
     triptych_journal: Journal,
     benchmark: BenchmarkFixture,
 ) -> None:
-    samples = run_case(triptych_case, triptych_platform, benchmark, triptych_journal)
-    assert samples, f"{triptych_case.id} produced no samples"
+    samples = run_trial(triptych_trial, triptych_platform, benchmark, triptych_journal)
+    assert samples, f"{triptych_trial.id} produced no samples"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -26,6 +27,16 @@ ROOT = Path(__file__).parent.parent
 def data() -> Path:
     """Real output captured from the tools on a Debian 12 machine."""
     return DATA
+
+
+@pytest.fixture
+def real_run(tmp_path: Path) -> Path:
+    """A real saved run of the suite (quick.toml, all four platforms, result api 1), copied:
+    reading a run writes its cache beside it, and tests/data must stay as committed."""
+    copy = tmp_path / "saved" / "0001_quick.json"
+    copy.parent.mkdir()
+    shutil.copyfile(DATA / "run-quick-all-platforms.json", copy)
+    return copy
 
 
 @pytest.fixture(scope="session")

@@ -10,9 +10,10 @@ import psutil
 
 from triptych.errors import PlatformUnavailable
 from triptych.platforms import docker_conn, libvirt_conn
-from triptych.platforms.libvirt_conn import SESSIONS_DIR
+from triptych.platforms.docker_sweep import MANAGED_LABEL
+from triptych.platforms.libvirt_sweep import SESSIONS_DIR
 from triptych.plugin import DEFAULT_SCRATCH
-from triptych.session import MANAGED_LABEL, NAME_PREFIX
+from triptych.session import NAME_PREFIX
 from triptych.workloads.network import SERVER_PORTS
 
 SERVERS = ("iperf3", "sockperf")

@@ -9,7 +9,9 @@ from typing import Any
 
 import numpy as np
 
-from triptych import RESULT_API_VERSION
+from triptych.platforms.catalog import KINDS
+from triptych.record import CaseRecord
+from triptych.sample import Sample
 
 MACHINE = {
     "cpu_model": "Synthetic CPU",
@@ -41,19 +43,37 @@ def write_run(
     for case, family, metric, unit, hib in metrics:
         for platform in platforms:
             samples = [
-                {
-                    "metric": metric,
-                    "value": value(platform, (case, family, metric, unit, hib), r),
-                    "unit": unit,
-                    "higher_is_better": hib,
-                    "platform": platform,
-                    "workload": case,
-                    "scenario": "synthetic",
-                    "metadata": {"round": r, "layer": "none"},
-                    "timestamp": 0.0,
-                }
+                Sample(
+                    metric,
+                    value(platform, (case, family, metric, unit, hib), r),
+                    unit,
+                    hib,
+                    platform=platform,
+                    workload=case,
+                    scenario="synthetic",
+                    metadata={"round": r, "layer": "none"},
+                    timestamp=0.0,
+                )
                 for r in range(rounds)
             ]
+            kind = KINDS.get(platform)
+            record = CaseRecord(
+                scenario="synthetic",
+                case=case,
+                workload=case,
+                family=family,
+                tool=case,
+                platform=platform,
+                variant="default",
+                primary_variant=True,
+                emulated=False,
+                platform_rank=kind.rank if kind else 9,
+                params={},
+                duration=1.0,
+                rounds=rounds,
+                platform_metadata={"platform": platform},
+                samples=samples,
+            )
             benchmarks.append(
                 {
                     "group": f"synthetic/{case}",
@@ -80,18 +100,7 @@ def write_run(
                         "total": float(rounds),
                         "iterations": 1,
                     },
-                    "extra_info": {
-                        "triptych_api": RESULT_API_VERSION,
-                        "scenario": "synthetic",
-                        "case": case,
-                        "workload": case,
-                        "family": family,
-                        "platform": platform,
-                        "variant": "default",
-                        "rounds": rounds,
-                        "platform_metadata": {"platform": platform},
-                        "samples": samples,
-                    },
+                    "extra_info": record.to_extra_info(),
                 }
             )
     doc = {

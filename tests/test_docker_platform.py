@@ -9,15 +9,12 @@ from collections.abc import Iterator
 import docker
 import pytest
 
-from triptych.cleanup import clean_docker
 from triptych.errors import CommandTimeout, PlatformUnavailable, TriptychError
 from triptych.platforms.base import wait_for_listen
-from triptych.platforms.docker import (
-    DockerBridgePlatform,
-    DockerHostPlatform,
-    DockerSettings,
-)
-from triptych.session import LABEL, MANAGED_LABEL, new_session_id
+from triptych.platforms.docker import DockerBridgePlatform, DockerHostPlatform
+from triptych.platforms.docker_sweep import LABEL, MANAGED_LABEL, clean_docker
+from triptych.platforms.settings import DockerSettings
+from triptych.session import new_session_id
 from triptych.workloads.base import RunSpec
 from triptych.workloads.network import Iperf3Params, Iperf3Tcp
 
@@ -42,7 +39,7 @@ def test_container_is_unprivileged_labelled_and_removed(
 ) -> None:
     session = new_session_id()
     with DockerHostPlatform(session, PORTS, DockerSettings()) as p:
-        status = p.run(["cat", "/proc/self/status"], 30).check(p.name).stdout
+        status = p.execute(["cat", "/proc/self/status"], 30).check(p.name).stdout
         cap_eff = next(line for line in status.splitlines() if line.startswith("CapEff"))
         assert int(cap_eff.split()[1], 16) == 0, cap_eff
         (c,) = docker_client.containers.list(filters={"label": [f"{LABEL}={session}"]})
@@ -60,13 +57,13 @@ def test_container_is_unprivileged_labelled_and_removed(
 
 @pytest.mark.fault
 def test_run_exit_codes_and_timeout_kills_inside(bridge: DockerBridgePlatform) -> None:
-    r = bridge.run(["sh", "-c", "echo out; echo err >&2; exit 4"], 30)
+    r = bridge.execute(["sh", "-c", "echo out; echo err >&2; exit 4"], 30)
     assert (r.returncode, r.stdout, r.stderr) == (4, "out\n", "err\n")
     started = time.monotonic()
     with pytest.raises(CommandTimeout, match=r"sleep on docker-bridge did not finish within 1 s"):
-        bridge.run(["sleep", "300"], 1)
+        bridge.execute(["sleep", "300"], 1)
     assert time.monotonic() - started < 30
-    left = bridge.run(["sh", "-c", "ps -eo comm | grep -c '^sleep$' || true"], 30).stdout
+    left = bridge.execute(["sh", "-c", "ps -eo comm | grep -c '^sleep$' || true"], 30).stdout
     assert left.strip() == "1"  # only the container's own `sleep infinity`
 
 
@@ -74,8 +71,8 @@ def test_disk_variants_are_volume_and_overlay(bridge: DockerBridgePlatform) -> N
     fs = {}
     for variant in ("volume", "overlay"):
         path = bridge.scratch(variant).path
-        bridge.run(["sh", "-c", 'echo x > "$0/probe"', path], 30).check("t")
-        fs[variant] = bridge.run(["stat", "-f", "-c", "%T", path], 30).stdout.strip()
+        bridge.execute(["sh", "-c", 'echo x > "$0/probe"', path], 30).check("t")
+        fs[variant] = bridge.execute(["stat", "-f", "-c", "%T", path], 30).stdout.strip()
     assert fs["overlay"] == "overlayfs"
     assert fs["volume"] != "overlayfs"
 
@@ -89,7 +86,7 @@ def test_both_bridge_paths_reach_the_server(bridge: DockerBridgePlatform) -> Non
         w = Iperf3Tcp(Iperf3Params(), RunSpec(1, 60))
         w.prepare(bridge, variant)
         try:
-            samples = {s.metric: s.value for s in w.run(bridge, variant)}
+            samples = {s.metric: s.value for s in w.measure(bridge, variant)}
         finally:
             w.cleanup(bridge, variant)
         assert samples["tcp throughput"] > 0.01
@@ -104,7 +101,7 @@ def test_server_stops_and_container_death_is_reported(bridge: DockerBridgePlatfo
     assert bridge._container is not None
     bridge._container.kill()
     with pytest.raises(TriptychError, match=r"container .* (is gone|stopped during the run)"):
-        bridge.run(["true"], 10)
+        bridge.execute(["true"], 10)
 
 
 def test_cpu_limit_is_applied(bench_image: str) -> None:
@@ -119,9 +116,10 @@ def test_cpu_limit_is_applied(bench_image: str) -> None:
 def test_cold_start_measures_and_removes(
     bridge: DockerBridgePlatform, docker_client: docker.DockerClient
 ) -> None:
-    samples = {s.metric: s for s in bridge.cold_start(60)}
-    assert 0 < samples["startup time to first exec"].value < 60
-    assert samples["memory footprint at idle"].value > 0
+    cold = bridge.cold_start(60)
+    assert 0 < cold.seconds < 60
+    assert cold.memory_bytes > 2**20  # a container with tini and sleep: over a MiB
+    assert cold.memory_measured == "cgroup memory usage"
     assert len(suite_resources(docker_client, bridge.session)) == 2  # only the long-lived pair
 
 

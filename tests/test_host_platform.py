@@ -15,8 +15,8 @@ from triptych.process import run_local
 
 
 def test_run_returns_output_and_code(tmp_path: Path) -> None:
-    with HostPlatform(tmp_path, "t") as host:
-        r = host.run(["sh", "-c", "echo out; echo err >&2; exit 3"], 10)
+    with HostPlatform("t", tmp_path) as host:
+        r = host.execute(["sh", "-c", "echo out; echo err >&2; exit 3"], 10)
         assert (r.returncode, r.stdout, r.stderr) == (3, "out\n", "err\n")
         with pytest.raises(TriptychError, match="sh failed on host with exit code 3: err"):
             r.check("host")
@@ -45,7 +45,7 @@ def test_timeout_kills_the_whole_process_group(tmp_path: Path) -> None:
 
 
 def test_scratch_dir_is_private_and_removed(tmp_path: Path) -> None:
-    with HostPlatform(tmp_path, "sess") as host:
+    with HostPlatform("sess", tmp_path) as host:
         scratch = Path(host.scratch("host-fs").path)
         assert scratch.parent == tmp_path
         assert scratch.name.startswith("triptych-sess-")
@@ -55,7 +55,7 @@ def test_scratch_dir_is_private_and_removed(tmp_path: Path) -> None:
 
 
 def test_unknown_variant_is_refused(tmp_path: Path) -> None:
-    with HostPlatform(tmp_path, "t") as host, pytest.raises(TriptychError, match="use one of"):
+    with HostPlatform("t", tmp_path) as host, pytest.raises(TriptychError, match="use one of"):
         host.scratch("overlay")
 
 
@@ -63,14 +63,14 @@ def test_unknown_variant_is_refused(tmp_path: Path) -> None:
 def test_failed_start_still_stops(tmp_path: Path) -> None:
     blocker = tmp_path / "file"
     blocker.write_text("not a directory")
-    platform = HostPlatform(blocker / "sub", "t")
+    platform = HostPlatform("t", blocker / "sub")
     with pytest.raises(NotADirectoryError), platform:
         pass
     assert platform._dir is None
 
 
 def test_spawned_server_is_stopped(tmp_path: Path) -> None:
-    with HostPlatform(tmp_path, "t") as host:
+    with HostPlatform("t", tmp_path) as host:
         server = host.spawn(["python3", "-m", "http.server", "--bind", "127.0.0.1", "15299"])
         try:
             wait_for_listen(host, 15299, 20, server)
@@ -82,14 +82,14 @@ def test_spawned_server_is_stopped(tmp_path: Path) -> None:
 
 @pytest.mark.fault
 def test_wait_for_port_notices_a_dead_server(tmp_path: Path) -> None:
-    with HostPlatform(tmp_path, "t") as host:
+    with HostPlatform("t", tmp_path) as host:
         server = host.spawn(["false"])
         with pytest.raises(TriptychError, match="exited before it listened"):
             wait_for_listen(host, 15298, 10, server)
 
 
 def test_stop_stops_servers_left_running(tmp_path: Path) -> None:
-    with HostPlatform(tmp_path, "t") as host:
+    with HostPlatform("t", tmp_path) as host:
         server = host.spawn(["sleep", "60"])
         assert server.alive()
     assert not server.alive()

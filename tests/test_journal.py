@@ -14,33 +14,35 @@ from tests.suite_run import run_until_case
 from triptych.cli import main
 from triptych.errors import TriptychError
 from triptych.journal import Journal, read_journal
+from triptych.record import CaseRecord
 from triptych.report.load import load_runs
+from triptych.sample import Sample
 
 ROOT = Path(__file__).parent.parent
-SAMPLE = {
-    "metric": "cpu events",
-    "value": 10.0,
-    "unit": "events/s",
-    "higher_is_better": True,
-    "platform": "host",
-    "workload": "sysbench-cpu",
-    "scenario": "t",
-    "metadata": {"round": 0},
-    "timestamp": 0.0,
-}
-INFO = {
-    "triptych_api": 1,
-    "case": "cpu",
-    "family": "cpu",
-    "platform": "host",
-    "variant": "default",
-    "samples": [SAMPLE],
-}
+RECORD = CaseRecord(
+    scenario="t",
+    case="cpu",
+    workload="sysbench-cpu",
+    family="cpu",
+    tool="sysbench",
+    platform="host",
+    variant="default",
+    primary_variant=True,
+    emulated=False,
+    platform_rank=0,
+    params={},
+    duration=1.0,
+    rounds=1,
+    platform_metadata={"platform": "host"},
+    samples=[
+        Sample("cpu events", 10.0, "events/s", True, "host", "sysbench-cpu", "t", {"round": 0}, 0.0)
+    ],
+)
 
 
 def test_roundtrip_and_partial(tmp_path: Path) -> None:
     j = Journal(tmp_path / "s1.jsonl", "s1", {"cpu_model": "x"})
-    j.case("t/cpu/host", INFO, "passed")
+    j.case("t/cpu/host", RECORD, "passed")
     run = read_journal(tmp_path / "s1.jsonl")
     assert run.partial
     assert run.session == "s1"
@@ -51,7 +53,7 @@ def test_roundtrip_and_partial(tmp_path: Path) -> None:
 
 def test_half_written_last_record_is_ignored_with_a_warning(tmp_path: Path) -> None:
     j = Journal(tmp_path / "s2.jsonl", "s2", {})
-    j.case("t/cpu/host", INFO, "passed")
+    j.case("t/cpu/host", RECORD, "passed")
     j.close(complete=False, exitstatus=2)
     with (tmp_path / "s2.jsonl").open("a") as f:
         f.write('{"type": "case", "name": "t/disk/host", "extra_info": {"sampl')  # the crash
@@ -80,20 +82,20 @@ def test_disk_full_is_a_clear_error(tmp_path: Path) -> None:
         with pytest.raises(
             TriptychError, match=r"cannot append to the run journal .*free disk space"
         ):
-            j.case("x", INFO, "passed")
+            j.case("x", RECORD, "passed")
     finally:
         os.close(j._fd)
 
 
 def test_saved_json_wins_over_its_journal(tmp_path: Path) -> None:
     j = Journal(tmp_path / "journal" / "s3.jsonl", "s3", {})
-    j.case("t/cpu/host", INFO, "passed")
+    j.case("t/cpu/host", RECORD, "passed")
     j.close(complete=True, exitstatus=0)
     doc = {
         "datetime": "2026-11-28T00:00:00",
         "machine_info": {"triptych": {"session": "s3"}},
         "commit_info": {},
-        "benchmarks": [{"name": "x", "extra_info": INFO}],
+        "benchmarks": [{"name": "x", "extra_info": RECORD.to_extra_info()}],
     }
     (tmp_path / "0001_x.json").write_text(json.dumps(doc))
     runs = load_runs([tmp_path])

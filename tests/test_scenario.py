@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from triptych.errors import ScenarioError
-from triptych.platforms.docker import DockerSettings
+from triptych.platforms.settings import DockerSettings
 from triptych.scenario import load_scenario
 from triptych.workloads.disk import FioParams
 

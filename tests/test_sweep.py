@@ -15,14 +15,11 @@ import pytest
 from docker.models.containers import Container
 from docker.models.volumes import Volume
 
-from triptych.cleanup import OWNER_FILE, sweep_docker, sweep_libvirt
-from triptych.platforms.libvirt_conn import SESSIONS_DIR
-from triptych.platforms.vm import network_xml, session_subnet
+from triptych.platforms.docker_sweep import LABEL, MANAGED_LABEL, OWNER_LABEL, sweep_docker
+from triptych.platforms.libvirt_sweep import OWNER_FILE, SESSIONS_DIR, sweep_libvirt
+from triptych.platforms.vm_xml import network_xml, session_subnet
 from triptych.session import (
-    LABEL,
-    MANAGED_LABEL,
     NAME_PREFIX,
-    OWNER_LABEL,
     new_session_id,
     owner,
     owner_dead,

@@ -1,4 +1,5 @@
-"""The `triptych` command: report (and more to come); errors are one line, never a traceback."""
+"""The `triptych` command: report, compare, images build and clean; errors are one line, never
+a traceback."""
 
 from __future__ import annotations
 
@@ -8,10 +9,11 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from triptych.cleanup import clean_docker, clean_libvirt
 from triptych.errors import TriptychError
 from triptych.images import DEFAULT_CACHE, RootfsRecipe, build_rootfs, docker_image
 from triptych.platforms.docker_conn import connect
+from triptych.platforms.docker_sweep import clean_docker
+from triptych.platforms.libvirt_sweep import clean_libvirt
 from triptych.report.compare import changes, environment_note, markdown, parse_thresholds
 from triptych.report.load import load_runs
 from triptych.report.render import write_report

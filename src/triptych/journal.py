@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from triptych.errors import JournalError, TriptychError
+from triptych.record import CaseRecord
 
 
 class Journal:
@@ -62,14 +63,14 @@ class Journal:
             f.write(f"===== {_now()} {case}: unreadable {tool} output =====\n{raw}\n")
         return self.log_path
 
-    def case(self, name: str, extra_info: dict[str, Any], status: str, error: str = "") -> None:
+    def case(self, name: str, record: CaseRecord, status: str, error: str = "") -> None:
         self._write(
             {
                 "type": "case",
                 "name": name,
                 "status": status,
                 "error": error,
-                "extra_info": extra_info,
+                "extra_info": record.to_extra_info(),
             }
         )
 

@@ -1,8 +1,9 @@
 """The pytest plugin: scenario x platform x variant parametrization, platforms, machine info.
 
 `pytest bench/ --benchmark-save=NAME --triptych-scenarios=scenarios/quick.toml` collects one test
-per case, platform and variant; the test requests the `triptych_case`, `triptych_pool` and
-`benchmark` fixtures and calls `triptych.runner.run_case`.
+(a Trial) per case, platform and variant; the test requests the `triptych_trial`,
+`triptych_platform`, `triptych_journal` and `benchmark` fixtures and calls
+`triptych.runner.run_trial`.
 """
 
 from __future__ import annotations
@@ -17,12 +18,13 @@ from typing import Any
 
 import pytest
 
-from triptych import environment
+from triptych import bench_adapter, environment
 from triptych.errors import JournalError, PlatformUnavailable, TriptychError
 from triptych.journal import Journal
-from triptych.platforms.names import PLATFORM_NAMES
-from triptych.platforms.registry import PlatformSettings, variants
-from triptych.runner import CaseRun, PlatformPool
+from triptych.platforms.catalog import KINDS, PLATFORM_NAMES
+from triptych.platforms.registry import PlatformSettings
+from triptych.pool import PlatformPool
+from triptych.runner import Trial
 from triptych.scenario import Scenario, load_scenario
 from triptych.session import new_session_id
 from triptych.workloads.network import SERVER_PORTS
@@ -115,19 +117,18 @@ def _scenarios(config: pytest.Config) -> list[Scenario]:
     return config.stash[SCENARIOS_KEY]
 
 
-def case_runs(config: pytest.Config) -> list[CaseRun]:
+def trials(config: pytest.Config) -> list[Trial]:
     """Every (case, platform, variant) the selected scenarios and platforms ask for."""
     selected = _selected_platforms(config)
-    runs = []
+    found = []
     for scenario in _scenarios(config):
         for case in scenario.cases:
             target = WORKLOADS[case.workload].target
-            for platform in case.platforms:
-                if selected is not None and platform not in selected:
+            for name in case.platforms:
+                if selected is not None and name not in selected:
                     continue
-                for variant in variants(platform, target):
-                    runs.append(CaseRun(case, platform, variant))
-    return runs
+                found += [Trial(case, name, v) for v in KINDS[name].variants(target)]
+    return found
 
 
 def _interrupt(signum: int, _frame: object) -> None:
@@ -166,9 +167,9 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     by_case: dict[str, list[int]] = {}
     for i, item in enumerate(items):
         callspec = getattr(item, "callspec", None)
-        run = callspec.params.get("triptych_case") if callspec is not None else None
-        if isinstance(run, CaseRun):
-            by_case.setdefault(f"{run.case.scenario}/{run.case.name}", []).append(i)
+        trial = callspec.params.get("triptych_trial") if callspec is not None else None
+        if isinstance(trial, Trial):
+            by_case.setdefault(f"{trial.case.scenario}/{trial.case.name}", []).append(i)
     if mode == "shuffle":
         for positions in by_case.values():
             chosen = [items[i] for i in positions]
@@ -180,9 +181,9 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
-    if "triptych_case" in metafunc.fixturenames:
-        runs = case_runs(metafunc.config)
-        metafunc.parametrize("triptych_case", runs, ids=[r.id for r in runs])
+    if "triptych_trial" in metafunc.fixturenames:
+        found = trials(metafunc.config)
+        metafunc.parametrize("triptych_trial", found, ids=[t.id for t in found])
 
 
 @pytest.fixture(scope="session")
@@ -208,20 +209,19 @@ def triptych_pool(request: pytest.FixtureRequest, triptych_session: str) -> Iter
 
 @pytest.fixture
 def triptych_platform(
-    request: pytest.FixtureRequest, triptych_case: CaseRun, triptych_pool: PlatformPool
+    request: pytest.FixtureRequest, triptych_trial: Trial, triptych_pool: PlatformPool
 ) -> Any:  # noqa: ANN401
-    """The started platform of this case; skipped (or failed, if required) when unavailable."""
+    """The started platform of this trial; skipped (or failed, if required) when unavailable."""
+    name = triptych_trial.platform_name
     try:
-        return triptych_pool.get(triptych_case.platform, triptych_case.case.engines)
+        return triptych_pool.get(name, triptych_trial.case.engines)
     except PlatformUnavailable as e:
         reason = str(e)
     # Outside the except block: the user sees one line, not a chain of exceptions.
     required = _split(request.config.getoption("--triptych-require-platforms"))
-    if triptych_case.platform in required or "all" in required:
-        pytest.fail(
-            f"required platform {triptych_case.platform} is unavailable: {reason}", pytrace=False
-        )
-    pytest.skip(f"platform {triptych_case.platform} unavailable: {reason}")
+    if name in required or "all" in required:
+        pytest.fail(f"required platform {name} is unavailable: {reason}", pytrace=False)
+    pytest.skip(f"platform {name} unavailable: {reason}")
 
 
 JOURNAL_KEY = pytest.StashKey[Journal]()
@@ -259,7 +259,7 @@ def pytest_runtest_makereport(
     if (
         call.excinfo is not None
         and call.excinfo.errisinstance(TriptychError)
-        and "triptych_case" in getattr(item, "fixturenames", ())
+        and "triptych_trial" in getattr(item, "fixturenames", ())
     ):
         report.longrepr = f"{call.excinfo.typename}: {call.excinfo.value}"
         if call.excinfo.errisinstance(JournalError):
@@ -278,11 +278,10 @@ def pytest_sessionstart(session: pytest.Session) -> None:
     """pytest-benchmark writes its JSON at the very end, and a full disk then ends the run in a
     traceback beside a truncated file. Guard its save: one line, no half-written JSON left, a
     failed exit status; the journal already holds every finished case."""
-    storage = getattr(getattr(session.config, "_benchmarksession", None), "storage", None)
-    save = getattr(storage, "save", None)
-    folder = getattr(storage, "path", None)
-    if save is None or not isinstance(folder, Path):
+    found = bench_adapter.storage(session.config)
+    if found is None:
         return
+    save, folder, store = found
 
     def guarded_save(output_json: Any, name: str) -> None:  # noqa: ANN401
         before = set(folder.rglob("*.json"))
@@ -300,7 +299,7 @@ def pytest_sessionstart(session: pytest.Session) -> None:
             if session.exitstatus == pytest.ExitCode.OK:
                 session.exitstatus = pytest.ExitCode.TESTS_FAILED
 
-    storage.save = guarded_save  # type: ignore[union-attr]
+    bench_adapter.replace_save(store, guarded_save)
 
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:

@@ -1,4 +1,9 @@
-"""Run a local process from an argv list with a timeout that kills its whole process group."""
+"""Running commands from argv lists with a timeout, here and inside platforms, and stopping them.
+
+Local commands are killed with their whole process group. Inside a container or guest a command
+is wrapped in coreutils `timeout -s KILL` (which signals the tool's process group there); every
+background server, wherever it runs, is stopped by `terminate()`: SIGTERM, a grace period, SIGKILL.
+"""
 
 from __future__ import annotations
 
@@ -7,7 +12,7 @@ import os
 import signal
 import subprocess
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from triptych.errors import CommandFailed, CommandTimeout
@@ -28,6 +33,44 @@ class CommandResult:
         if self.returncode != 0:
             raise CommandFailed(self.argv, self.returncode, self.stdout, self.stderr, where)
         return self
+
+
+# What a shell (and Docker, and our guest agent wrapper) reports for a command killed by SIGKILL.
+KILLED_EXIT = 128 + signal.SIGKILL
+# How long a server gets to exit after SIGTERM before it is killed, on every platform.
+GRACE = 5.0
+POLL = 0.1
+
+
+def with_kill_timeout(argv: Sequence[str], timeout: float) -> list[str]:
+    """argv wrapped so that it is killed (with its process group) inside the platform."""
+    return ["timeout", "-s", "KILL", f"{timeout:g}s", *[str(a) for a in argv]]
+
+
+def timed_result(
+    argv: list[str], code: int, out: str, err: str, started: float, timeout: float, where: str
+) -> CommandResult:
+    """The result of a command run under with_kill_timeout(); CommandTimeout if it was killed."""
+    elapsed = time.monotonic() - started
+    if code == KILLED_EXIT and elapsed >= timeout:
+        raise CommandTimeout(argv, timeout, out, err, where)
+    return CommandResult(argv, code, out, err, elapsed)
+
+
+def terminate(
+    signal_term: Callable[[], object],
+    alive: Callable[[], bool],
+    signal_kill: Callable[[], object],
+    grace: float = GRACE,
+) -> None:
+    """SIGTERM, wait up to `grace` seconds for the process to go, then SIGKILL."""
+    signal_term()
+    deadline = time.monotonic() + grace
+    while time.monotonic() < deadline:
+        if not alive():
+            return
+        time.sleep(POLL)
+    signal_kill()
 
 
 def _kill_group(proc: subprocess.Popen[str] | subprocess.Popen[bytes]) -> None:
@@ -80,13 +123,15 @@ class LocalProcess:
     def alive(self) -> bool:
         return self._proc.poll() is None
 
+    def _signal(self, sig: signal.Signals) -> None:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(self._proc.pid, sig)
+
     def stop(self) -> None:
-        if self._proc.poll() is None:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(self._proc.pid, signal.SIGTERM)
-            try:
-                self._proc.wait(timeout=5)
-            except subprocess.TimeoutExpired:
-                with contextlib.suppress(ProcessLookupError):
-                    os.killpg(self._proc.pid, signal.SIGKILL)
-                self._proc.wait()
+        if self.alive():
+            terminate(
+                lambda: self._signal(signal.SIGTERM),
+                self.alive,
+                lambda: self._signal(signal.SIGKILL),
+            )
+            self._proc.wait()

@@ -9,14 +9,8 @@ import time
 
 import psutil
 
-LABEL = "io.triptych.session"
+# Every name the suite gives (containers, volumes, domains, networks, directories) starts so.
 NAME_PREFIX = "triptych-"
-# Every resource the suite creates carries both; `triptych clean` removes only what has them.
-MANAGED_LABEL = "io.triptych.managed"
-# Who created it: "HOST:PID:START". A resource whose owner process is gone was left by a run
-# that died without cleaning up (a daemon restarted under it, SIGKILL, power loss), and the
-# next run removes it.
-OWNER_LABEL = "io.triptych.owner"
 
 
 def new_session_id() -> str:
@@ -24,7 +18,10 @@ def new_session_id() -> str:
 
 
 def owner() -> str:
-    """This process, in a form that stays unique across PID reuse."""
+    """This process, in a form that stays unique across PID reuse: "HOST:PID:START".
+
+    A resource whose owner process is gone was left by a run that died without cleaning up (a
+    daemon restarted under it, SIGKILL, power loss), and the next run removes it."""
     me = psutil.Process()
     return f"{socket.gethostname()}:{me.pid}:{me.create_time():.0f}"
 

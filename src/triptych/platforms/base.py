@@ -1,4 +1,9 @@
-"""The Platform contract: start, run an argv, reach its servers, describe itself, stop."""
+"""The Platform contract: start, execute an argv, reach its servers, describe itself, stop.
+
+The lifecycle every platform shares lives here: the session's resource names, the servers it
+spawned, a template stop() (servers first, then the platform's own resources, then one warning
+naming what could not be removed), and one health hook (check_alive) behind healthy().
+"""
 
 from __future__ import annotations
 
@@ -7,11 +12,15 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from types import TracebackType
-from typing import ClassVar, Protocol, Self
+from typing import ClassVar, Protocol, Self, TypeVar
 
+from triptych.cleanup import report_left
 from triptych.errors import NotApplicable, TriptychError
 from triptych.process import CommandResult
-from triptych.sample import MetaValue, Sample
+from triptych.sample import MetaValue
+from triptych.session import NAME_PREFIX
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -39,29 +48,68 @@ class Background(Protocol):
     def stop(self) -> None: ...
 
 
+@dataclass(frozen=True)
+class ColdStart:
+    """A fresh instance of a platform, timed from creation until a command run inside answered,
+    and its memory use once it did."""
+
+    seconds: float
+    memory_bytes: int
+    memory_measured: str  # what the memory figure is, e.g. "cgroup memory usage"
+
+
 class Platform(abc.ABC):
     """One place to run workloads. Use it as a context manager: it stops even when start fails."""
 
     name: ClassVar[str]
-    # Ways a host client reaches a server on this platform, and places disk I/O can land.
+    # Ways a host client reaches a server on this platform, and places disk I/O can land
+    # (from triptych.platforms.catalog, where each platform's facts live).
     network_variants: ClassVar[tuple[str, ...]]
     disk_variants: ClassVar[tuple[str, ...]]
+    # Why release() could leave something behind: its engine went away.
+    engine_gone: ClassVar[str] = "its engine is gone"
+
+    def __init__(self, session: str) -> None:
+        self.session = session
+        self._servers: list[Background] = []
+
+    @property
+    def session_prefix(self) -> str:
+        """What every name this session gives starts with (the sweep matches it)."""
+        return f"{NAME_PREFIX}{self.session}"
+
+    @property
+    def resource_name(self) -> str:
+        """The name of this platform's container, volume or guest in this session."""
+        return f"{self.session_prefix}-{self.name}"
 
     @abc.abstractmethod
     def start(self) -> None:
         """Bring the platform up; raise PlatformUnavailable with the reason if it cannot."""
 
-    @abc.abstractmethod
     def stop(self) -> None:
         """Remove everything start created; safe to call twice and after a failed start."""
+        while self._servers:
+            self._servers.pop().stop()
+        report_left(self.name, self.engine_gone, self.release())
 
     @abc.abstractmethod
-    def run(self, argv: Sequence[str], timeout: float) -> CommandResult:
+    def release(self) -> list[str]:
+        """Remove the platform's own resources; name those that could not be removed."""
+
+    @abc.abstractmethod
+    def execute(self, argv: Sequence[str], timeout: float) -> CommandResult:
         """Run argv on the platform and wait; kill it there if it outlives timeout."""
 
-    @abc.abstractmethod
     def spawn(self, argv: Sequence[str]) -> Background:
-        """Start argv on the platform in the background (a server)."""
+        """Start argv on the platform in the background (a server); stop() stops it."""
+        server = self._spawn(argv)
+        self._servers.append(server)
+        return server
+
+    @abc.abstractmethod
+    def _spawn(self, argv: Sequence[str]) -> Background:
+        """Start argv in the background on the platform."""
 
     @abc.abstractmethod
     def endpoint(self, port: int, variant: str) -> Endpoint:
@@ -79,13 +127,28 @@ class Platform(abc.ABC):
     def metadata(self) -> dict[str, MetaValue]:
         """What a reader needs to trust a figure from this platform."""
 
+    def check_alive(self) -> None:  # noqa: B027 - a hook; the host is always alive
+        """Raise TriptychError saying why the started platform can no longer run commands (its
+        container or guest died, its daemon went away)."""
+
     def healthy(self) -> bool:
-        """Whether the started platform can still run commands (a container or guest may die)."""
+        """Whether the started platform can still run commands."""
+        try:
+            self.check_alive()
+        except TriptychError:
+            return False
         return True
 
-    def cold_start(self, timeout: float) -> list[Sample]:
-        """Start a fresh instance, time it until a command answers, measure it, remove it."""
+    def cold_start(self, timeout: float) -> ColdStart:
+        """Start a fresh instance, time it until a command run inside answers, measure its
+        memory, remove it."""
         raise NotApplicable(f"platform {self.name} has no startup to measure")
+
+    def _started(self, thing: T | None) -> T:
+        """What start() made, or an error if the platform is used before start()."""
+        if thing is None:
+            raise TriptychError(f"platform {self.name} used before start()")
+        return thing
 
     def __enter__(self) -> Self:
         try:
@@ -112,7 +175,7 @@ def wait_for_listen(platform: Platform, port: int, timeout: float, server: Backg
             raise TriptychError(
                 f"server for port {port} on {platform.name} exited before it listened"
             )
-        listening = platform.run(["ss", "-Htln", f"sport = :{port}"], 30)
+        listening = platform.execute(["ss", "-Htln", f"sport = :{port}"], 30)
         if listening.returncode == 0 and listening.stdout.strip():
             return
         time.sleep(0.1)

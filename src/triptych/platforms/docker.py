@@ -9,7 +9,6 @@ from __future__ import annotations
 import contextlib
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass
 from typing import Any, ClassVar, cast
 
 import docker
@@ -17,38 +16,21 @@ import docker.errors
 from docker.models.containers import Container
 from docker.models.volumes import Volume
 
-from triptych.cleanup import report_left, report_swept, sweep_docker
-from triptych.errors import CommandTimeout, PlatformUnavailable, TriptychError
+from triptych.cleanup import report_swept
+from triptych.errors import PlatformUnavailable, TriptychError
 from triptych.images import REQUIRED_TOOLS, RootfsRecipe
-from triptych.platforms.base import Endpoint, Platform, ScratchDir, check_variant
+from triptych.platforms.base import ColdStart, Endpoint, Platform, ScratchDir, check_variant
+from triptych.platforms.catalog import KINDS
 from triptych.platforms.docker_conn import ENGINE_GONE, connect, why_gone
-from triptych.process import CommandResult
-from triptych.sample import MetaValue, Sample
-from triptych.session import LABEL, MANAGED_LABEL, NAME_PREFIX, OWNER_LABEL, owner
+from triptych.platforms.docker_sweep import labels, sweep_docker
+from triptych.platforms.settings import DockerSettings
+from triptych.process import KILLED_EXIT, CommandResult, terminate, timed_result, with_kill_timeout
+from triptych.sample import MetaValue
 
 VOLUME_MOUNT = "/triptych-volume"
 OVERLAY_DIR = "/triptych-overlay"
 PID_DIR = "/run"
-# coreutils `timeout` signals its whole process group: the tool dies inside the container too.
-TIMEOUT_EXIT = 137
 STATE_SETTLE = 3.0  # seconds the engine may take to mark a killed container as exited
-
-
-@dataclass(frozen=True)
-class DockerSettings:
-    """Per-scenario container settings: an image of the user's own, and resource limits."""
-
-    image: str | None = None
-    cpus: float | None = None
-    cpuset: str | None = None
-    memory: str | None = None
-
-    def metadata(self) -> dict[str, MetaValue]:
-        return {
-            "limit_cpus": self.cpus if self.cpus is not None else "none",
-            "limit_cpuset": self.cpuset or "none",
-            "limit_memory": self.memory or "none",
-        }
 
 
 def exec_in(container: Container, argv: Sequence[str]) -> tuple[int, str, str]:
@@ -90,45 +72,34 @@ class ContainerProcess:
 
     def stop(self) -> None:
         with contextlib.suppress(docker.errors.APIError, *ENGINE_GONE):
-            self._container.exec_run(["kill", "-TERM", self._pid])
-            for _ in range(50):
-                if not self.alive():
-                    return
-                time.sleep(0.1)
-            self._container.exec_run(["kill", "-KILL", self._pid])
+            terminate(
+                lambda: self._container.exec_run(["kill", "-TERM", self._pid]),
+                self.alive,
+                lambda: self._container.exec_run(["kill", "-KILL", self._pid]),
+            )
 
 
 class DockerPlatform(Platform):
     """A container on the local Docker engine; subclasses choose the network mode."""
 
     network_mode: ClassVar[str]
-    disk_variants: ClassVar[tuple[str, ...]] = ("volume", "overlay")
+    engine_gone: ClassVar[str] = "the Docker engine is gone"
 
     def __init__(self, session: str, ports: tuple[int, ...], settings: DockerSettings) -> None:
-        self.session = session
+        super().__init__(session)
         self.ports = ports
         self.settings = settings
         self._client: docker.DockerClient | None = None
         self._container: Container | None = None
         self._volume: Volume | None = None
-        self._servers: list[ContainerProcess] = []
         self._image_id = ""
         self._info: dict[str, Any] = {}
         self._version = ""
         self._cold_starts = 0
 
     @property
-    def resource_name(self) -> str:
-        return f"{NAME_PREFIX}{self.session}-{self.name}"
-
-    @property
     def labels(self) -> dict[str, str]:
-        return {
-            LABEL: self.session,
-            MANAGED_LABEL: "1",
-            OWNER_LABEL: owner(),
-            "io.triptych.platform": self.name,
-        }
+        return labels(self.session, self.name)
 
     def _image(self, client: docker.DockerClient) -> str:
         tag = self.settings.image or RootfsRecipe().image_tag
@@ -190,9 +161,7 @@ class DockerPlatform(Platform):
                 f"{', '.join(missing)}; install them in the image"
             )
 
-    def stop(self) -> None:
-        while self._servers:
-            self._servers.pop().stop()
+    def release(self) -> list[str]:
         left = []
         if self._container is not None:
             try:
@@ -213,7 +182,7 @@ class DockerPlatform(Platform):
         if self._client is not None:
             self._client.close()
             self._client = None
-        report_left(self.name, "the Docker engine is gone", left)
+        return left
 
     def _engine_gone(self, error: Exception) -> TriptychError:
         return TriptychError(
@@ -221,32 +190,28 @@ class DockerPlatform(Platform):
             "start it again with scripts/daemons.sh start"
         )
 
-    def _live(self) -> Container:
-        if self._container is None:
-            raise TriptychError(f"platform {self.name} used before start()")
-        return self._container
-
     def _exec(self, argv: Sequence[str], timeout: float) -> CommandResult:
-        container = self._live()
+        container = self._started(self._container)
         args = [str(a) for a in argv]
         started = time.monotonic()
-        wrapped = ["timeout", "-s", "KILL", f"{timeout:g}s", *args]
         try:
-            code, stdout, stderr = exec_in(container, wrapped)
+            code, stdout, stderr = exec_in(container, with_kill_timeout(args, timeout))
         except docker.errors.APIError as e:
             raise TriptychError(f"container {container.name} is gone: {e.explanation}") from None
         except ENGINE_GONE as e:
             raise self._engine_gone(e) from None
-        if code == TIMEOUT_EXIT and time.monotonic() - started >= timeout:
-            raise CommandTimeout(args, timeout, stdout, stderr, self.name)
+        result = timed_result(args, code, stdout, stderr, started, timeout, self.name)
         if code != 0:
-            self._check_alive(killed=code in (TIMEOUT_EXIT, -1))
-        return CommandResult(args, code, stdout, stderr, time.monotonic() - started)
+            self._check_alive(killed=code in (KILLED_EXIT, -1))
+        return result
+
+    def check_alive(self) -> None:
+        self._check_alive(killed=False)
 
     def _check_alive(self, killed: bool) -> None:
         """Raise if the container is gone or stopped; after a SIGKILL, give the engine a moment
         to record the container's death before believing it still runs."""
-        container = self._live()
+        container = self._started(self._container)
         deadline = time.monotonic() + (STATE_SETTLE if killed else 0)
         while True:
             try:
@@ -257,6 +222,8 @@ class DockerPlatform(Platform):
                 ) from None
             except ENGINE_GONE as e:
                 raise self._engine_gone(e) from None
+            except docker.errors.APIError as e:
+                raise TriptychError(f"container {container.name}: {e.explanation}") from None
             state = container.attrs.get("State", {})
             if state.get("Status") != "running":
                 why = (
@@ -267,30 +234,20 @@ class DockerPlatform(Platform):
                 return
             time.sleep(0.1)
 
-    def healthy(self) -> bool:
-        try:
-            self._check_alive(killed=False)
-        except (TriptychError, docker.errors.APIError):
-            return False
-        return True
-
-    def run(self, argv: Sequence[str], timeout: float) -> CommandResult:
+    def execute(self, argv: Sequence[str], timeout: float) -> CommandResult:
         return self._exec(argv, timeout)
 
-    def spawn(self, argv: Sequence[str]) -> ContainerProcess:
-        server = ContainerProcess(self._live(), argv, f"{argv[0]}-{len(self._servers)}")
-        self._servers.append(server)
-        return server
+    def _spawn(self, argv: Sequence[str]) -> ContainerProcess:
+        container = self._started(self._container)
+        return ContainerProcess(container, argv, f"{argv[0]}-{len(self._servers)}")
 
     def scratch(self, variant: str) -> ScratchDir:
         check_variant(self, variant, self.disk_variants)
         return ScratchDir(variant, VOLUME_MOUNT if variant == "volume" else OVERLAY_DIR)
 
-    def cold_start(self, timeout: float) -> list[Sample]:
+    def cold_start(self, timeout: float) -> ColdStart:
         """A fresh container like ours: create -> first exec answering, and its memory use."""
-        client = self._client
-        if client is None:
-            raise TriptychError(f"platform {self.name} used before start()")
+        client = self._started(self._client)
         self._cold_starts += 1
         options = {**self._run_options(), "name": f"{self.resource_name}-cold-{self._cold_starts}"}
         options["volumes"] = {}
@@ -309,10 +266,7 @@ class DockerPlatform(Platform):
         finally:
             with contextlib.suppress(docker.errors.NotFound):
                 container.remove(force=True, v=True)
-        return [
-            Sample("startup time to first exec", seconds, "s", False),
-            Sample("memory footprint at idle", usage / 2**20, "MiB", False),
-        ]
+        return ColdStart(seconds, usage, "cgroup memory usage")
 
     def metadata(self) -> dict[str, MetaValue]:
         return {
@@ -332,11 +286,12 @@ class DockerBridgePlatform(DockerPlatform):
 
     name: ClassVar[str] = "docker-bridge"
     network_mode: ClassVar[str] = "bridge"
-    network_variants: ClassVar[tuple[str, ...]] = ("bridge-ip", "published")
+    network_variants: ClassVar[tuple[str, ...]] = KINDS["docker-bridge"].network_variants
+    disk_variants: ClassVar[tuple[str, ...]] = KINDS["docker-bridge"].disk_variants
 
     def endpoint(self, port: int, variant: str) -> Endpoint:
         check_variant(self, variant, self.network_variants)
-        container = self._live()
+        container = self._started(self._container)
         container.reload()
         if variant == "bridge-ip":
             address = container.attrs["NetworkSettings"]["IPAddress"]
@@ -353,7 +308,8 @@ class DockerHostPlatform(DockerPlatform):
 
     name: ClassVar[str] = "docker-host"
     network_mode: ClassVar[str] = "host"
-    network_variants: ClassVar[tuple[str, ...]] = ("host-net",)
+    network_variants: ClassVar[tuple[str, ...]] = KINDS["docker-host"].network_variants
+    disk_variants: ClassVar[tuple[str, ...]] = KINDS["docker-host"].disk_variants
 
     def listen_host(self) -> str:
         return "127.0.0.1"
@@ -361,3 +317,8 @@ class DockerHostPlatform(DockerPlatform):
     def endpoint(self, port: int, variant: str) -> Endpoint:
         check_variant(self, variant, self.network_variants)
         return Endpoint(variant, "127.0.0.1", port)
+
+
+DOCKER_PLATFORMS: dict[str, type[DockerPlatform]] = {
+    p.name: p for p in (DockerBridgePlatform, DockerHostPlatform)
+}

@@ -12,7 +12,7 @@ import libvirt
 import libvirt_qemu
 
 from triptych.errors import CommandTimeout, TriptychError
-from triptych.process import CommandResult
+from triptych.process import CommandResult, terminate, timed_result, with_kill_timeout
 
 POLL = 0.05
 # The agent itself must answer within this; the command's own timeout is separate.
@@ -62,8 +62,7 @@ class Agent:
         """Run argv in the guest and wait; `timeout` kills it inside the guest, too."""
         args = [str(a) for a in argv]
         started = time.monotonic()
-        # coreutils timeout kills the tool's whole process group inside the guest.
-        pid = self.start(["timeout", "-s", "KILL", f"{timeout:g}s", *args], capture=True)
+        pid = self.start(with_kill_timeout(args, timeout), capture=True)
         # The agent may lag under emulation: allow it a grace period beyond the tool's timeout.
         deadline = started + timeout + AGENT_TIMEOUT
         while True:
@@ -77,9 +76,7 @@ class Agent:
         err = base64.b64decode(st.get("err-data", "")).decode(errors="replace")
         # Killed by a signal: report it the way a shell (and Docker) does, 128 + signal.
         code = int(st["exitcode"]) if "exitcode" in st else 128 + int(st.get("signal", 9))
-        if code == 137 and time.monotonic() - started >= timeout:
-            raise CommandTimeout(args, timeout, out, err, where)
-        return CommandResult(args, code, out, err, time.monotonic() - started)
+        return timed_result(args, code, out, err, started, timeout, where)
 
 
 class GuestProcess:
@@ -95,13 +92,11 @@ class GuestProcess:
         except TriptychError:
             return False
 
+    def _signal(self, name: str) -> None:
+        self._agent.start(["kill", f"-{name}", str(self.pid)], capture=False)
+
     def stop(self) -> None:
         try:
-            self._agent.start(["kill", "-TERM", str(self.pid)], capture=False)
-            for _ in range(100):
-                if not self.alive():
-                    return
-                time.sleep(0.1)
-            self._agent.start(["kill", "-KILL", str(self.pid)], capture=False)
+            terminate(lambda: self._signal("TERM"), self.alive, lambda: self._signal("KILL"))
         except TriptychError:
             return  # the guest is gone, and the server with it

@@ -8,8 +8,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import ClassVar
 
-from triptych.errors import TriptychError
 from triptych.platforms.base import Endpoint, Platform, ScratchDir, check_variant
+from triptych.platforms.catalog import KINDS
 from triptych.process import CommandResult, LocalProcess, run_local
 from triptych.sample import MetaValue
 
@@ -18,36 +18,30 @@ class HostPlatform(Platform):
     """Runs tools directly on the host; servers listen on loopback."""
 
     name: ClassVar[str] = "host"
-    network_variants: ClassVar[tuple[str, ...]] = ("loopback",)
-    disk_variants: ClassVar[tuple[str, ...]] = ("host-fs",)
+    network_variants: ClassVar[tuple[str, ...]] = KINDS["host"].network_variants
+    disk_variants: ClassVar[tuple[str, ...]] = KINDS["host"].disk_variants
 
-    def __init__(self, scratch_root: Path, session: str) -> None:
+    def __init__(self, session: str, scratch_root: Path) -> None:
+        super().__init__(session)
         self._scratch_root = scratch_root
-        self._session = session
         self._dir: Path | None = None
-        self._servers: list[LocalProcess] = []
 
     def start(self) -> None:
         # /tmp may be tmpfs, where O_DIRECT fails: the scratch root is a real filesystem.
         self._scratch_root.mkdir(parents=True, exist_ok=True)
-        self._dir = Path(
-            tempfile.mkdtemp(prefix=f"triptych-{self._session}-", dir=self._scratch_root)
-        )
+        self._dir = Path(tempfile.mkdtemp(prefix=f"{self.session_prefix}-", dir=self._scratch_root))
 
-    def stop(self) -> None:
-        while self._servers:
-            self._servers.pop().stop()
+    def release(self) -> list[str]:
         if self._dir is not None:
             shutil.rmtree(self._dir, ignore_errors=True)
             self._dir = None
+        return []
 
-    def run(self, argv: Sequence[str], timeout: float) -> CommandResult:
+    def execute(self, argv: Sequence[str], timeout: float) -> CommandResult:
         return run_local(argv, timeout, where=self.name)
 
-    def spawn(self, argv: Sequence[str]) -> LocalProcess:
-        server = LocalProcess(argv, where=self.name)
-        self._servers.append(server)
-        return server
+    def _spawn(self, argv: Sequence[str]) -> LocalProcess:
+        return LocalProcess(argv, where=self.name)
 
     def endpoint(self, port: int, variant: str) -> Endpoint:
         check_variant(self, variant, self.network_variants)
@@ -58,9 +52,7 @@ class HostPlatform(Platform):
 
     def scratch(self, variant: str) -> ScratchDir:
         check_variant(self, variant, self.disk_variants)
-        if self._dir is None:
-            raise TriptychError("host platform used before start()")
-        return ScratchDir(variant, str(self._dir))
+        return ScratchDir(variant, str(self._started(self._dir)))
 
     def metadata(self) -> dict[str, MetaValue]:
         return {"platform": self.name, "layer": "none", "scratch_fs": _fs_type(self._dir)}

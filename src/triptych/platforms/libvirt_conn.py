@@ -1,10 +1,8 @@
-"""Connecting to libvirtd, quietly (failed agent polls must not spray libvirt's stderr), and how
-the suite marks what it creates there."""
+"""Connecting to libvirtd, quietly (failed agent polls must not spray libvirt's stderr)."""
 
 from __future__ import annotations
 
 import os
-from pathlib import Path
 
 import libvirt
 
@@ -12,10 +10,6 @@ from triptych.errors import PlatformUnavailable
 
 # libvirt's own variable: a user may point the suite at another local daemon's socket.
 URI = os.environ.get("LIBVIRT_DEFAULT_URI", "qemu:///system")
-# Domains carry <triptych:suite session=... owner=...> in this namespace; per-session guest
-# disks and the owner record of the session's network live under SESSIONS_DIR.
-NAMESPACE = "https://triptych.dev/xmlns/libvirt/1"
-SESSIONS_DIR = Path(os.environ.get("TRIPTYCH_VM_DIR", "/var/lib/triptych/vm"))
 
 
 def _ignore(_ctx: object, _err: object) -> None:

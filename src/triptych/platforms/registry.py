@@ -1,15 +1,17 @@
-"""Which Platform class serves each platform name, and how to build one from settings."""
+"""Which Platform class serves each platform name, and how to build one from settings.
+
+The classes are imported when a platform is made, not before: loading the plugin and a scenario
+never imports the Docker SDK or libvirt.
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 from triptych.errors import PlatformUnavailable
 from triptych.platforms.base import Platform
-from triptych.platforms.docker import DockerBridgePlatform, DockerHostPlatform, DockerSettings
-from triptych.platforms.host import HostPlatform
-from triptych.platforms.vm import VmPlatform, VmSettings
+from triptych.platforms.settings import EngineSettings
 
 
 @dataclass(frozen=True)
@@ -21,46 +23,17 @@ class PlatformSettings:
     server_ports: tuple[int, ...]
 
 
-def variants(name: str, target: str) -> tuple[str, ...]:
-    """The variants a workload of `target` runs through on platform `name`."""
-    cls = _CLASSES.get(name)
-    if target == "lifecycle":
-        return () if name == "host" else ("default",)
-    if cls is None or target == "compute":
-        return ("default",)
-    return cls.disk_variants if target == "disk" else cls.network_variants
-
-
-@dataclass(frozen=True)
-class EngineSettings:
-    """What a scenario says about the engines: container and guest settings."""
-
-    docker: DockerSettings = field(default_factory=DockerSettings)
-    vm: VmSettings = field(default_factory=VmSettings)
-
-    def for_platform(self, name: str) -> DockerSettings | VmSettings | None:
-        """The part that shapes platform `name` (None: nothing does)."""
-        if name.startswith("docker-"):
-            return self.docker
-        return self.vm if name == "vm" else None
-
-
 def make_platform(name: str, settings: PlatformSettings, engines: EngineSettings) -> Platform:
-    docker = engines.docker
-    if name == "vm":
-        return VmPlatform(settings.session, engines.vm)
     if name == "host":
-        return HostPlatform(settings.scratch_root, settings.session)
-    if name == "docker-bridge":
-        return DockerBridgePlatform(settings.session, settings.server_ports, docker)
-    if name == "docker-host":
-        return DockerHostPlatform(settings.session, settings.server_ports, docker)
+        from triptych.platforms.host import HostPlatform  # noqa: PLC0415 - see module docstring
+
+        return HostPlatform(settings.session, settings.scratch_root)
+    if name == "vm":
+        from triptych.platforms.vm import VmPlatform  # noqa: PLC0415
+
+        return VmPlatform(settings.session, engines.vm)
+    if name in ("docker-bridge", "docker-host"):
+        from triptych.platforms.docker import DOCKER_PLATFORMS  # noqa: PLC0415
+
+        return DOCKER_PLATFORMS[name](settings.session, settings.server_ports, engines.docker)
     raise PlatformUnavailable(f"platform {name} is not implemented in this version of triptych")
-
-
-_CLASSES: dict[str, type[Platform]] = {
-    "host": HostPlatform,
-    "docker-bridge": DockerBridgePlatform,
-    "docker-host": DockerHostPlatform,
-    "vm": VmPlatform,
-}

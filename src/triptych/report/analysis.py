@@ -14,27 +14,61 @@ from triptych.report.stats import Comparison, compare, cv
 HOST = "host"
 CV_WARN = 0.10
 FEW_ROUNDS = 4
-# The direct path of each platform (its own address, a volume, its virtual disk) is the
-# platform's column; the other paths (a published port, the overlay layer) get columns of their own.
-PRIMARY_VARIANTS = frozenset(
-    {
-        "default",
-        "",
-        "host-fs",
-        "loopback",
-        "bridge-ip",
-        "host-net",
-        "volume",
-        "virtio-net",
-        "virtio-disk",
-    }
-)
+COLUMN_KEYS = ["platform", "variant", "primary", "emulated", "rank"]
 
 
-def platform_label(platform: str, variant: str, acceleration: str) -> str:
-    """How a column is named: platform, a secondary path if any, emulation loudly."""
-    label = platform if variant in PRIMARY_VARIANTS else f"{platform} ({variant})"
-    return f"{label} [TCG emulation]" if acceleration == "tcg" else label
+@dataclass(frozen=True)
+class Column:
+    """A platform through one path, as the saved records describe it. Its own path (its
+    address, a volume, its virtual disk) is the platform's column; other paths (a published
+    port, the overlay layer) get columns of their own."""
+
+    platform: str
+    variant: str
+    primary: bool
+    emulated: bool
+    rank: int
+
+    @property
+    def label(self) -> str:
+        """How the column is named: platform, a secondary path if any, emulation loudly."""
+        label = self.platform if self.primary else f"{self.platform} ({self.variant})"
+        return f"{label} [TCG emulation]" if self.emulated else label
+
+    @property
+    def order(self) -> tuple[int, bool, str]:
+        return (self.rank, not self.primary, self.variant)
+
+
+@dataclass(frozen=True)
+class Notice:
+    """A warning above the figures; `loud` ones change what the figures mean."""
+
+    text: str
+    loud: bool = False
+
+
+def columns_of(df: pd.DataFrame) -> dict[str, Column]:
+    """Every column the samples have, by label."""
+    combos = df[COLUMN_KEYS].drop_duplicates()
+    found = [
+        Column(str(p), str(v), bool(pr), bool(e), int(r))
+        for p, v, pr, e, r in combos.itertuples(index=False)
+    ]
+    return {c.label: c for c in found}
+
+
+def labelled(df: pd.DataFrame) -> pd.DataFrame:
+    """Adds each sample's column label, rendered once per distinct column."""
+    combos = df[COLUMN_KEYS].drop_duplicates()
+    combos = combos.assign(
+        label=[
+            Column(str(p), str(v), bool(pr), bool(e), int(r)).label
+            for p, v, pr, e, r in combos.itertuples(index=False)
+        ]
+    )
+    merged = df.merge(combos, on=COLUMN_KEYS, how="left")
+    return merged.assign(label=merged.label.astype("category"))
 
 
 @dataclass(frozen=True)
@@ -56,6 +90,7 @@ class Row:
     higher_is_better: bool
     host: Cell | None
     cells: dict[str, Cell]
+    headline: bool  # the figure that stands for its case (the workload's primary metric)
 
 
 @dataclass
@@ -66,33 +101,20 @@ class Group:
     runs: list[str]
     latest: str
     labels: list[str]
+    columns: dict[str, Column]
     rows: list[Row]
     summary: dict[str, dict[str, float]]  # family -> label -> geomean cost
     significant: dict[str, dict[str, tuple[int, int, int]]]  # family -> label -> (worse, better, n)
     trends: dict[str, dict[str, list[tuple[str, float]]]]  # family -> label -> [(run, cost)]
     run_info: dict[str, tuple[str, str]]  # run -> (date, commit)
-    warnings: list[str] = field(default_factory=list)
-
-
-def _labelled(df: pd.DataFrame) -> pd.DataFrame:
-    """Adds the row label; computed once per distinct (platform, variant, acceleration)."""
-    keys = ["platform", "variant", "acceleration"]
-    combos = df[keys].astype(str).drop_duplicates()
-    combos = combos.assign(label=[platform_label(*row) for row in combos.itertuples(index=False)])
-    merged = df.merge(combos, on=keys, how="left")
-    return merged.assign(label=merged.label.astype("category"))
-
-
-def _order(labels: list[str]) -> list[str]:
-    rank = {"host": 0, "docker-host": 1, "docker-bridge": 2, "vm": 3}
-    return sorted(labels, key=lambda lab: (rank.get(lab.split()[0], 9), lab))
+    warnings: list[Notice] = field(default_factory=list)
 
 
 def _rows(run: pd.DataFrame) -> list[Row]:
     rows = []
-    keys = ["family", "case", "metric", "unit", "higher_is_better"]
+    keys = ["family", "case", "metric", "unit", "higher_is_better", "primary_metric"]
     for key, g in run.groupby(keys, sort=False, observed=True):
-        family, case, metric, unit, hib = key
+        family, case, metric, unit, hib, primary_metric = key
         cells: dict[str, Cell] = {}
         by_label = {
             str(lab): gg.value.to_numpy(dtype=float)
@@ -112,7 +134,10 @@ def _rows(run: pd.DataFrame) -> list[Row]:
                 tuple(float(v) for v in vals),
             )
         host = cells.pop(HOST, None)
-        rows.append(Row(str(family), str(case), str(metric), str(unit), bool(hib), host, cells))
+        headline = str(metric) == str(primary_metric)
+        rows.append(
+            Row(str(family), str(case), str(metric), str(unit), bool(hib), host, cells, headline)
+        )
     return rows
 
 
@@ -140,7 +165,8 @@ def _group(env: str, df: pd.DataFrame) -> Group:
     latest = runs[-1]
     run = df[df.run == latest]
     rows = _rows(run)
-    labels = _order([lab for lab in run.label.unique() if lab != HOST])
+    columns = columns_of(run)
+    labels = sorted((lab for lab in columns if lab != HOST), key=lambda lab: columns[lab].order)
     costs = _costs(df)
     log_cost = costs.assign(lc=np.log(costs.cost))
     per_run: dict[tuple[str, str, str], float] = {
@@ -168,7 +194,7 @@ def _group(env: str, df: pd.DataFrame) -> Group:
             trends.setdefault(family, {}).setdefault(label, []).append((r, value))
     info = df.drop_duplicates("run").set_index("run")
     run_info = {str(r): (str(info.run_date[r]), str(info.commit[r])[:10]) for r in runs}
-    return Group(env, runs, latest, labels, rows, summary, significant, trends, run_info)
+    return Group(env, runs, latest, labels, columns, rows, summary, significant, trends, run_info)
 
 
 def analyse(
@@ -177,40 +203,51 @@ def analyse(
     """One Group per environment, newest first."""
     if df.empty:
         return []
-    df = _labelled(df)
+    df = labelled(df)
     groups = [_group(str(env), g) for env, g in df.groupby("env", sort=False, observed=True)]
     groups.sort(key=lambda g: g.run_info[g.latest][0], reverse=True)
     for g in groups:
         if g.latest in (partial or set()):
             cases = df[(df.run == g.latest)].case.nunique()
             g.warnings.append(
-                f"Run {g.latest} is PARTIAL: it stopped before its end; the "
-                f"{cases} case(s) it finished are shown."
+                Notice(
+                    f"Run {g.latest} is PARTIAL: it stopped before its end; the "
+                    f"{cases} case(s) it finished are shown.",
+                    loud=True,
+                )
             )
         g.warnings.extend(_warnings(g, df[df.env == g.env], machines))
     return groups
 
 
-def _warnings(g: Group, df: pd.DataFrame, machines: dict[str, dict[str, Any]]) -> list[str]:
+def _warnings(g: Group, df: pd.DataFrame, machines: dict[str, dict[str, Any]]) -> list[Notice]:
     out = []
     machine = machines.get(g.latest, {}).get("triptych", {})
-    if any("[TCG emulation]" in lab for lab in g.labels):
+    emulated = sorted({c.platform for c in g.columns.values() if c.emulated})
+    if emulated:
         out.append(
-            "VM rows were measured under TCG software emulation, not KVM (on this machine "
-            "/dev/kvm cannot boot a stock guest): they show the cost of emulation, not of "
-            "hardware virtualisation."
+            Notice(
+                f"{', '.join(emulated)} rows were measured under TCG software emulation, not "
+                "KVM: they show the cost of emulation, not of hardware virtualisation "
+                "(the saved metadata's acceleration_reason says why).",
+                loud=True,
+            )
         )
     governor = machine.get("cpu_governor", "unknown")
     if governor not in ("performance",):
         out.append(
-            f"CPU frequency governor is '{governor}', not 'performance': clock speed "
-            "may vary between rounds."
+            Notice(
+                f"CPU frequency governor is '{governor}', not 'performance': clock speed "
+                "may vary between rounds."
+            )
         )
     virt = machine.get("host_virtualization", "unknown")
     if virt not in ("none",):
         out.append(
-            f"The 'host' itself runs under virtualisation ({virt}): host figures are "
-            "not bare metal."
+            Notice(
+                f"The 'host' itself runs under virtualisation ({virt}): host figures are "
+                "not bare metal."
+            )
         )
     noisy = sorted(
         {
@@ -222,18 +259,24 @@ def _warnings(g: Group, df: pd.DataFrame, machines: dict[str, dict[str, Any]]) -
     )
     if noisy:
         out.append(
-            f"High spread (coefficient of variation over {CV_WARN:.0%}) in: "
-            + ", ".join(noisy[:12])
-            + (" ..." if len(noisy) > 12 else "")
+            Notice(
+                f"High spread (coefficient of variation over {CV_WARN:.0%}) in: "
+                + ", ".join(noisy[:12])
+                + (" ..." if len(noisy) > 12 else "")
+            )
         )
     few = {
         c.n for r in g.rows for c in r.cells.values() if c.comparison and not c.comparison.testable
     }
     if few:
         out.append(
-            f"Only {min(few)} round(s) per case in places: too few for a significance test "
-            f"to reach p < 0.05 (use {FEW_ROUNDS} or more rounds; default.toml has 7)."
+            Notice(
+                f"Only {min(few)} round(s) per case in places: too few for a significance "
+                f"test to reach p < 0.05 (use {FEW_ROUNDS} or more rounds)."
+            )
         )
     if df.run.nunique() > 1 and df.scenario.nunique() > 1:
-        out.append("Runs of different scenarios are trended together: compare like with like.")
+        out.append(
+            Notice("Runs of different scenarios are trended together: compare like with like.")
+        )
     return out

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from triptych.errors import TriptychError
-from triptych.report.analysis import platform_label
+from triptych.report.analysis import labelled
 from triptych.report.load import Runs, env_key
 from triptych.report.stats import ALPHA, Comparison, compare
 
@@ -80,24 +80,19 @@ def changes(
     per_metric = per_metric or {}
     keys = ["case", "metric", "unit", "higher_is_better", "label"]
 
-    def labelled(runs: Runs) -> dict[tuple[str, ...], np.ndarray]:
-        df = runs.samples
-        df = df.assign(
-            label=[
-                platform_label(p, v, str(a))
-                for p, v, a in zip(df.platform, df.variant, df.acceleration, strict=True)
-            ]
-        )
+    def by_metric(runs: Runs) -> dict[tuple[str, str, str, bool, str], np.ndarray]:
+        df = labelled(runs.samples)
         return {
-            tuple(str(x) for x in k): g.value.to_numpy(dtype=float)
-            for k, g in df.groupby(keys, observed=True)
+            (str(case), str(metric), str(unit), bool(hib), str(label)): g.value.to_numpy(
+                dtype=float
+            )
+            for (case, metric, unit, hib, label), g in df.groupby(keys, observed=True)
         }
 
-    base, cur = labelled(baseline), labelled(current)
+    base, cur = by_metric(baseline), by_metric(current)
     out = []
     for key in sorted(set(base) & set(cur)):
-        case, metric, unit, hib_text, label = key
-        hib = hib_text == "True"
+        case, metric, unit, hib, label = key
         b, c = base[key], cur[key]
         if float(np.median(b)) == 0:
             continue  # a ratio to zero (e.g. no retransmits at all) says nothing

@@ -13,9 +13,9 @@ import numpy as np
 import orjson
 import pandas as pd
 
-from triptych import RESULT_API_VERSION
 from triptych.errors import TriptychError
 from triptych.journal import read_journal
+from triptych.record import CaseRecord
 
 COLUMNS = [
     "run",
@@ -36,7 +36,20 @@ COLUMNS = [
     "value",
     "layer",
     "acceleration",
+    "primary_metric",
+    "primary",
+    "emulated",
+    "rank",
 ]
+# Columns that are not text (the others are categorical strings).
+TYPED: dict[str, Any] = {
+    "value": float,
+    "round": np.int64,
+    "higher_is_better": bool,
+    "primary": bool,
+    "emulated": bool,
+    "rank": np.int64,
+}
 # What must match for two runs to be compared or trended together (pyperf's rule, ours).
 ENV_KEYS = ("cpu_model", "cpu_count_logical", "kernel", "host_virtualization")
 
@@ -75,59 +88,61 @@ class Runs:
     warnings: list[str] = field(default_factory=list)
 
 
-def _platforms(doc: dict[str, Any]) -> dict[str, dict[str, Any]]:
-    out: dict[str, dict[str, Any]] = {}
+def _records(path: Path, doc: dict[str, Any]) -> list[CaseRecord]:
+    """The run's case records (plain pytest-benchmark results in the same file are skipped)."""
+    records = []
     for bench in doc.get("benchmarks", []):
         info = bench.get("extra_info") or {}
-        if "triptych_api" in info and "platform_metadata" in info:
-            out.setdefault(str(info.get("platform")), dict(info["platform_metadata"]))
+        if CaseRecord.is_record(info):
+            records.append(
+                CaseRecord.from_extra_info(info, f"{path}: benchmark {bench.get('name')}")
+            )
+    return records
+
+
+def _platforms(records: list[CaseRecord]) -> dict[str, dict[str, Any]]:
+    out: dict[str, dict[str, Any]] = {}
+    for r in records:
+        out.setdefault(r.platform, dict(r.platform_metadata))
     return out
 
 
-def _rows(path: Path, doc: dict[str, Any], cols: dict[str, list[Any]]) -> None:
-    """Append the run's samples to cols, column by column (fast for hundreds of runs)."""
-    commit = (doc.get("commit_info") or {}).get("id") or ""
-    env = env_key(doc.get("machine_info") or {})
-    for bench in doc.get("benchmarks", []):
-        info = bench.get("extra_info") or {}
-        if "triptych_api" not in info:
-            continue  # a plain pytest-benchmark result, not one of ours
-        if int(info["triptych_api"]) > RESULT_API_VERSION:
-            raise TriptychError(
-                f"{path}: written by a newer triptych (result api "
-                f"{info['triptych_api']}); upgrade triptych to read it"
-            )
-        samples = info.get("samples", [])
-        n = len(samples)
-        for key, value in (
-            ("run", path.stem),
-            ("run_file", str(path)),
-            ("run_date", doc.get("datetime", "")),
-            ("commit", commit),
-            ("env", env),
-            ("case", info.get("case", "")),
-            ("family", info.get("family", "")),
-            ("variant", info.get("variant", "default")),
-        ):
+def _rows(path: Path, doc: dict[str, Any], records: list[CaseRecord]) -> dict[str, list[Any]]:
+    """The run's samples, column by column (fast for hundreds of runs)."""
+    cols: dict[str, list[Any]] = {c: [] for c in COLUMNS}
+    run = {
+        "run": path.stem,
+        "run_file": str(path),
+        "run_date": doc.get("datetime", ""),
+        "commit": (doc.get("commit_info") or {}).get("id") or "",
+        "env": env_key(doc.get("machine_info") or {}),
+    }
+    for r in records:
+        n = len(r.samples)
+        per_case = {
+            **run,
+            "case": r.case,
+            "family": r.family,
+            "variant": r.variant,
+            "primary_metric": r.primary_metric or "",
+            "primary": r.primary_variant,
+            "emulated": r.emulated,
+            "rank": r.platform_rank,
+        }
+        for key, value in per_case.items():
             cols[key].extend([value] * n)
-        try:
-            for raw in samples:
-                meta = raw.get("metadata", {})
-                cols["scenario"].append(raw["scenario"])
-                cols["workload"].append(raw["workload"])
-                cols["platform"].append(raw["platform"])
-                cols["metric"].append(raw["metric"])
-                cols["unit"].append(raw["unit"])
-                cols["higher_is_better"].append(bool(raw["higher_is_better"]))
-                cols["round"].append(meta.get("round", 0))
-                cols["value"].append(float(raw["value"]))
-                cols["layer"].append(meta.get("layer", ""))
-                cols["acceleration"].append(meta.get("acceleration", ""))
-        except (KeyError, TypeError, ValueError, AttributeError) as e:
-            raise TriptychError(
-                f"{path}: benchmark {bench.get('name')}: malformed sample ({e!r}); "
-                "the file was edited or truncated: remove it or restore it"
-            ) from None
+        for smp in r.samples:
+            cols["scenario"].append(smp.scenario)
+            cols["workload"].append(smp.workload)
+            cols["platform"].append(smp.platform)
+            cols["metric"].append(smp.metric)
+            cols["unit"].append(smp.unit)
+            cols["higher_is_better"].append(smp.higher_is_better)
+            cols["round"].append(smp.metadata.get("round", 0))
+            cols["value"].append(smp.value)
+            cols["layer"].append(smp.metadata.get("layer", ""))
+            cols["acceleration"].append(smp.metadata.get("acceleration", ""))
+    return cols
 
 
 def _read(path: Path) -> dict[str, Any]:
@@ -145,16 +160,16 @@ def _read(path: Path) -> dict[str, Any]:
     return doc
 
 
-TEXT = [c for c in COLUMNS if c not in ("value", "round", "higher_is_better")]
+TEXT = [c for c in COLUMNS if c not in TYPED]
 CACHE_DIR = ".triptych-cache"
-CACHE_VERSION = 1
+CACHE_VERSION = 2
 PARALLEL_FROM = 16  # files; below this a process pool costs more than it saves
 
 
 def _digest(path: Path, doc: dict[str, Any]) -> dict[str, Any]:
     """One run, column-encoded (categories + codes): cheap to cache, to read and to merge."""
-    cols: dict[str, list[Any]] = {c: [] for c in COLUMNS}
-    _rows(path, doc, cols)
+    records = _records(path, doc)
+    cols = _rows(path, doc, records)
     encoded: dict[str, Any] = {}
     for c in TEXT:
         codes, cats = pd.factorize(pd.Series(cols[c], dtype=object))
@@ -163,11 +178,9 @@ def _digest(path: Path, doc: dict[str, Any]) -> dict[str, Any]:
         "version": CACHE_VERSION,
         "session": ((doc.get("machine_info") or {}).get("triptych") or {}).get("session"),
         "machine_info": doc.get("machine_info") or {},
-        "platforms": _platforms(doc),
+        "platforms": _platforms(records),
         "text": encoded,
-        "value": cols["value"],
-        "round": cols["round"],
-        "higher_is_better": cols["higher_is_better"],
+        **{c: cols[c] for c in TYPED},
     }
 
 
@@ -242,7 +255,7 @@ def _frame(digests: list[dict[str, Any]]) -> pd.DataFrame:
         data[c] = pd.Categorical.from_codes(
             codes.astype(np.int64), categories=pd.Index(list(categories))
         )
-    for c, dtype in (("value", float), ("round", np.int64), ("higher_is_better", bool)):
+    for c, dtype in TYPED.items():
         arrays = [np.asarray(d[c], dtype=dtype) for d in digests]
         data[c] = np.concatenate(arrays) if arrays else np.array([], dtype=dtype)
     return pd.DataFrame(data, columns=COLUMNS)

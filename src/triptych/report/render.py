@@ -113,10 +113,12 @@ def trend(g: Group, family: str) -> str:
     )
 
 
-def startup(g: Group, label: str) -> str:
+def headline(g: Group, family: str, label: str) -> str:
+    """The family's headline figure for a column that has no cost against the host (startup:
+    the host has none), e.g. "0.42 s (startup time to first exec)"."""
     for r in g.rows:
-        if r.family == "startup" and r.metric.startswith("startup time") and label in r.cells:
-            return f"{r.cells[label].median:.3g} s to first exec"
+        if r.family == family and r.headline and label in r.cells:
+            return f"{fmt(r.cells[label].median)} {r.unit} ({r.metric})"
     return ""
 
 
@@ -143,7 +145,7 @@ def render(runs: Runs) -> str:
             verdict=verdict,
             cost_text=cost_text,
             cost_colour=cost_colour,
-            startup=startup,
+            headline=headline,
             machine=machine,
             platforms=platforms,
             machine_keys=MACHINE_KEYS,

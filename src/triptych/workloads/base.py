@@ -20,7 +20,7 @@ class RunSpec:
 
 
 class Workload(Protocol):
-    """One measurement: prepare once on a platform, run once per round, clean up."""
+    """One measurement: prepare once on a platform, measure once per round, clean up."""
 
     name: ClassVar[str]
     family: ClassVar[str]
@@ -29,7 +29,7 @@ class Workload(Protocol):
 
     def prepare(self, platform: Platform, variant: str) -> None: ...
 
-    def run(self, platform: Platform, variant: str) -> list[Sample]: ...
+    def measure(self, platform: Platform, variant: str) -> list[Sample]: ...
 
     def cleanup(self, platform: Platform, variant: str) -> None: ...
 
@@ -43,6 +43,9 @@ class WorkloadBase:
     # "network" (network paths) or "lifecycle" (starts instances of its own; not on the host).
     target: ClassVar[str] = "compute"
     tool: ClassVar[str]
+    # The figure that stands for the case (e.g. the startup time); None: the case has no one
+    # headline figure yet.
+    primary_metric: ClassVar[str | None] = None
     min_duration: ClassVar[float] = 1.0
     Params: ClassVar[type[Any]]
 
@@ -63,8 +66,8 @@ class ToolWorkload(WorkloadBase):
     def prepare(self, platform: Platform, variant: str) -> None:
         return None
 
-    def run(self, platform: Platform, variant: str) -> list[Sample]:
-        result = platform.run(self.argv(platform, variant), self.spec.timeout)
+    def measure(self, platform: Platform, variant: str) -> list[Sample]:
+        result = platform.execute(self.argv(platform, variant), self.spec.timeout)
         result.check(platform.name)
         return self.parse(result.stdout)
 

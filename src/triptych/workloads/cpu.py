@@ -9,8 +9,8 @@ from typing import ClassVar
 from triptych.errors import ParseError
 from triptych.platforms.base import Platform
 from triptych.sample import Sample
+from triptych.validate import setting
 from triptych.workloads.base import ToolWorkload, number, whole_seconds
-from triptych.workloads.params import param
 from triptych.workloads.stressng import stressng_metrics
 
 EVENTS = re.compile(r"events per second:\s*(\S+)")
@@ -18,8 +18,8 @@ EVENTS = re.compile(r"events per second:\s*(\S+)")
 
 @dataclass(frozen=True)
 class SysbenchCpuParams:
-    threads: int = param(1, low=1, high=1024, hint="threads = 1")
-    max_prime: int = param(10000, low=100, high=10_000_000, hint="max_prime = 10000")
+    threads: int = setting(1, low=1, high=1024, hint="threads = 1")
+    max_prime: int = setting(10000, low=100, high=10_000_000, hint="max_prime = 10000")
 
 
 class SysbenchCpu(ToolWorkload):
@@ -55,8 +55,8 @@ def parse_sysbench_cpu(output: str, threads: int) -> list[Sample]:
 
 @dataclass(frozen=True)
 class StressNgCpuParams:
-    workers: int = param(1, low=1, high=1024, hint="workers = 1")
-    method: str = param(
+    workers: int = setting(1, low=1, high=1024, hint="workers = 1")
+    method: str = setting(
         "matrixprod",
         choices=("matrixprod", "int64", "double", "fft", "sqrt", "crc16", "fibonacci", "all"),
         hint='method = "matrixprod"',

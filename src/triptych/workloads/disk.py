@@ -10,24 +10,24 @@ from typing import Any, ClassVar
 from triptych.errors import ParseError
 from triptych.platforms.base import Platform
 from triptych.sample import MetaValue, Sample
+from triptych.validate import setting, size_setting
 from triptych.workloads.base import ToolWorkload, number, whole_seconds
-from triptych.workloads.params import param, size_param
 
 FILE_NAME = "triptych-fio.dat"
 
 
 @dataclass(frozen=True)
 class FioParams:
-    rw: str = param(
+    rw: str = setting(
         "randread", choices=("read", "write", "randread", "randwrite"), hint='rw = "randread"'
     )
-    bs: str = size_param("4k", 'bs = "4k"')
-    iodepth: int = param(16, low=1, high=1024, hint="iodepth = 16")
-    size: str = size_param("256M", 'size = "256M"')
-    ioengine: str = param(
+    bs: str = size_setting("4k", 'bs = "4k"')
+    iodepth: int = setting(16, low=1, high=1024, hint="iodepth = 16")
+    size: str = size_setting("256M", 'size = "256M"')
+    ioengine: str = setting(
         "libaio", choices=("libaio", "psync", "io_uring"), hint='ioengine = "libaio"'
     )
-    direct: bool = param(True, hint="direct = true")
+    direct: bool = setting(True, hint="direct = true")
 
 
 class Fio(ToolWorkload):
@@ -55,7 +55,7 @@ class Fio(ToolWorkload):
             f"--direct={int(self.params.direct)}",
             "--output-format=json",
         ]
-        platform.run(argv, self.spec.timeout).check(platform.name)
+        platform.execute(argv, self.spec.timeout).check(platform.name)
 
     def argv(self, platform: Platform, variant: str) -> list[str]:
         p = self.params
@@ -79,7 +79,7 @@ class Fio(ToolWorkload):
         return parse_fio(output, self.params)
 
     def cleanup(self, platform: Platform, variant: str) -> None:
-        platform.run(["rm", "-f", self._file(platform, variant)], 60).check(platform.name)
+        platform.execute(["rm", "-f", self._file(platform, variant)], 60).check(platform.name)
 
 
 def parse_fio(output: str, p: FioParams) -> list[Sample]:

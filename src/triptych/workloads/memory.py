@@ -9,8 +9,8 @@ from typing import ClassVar
 from triptych.errors import ParseError
 from triptych.platforms.base import Platform
 from triptych.sample import MetaValue, Sample
+from triptych.validate import setting, size_setting
 from triptych.workloads.base import ToolWorkload, number, whole_seconds
-from triptych.workloads.params import param, size_param
 from triptych.workloads.stressng import stressng_metrics
 
 TRANSFERRED = re.compile(r"MiB transferred \(\s*(\S+) MiB/sec\)")
@@ -19,8 +19,8 @@ WORD_BYTES = 8  # sysbench's random mode loads one size_t per access
 
 @dataclass(frozen=True)
 class StreamParams:
-    workers: int = param(1, low=1, high=1024, hint="workers = 1")
-    l3_size: str = size_param("16M", 'l3_size = "16M" (the buffer is 4x this, past the cache)')
+    workers: int = setting(1, low=1, high=1024, hint="workers = 1")
+    l3_size: str = size_setting("16M", 'l3_size = "16M" (the buffer is 4x this, past the cache)')
 
 
 class StressNgStream(ToolWorkload):
@@ -91,7 +91,7 @@ class StressNgStream(ToolWorkload):
 
 @dataclass(frozen=True)
 class RandomAccessParams:
-    buffer: str = size_param("64M", 'buffer = "64M" (far larger than the last-level cache)')
+    buffer: str = size_setting("64M", 'buffer = "64M" (far larger than the last-level cache)')
 
 
 class SysbenchRandomAccess(ToolWorkload):

@@ -12,8 +12,8 @@ from triptych.errors import ParseError, TriptychError
 from triptych.platforms.base import Background, Endpoint, Platform, wait_for_listen
 from triptych.process import run_local
 from triptych.sample import MetaValue, Sample
+from triptych.validate import setting
 from triptych.workloads.base import RunSpec, WorkloadBase, number, whole_seconds
-from triptych.workloads.params import param
 
 # Fixed, uncommon ports: a container publishes them when it is created.
 IPERF3_PORT = 15201
@@ -60,7 +60,7 @@ class ServerWorkload(WorkloadBase):
         # iperf3's single-client server stumbles over a probe that sends no cookie.
         wait_for_listen(platform, self.port, SERVER_READY_TIMEOUT, self._server)
 
-    def run(self, platform: Platform, variant: str) -> list[Sample]:
+    def measure(self, platform: Platform, variant: str) -> list[Sample]:
         if self._endpoint is None or self._server is None:
             raise TriptychError(f"{self.name}: run() before prepare()")
         if not self._server.alive():
@@ -87,8 +87,8 @@ class ServerWorkload(WorkloadBase):
 
 @dataclass(frozen=True)
 class Iperf3Params:
-    streams: int = param(1, low=1, high=128, hint="streams = 1")
-    reverse: bool = param(False, hint="reverse = false (true: the platform sends)")
+    streams: int = setting(1, low=1, high=128, hint="streams = 1")
+    reverse: bool = setting(False, hint="reverse = false (true: the platform sends)")
 
 
 class Iperf3Tcp(ServerWorkload):
@@ -156,7 +156,7 @@ def parse_iperf3(output: str, p: Iperf3Params) -> list[Sample]:
 
 @dataclass(frozen=True)
 class SockperfParams:
-    message_size: int = param(64, low=14, high=65000, hint="message_size = 64")
+    message_size: int = setting(64, low=14, high=65000, hint="message_size = 64")
 
 
 class SockperfPingPong(ServerWorkload):

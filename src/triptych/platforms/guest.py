@@ -1,0 +1,131 @@
+"""One running guest: created from domain XML, watched through libvirt, reached by its agent."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import time
+from pathlib import Path
+
+import libvirt
+import psutil
+
+from triptych.errors import PlatformUnavailable, TriptychError
+from triptych.platforms import libvirt_conn
+from triptych.platforms.guest_agent import Agent
+
+STATES = {
+    libvirt.VIR_DOMAIN_SHUTDOWN: "shutting down",
+    libvirt.VIR_DOMAIN_SHUTOFF: "shut off",
+    libvirt.VIR_DOMAIN_CRASHED: "crashed",
+    libvirt.VIR_DOMAIN_PMSUSPENDED: "suspended",
+}
+
+
+def kvm_usable() -> tuple[bool, str]:
+    """Whether hardware virtualisation can boot a stock guest kernel here, and why not."""
+    if not os.path.exists("/dev/kvm"):
+        return False, "/dev/kvm is missing"
+    if not os.access("/dev/kvm", os.R_OK | os.W_OK):
+        return False, "/dev/kvm is not accessible"
+    if os.path.exists("/sys/module/kvm_pvm"):
+        # Nested PVM: only PVM-built guest kernels boot; a stock kernel hangs after the BIOS.
+        return False, "/dev/kvm is nested PVM, where stock guest kernels cannot boot"
+    return True, "hardware virtualisation available"
+
+
+def choose_acceleration(requested: str) -> tuple[str, str]:
+    """(`kvm` or `qemu`, reason). `auto` picks kvm only where it can boot our guest."""
+    if requested == "qemu":
+        return "qemu", "requested"
+    ok, why = kvm_usable()
+    if requested == "kvm":
+        if not ok:
+            raise PlatformUnavailable(
+                f'acceleration kvm requested but {why}; use acceleration = "auto" or "qemu"'
+            )
+        return "kvm", why
+    return ("kvm", why) if ok else ("qemu", f"{why}: using TCG emulation")
+
+
+class Guest:
+    """One running transient domain and its agent."""
+
+    def __init__(self, conn: libvirt.virConnect, xml: str) -> None:
+        self.created = time.monotonic()
+        self.conn = conn
+        self.domain = conn.createXML(xml, 0)
+        self.name = self.domain.name()
+        self.agent = Agent(self.domain)
+
+    def check_running(self) -> None:
+        try:
+            state, reason = self.domain.state()
+        except libvirt.libvirtError:
+            if not libvirt_conn.alive(self.conn):
+                raise TriptychError(
+                    f"libvirtd went away during the run; guest {self.name} cannot be reached"
+                ) from None
+            raise TriptychError(f"guest {self.name} was destroyed during the run") from None
+        if state == libvirt.VIR_DOMAIN_PAUSED:
+            raise TriptychError(
+                f"guest {self.name} is paused (CPU emulation failed? reason "
+                f"{reason}); see /var/log/libvirt/qemu/{self.name}.log"
+            )
+        if state != libvirt.VIR_DOMAIN_RUNNING:
+            what = STATES.get(state, f"state {state}")
+            raise TriptychError(f"guest {self.name} stopped during the run ({what})")
+
+    def wait_for_agent(self, timeout: float) -> float:
+        """Seconds from create to the agent answering."""
+        deadline = self.created + timeout
+        while not self.agent.ping():
+            self.check_running()
+            if time.monotonic() > deadline:
+                raise PlatformUnavailable(
+                    f"guest {self.name}: agent did not answer within "
+                    f"{timeout:g} s; see /var/log/libvirt/qemu/{self.name}.log"
+                )
+            time.sleep(0.2)
+        return time.monotonic() - self.created
+
+    def wait_for_command(self, timeout: float) -> float:
+        """Seconds from create until a command run inside the guest answered (the same event
+        a container's startup is timed to)."""
+        self.wait_for_agent(timeout)
+        remaining = max(1.0, self.created + timeout - time.monotonic())
+        self.agent.run(["true"], remaining, self.name).check(self.name)
+        return time.monotonic() - self.created
+
+    def qemu_process(self) -> psutil.Process | None:
+        """The QEMU process of this guest (checked by its command line, not just the pid file)."""
+        pidfile = Path(f"/run/libvirt/qemu/{self.name}.pid")
+        try:
+            proc = psutil.Process(int(pidfile.read_text().strip()))
+            if f"guest={self.name}," in " ".join(proc.cmdline()):
+                return proc
+        except (OSError, ValueError, psutil.Error):
+            pass
+        return None
+
+    def qemu_rss_bytes(self) -> int:
+        proc = self.qemu_process()
+        try:
+            return int(proc.memory_info().rss) if proc is not None else 0
+        except psutil.Error:
+            return 0
+
+    def destroy(self) -> bool:
+        """Stop the guest; without libvirtd, kill its QEMU process. False if it may still run."""
+        try:
+            self.domain.destroy()
+        except libvirt.libvirtError:
+            if libvirt_conn.alive(self.conn):
+                return True  # already gone
+            proc = self.qemu_process()
+            if proc is not None:
+                with contextlib.suppress(psutil.Error):
+                    proc.kill()
+                    proc.wait(10)
+            return self.qemu_process() is None
+        return True

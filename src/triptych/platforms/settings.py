@@ -1,0 +1,110 @@
+"""What a scenario says about the engines: container and guest settings, each field with the
+rules `triptych.validate.build` enforces. Imports neither the Docker SDK nor libvirt."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+
+from triptych.sample import MetaValue
+from triptych.validate import Problem, setting
+
+CPU_LIST = re.compile(r"^[0-9]+(-[0-9]+)?(,[0-9]+(-[0-9]+)?)*$")
+CPU_PINS = re.compile(r"^[0-9]+(,[0-9]+)*$")  # one host CPU per vCPU: no ranges
+MEMORY = re.compile(r"^[1-9][0-9]*[bkmgBKMG]?$")
+IMAGE = re.compile(r"^\S+$")
+
+
+@dataclass(frozen=True)
+class DockerSettings:
+    """Per-scenario container settings: an image of the user's own, and resource limits."""
+
+    image: str | None = setting(
+        None, pattern=IMAGE, what="an image name", fix="name a local image or remove the key"
+    )
+    cpus: float | None = setting(None, low=0.01, high=1024)
+    cpuset: str | None = setting(
+        None, pattern=CPU_LIST, what="a CPU list", fix='write it like "0" or "0-1" or "0,2"'
+    )
+    memory: str | None = setting(
+        None, pattern=MEMORY, what="a memory size", fix='write it like "512m" or "2g"'
+    )
+
+    def metadata(self) -> dict[str, MetaValue]:
+        return {
+            "limit_cpus": self.cpus if self.cpus is not None else "none",
+            "limit_cpuset": self.cpuset or "none",
+            "limit_memory": self.memory or "none",
+        }
+
+
+@dataclass(frozen=True)
+class VmSettings:
+    """Per-scenario guest settings."""
+
+    acceleration: str = setting("auto", choices=("auto", "kvm", "qemu"))
+    vcpus: int = setting(2, low=1, high=256)
+    memory_mib: int = setting(2048, low=256, high=1_048_576, unit=" MiB")
+    # Host CPUs for vCPU 0, 1, ...: "0,1" pins vCPU 0 to CPU 0 and vCPU 1 to CPU 1.
+    cpu_pins: str | None = setting(
+        None,
+        pattern=CPU_PINS,
+        what="a list of single CPUs",
+        fix='give one host CPU per vCPU, like "0,1"',
+    )
+    disk_cache: str = setting(
+        "none", choices=("none", "writeback", "writethrough", "directsync", "unsafe")
+    )
+    disk_io: str = setting("native", choices=("native", "threads", "io_uring"))
+    kernel: str | None = setting(None, existing_file=True)
+    initrd: str | None = setting(None, existing_file=True)
+    disk: str | None = setting(None, existing_file=True)
+
+    def problems(self) -> Iterator[Problem]:
+        """Rules across fields, each valid alone."""
+        if self.cpu_pins is not None and len(self.cpu_pins.split(",")) != self.vcpus:
+            yield Problem(
+                "cpu_pins",
+                f"{len(self.cpu_pins.split(','))} CPU(s) for {self.vcpus} vCPU(s)",
+                "list one host CPU per vCPU (as many as vm.vcpus)",
+            )
+        if self.disk_io == "native" and self.disk_cache not in ("none", "directsync"):
+            yield Problem(
+                "disk_io",
+                'native I/O needs disk_cache = "none" or "directsync"',
+                'set disk_io = "threads" or change disk_cache',
+            )
+        if self.initrd is not None and self.kernel is None:
+            yield Problem("initrd", "an initrd without a kernel", "add vm.kernel too")
+        if self.disk is not None and self.kernel is None:
+            yield Problem(
+                "disk",
+                "a disk of your own needs its kernel",
+                "add vm.kernel (and vm.initrd) that boot it",
+            )
+
+    def metadata(self) -> dict[str, MetaValue]:
+        return {
+            "vcpus": self.vcpus,
+            "memory_mib": self.memory_mib,
+            "cpu_pins": self.cpu_pins or "none",
+            "disk_cache": self.disk_cache,
+            "disk_io": self.disk_io,
+            "guest_kernel": self.kernel or "suite",
+            "guest_disk": self.disk or "suite",
+        }
+
+
+@dataclass(frozen=True)
+class EngineSettings:
+    """What a scenario says about the engines: container and guest settings."""
+
+    docker: DockerSettings = field(default_factory=DockerSettings)
+    vm: VmSettings = field(default_factory=VmSettings)
+
+    def for_platform(self, name: str) -> DockerSettings | VmSettings | None:
+        """The part that shapes platform `name` (None: nothing does)."""
+        if name.startswith("docker-"):
+            return self.docker
+        return self.vm if name == "vm" else None

@@ -1,0 +1,161 @@
+"""The stored record of one case on one platform: the one shape the runner writes, the journal
+keeps, the report loads and the tests build.
+
+It lives in pytest-benchmark's `extra_info` of each benchmark (and in each journal line), under
+the key `triptych_api` = its version. Older versions are upgraded when read; newer ones refused.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from triptych.errors import TriptychError
+from triptych.sample import MetaValue, Sample
+
+RECORD_VERSION = 2
+VERSION_KEY = "triptych_api"
+
+# Version 1 records did not say which variant was the platform's own path, nor where its column
+# goes: these are the facts triptych held then, used only to read those records.
+_V1_PRIMARY = frozenset(
+    {
+        "default",
+        "",
+        "host-fs",
+        "loopback",
+        "bridge-ip",
+        "host-net",
+        "volume",
+        "virtio-net",
+        "virtio-disk",
+    }
+)
+_V1_RANK = {"host": 0, "docker-host": 1, "docker-bridge": 2, "vm": 3}
+_V1_HEADLINES = {"startup": "startup time to first exec"}
+
+
+class RecordError(TriptychError):
+    """A stored record that cannot be read (newer than this triptych, or damaged)."""
+
+
+@dataclass(frozen=True)
+class RoundsPolicy:
+    """What adaptive rounds asked for and reached."""
+
+    min: int
+    max: int
+    target_ci: float | None
+    achieved_ci: float
+    converged: bool
+
+
+@dataclass
+class CaseRecord:
+    """One scenario case measured on one platform through one variant."""
+
+    scenario: str
+    case: str
+    workload: str
+    family: str
+    tool: str
+    platform: str
+    variant: str
+    primary_variant: bool  # the platform's own path: its column is the platform's
+    emulated: bool  # measured under software emulation (a VM under TCG)
+    platform_rank: int  # where the platform's column goes: host, containers, VM
+    params: dict[str, Any]
+    duration: float
+    rounds: int
+    platform_metadata: dict[str, MetaValue]
+    samples: list[Sample] = field(default_factory=list)
+    primary_metric: str | None = None
+    rounds_policy: RoundsPolicy | None = None
+
+    def to_extra_info(self) -> dict[str, Any]:
+        info: dict[str, Any] = {
+            VERSION_KEY: RECORD_VERSION,
+            "scenario": self.scenario,
+            "case": self.case,
+            "workload": self.workload,
+            "family": self.family,
+            "tool": self.tool,
+            "platform": self.platform,
+            "variant": self.variant,
+            "primary_variant": self.primary_variant,
+            "emulated": self.emulated,
+            "platform_rank": self.platform_rank,
+            "params": dict(self.params),
+            "duration": self.duration,
+            "rounds": self.rounds,
+            "platform_metadata": dict(self.platform_metadata),
+            "primary_metric": self.primary_metric,
+            "samples": [s.to_dict() for s in self.samples],
+        }
+        if self.rounds_policy is not None:
+            info["rounds_policy"] = self.rounds_policy.__dict__.copy()
+        return info
+
+    @staticmethod
+    def is_record(info: Mapping[str, Any]) -> bool:
+        """Whether extra_info holds one of ours (a plain pytest-benchmark result does not)."""
+        return VERSION_KEY in info
+
+    @classmethod
+    def from_extra_info(cls, info: Mapping[str, Any], where: str = "record") -> CaseRecord:
+        """Read a record of any version up to ours; RecordError says what is wrong and the fix."""
+        try:
+            version = int(info[VERSION_KEY])
+        except (KeyError, TypeError, ValueError):
+            raise RecordError(
+                f"{where}: no readable {VERSION_KEY}; not a triptych record"
+            ) from None
+        if version > RECORD_VERSION:
+            raise RecordError(
+                f"{where}: written by a newer triptych (result api {version}); "
+                "upgrade triptych to read it"
+            )
+        try:
+            return cls._read(_upgrade(dict(info), version))
+        except (KeyError, TypeError, ValueError, AttributeError) as e:
+            raise RecordError(
+                f"{where}: malformed record ({e!r}); the file was edited or truncated: "
+                "remove it or restore it"
+            ) from None
+
+    @classmethod
+    def _read(cls, d: dict[str, Any]) -> CaseRecord:
+        policy = d.get("rounds_policy")
+        return cls(
+            scenario=str(d["scenario"]),
+            case=str(d["case"]),
+            workload=str(d["workload"]),
+            family=str(d["family"]),
+            tool=str(d.get("tool", "")),
+            platform=str(d["platform"]),
+            variant=str(d.get("variant", "default")),
+            primary_variant=bool(d["primary_variant"]),
+            emulated=bool(d["emulated"]),
+            platform_rank=int(d["platform_rank"]),
+            params=dict(d.get("params", {})),
+            duration=float(d.get("duration", 0.0)),
+            rounds=int(d.get("rounds", 0)),
+            platform_metadata=dict(d.get("platform_metadata", {})),
+            samples=[Sample.from_dict(s) for s in d.get("samples", [])],
+            primary_metric=d.get("primary_metric"),
+            rounds_policy=RoundsPolicy(**policy) if policy else None,
+        )
+
+
+def _upgrade(d: dict[str, Any], version: int) -> dict[str, Any]:
+    """A record of an older version in the current shape."""
+    if version < 2:
+        samples = d.get("samples", [])
+        meta = dict(d.get("platform_metadata", {}))
+        first = samples[0].get("metadata", {}) if samples else {}
+        d["primary_variant"] = d.get("variant", "default") in _V1_PRIMARY
+        d["emulated"] = bool(meta.get("emulated", first.get("acceleration") == "tcg"))
+        d["platform_rank"] = _V1_RANK.get(str(d.get("platform")), 9)
+        d.setdefault("primary_metric", _V1_HEADLINES.get(str(d.get("workload"))))
+    return d
