@@ -118,7 +118,7 @@ def test_cold_start_measures_and_removes(
 ) -> None:
     cold = bridge.cold_start(60)
     assert 0 < cold.seconds < 60
-    assert cold.memory_bytes > 2**20  # a container with tini and sleep: over a MiB
+    assert cold.memory_bytes > 100 * 2**10  # tini and sleep: some hundreds of KiB
     assert cold.memory_measured == "cgroup memory usage"
     assert len(suite_resources(docker_client, bridge.session)) == 2  # only the long-lived pair
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import time
 from pathlib import Path
 
@@ -59,14 +60,26 @@ def test_unknown_variant_is_refused(tmp_path: Path) -> None:
         host.scratch("overlay")
 
 
+class _FailsAfterStarting(HostPlatform):
+    """A host platform whose start() fails after it made its scratch directory and a server."""
+
+    def start(self) -> None:
+        super().start()
+        self.spawn(["sleep", "600"])
+        raise TriptychError("failed half-way")
+
+
 @pytest.mark.fault
 def test_failed_start_still_stops(tmp_path: Path) -> None:
-    blocker = tmp_path / "file"
-    blocker.write_text("not a directory")
-    platform = HostPlatform("t", blocker / "sub")
-    with pytest.raises(NotADirectoryError), platform:
+    platform = _FailsAfterStarting("t", tmp_path)
+    with pytest.raises(TriptychError, match="failed half-way"), platform:
         pass
-    assert platform._dir is None
+    # Only stop() removes these: the scratch directory start() made, and the server it spawned.
+    assert list(tmp_path.iterdir()) == []
+    assert not any(
+        p.info["cmdline"] == ["sleep", "600"] and p.info["ppid"] == os.getpid()
+        for p in psutil.process_iter(["cmdline", "ppid"])
+    )
 
 
 def test_spawned_server_is_stopped(tmp_path: Path) -> None:

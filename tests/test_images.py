@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import os
+import re
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -10,10 +14,27 @@ from triptych.errors import TriptychError
 from triptych.images import PACKAGES, RootfsRecipe, apt_mirror, build_rootfs
 
 
-def test_key_follows_the_package_list() -> None:
-    assert RootfsRecipe().key == RootfsRecipe().key
-    assert RootfsRecipe(packages=(*PACKAGES, "htop")).key != RootfsRecipe().key
-    assert RootfsRecipe().image_tag == f"triptych/bench:{RootfsRecipe().key}"
+def test_key_follows_the_contents_and_nothing_else() -> None:
+    key = RootfsRecipe().key
+    # The same recipe in another process (another hash seed) names the same cache entry...
+    other = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "from triptych.images import RootfsRecipe; print(RootfsRecipe().key)",
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+        env={**os.environ, "PYTHONHASHSEED": "12345"},
+    ).stdout.strip()
+    assert other == key
+    # ...the order packages are listed in does not matter, what is in them does.
+    assert RootfsRecipe(packages=tuple(reversed(PACKAGES))).key == key
+    assert RootfsRecipe(packages=(*PACKAGES, "htop")).key != key
+    assert RootfsRecipe(release="trixie").key != key
+    assert re.fullmatch(r"triptych/bench:[0-9a-f]{12}", RootfsRecipe().image_tag)
+    assert RootfsRecipe().image_tag.endswith(key)
 
 
 def test_mirror_from_deb822_and_one_line_sources(tmp_path: Path) -> None:

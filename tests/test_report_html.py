@@ -6,6 +6,8 @@ import re
 import shutil
 import subprocess
 from collections.abc import Callable
+from html import unescape as html_unescape
+from html.parser import HTMLParser
 from pathlib import Path
 
 import pytest
@@ -80,7 +82,9 @@ def test_real_run_renders_in_chromium(
     assert pct("network", "docker-bridge (published)")
     assert pct("disk", "docker-bridge (overlay)")
     assert not pct("cpu", "docker-bridge (published)")
-    assert re.fullmatch(r"[\d.]+ s \(startup time to first exec\)", rows["startup"][header.index(vm)])
+    assert re.fullmatch(
+        r"[\d.]+ s \(startup time to first exec\)", rows["startup"][header.index(vm)]
+    )
     assert dom.count('class="bar"') >= 20  # the overhead bar charts were laid out
     assert dom.count("<circle") >= 100  # distributions of every round
     assert "TCG software emulation" in dom
@@ -115,3 +119,57 @@ def test_report_of_nothing_says_so(tmp_path: Path, capsys: pytest.CaptureFixture
     out = tmp_path / "index.html"
     assert main(["report", str(tmp_path / "empty"), "-o", str(out)]) == 0
     assert "No triptych results" in out.read_text()
+
+
+HOSTILE = 'a" onload="alert(1)//<script>x</script>\'<img src=x onerror=alert(2)>'
+
+
+class _Markup(HTMLParser):
+    """Every element and attribute a page holds, as a real HTML parser sees them."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.tags: set[str] = set()
+        self.attributes: set[str] = set()
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        self.tags.add(tag)
+        self.attributes |= {name for name, _ in attrs}
+
+    handle_startendtag = handle_starttag
+
+
+def test_names_from_saved_runs_cannot_write_markup(tmp_path: Path) -> None:
+    # Names and metadata of a saved run are not ours: a hostile case, metric, unit, platform
+    # and machine must end up as text, never as an element or an attribute of the report.
+    metrics = [
+        (f"case-{HOSTILE}", "cpu", f"metric {HOSTILE}", f"unit{HOSTILE}", True),
+        ("net", f"fam{HOSTILE}", "rtt", "us", False),
+    ]
+    write_run(
+        tmp_path / "runs" / "0001_x.json",
+        ["host", f"docker-{HOSTILE}"],
+        4,
+        noisy({f"docker-{HOSTILE}": 1.5}),
+        metrics=metrics,
+        machine={"cpu_model": HOSTILE, "kernel": HOSTILE, "host_virtualization": HOSTILE},
+        commit=HOSTILE,
+    )
+    out = tmp_path / "index.html"
+    assert main(["report", str(tmp_path / "runs"), "-o", str(out)]) == 0
+    page = _Markup()
+    page.feed(out.read_text())
+    written_by_us = {
+        "html", "head", "meta", "title", "style", "body", "h1", "h2", "h3", "p", "b", "small",
+        "div", "section", "table", "tr", "th", "td", "details", "summary", "br", "span",
+        "svg", "line", "text", "rect", "circle", "polyline",
+    }  # fmt: skip
+    attributes_by_us = {
+        "charset", "lang", "class", "id", "style", "role", "aria-label", "width", "height",
+        "xmlns", "x", "y", "x1", "y1", "x2", "y2", "cx", "cy", "r", "fill", "fill-opacity",
+        "stroke", "stroke-width", "stroke-dasharray", "points", "font-size", "font-weight",
+        "text-anchor",
+    }  # fmt: skip
+    assert page.tags - written_by_us == set()
+    assert page.attributes - attributes_by_us == set()
+    assert HOSTILE.split("<", maxsplit=1)[0] in html_unescape(out.read_text())  # shown, as text

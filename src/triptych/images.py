@@ -117,6 +117,35 @@ def _configure_guest(root: Path) -> None:
     # locked: the guest is reached only through the agent.
 
 
+PROGRESS_LINES = (
+    "I: Retrieving",
+    "I: Extracting",
+    "I: Installing",
+    "I: Configuring",
+    "I: Base system",
+)
+
+
+def _debootstrap(argv: list[str], work: Path, log: Path, progress: Progress) -> None:
+    """Run debootstrap, passing its stage lines on; on failure keep its log and say where."""
+    with subprocess.Popen(
+        argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+    ) as proc:
+        assert proc.stdout is not None
+        tail: list[str] = []
+        for line in proc.stdout:
+            tail = [*tail[-20:], line.rstrip()]
+            if line.startswith(PROGRESS_LINES):
+                progress(f"debootstrap: {line.strip()[3:]}")
+    if proc.returncode != 0:
+        with contextlib.suppress(OSError):
+            shutil.copy(work / "debootstrap/debootstrap.log", log)
+        last = tail[-1] if tail else ""
+        raise TriptychError(
+            f"debootstrap failed with exit code {proc.returncode}: {last} (log: {log})"
+        )
+
+
 def build_rootfs(
     recipe: RootfsRecipe, cache: Path = DEFAULT_CACHE, progress: Progress = _stderr_progress
 ) -> Path:
@@ -145,31 +174,7 @@ def build_rootfs(
     ]
     progress(f"building root filesystem {recipe.key} from {mirror} (a few minutes, once)")
     try:
-        with subprocess.Popen(
-            argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
-        ) as proc:
-            assert proc.stdout is not None
-            tail: list[str] = []
-            for line in proc.stdout:
-                tail = [*tail[-20:], line.rstrip()]
-                if line.startswith(
-                    (
-                        "I: Retrieving",
-                        "I: Extracting",
-                        "I: Installing",
-                        "I: Configuring",
-                        "I: Base system",
-                    )
-                ):
-                    progress(f"debootstrap: {line.strip()[3:]}")
-        if proc.returncode != 0:
-            log = cache / f"debootstrap-{recipe.key}.log"
-            with contextlib.suppress(OSError):
-                shutil.copy(work / "debootstrap/debootstrap.log", log)
-            last = tail[-1] if tail else ""
-            raise TriptychError(
-                f"debootstrap failed with exit code {proc.returncode}: {last} (log: {log})"
-            )
+        _debootstrap(argv, work, cache / f"debootstrap-{recipe.key}.log", progress)
         _configure_guest(work)
         (work / "etc/triptych-rootfs").write_text(recipe.key + "\n")
         work.rename(final)

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import math
 import statistics
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 from scipy.stats import t as t_dist
@@ -18,6 +19,7 @@ from triptych.platforms.catalog import KINDS
 from triptych.record import CaseRecord, RoundsPolicy
 from triptych.sample import Sample
 from triptych.scenario import Case, RoundPolicy
+from triptych.workloads.base import Workload
 from triptych.workloads.registry import WORKLOADS
 
 
@@ -92,13 +94,11 @@ def new_record(trial: Trial, platform: Platform) -> CaseRecord:
     )
 
 
-def run_trial(
-    trial: Trial, platform: Platform, benchmark: Benchmark, journal: Journal | None = None
-) -> list[Sample]:
-    """Prepare, measure once per round, clean up; every sample goes into the stored record."""
+def _round_function(
+    trial: Trial, workload: Workload, platform: Platform, record: CaseRecord, benchmark: Benchmark
+) -> Callable[[], None]:
+    """One round: measure, label every sample with where it was taken, store the record."""
     case = trial.case
-    workload = case.build()
-    record = new_record(trial, platform)
     context = {
         **record.platform_metadata,
         "variant": trial.variant,
@@ -106,8 +106,6 @@ def run_trial(
         "family": record.family,
         "case": case.name,
     }
-    benchmark.group = f"{case.scenario}/{case.name}"
-    benchmark.extra_info.update(record.to_extra_info())
     round_numbers = itertools.count()
 
     def one_round() -> None:
@@ -123,17 +121,17 @@ def run_trial(
             )
         benchmark.extra_info.update(record.to_extra_info())
 
+    return one_round
+
+
+@contextlib.contextmanager
+def _journalled(
+    trial: Trial, record: CaseRecord, benchmark: Benchmark, journal: Journal | None
+) -> Iterator[None]:
+    """Every finished round is kept in the journal, whatever happens to the rest of the case."""
     status, error = "failed", ""
     try:
-        workload.prepare(platform, trial.variant)
-        try:
-            policy = case.policy or RoundPolicy(case.rounds, case.rounds, None)
-            if policy.adaptive and not getattr(benchmark, "disabled", False):
-                adaptive_rounds(benchmark, one_round, record, policy)
-            else:
-                benchmark.pedantic(one_round, rounds=case.rounds, iterations=1, warmup_rounds=0)
-        finally:
-            workload.cleanup(platform, trial.variant)
+        yield
         status = "passed"
     except ParseError as e:
         benchmark.has_error = True
@@ -150,7 +148,28 @@ def run_trial(
         benchmark.has_error = True
         raise
     finally:
-        # Every finished round is kept, whatever happened to the rest of the case.
         if journal is not None:
             journal.case(trial.id, record, status, error)
+
+
+def run_trial(
+    trial: Trial, platform: Platform, benchmark: Benchmark, journal: Journal | None = None
+) -> list[Sample]:
+    """Prepare, measure once per round, clean up; every sample goes into the stored record."""
+    case = trial.case
+    workload = case.build()
+    record = new_record(trial, platform)
+    benchmark.group = f"{case.scenario}/{case.name}"
+    benchmark.extra_info.update(record.to_extra_info())
+    one_round = _round_function(trial, workload, platform, record, benchmark)
+    with _journalled(trial, record, benchmark, journal):
+        workload.prepare(platform, trial.variant)
+        try:
+            policy = case.policy or RoundPolicy(case.rounds, case.rounds, None)
+            if policy.adaptive and not getattr(benchmark, "disabled", False):
+                adaptive_rounds(benchmark, one_round, record, policy)
+            else:
+                benchmark.pedantic(one_round, rounds=case.rounds, iterations=1, warmup_rounds=0)
+        finally:
+            workload.cleanup(platform, trial.variant)
     return record.samples

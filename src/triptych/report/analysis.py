@@ -220,9 +220,9 @@ def analyse(
     return groups
 
 
-def _warnings(g: Group, df: pd.DataFrame, machines: dict[str, dict[str, Any]]) -> list[Notice]:
+def _machine_notices(g: Group, machine: dict[str, Any]) -> list[Notice]:
+    """What about the machine changes what the figures mean."""
     out = []
-    machine = machines.get(g.latest, {}).get("triptych", {})
     emulated = sorted({c.platform for c in g.columns.values() if c.emulated})
     if emulated:
         out.append(
@@ -249,6 +249,12 @@ def _warnings(g: Group, df: pd.DataFrame, machines: dict[str, dict[str, Any]]) -
                 "not bare metal."
             )
         )
+    return out
+
+
+def _data_notices(g: Group, df: pd.DataFrame) -> list[Notice]:
+    """What about the samples limits what can be concluded from them."""
+    out = []
     noisy = sorted(
         {
             f"{r.case} / {c.label}"
@@ -280,3 +286,8 @@ def _warnings(g: Group, df: pd.DataFrame, machines: dict[str, dict[str, Any]]) -
             Notice("Runs of different scenarios are trended together: compare like with like.")
         )
     return out
+
+
+def _warnings(g: Group, df: pd.DataFrame, machines: dict[str, dict[str, Any]]) -> list[Notice]:
+    machine = machines.get(g.latest, {}).get("triptych", {})
+    return _machine_notices(g, machine) + _data_notices(g, df)

@@ -1,10 +1,17 @@
-"""Small inline SVG charts: the report is one self-contained file, no scripts, no network."""
+"""Small inline SVG charts: the report is one self-contained file, no scripts, no network.
+
+Every element is written through `_el()`, which escapes each value it interpolates (quotes
+included): labels come from saved runs, and saved runs (scenario files in pull requests, runs
+shared as CI artefacts) are not ours to trust.
+"""
 
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
-from xml.sax.saxutils import escape
+
+from markupsafe import Markup
 
 PALETTE = (
     "#1f77b4",
@@ -19,6 +26,30 @@ PALETTE = (
     "#17becf",
 )
 WORSE, BETTER, NEUTRAL = "#d9534f", "#3c9d5d", "#9e9e9e"
+SVG_NS = "http://www.w3.org/2000/svg"
+
+
+def _el(template: str, *values: object) -> str:
+    """One piece of markup: `template` is ours, every value is escaped into it."""
+    return str(Markup(template).format(*values))  # noqa: S704 - our literal; values escaped
+
+
+def _svg(css: str, title: str, width: float, height: float) -> str:
+    return _el(
+        '<svg class="{}" role="img" aria-label="{}" width="{}" height="{}" xmlns="{}">',
+        css,
+        title,
+        width,
+        height,
+        SVG_NS,
+    )
+
+
+def _text(x: float, y: float, text: str, size: int = 10, extra: str = "") -> str:
+    """A text element; `extra` is one of our fixed attribute strings, never data."""
+    return _el(
+        '<text x="{:.1f}" y="{:.1f}" font-size="{}"' + extra + ">{}</text>", x, y, size, text
+    )
 
 
 @dataclass(frozen=True)
@@ -33,6 +64,43 @@ class Bar:
 
 def _pct(x: float) -> str:
     return f"{x * 100:+.1f}%"
+
+
+def _bar(
+    b: Bar, y: float, row: int, left: float, right: float, x: Callable[[float], float]
+) -> list[str]:
+    """One bar: its label, the bar (with its figures as a tooltip), the CI whisker, the value."""
+    colour = (WORSE if b.worse else BETTER) if b.significant else NEUTRAL
+    x0, x1 = sorted((x(0), x(b.change)))
+    out = [
+        _text(left - 6, y + 12, b.label, 11, ' text-anchor="end"'),
+        _el(
+            '<rect class="bar" x="{:.1f}" y="{}" width="{:.1f}" height="{}" fill="{}">'
+            "<title>{}: {} (CI {}..{})</title></rect>",
+            x0,
+            y + 2,
+            max(1.0, x1 - x0),
+            row - 6,
+            colour,
+            b.label,
+            _pct(b.change),
+            _pct(b.low),
+            _pct(b.high),
+        ),
+    ]
+    if math.isfinite(b.low) and math.isfinite(b.high):
+        yc = y + row / 2 - 1
+        out.append(
+            _el(
+                '<line class="ci" x1="{:.1f}" y1="{}" x2="{:.1f}" y2="{}" stroke="#222"/>',
+                x(b.low),
+                yc,
+                x(b.high),
+                yc,
+            )
+        )
+    out.append(_text(right + 6, y + 12, _pct(b.change)))
+    return out
 
 
 def bar_chart(bars: list[Bar], title: str) -> str:
@@ -50,35 +118,14 @@ def bar_chart(bars: list[Bar], title: str) -> str:
 
     height = row * len(bars) + 40
     out = [
-        f'<svg class="chart" role="img" aria-label="{escape(title)}" width="{left + width + 80}" '
-        f'height="{height}" xmlns="http://www.w3.org/2000/svg">',
-        f'<line x1="{x(0)}" y1="20" x2="{x(0)}" y2="{height - 18}" stroke="#444"/>',
-        f'<text x="{x(-span)}" y="{height - 4}" font-size="10">{_pct(-span)}</text>',
-        f'<text x="{x(span) - 30}" y="{height - 4}" font-size="10">{_pct(span)}</text>',
-        f'<text x="{left}" y="12" font-size="11" font-weight="bold">{escape(title)}</text>',
+        _svg("chart", title, left + width + 80, height),
+        _el('<line x1="{}" y1="20" x2="{}" y2="{}" stroke="#444"/>', x(0), x(0), height - 18),
+        _text(x(-span), height - 4, _pct(-span)),
+        _text(x(span) - 30, height - 4, _pct(span)),
+        _text(left, 12, title, 11, ' font-weight="bold"'),
     ]
     for i, b in enumerate(bars):
-        y = 22 + i * row
-        colour = (WORSE if b.worse else BETTER) if b.significant else NEUTRAL
-        x0, x1 = sorted((x(0), x(b.change)))
-        out.append(
-            f'<text x="{left - 6}" y="{y + 12}" font-size="11" text-anchor="end">'
-            f"{escape(b.label)}</text>"
-        )
-        out.append(
-            f'<rect class="bar" x="{x0:.1f}" y="{y + 2}" width="{max(1.0, x1 - x0):.1f}" '
-            f'height="{row - 6}" fill="{colour}"><title>{escape(b.label)}: '
-            f"{_pct(b.change)} (CI {_pct(b.low)}..{_pct(b.high)})</title></rect>"
-        )
-        if math.isfinite(b.low) and math.isfinite(b.high):
-            yc = y + row / 2 - 1
-            out.append(
-                f'<line class="ci" x1="{x(b.low):.1f}" y1="{yc}" x2="{x(b.high):.1f}" '
-                f'y2="{yc}" stroke="#222"/>'
-            )
-        out.append(
-            f'<text x="{left + width + 6}" y="{y + 12}" font-size="10">{_pct(b.change)}</text>'
-        )
+        out.extend(_bar(b, 22 + i * row, row, left, left + width, x))
     out.append("</svg>")
     return "".join(out)
 
@@ -98,26 +145,62 @@ def strip_plot(groups: list[tuple[str, list[float]]], title: str, unit: str) -> 
         return left + (v - lo) / (hi - lo) * width
 
     out = [
-        f'<svg class="chart dist" role="img" aria-label="{escape(title)}" width="{left + width + 20}" '
-        f'height="{height}" xmlns="http://www.w3.org/2000/svg">',
-        f'<text x="{left}" y="12" font-size="11" font-weight="bold">{escape(title)}</text>',
-        f'<text x="{left}" y="{height - 4}" font-size="10">{lo:.4g} {escape(unit)}</text>',
-        f'<text x="{left + width - 60}" y="{height - 4}" font-size="10">{hi:.4g} {escape(unit)}</text>',
+        _svg("chart dist", title, left + width + 20, height),
+        _text(left, 12, title, 11, ' font-weight="bold"'),
+        _text(left, height - 4, f"{lo:.4g} {unit}"),
+        _text(left + width - 60, height - 4, f"{hi:.4g} {unit}"),
     ]
     for i, (label, vs) in enumerate(groups):
         y = 22 + i * row
         colour = PALETTE[i % len(PALETTE)]
-        out.append(
-            f'<text x="{left - 6}" y="{y + 10}" font-size="11" text-anchor="end">{escape(label)}</text>'
-        )
+        out.append(_text(left - 6, y + 10, label, 11, ' text-anchor="end"'))
         out.extend(
-            f'<circle cx="{x(v):.1f}" cy="{y + 6}" r="3" fill="{colour}" fill-opacity="0.7">'
-            f"<title>{v:.4g}</title></circle>"
+            _el(
+                '<circle cx="{:.1f}" cy="{}" r="3" fill="{}" fill-opacity="0.7">'
+                "<title>{:.4g}</title></circle>",
+                x(v),
+                y + 6,
+                colour,
+                v,
+            )
             for v in vs
             if math.isfinite(v)
         )
     out.append("</svg>")
     return "".join(out)
+
+
+def _lines(
+    series: dict[str, list[tuple[str, float]]],
+    x: Callable[[str], float],
+    y: Callable[[float], float],
+    legend_x: float,
+    top: float,
+) -> list[str]:
+    """One polyline per platform, and its name in the legend, in the same colour."""
+    out = []
+    for i, (label, pts) in enumerate(sorted(series.items())):
+        colour = PALETTE[i % len(PALETTE)]
+        path = " ".join(f"{x(r):.1f},{y(v):.1f}" for r, v in pts if math.isfinite(v))
+        out.append(
+            _el(
+                '<polyline class="line" fill="none" stroke="{}" stroke-width="1.5" points="{}">'
+                "<title>{}</title></polyline>",
+                colour,
+                path,
+                label,
+            )
+        )
+        out.append(
+            _el(
+                '<text x="{}" y="{}" font-size="11" fill="{}">{}</text>',
+                legend_x,
+                top + 14 * i + 10,
+                colour,
+                label,
+            )
+        )
+    return out
 
 
 def trend_chart(
@@ -140,25 +223,20 @@ def trend_chart(
         return top + (hi - v) / (hi - lo) * (height - top - 30)
 
     out = [
-        f'<svg class="chart trend" role="img" aria-label="{escape(title)}" width="{left + width + 200}" '
-        f'height="{height}" xmlns="http://www.w3.org/2000/svg">',
-        f'<text x="{left}" y="12" font-size="11" font-weight="bold">{escape(title)}</text>',
-        f'<line x1="{left}" y1="{y(1):.1f}" x2="{left + width}" y2="{y(1):.1f}" stroke="#999" stroke-dasharray="3,3"/>',
-        f'<text x="4" y="{y(hi) + 4:.1f}" font-size="10">{hi:.2f}x</text>',
-        f'<text x="4" y="{y(lo) + 4:.1f}" font-size="10">{lo:.2f}x</text>',
-        f'<text x="{left}" y="{height - 4}" font-size="10">{escape(dates.get(runs[0], "")[:10])}</text>',
-        f'<text x="{left + width - 60}" y="{height - 4}" font-size="10">{escape(dates.get(runs[-1], "")[:10])}</text>',
+        _svg("chart trend", title, left + width + 200, height),
+        _text(left, 12, title, 11, ' font-weight="bold"'),
+        _el(
+            '<line x1="{}" y1="{:.1f}" x2="{}" y2="{:.1f}" stroke="#999" stroke-dasharray="3,3"/>',
+            left,
+            y(1),
+            left + width,
+            y(1),
+        ),
+        _text(4, y(hi) + 4, f"{hi:.2f}x"),
+        _text(4, y(lo) + 4, f"{lo:.2f}x"),
+        _text(left, height - 4, dates.get(runs[0], "")[:10]),
+        _text(left + width - 60, height - 4, dates.get(runs[-1], "")[:10]),
     ]
-    for i, (label, pts) in enumerate(sorted(series.items())):
-        colour = PALETTE[i % len(PALETTE)]
-        path = " ".join(f"{x(r):.1f},{y(v):.1f}" for r, v in pts if math.isfinite(v))
-        out.append(
-            f'<polyline class="line" fill="none" stroke="{colour}" stroke-width="1.5" points="{path}">'
-            f"<title>{escape(label)}</title></polyline>"
-        )
-        out.append(
-            f'<text x="{left + width + 8}" y="{top + 14 * i + 10}" font-size="11" fill="{colour}">'
-            f"{escape(label)}</text>"
-        )
+    out.extend(_lines(series, x, y, left + width + 8, top))
     out.append("</svg>")
     return "".join(out)

@@ -82,8 +82,8 @@ class Fio(ToolWorkload):
         platform.execute(["rm", "-f", self._file(platform, variant)], 60).check(platform.name)
 
 
-def parse_fio(output: str, p: FioParams) -> list[Sample]:
-    """Samples from fio's JSON: MB/s and IOPS, completion latency p50 and p99 in microseconds."""
+def _job_figures(output: str, p: FioParams) -> dict[str, Any]:
+    """The figures of fio's first job in the direction `p.rw` measures."""
     # fio may print notes before the JSON document (e.g. about the file layout).
     start = output.find("{")
     try:
@@ -100,6 +100,12 @@ def parse_fio(output: str, p: FioParams) -> list[Sample]:
     d = job.get(direction)
     if not isinstance(d, dict) or not d.get("total_ios"):
         raise ParseError("fio", f"no completed {direction} I/O in job {job.get('jobname')}", output)
+    return d
+
+
+def parse_fio(output: str, p: FioParams) -> list[Sample]:
+    """Samples from fio's JSON: MB/s and IOPS, completion latency p50 and p99 in microseconds."""
+    d = _job_figures(output, p)
     meta: dict[str, MetaValue] = {
         "rw": p.rw,
         "bs": p.bs,

@@ -1,0 +1,74 @@
+"""The shape of the code, checked: small modules and functions, imports that run one way, and
+a plugin that loads without the engines' libraries."""
+
+from __future__ import annotations
+
+import ast
+import subprocess
+import sys
+from pathlib import Path
+
+SRC = Path(__file__).parent.parent / "src" / "triptych"
+ROOT = SRC.parent.parent
+MAX_MODULE_LINES = 400
+MAX_FUNCTION_LINES = 50
+# Modules everything else builds on: they must not reach up into platforms, workloads or the
+# report (or the layers above them).
+LOW_LEVEL = ("cleanup", "journal", "process", "images", "sample", "session", "record", "errors")
+HIGHER = ("triptych.platforms", "triptych.workloads", "triptych.report", "triptych.runner")
+
+
+def _modules() -> list[Path]:
+    return sorted(SRC.rglob("*.py"))
+
+
+def _imports(path: Path) -> set[str]:
+    found = set()
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.ImportFrom) and node.module:
+            found.add(node.module)
+        elif isinstance(node, ast.Import):
+            found |= {a.name for a in node.names}
+    return found
+
+
+def test_modules_are_small() -> None:
+    long = {
+        str(p.relative_to(SRC)): n
+        for p in _modules()
+        if (n := len(p.read_text().splitlines())) > MAX_MODULE_LINES
+    }
+    assert long == {}
+
+
+def test_functions_are_small() -> None:
+    long = {}
+    for p in _modules():
+        for node in ast.walk(ast.parse(p.read_text())):
+            if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
+                n = (node.end_lineno or node.lineno) - node.lineno + 1
+                if n > MAX_FUNCTION_LINES:
+                    long[f"{p.relative_to(SRC)}:{node.name}"] = n
+    assert long == {}
+
+
+def test_low_level_modules_do_not_import_upwards() -> None:
+    upward = {
+        name: sorted(m for m in _imports(SRC / f"{name}.py") if m.startswith(HIGHER))
+        for name in LOW_LEVEL
+    }
+    assert {k: v for k, v in upward.items() if v} == {}
+
+
+def test_plugin_and_scenario_load_without_docker_or_libvirt() -> None:
+    # The plugin is active in every pytest run of the environment: it must stay light.
+    code = (
+        "import sys; from pathlib import Path; import triptych.plugin; "
+        "from triptych.scenario import load_scenario; "
+        "load_scenario(Path('scenarios/default.toml')); "
+        "print(sorted({m.split('.')[0] for m in sys.modules} & {'docker', 'libvirt', 'libvirt_qemu'}))"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True
+    )
+    assert out.stdout.strip() == "[]"
