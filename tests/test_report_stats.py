@@ -152,3 +152,22 @@ def test_many_runs_load_in_parallel_like_one(tmp_path: Path) -> None:
     one = load_runs([tmp_path / "0007_n.json"]).samples
     both = runs.samples[runs.samples.run == "0007_n"]
     assert sorted(one.value) == sorted(both.value)
+
+
+def test_summary_cost_is_the_geometric_mean_oriented_by_direction(tmp_path: Path) -> None:
+    # Exact values (no noise): docker-bridge has 2x the events/s (cost 0.5), 4x the events of
+    # a second CPU metric (cost 0.25) and 2x the round-trip time (cost 2).
+    metrics = [
+        *DEFAULT_METRICS,
+        ("cpu-other", "cpu", "other events", "events/s", True),
+    ]
+    scale = {"cpu events": 2.0, "other events": 4.0, "round-trip time p50": 2.0}
+
+    def value(platform: str, metric: tuple[str, str, str, str, bool], r: int) -> float:
+        return 100.0 * (scale[metric[2]] if platform == "docker-bridge" else 1.0)
+
+    write_run(tmp_path / "0001_x.json", ["host", "docker-bridge"], 4, value, metrics=metrics)
+    runs = load_runs([tmp_path])
+    (g,) = analyse(runs.samples, runs.machines)
+    assert g.summary["cpu"]["docker-bridge"] == pytest.approx((0.5 * 0.25) ** 0.5)
+    assert g.summary["network"]["docker-bridge"] == pytest.approx(2.0)

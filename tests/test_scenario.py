@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from triptych.errors import ScenarioError
-from triptych.platforms.settings import DockerSettings
+from triptych.platforms.settings import DockerSettings, VmSettings
 from triptych.scenario import load_scenario
 from triptych.workloads.disk import FioParams
 
@@ -138,10 +138,63 @@ def test_good_file_with_overrides(tmp_path: Path) -> None:
             GOOD_HEAD + '[docker]\nmemory = "2 GB"\n[[case]]\nworkload = "fio"\n',
             "docker.memory: '2 GB' is not a memory size",
         ),
+        # One host CPU per vCPU: a range would pin one vCPU to several CPUs.
+        (
+            GOOD_HEAD + '[vm]\nvcpus = 1\ncpu_pins = "0-3"\n[[case]]\nworkload = "fio"\n',
+            "vm.cpu_pins: '0-3' is not a list of single CPUs; give one host CPU per vCPU",
+        ),
+        (
+            GOOD_HEAD + '[vm]\nvcpus = 1\ncpu_pins = "0,1"\n[[case]]\nworkload = "fio"\n',
+            "vm.cpu_pins: 2 CPU(s) for 1 vCPU(s); list one host CPU per vCPU",
+        ),
+        (
+            GOOD_HEAD + '[vm]\ncpu_pins = "0"\n[[case]]\nworkload = "fio"\n',
+            "vm.cpu_pins: 1 CPU(s) for 2 vCPU(s)",
+        ),
+        (
+            GOOD_HEAD + '[vm]\ndisk_cache = "writeback"\n[[case]]\nworkload = "fio"\n',
+            'vm.disk_io: native I/O needs disk_cache = "none" or "directsync"',
+        ),
+        (
+            GOOD_HEAD + '[vm]\nacceleration = "kvn"\n[[case]]\nworkload = "fio"\n',
+            "vm.acceleration: 'kvn' is not accepted by vm; did you mean 'kvm'?",
+        ),
+        (
+            GOOD_HEAD + '[vm]\nmemory_mib = 16\n[[case]]\nworkload = "fio"\n',
+            "vm.memory_mib: 16 MiB is out of range; use a value from 256 to 1048576 MiB",
+        ),
+        (
+            GOOD_HEAD + '[vm]\nkernel = "/nonexistent/vmlinuz"\n[[case]]\nworkload = "fio"\n',
+            "vm.kernel: /nonexistent/vmlinuz does not exist; give the path of an existing file",
+        ),
+        (
+            GOOD_HEAD + '[vm]\nvcpu = 2\n[[case]]\nworkload = "fio"\n',
+            "vm.vcpu: unknown key; did you mean 'vcpus'?",
+        ),
+        (
+            GOOD_HEAD + '[docker]\nimage = ""\n[[case]]\nworkload = "fio"\n',
+            "docker.image: '' is not an image name; name a local image or remove the key",
+        ),
+        # Names become test ids, file names and report text.
+        (
+            GOOD_HEAD + '[[case]]\nname = "a\\" onload=\\"x"\nworkload = "fio"\n',
+            "case[0].name: 'a\" onload=\"x' is not a valid name; use up to 64 letters",
+        ),
+        (
+            '[scenario]\nname = "my scenario"\nplatforms = ["host"]\n[[case]]\nworkload = "fio"\n',
+            "scenario.name: 'my scenario' is not a valid name",
+        ),
     ],
 )
 def test_bad_file(tmp_path: Path, text: str, expected: str) -> None:
     assert expected in error_for(tmp_path, text)
+
+
+def test_vm_pins_one_cpu_per_vcpu(tmp_path: Path) -> None:
+    s = load_text(
+        tmp_path, GOOD_HEAD + '[vm]\nvcpus = 2\ncpu_pins = "1,0"\n[[case]]\nworkload = "fio"\n'
+    )
+    assert s.cases[0].engines.vm == VmSettings(vcpus=2, cpu_pins="1,0")  # type: ignore[attr-defined]
 
 
 def test_docker_settings_reach_every_case(tmp_path: Path) -> None:

@@ -128,10 +128,20 @@ def check_keys(where: Where, prefix: str, table: Mapping[str, Any], known: Itera
             raise where.error(f"{prefix}{key}", "unknown key", suggest(key, names))
 
 
-def in_range(where: Where, key: str, value: float, low: float, high: float, unit: str) -> None:
+def _bound(v: float) -> str:
+    """A range's end as written in a fix: 1048576, not 1.04858e+06."""
+    return str(int(v)) if float(v).is_integer() else f"{v:g}"
+
+
+def in_range(
+    where: Where, key: str, value: float, low: float, high: float, unit: str, hint: str = ""
+) -> None:
     if not low <= value <= high:
+        example = f" (e.g. {hint})" if hint else ""
         raise where.error(
-            key, f"{value:g}{unit} is out of range", f"use a value from {low:g} to {high:g}{unit}"
+            key,
+            f"{value:g}{unit} is out of range",
+            f"use a value from {_bound(low)} to {_bound(high)}{unit}{example}",
         )
 
 
@@ -146,16 +156,8 @@ def _check_value(where: Where, key: str, owner: str, f: dataclasses.Field[Any], 
         raise where.error(key, f"{v!r} is not accepted by {owner}", suggest(v, meta["choices"]))
     if meta.get("pattern") is not None and not meta["pattern"].match(v):
         raise where.error(key, f"{v!r} is not {meta['what']}", meta["fix"])
-    low, high = meta.get("low"), meta.get("high")
-    if low is not None and high is not None:
-        hint = f" (e.g. {meta['hint']})" if meta.get("hint") else ""
-        unit = meta.get("unit", "")
-        if not low <= v <= high:
-            raise where.error(
-                key,
-                f"{v:g}{unit} is out of range",
-                f"use a value from {low:g} to {high:g}{unit}{hint}",
-            )
+    if meta.get("low") is not None and meta.get("high") is not None:
+        in_range(where, key, v, meta["low"], meta["high"], meta["unit"], meta["hint"])
     if meta.get("existing_file") and not Path(v).is_file():
         raise where.error(key, f"{v} does not exist", "give the path of an existing file")
 
