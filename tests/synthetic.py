@@ -29,6 +29,31 @@ DEFAULT_METRICS: list[Metric] = [
 ]
 
 
+def case_record(
+    platform: str, case: str, family: str, samples: list[Sample], **fields: Any
+) -> CaseRecord:
+    """A record as the runner stores it; `fields` override the defaults (variant, emulated...)."""
+    kind = KINDS.get(platform)
+    values: dict[str, Any] = {
+        "scenario": "synthetic",
+        "case": case,
+        "workload": case,
+        "family": family,
+        "tool": case,
+        "platform": platform,
+        "variant": "default",
+        "primary_variant": True,
+        "emulated": False,
+        "platform_rank": kind.rank if kind else 9,
+        "params": {},
+        "duration": 1.0,
+        "rounds": len({s.metadata.get("round", 0) for s in samples}),
+        "platform_metadata": {"platform": platform},
+        "samples": samples,
+    }
+    return CaseRecord(**{**values, **fields})
+
+
 def write_run(
     path: Path,
     platforms: Sequence[str],
@@ -56,24 +81,7 @@ def write_run(
                 )
                 for r in range(rounds)
             ]
-            kind = KINDS.get(platform)
-            record = CaseRecord(
-                scenario="synthetic",
-                case=case,
-                workload=case,
-                family=family,
-                tool=case,
-                platform=platform,
-                variant="default",
-                primary_variant=True,
-                emulated=False,
-                platform_rank=kind.rank if kind else 9,
-                params={},
-                duration=1.0,
-                rounds=rounds,
-                platform_metadata={"platform": platform},
-                samples=samples,
-            )
+            record = case_record(platform, case, family, samples)
             benchmarks.append(
                 {
                     "group": f"synthetic/{case}",

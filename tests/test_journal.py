@@ -11,32 +11,19 @@ from pathlib import Path
 import pytest
 
 from tests.suite_run import run_until_case
+from tests.synthetic import case_record
 from triptych.cli import main
 from triptych.errors import TriptychError
 from triptych.journal import Journal, read_journal
-from triptych.record import CaseRecord
 from triptych.report.load import load_runs
 from triptych.sample import Sample
 
 ROOT = Path(__file__).parent.parent
-RECORD = CaseRecord(
-    scenario="t",
-    case="cpu",
-    workload="sysbench-cpu",
-    family="cpu",
-    tool="sysbench",
-    platform="host",
-    variant="default",
-    primary_variant=True,
-    emulated=False,
-    platform_rank=0,
-    params={},
-    duration=1.0,
-    rounds=1,
-    platform_metadata={"platform": "host"},
-    samples=[
-        Sample("cpu events", 10.0, "events/s", True, "host", "sysbench-cpu", "t", {"round": 0}, 0.0)
-    ],
+RECORD = case_record(
+    "host",
+    "cpu",
+    "cpu",
+    [Sample("cpu events", 10.0, "events/s", True, "host", "sysbench-cpu", "t", {"round": 0}, 0.0)],
 )
 
 

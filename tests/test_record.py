@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.synthetic import case_record
 from triptych.record import RECORD_VERSION, CaseRecord, RecordError, RoundsPolicy
 from triptych.sample import Sample
 
@@ -14,34 +15,21 @@ DATA = Path(__file__).parent / "data"
 
 
 def _record() -> CaseRecord:
-    return CaseRecord(
-        scenario="s",
-        case="net",
-        workload="iperf3-tcp",
-        family="network",
-        tool="iperf3",
-        platform="docker-bridge",
+    samples = [
+        Sample(
+            "tcp throughput", 31.5, "Gbit/s", True, "docker-bridge", "iperf3-tcp", "s", {"round": r}
+        )
+        for r in range(2)
+    ]
+    return case_record(
+        "docker-bridge",
+        "net",
+        "network",
+        samples,
         variant="published",
         primary_variant=False,
-        emulated=False,
-        platform_rank=2,
         params={"streams": 1},
-        duration=2.0,
-        rounds=2,
         platform_metadata={"layer": "container", "limit_cpus": 0.5},
-        samples=[
-            Sample(
-                "tcp throughput",
-                31.5,
-                "Gbit/s",
-                True,
-                "docker-bridge",
-                "iperf3-tcp",
-                "s",
-                {"round": r},
-            )
-            for r in range(2)
-        ],
         rounds_policy=RoundsPolicy(2, 9, 0.02, 0.015, True),
     )
 
