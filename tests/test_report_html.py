@@ -73,7 +73,8 @@ def test_real_run_renders_in_chromium(
     assert list(rows)[:4] == ["cpu", "memory", "disk", "network"]
 
     def pct(family: str, column: str) -> bool:
-        return bool(re.match(r"[+-]\d+\.\d%", rows[family][header.index(column)]))
+        cell = rows[family][header.index(column)]
+        return bool(re.match(r"(\d+\.\d\dx (slower|faster)|parity)", cell))
 
     vm = next(h for h in header if h.startswith("vm"))
     for family in ("cpu", "memory", "disk", "network"):

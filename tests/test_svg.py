@@ -1,4 +1,4 @@
-"""The inline charts on their own: scale, clipping, degenerate inputs, escaping."""
+"""The inline charts on their own: a log axis of cost, clipping, degenerate inputs, escaping."""
 
 from __future__ import annotations
 
@@ -9,37 +9,39 @@ import pytest
 from triptych.report.svg import Bar, bar_chart, strip_plot, trend_chart
 
 
-def _bar_widths(svg: str) -> list[float]:
-    return [
-        float(w) for w in re.findall(r'<rect class="bar" x="[^"]+" y="[^"]+" width="([^"]+)"', svg)
-    ]
+def _bars(svg: str) -> list[tuple[float, float]]:
+    """(x, width) of each bar."""
+    found = re.findall(r'<rect class="bar" x="([^"]+)" y="[^"]+" width="([^"]+)"', svg)
+    return [(float(x), float(w)) for x, w in found]
 
 
-def test_bars_scale_to_the_largest_change_and_clip_at_500_percent() -> None:
+def test_a_log_axis_draws_2x_slower_and_2x_faster_equally_long() -> None:
     svg = bar_chart(
-        [
-            Bar("half", 0.5, 0.4, 0.6, True, True),
-            Bar("one", 1.0, 0.9, 1.1, True, True),
-        ],
-        "t",
+        [Bar("slow", 2.0, 1.9, 2.1, "slower"), Bar("fast", 0.5, 0.48, 0.52, "faster")], "t"
     )
-    half, one = _bar_widths(svg)
-    # The scale's edge is the largest CI end (+110%), at half the 360-pixel plot.
-    assert one == pytest.approx(180 * 1.0 / 1.1, abs=0.1)
-    assert half == pytest.approx(180 * 0.5 / 1.1, abs=0.1)
-    clipped = _bar_widths(bar_chart([Bar("huge", 686.5, 600.0, 700.0, True, True)], "t"))[0]
-    assert clipped == 180.0  # half the plot width: the +500% edge
-    assert "+68650.0%" in bar_chart([Bar("huge", 686.5, 600.0, 700.0, True, True)], "t")
+    (slow_x, slow_w), (fast_x, fast_w) = _bars(svg)
+    assert slow_w == pytest.approx(fast_w, abs=0.2)
+    assert fast_x + fast_w == pytest.approx(slow_x, abs=0.2)  # on either side of parity
+    assert "2.00x slower" in svg
+    assert "2.00x faster" in svg
 
 
-def test_colour_says_significance_and_direction() -> None:
-    worse, better, ns = (
-        bar_chart([Bar("a", c, c - 0.1, c + 0.1, w, s)], "t")
-        for c, w, s in ((0.3, True, True), (-0.3, False, True), (0.3, True, False))
+def test_costs_beyond_64x_reach_the_edge() -> None:
+    svg = bar_chart([Bar("huge", 500.0, 400.0, 600.0, "slower")], "t")
+    ((_, width),) = _bars(svg)
+    assert width == pytest.approx(180.0)  # half the 360-pixel plot: the edge
+    assert "500.00x slower" in svg  # the figure itself is not clipped
+
+
+def test_colour_is_for_findings_only() -> None:
+    slower, faster, same, unknown = (
+        bar_chart([Bar("a", c, c * 0.9, c * 1.1, v)], "t")
+        for c, v in ((1.3, "slower"), (0.7, "faster"), (1.01, "same"), (1.3, "undetermined"))
     )
-    assert 'fill="#d9534f"' in worse
-    assert 'fill="#3c9d5d"' in better
-    assert 'fill="#9e9e9e"' in ns
+    assert 'fill="#d9534f"' in slower
+    assert 'fill="#3c9d5d"' in faster
+    assert 'fill="#9e9e9e"' in same
+    assert 'fill="#9e9e9e"' in unknown
 
 
 def test_degenerate_inputs_draw_nothing_or_something_sane() -> None:

@@ -14,7 +14,8 @@ from triptych.images import DEFAULT_CACHE, RootfsRecipe, build_rootfs, docker_im
 from triptych.platforms.docker_conn import connect
 from triptych.platforms.docker_sweep import clean_docker
 from triptych.platforms.libvirt_sweep import clean_libvirt
-from triptych.report.compare import changes, environment_note, markdown, parse_thresholds
+from triptych.report.compare import changes, markdown, missing, refuse_incomparable
+from triptych.report.gate_input import gate_notes, parse_thresholds
 from triptych.report.load import load_runs
 from triptych.report.render import write_report
 
@@ -35,14 +36,17 @@ def _compare(args: argparse.Namespace) -> int:
                 f"{name} {getattr(args, name.lower())}: no triptych results in it; "
                 "pass a run saved by `pytest bench/ --benchmark-save=NAME`"
             )
+    refuse_incomparable(baseline, current, args.allow_env_change)
     found = changes(baseline, current, args.threshold / 100, thresholds)
-    text = markdown(found, args.baseline, args.current, environment_note(baseline, current))
+    lacking = missing(baseline, current)
+    text = markdown(found, args.baseline, args.current, gate_notes(baseline, current, lacking))
     print(text)
     summary = os.environ.get("GITHUB_STEP_SUMMARY")
     if summary:
         with open(summary, "a", encoding="utf-8") as f:
             f.write(text)
-    return 1 if any(c.regression for c in found) else 0
+    failed = any(c.regression for c in found) or (lacking and not args.allow_missing)
+    return 1 if failed else 0
 
 
 def _images_build(args: argparse.Namespace) -> int:
@@ -74,7 +78,10 @@ def parser() -> argparse.ArgumentParser:
     r.add_argument("-o", "--output", default="reports/index.html", help="HTML file to write")
     r.set_defaults(func=_report)
     cmp = sub.add_parser("compare", help="fail when CURRENT is significantly worse than BASELINE")
-    cmp.add_argument("baseline", help="saved run file or directory")
+    cmp.add_argument(
+        "baseline",
+        help="a saved run, or a directory of runs of this machine (each run a unit: a history)",
+    )
     cmp.add_argument("current", help="saved run file or directory")
     cmp.add_argument(
         "--threshold",
@@ -88,6 +95,16 @@ def parser() -> argparse.ArgumentParser:
         default=[],
         metavar="METRIC=PERCENT",
         help='per-metric threshold, e.g. "round-trip time p99=15"; repeatable',
+    )
+    cmp.add_argument(
+        "--allow-env-change",
+        action="store_true",
+        help="compare runs of different machines, kernels or tool versions (not advised)",
+    )
+    cmp.add_argument(
+        "--allow-missing",
+        action="store_true",
+        help="pass although CURRENT lacks cases, platforms or metrics BASELINE has",
     )
     cmp.set_defaults(func=_compare)
     images = sub.add_parser("images", help="build the one userland every platform runs")

@@ -70,7 +70,7 @@ def adaptive_rounds(
     benchmark.extra_info.update(record.to_extra_info())
 
 
-def new_record(trial: Trial, platform: Platform) -> CaseRecord:
+def new_record(trial: Trial, platform: Platform, workload: Workload) -> CaseRecord:
     """The record of a trial before its first round."""
     case, wtype = trial.case, WORKLOADS[trial.case.workload]
     meta = platform.metadata()
@@ -90,7 +90,7 @@ def new_record(trial: Trial, platform: Platform) -> CaseRecord:
         duration=case.spec.duration,
         rounds=case.rounds,
         platform_metadata=meta,
-        primary_metric=wtype.primary_metric,
+        primary_metric=workload.primary(),
     )
 
 
@@ -158,7 +158,7 @@ def run_trial(
     """Prepare, measure once per round, clean up; every sample goes into the stored record."""
     case = trial.case
     workload = case.build()
-    record = new_record(trial, platform)
+    record = new_record(trial, platform, workload)
     benchmark.group = f"{case.scenario}/{case.name}"
     benchmark.extra_info.update(record.to_extra_info())
     one_round = _round_function(trial, workload, platform, record, benchmark)

@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-import math
-from dataclasses import dataclass, field
-from typing import Any, cast
+from dataclasses import dataclass, field, replace
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from triptych.report.stats import Comparison, compare, cv
+from triptych.report.effect import UNTESTABLE, Effect
+from triptych.report.stats import Comparison, compare, cv, decide
+from triptych.report.summary import Headline, SummaryCell, primary_rows, summarise, trend_costs
 
 HOST = "host"
 CV_WARN = 0.10
@@ -79,6 +80,7 @@ class Cell:
     cv: float
     comparison: Comparison | None
     values: tuple[float, ...]
+    effect: Effect | None = None  # decided over the whole run (corrected for multiplicity)
 
 
 @dataclass(frozen=True)
@@ -103,8 +105,7 @@ class Group:
     labels: list[str]
     columns: dict[str, Column]
     rows: list[Row]
-    summary: dict[str, dict[str, float]]  # family -> label -> geomean cost
-    significant: dict[str, dict[str, tuple[int, int, int]]]  # family -> label -> (worse, better, n)
+    summary: dict[str, dict[str, SummaryCell]]  # family -> label -> its cell
     trends: dict[str, dict[str, list[tuple[str, float]]]]  # family -> label -> [(run, cost)]
     run_info: dict[str, tuple[str, str]]  # run -> (date, commit)
     warnings: list[Notice] = field(default_factory=list)
@@ -123,7 +124,8 @@ def _rows(run: pd.DataFrame) -> list[Row]:
         host_vals = by_label.get(HOST)
         for label, vals in by_label.items():
             comp = None
-            if host_vals is not None and label != HOST and float(np.median(host_vals)) != 0:
+            # Counts (retransmits) are compared as counts, never as ratios.
+            if host_vals is not None and label != HOST and str(unit) != "count":
                 comp = compare(vals, host_vals, bool(hib))
             cells[label] = Cell(
                 label,
@@ -138,25 +140,17 @@ def _rows(run: pd.DataFrame) -> list[Row]:
         rows.append(
             Row(str(family), str(case), str(metric), str(unit), bool(hib), host, cells, headline)
         )
+    return _decided(rows)
+
+
+def _decided(rows: list[Row]) -> list[Row]:
+    """Every comparison of the run decided together: the false discovery rate is controlled
+    over all of them, not metric by metric."""
+    places = [(r, lab) for r in rows for lab, c in r.cells.items() if c.comparison is not None]
+    effects = decide([r.cells[lab].comparison for r, lab in places], "fdr")  # type: ignore[misc]
+    for (r, lab), e in zip(places, effects, strict=True):
+        r.cells[lab] = replace(r.cells[lab], effect=e)
     return rows
-
-
-def _costs(run_df: pd.DataFrame) -> pd.DataFrame:
-    """Per run, family and label: cost of each metric's median against the host's median."""
-    med = (
-        run_df.groupby(
-            ["run", "family", "case", "metric", "unit", "higher_is_better", "label"], observed=True
-        )["value"]
-        .median()
-        .reset_index()
-    )
-    host = med[med.label == HOST].set_index(["run", "case", "metric"])["value"]
-    med = med[med.label != HOST].join(host.rename("host"), on=["run", "case", "metric"])
-    # Counts (retransmits) are shown per metric but not folded into the family's cost: a ratio
-    # of 1488 to 4 retransmits says little about how much worse the path is.
-    med = med[(med.host > 0) & (med.value > 0) & (med.unit != "count")]
-    ratio = med.value / med.host
-    return med.assign(cost=np.where(med.higher_is_better, 1 / ratio, ratio))
 
 
 def _group(env: str, df: pd.DataFrame) -> Group:
@@ -167,26 +161,8 @@ def _group(env: str, df: pd.DataFrame) -> Group:
     rows = _rows(run)
     columns = columns_of(run)
     labels = sorted((lab for lab in columns if lab != HOST), key=lambda lab: columns[lab].order)
-    costs = _costs(df)
-    log_cost = costs.assign(lc=np.log(costs.cost))
-    per_run: dict[tuple[str, str, str], float] = {
-        cast("tuple[str, str, str]", k): math.exp(float(v))
-        for k, v in log_cost.groupby(["run", "family", "label"], observed=True)["lc"].mean().items()
-    }
-    summary: dict[str, dict[str, float]] = {}
-    for (r, family, label), value in per_run.items():
-        if r == latest:
-            summary.setdefault(family, {})[label] = value
-    significant: dict[str, dict[str, tuple[int, int, int]]] = {}
-    for row in rows:
-        for label, cell in row.cells.items():
-            w, b, n = significant.setdefault(row.family, {}).get(label, (0, 0, 0))
-            c = cell.comparison
-            if c is not None:
-                w += int(c.significant and c.worse)
-                b += int(c.significant and not c.worse)
-                n += 1
-            significant[row.family][label] = (w, b, n)
+    summary = _summary(run, rows)
+    per_run = trend_costs(df)
     trends: dict[str, dict[str, list[tuple[str, float]]]] = {}
     if len(runs) > 1:
         order = {r: i for i, r in enumerate(runs)}
@@ -194,7 +170,21 @@ def _group(env: str, df: pd.DataFrame) -> Group:
             trends.setdefault(family, {}).setdefault(label, []).append((r, value))
     info = df.drop_duplicates("run").set_index("run")
     run_info = {str(r): (str(info.run_date[r]), str(info.commit[r])[:10]) for r in runs}
-    return Group(env, runs, latest, labels, columns, rows, summary, significant, trends, run_info)
+    return Group(env, runs, latest, labels, columns, rows, summary, trends, run_info)
+
+
+def _summary(run: pd.DataFrame, rows: list[Row]) -> dict[str, dict[str, SummaryCell]]:
+    primary = primary_rows(run)
+    wanted = set(zip(primary.case.astype(str), primary.metric.astype(str), strict=True))
+    headlines = [
+        Headline(r.family, r.case, lab, c.effect)
+        for r in rows
+        if (r.case, r.metric) in wanted
+        for lab, c in r.cells.items()
+        if c.effect is not None
+    ]
+    hosts = primary[primary.label == HOST].groupby("family", observed=True).case.nunique()
+    return summarise(headlines, {str(f): int(n) for f, n in hosts.items()})
 
 
 def analyse(
@@ -272,13 +262,13 @@ def _data_notices(g: Group, df: pd.DataFrame) -> list[Notice]:
             )
         )
     few = {
-        c.n for r in g.rows for c in r.cells.values() if c.comparison and not c.comparison.testable
+        c.n for r in g.rows for c in r.cells.values() if c.effect and c.effect.verdict == UNTESTABLE
     }
     if few:
         out.append(
             Notice(
-                f"Only {min(few)} round(s) per case in places: too few for a significance "
-                f"test to reach p < 0.05 (use {FEW_ROUNDS} or more rounds)."
+                f"Only {min(few)} round(s) per case in places: too few to test (use "
+                f"{FEW_ROUNDS} or more rounds; 2 is the least a spread can be measured from)."
             )
         )
     if df.run.nunique() > 1 and df.scenario.nunique() > 1:

@@ -1,4 +1,13 @@
-"""`triptych compare BASELINE CURRENT`: what got significantly worse, as Markdown, for CI gates."""
+"""`triptych compare BASELINE CURRENT`: the CI gate. It fails only when a regression is beyond
+its threshold and beyond the noise the runs show, with the chance that an unchanged system fails
+at all held at 5% (Holm over every metric compared).
+
+Runs are the unit. With a history (a BASELINE directory of several runs of the same machine),
+each baseline run contributes its mean, and the current run must lie beyond what the spread of
+those run means predicts for one more run. With a single baseline run the run-to-run noise is
+unknown: a regression must then also exceed a conservative floor for its family (NOISE_FLOORS,
+measured between unchanged runs on our machines), and the output says a history would sharpen it.
+"""
 
 from __future__ import annotations
 
@@ -10,10 +19,27 @@ import numpy as np
 
 from triptych.errors import TriptychError
 from triptych.report.analysis import labelled
-from triptych.report.load import Runs, env_key
-from triptych.report.stats import ALPHA, Comparison, compare
+from triptych.report.effect import FASTER, SLOWER, Effect, describe
+from triptych.report.load import ENV_KEYS, Runs
+from triptych.report.stats import Comparison, compare, decide
 
 DEFAULT_THRESHOLD = 0.05
+# Run-to-run spread that a single baseline run cannot show, per family: the margin a change must
+# exceed when there is no history (see the README, "The CI gate", for how these were measured).
+NOISE_FLOORS = {"cpu": 0.10, "memory": 0.15, "disk": 0.40, "network": 0.40, "startup": 0.40}
+DEFAULT_FLOOR = 0.40
+
+Key = tuple[str, str, str]  # case, metric, column label
+
+
+@dataclass(frozen=True)
+class Series:
+    """One metric of one column across runs: each run's rounds."""
+
+    family: str
+    unit: str
+    higher_is_better: bool
+    runs: dict[str, np.ndarray]  # run -> its rounds' values
 
 
 @dataclass(frozen=True)
@@ -22,52 +48,47 @@ class Change:
     metric: str
     unit: str
     platform: str
-    baseline: float
+    baseline: float  # median over the baseline's rounds
     current: float
-    comparison: Comparison
-    separated: bool  # every current round is on the worse side of every baseline round
-    threshold: float
-
-    @property
-    def beyond(self) -> bool:
-        return abs(self.comparison.cost - 1) > self.threshold
-
-    @property
-    def confident(self) -> bool:
-        c = self.comparison
-        return (c.p_value < ALPHA and not (c.ci_low <= 1 <= c.ci_high)) or self.separated
+    effect: Effect
+    margin: float
+    history: int  # baseline runs compared against
 
     @property
     def regression(self) -> bool:
-        return self.comparison.worse and self.beyond and self.confident
+        return self.effect.verdict == SLOWER
 
     @property
     def improvement(self) -> bool:
-        return not self.comparison.worse and self.beyond and self.confident
+        return self.effect.verdict == FASTER
 
 
-def parse_thresholds(items: list[str]) -> dict[str, float]:
-    """`metric=percent` pairs from the command line."""
-    out = {}
-    for item in items:
-        metric, sep, pct = item.rpartition("=")
-        try:
-            value = float(pct) / 100
-        except ValueError:
-            value = -1.0
-        if not sep or not metric or value < 0:
-            raise TriptychError(
-                f"--metric-threshold {item!r}: expected METRIC=PERCENT, "
-                'e.g. --metric-threshold "tcp throughput=10"'
-            )
-        out[metric.strip()] = value
+def series(runs: Runs) -> dict[Key, Series]:
+    """Every metric of every column, with each run's rounds kept apart (never pooled)."""
+    df = labelled(runs.samples)
+    out: dict[Key, Series] = {}
+    keys = ["case", "metric", "label", "family", "unit", "higher_is_better", "run"]
+    for (case, metric, label, family, unit, hib, run), g in df.groupby(keys, observed=True):
+        key = (str(case), str(metric), str(label))
+        s = out.setdefault(key, Series(str(family), str(unit), bool(hib), {}))
+        s.runs[str(run)] = g.value.to_numpy(dtype=float)
     return out
 
 
-def _separated(cur: np.ndarray, base: np.ndarray, higher_is_better: bool) -> bool:
-    if higher_is_better:
-        return bool(cur.max() < base.min())
-    return bool(cur.min() > base.max())
+def history_compare(
+    current: np.ndarray, baseline_runs: list[np.ndarray], higher_is_better: bool, margin: float
+) -> Comparison:
+    """The current run's mean log value against the means of several baseline runs: the
+    spread of those run means predicts where one more unchanged run falls (df = runs - 1)."""
+    if (current <= 0).any() or any((b <= 0).any() for b in baseline_runs):
+        return Comparison(math.nan, math.nan, 0.0, current.size, len(baseline_runs), margin)
+    means = np.array([float(np.log(b).mean()) for b in baseline_runs])
+    diff = float(np.log(current).mean() - means.mean())
+    k = means.size
+    se = float(means.std(ddof=1)) * math.sqrt(1 + 1 / k) if k > 1 else math.nan
+    return Comparison(
+        -diff if higher_is_better else diff, se, float(k - 1), current.size, k, margin
+    )
 
 
 def changes(
@@ -76,52 +97,88 @@ def changes(
     default: float = DEFAULT_THRESHOLD,
     per_metric: Mapping[str, float] | None = None,
 ) -> list[Change]:
-    """Every metric present in both, compared current against baseline."""
+    """Every metric present in both, the current run against the baseline run(s), decided
+    together with the family-wise error held at 5%."""
     per_metric = per_metric or {}
-    keys = ["case", "metric", "unit", "higher_is_better", "label"]
-
-    def by_metric(runs: Runs) -> dict[tuple[str, str, str, bool, str], np.ndarray]:
-        df = labelled(runs.samples)
-        return {
-            (str(case), str(metric), str(unit), bool(hib), str(label)): g.value.to_numpy(
-                dtype=float
-            )
-            for (case, metric, unit, hib, label), g in df.groupby(keys, observed=True)
-        }
-
-    base, cur = by_metric(baseline), by_metric(current)
-    out = []
+    base, cur = series(baseline), series(current)
+    found: list[tuple[Key, Series, np.ndarray, list[np.ndarray], float, Comparison]] = []
     for key in sorted(set(base) & set(cur)):
-        case, metric, unit, hib, label = key
         b, c = base[key], cur[key]
-        if float(np.median(b)) == 0:
-            continue  # a ratio to zero (e.g. no retransmits at all) says nothing
-        out.append(
-            Change(
-                case,
-                metric,
-                unit,
-                label,
-                float(np.median(b)),
-                float(np.median(c)),
-                compare(c, b, hib),
-                _separated(c, b, hib),
-                per_metric.get(metric, default),
-            )
+        if b.unit == "count":
+            continue  # counts near zero (retransmits) are not ratios
+        current_rounds = np.concatenate(list(c.runs.values()))
+        history = [b.runs[r] for r in sorted(b.runs)]
+        margin = per_metric.get(key[1], default)
+        if len(history) == 1:
+            margin = max(margin, NOISE_FLOORS.get(b.family, DEFAULT_FLOOR))
+            comp = compare(current_rounds, history[0], b.higher_is_better, margin)
+        else:
+            comp = history_compare(current_rounds, history, b.higher_is_better, margin)
+        found.append((key, b, current_rounds, history, margin, comp))
+    effects = decide([f[-1] for f in found], "fwer")
+    return [
+        Change(
+            key[0],
+            key[1],
+            b.unit,
+            key[2],
+            float(np.median(np.concatenate(history))),
+            float(np.median(current_rounds)),
+            effect,
+            margin,
+            len(history),
         )
-    return out
+        for (key, b, current_rounds, history, margin, _), effect in zip(found, effects, strict=True)
+    ]
 
 
-def markdown(found: list[Change], baseline: str, current: str, env_note: str) -> str:
+def environment(machine: Mapping[str, object]) -> dict[str, str]:
+    """What must match for two runs to be compared: the machine and every tool's version."""
+    t = machine.get("triptych", {})
+    t = t if isinstance(t, Mapping) else {}
+    keys = [*ENV_KEYS, *sorted(k for k in t if str(k).startswith("tool_"))]
+    return {k: str(t.get(k, "?")) for k in keys}
+
+
+def refuse_incomparable(baseline: Runs, current: Runs, allow_env_change: bool) -> None:
+    """One line and exit 2 for what no verdict can be drawn from: another environment (unless
+    allowed), a metric whose unit or direction changed."""
+    envs = [environment(m) for m in (*baseline.machines.values(), *current.machines.values())]
+    if not allow_env_change:
+        for name in envs[0] if envs else {}:
+            seen = sorted({e.get(name, "?") for e in envs})
+            if len(seen) > 1:
+                raise TriptychError(
+                    f"baseline and current were taken in different environments ({name}: "
+                    f"{' vs '.join(seen)}); compare runs of one machine, or pass "
+                    "--allow-env-change to compare anyway"
+                )
+    base, cur = series(baseline), series(current)
+    for key in sorted(set(base) & set(cur)):
+        b, c = base[key], cur[key]
+        if (b.unit, b.higher_is_better) != (c.unit, c.higher_is_better):
+            raise TriptychError(
+                f"{' / '.join(key)}: the unit or direction changed ({b.unit}, "
+                f"{'higher' if b.higher_is_better else 'lower'} is better -> {c.unit}, "
+                f"{'higher' if c.higher_is_better else 'lower'} is better); compare it against "
+                "a baseline taken with the same workload version"
+            )
+
+
+def missing(baseline: Runs, current: Runs) -> list[str]:
+    """Cases, columns and metrics the baseline has and the current run lacks."""
+    base, cur = set(series(baseline)), set(series(current))
+    return [f"{case} / {metric} / {label}" for case, metric, label in sorted(base - cur)]
+
+
+def markdown(found: list[Change], baseline: str, current: str, notes: list[str]) -> str:
     regressions = [c for c in found if c.regression]
     improvements = [c for c in found if c.improvement]
     lines = [f"## triptych compare: `{baseline}` -> `{current}`", ""]
-    if env_note:
-        lines += [f"> **Warning:** {env_note}", ""]
+    lines += [*(f"> **Note:** {n}" for n in notes), ""]
     lines.append(
-        f"**{len(regressions)} regression(s)**, {len(improvements)} improvement(s), "
-        f"{len(found) - len(regressions) - len(improvements)} unchanged "
-        f"of {len(found)} metrics compared."
+        f"**{len(regressions)} regression(s)**, {len(improvements)} improvement(s) "
+        f"of {len(found)} metrics compared (family-wise error 5%)."
     )
     for title, rows in (("Regressions", regressions), ("Improvements", improvements)):
         if not rows:
@@ -130,39 +187,13 @@ def markdown(found: list[Change], baseline: str, current: str, env_note: str) ->
             "",
             f"### {title}",
             "",
-            "| case | metric | platform | baseline | current | change | 95% CI | p |",
-            "|---|---|---|---:|---:|---:|---:|---:|",
+            "| case | metric | platform | baseline | current | effect | margin | runs |",
+            "|---|---|---|---:|---:|---|---:|---:|",
         ]
-        for c in sorted(rows, key=lambda c: -abs(math.log(c.comparison.cost))):
-            k = c.comparison
+        for c in sorted(rows, key=lambda c: -abs(math.log(c.effect.cost))):
             lines.append(
                 f"| {c.case} | {c.metric} | {c.platform} | {c.baseline:.4g} {c.unit} | "
-                f"{c.current:.4g} {c.unit} | {k.change * 100:+.1f}% | "
-                f"{(k.ci_low - 1) * 100:+.1f}..{(k.ci_high - 1) * 100:+.1f}% | "
-                f"{k.p_value:.3g} |"
+                f"{c.current:.4g} {c.unit} | {describe(c.effect)} | {c.margin:.0%} | "
+                f"{c.history} |"
             )
     return "\n".join(lines) + "\n"
-
-
-def environment_note(baseline: Runs, current: Runs) -> str:
-    """What a reader must know before trusting the comparison (mixed environments, partial)."""
-    notes = [
-        f"{name} run {r} is PARTIAL (it stopped before its end)"
-        for name, runs in (("baseline", baseline), ("current", current))
-        for r in sorted(runs.partial)
-    ]
-    notes += [w for w in [*baseline.warnings, *current.warnings]]
-    different = _environments(baseline, current)
-    return "; ".join([*([different] if different else []), *notes])
-
-
-def _environments(baseline: Runs, current: Runs) -> str:
-    b = {env_key(m) for m in baseline.machines.values()}
-    c = {env_key(m) for m in current.machines.values()}
-    if b != c:
-        return (
-            "baseline and current were taken in different environments "
-            f"({'; '.join(sorted(b))} vs {'; '.join(sorted(c))}): differences may not be "
-            "regressions"
-        )
-    return ""

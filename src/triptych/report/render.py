@@ -10,8 +10,10 @@ import jinja2
 
 from triptych.report import svg
 from triptych.report.analysis import Group, Row, analyse
+from triptych.report.effect import Effect, count_difference, describe, factor
 from triptych.report.load import Runs, load_runs
-from triptych.report.stats import Comparison
+from triptych.report.stats import MARGIN
+from triptych.report.summary import SummaryCell
 
 FAMILY_ORDER = ("cpu", "memory", "disk", "network", "startup")
 MACHINE_KEYS = (
@@ -39,36 +41,19 @@ def fmt(v: float) -> str:
     return f"{v:.4g}" if math.isfinite(v) else "n/a"
 
 
-def cost_text(cost: float) -> str:
-    return f"{(cost - 1) * 100:+.1f}%"
-
-
-def cost_colour(cost: float | None) -> str:
-    """White at parity, red as the platform costs more, green as it costs less."""
-    if cost is None or not math.isfinite(cost):
+def cost_colour(cell: SummaryCell | None) -> str:
+    """White unless the cell's findings agree; then red as it costs more, green as it costs
+    less, saturating at 2x."""
+    if cell is None or not cell.direction or not math.isfinite(cell.cost):
         return "#ffffff"
-    x = max(-1.0, min(1.0, math.log(cost) / math.log(2)))  # saturates at 2x either way
+    x = max(-1.0, min(1.0, math.log(cell.cost) / math.log(2)))
     if x >= 0:
         return f"rgb(255,{int(255 - 140 * x)},{int(255 - 140 * x)})"
     return f"rgb({int(255 + 140 * x)},255,{int(255 + 140 * x)})"
 
 
-def verdict(c: Comparison) -> str:
-    css = "ns" if not c.significant else ("worse" if c.worse else "better")
-    sig = (
-        "significant"
-        if c.significant
-        else ("no significant difference" if c.testable else "too few rounds to test")
-    )
-    ci = (
-        f"CI {(c.ci_low - 1) * 100:+.0f}..{(c.ci_high - 1) * 100:+.0f}%"
-        if math.isfinite(c.ci_low)
-        else "no CI"
-    )
-    return (
-        f'<span class="{css}{" sig" if c.significant else ""}">{c.change * 100:+.1f}% '
-        f"({ci}, p={c.p_value:.3g}, {sig})</span>"
-    )
+def effect_css(e: Effect) -> str:
+    return e.verdict if e.finding else "ns"
 
 
 def families(g: Group) -> list[str]:
@@ -83,20 +68,11 @@ def family_chart(g: Group, family: str) -> str:
             continue
         for lab in g.labels:
             c = r.cells.get(lab)
-            if c is None or c.comparison is None:
+            if c is None or c.effect is None:
                 continue
-            k = c.comparison
-            bars.append(
-                svg.Bar(
-                    f"{r.case}: {r.metric} / {lab}",
-                    k.change,
-                    k.ci_low - 1,
-                    k.ci_high - 1,
-                    k.worse,
-                    k.significant,
-                )
-            )
-    return svg.bar_chart(bars, f"{family}: change against host (95% CI)")
+            e = c.effect
+            bars.append(svg.Bar(f"{r.case}: {r.metric} / {lab}", e.cost, e.low, e.high, e.verdict))
+    return svg.bar_chart(bars, f"{family}: cost against host (95% interval, log scale)")
 
 
 def distribution(r: Row) -> str:
@@ -142,14 +118,17 @@ def render(runs: Runs) -> str:
             distribution=distribution,
             trend=trend,
             fmt=fmt,
-            verdict=verdict,
-            cost_text=cost_text,
+            describe=describe,
+            effect_css=effect_css,
+            factor=factor,
+            count_difference=count_difference,
             cost_colour=cost_colour,
             headline=headline,
             machine=machine,
             platforms=platforms,
             machine_keys=MACHINE_KEYS,
             load_warnings=runs.warnings,
+            margin=MARGIN,
         )
     )
 

@@ -13,6 +13,8 @@ from dataclasses import dataclass
 
 from markupsafe import Markup
 
+from triptych.report.effect import factor, span
+
 PALETTE = (
     "#1f77b4",
     "#ff7f0e",
@@ -26,6 +28,7 @@ PALETTE = (
     "#17becf",
 )
 WORSE, BETTER, NEUTRAL = "#d9534f", "#3c9d5d", "#9e9e9e"
+MAX_LOG2 = 6.0  # the axis ends at 64x either way; larger costs reach its edge
 SVG_NS = "http://www.w3.org/2000/svg"
 
 
@@ -54,38 +57,39 @@ def _text(x: float, y: float, text: str, size: int = 10, extra: str = "") -> str
 
 @dataclass(frozen=True)
 class Bar:
+    """One comparison: its cost against the baseline (> 1 costs more), interval and verdict."""
+
     label: str
-    change: float  # ratio - 1
-    low: float  # CI of the ratio, minus 1
+    cost: float
+    low: float
     high: float
-    worse: bool
-    significant: bool
+    verdict: str  # only "slower" and "faster" are coloured
 
 
-def _pct(x: float) -> str:
-    return f"{x * 100:+.1f}%"
+def _log2(v: float) -> float:
+    return math.log2(v) if math.isfinite(v) and v > 0 else 0.0
 
 
 def _bar(
     b: Bar, y: float, row: int, left: float, right: float, x: Callable[[float], float]
 ) -> list[str]:
     """One bar: its label, the bar (with its figures as a tooltip), the CI whisker, the value."""
-    colour = (WORSE if b.worse else BETTER) if b.significant else NEUTRAL
-    x0, x1 = sorted((x(0), x(b.change)))
+    colour = {"slower": WORSE, "faster": BETTER}.get(b.verdict, NEUTRAL)
+    x0, x1 = sorted((x(1.0), x(b.cost)))
     out = [
         _text(left - 6, y + 12, b.label, 11, ' text-anchor="end"'),
         _el(
             '<rect class="bar" x="{:.1f}" y="{}" width="{:.1f}" height="{}" fill="{}">'
-            "<title>{}: {} (CI {}..{})</title></rect>",
+            "<title>{}: {} ({}; interval {})</title></rect>",
             x0,
             y + 2,
             max(1.0, x1 - x0),
             row - 6,
             colour,
             b.label,
-            _pct(b.change),
-            _pct(b.low),
-            _pct(b.high),
+            factor(b.cost),
+            b.verdict,
+            span(b.low, b.high),
         ),
     ]
     if math.isfinite(b.low) and math.isfinite(b.high):
@@ -99,29 +103,29 @@ def _bar(
                 yc,
             )
         )
-    out.append(_text(right + 6, y + 12, _pct(b.change)))
+    out.append(_text(right + 6, y + 12, factor(b.cost)))
     return out
 
 
 def bar_chart(bars: list[Bar], title: str) -> str:
-    """Horizontal bars of change against host, CI whiskers; colour by direction if significant."""
+    """Horizontal bars of cost against host on a log axis (2x slower and 2x faster are equally
+    long), interval whiskers; coloured only where the verdict is a finding."""
     if not bars:
         return ""
     row, left, width = 18, 440, 360
-    finite = [v for b in bars for v in (b.change, b.low, b.high) if math.isfinite(v)]
-    span = max(0.05, *(abs(v) for v in finite)) if finite else 1.0
-    span = min(span, 5.0)
+    ends = [abs(_log2(v)) for b in bars for v in (b.cost, b.low, b.high)]
+    reach = min(max(0.1, *ends), MAX_LOG2)  # in doublings either way
 
     def x(v: float) -> float:
-        v = max(-span, min(span, v))
-        return left + width / 2 + v / span * (width / 2)
+        lv = max(-reach, min(reach, _log2(v)))
+        return left + width / 2 + lv / reach * (width / 2)
 
     height = row * len(bars) + 40
     out = [
-        _svg("chart", title, left + width + 80, height),
-        _el('<line x1="{}" y1="20" x2="{}" y2="{}" stroke="#444"/>', x(0), x(0), height - 18),
-        _text(x(-span), height - 4, _pct(-span)),
-        _text(x(span) - 30, height - 4, _pct(span)),
+        _svg("chart", title, left + width + 100, height),
+        _el('<line x1="{}" y1="20" x2="{}" y2="{}" stroke="#444"/>', x(1), x(1), height - 18),
+        _text(x(2**-reach), height - 4, factor(2**-reach)),
+        _text(x(2**reach) - 60, height - 4, factor(2**reach)),
         _text(left, 12, title, 11, ' font-weight="bold"'),
     ]
     for i, b in enumerate(bars):

@@ -31,6 +31,8 @@ class Workload(Protocol):
 
     def measure(self, platform: Platform, variant: str) -> list[Sample]: ...
 
+    def primary(self) -> str: ...
+
     def cleanup(self, platform: Platform, variant: str) -> None: ...
 
 
@@ -43,15 +45,19 @@ class WorkloadBase:
     # "network" (network paths) or "lifecycle" (starts instances of its own; not on the host).
     target: ClassVar[str] = "compute"
     tool: ClassVar[str]
-    # The figure that stands for the case (e.g. the startup time); None: the case has no one
-    # headline figure yet.
-    primary_metric: ClassVar[str | None] = None
+    # The figure that stands for the case in the family summary and the terminal (the
+    # workload's main figure, e.g. events/s); primary() may choose it from the parameters.
+    primary_metric: ClassVar[str]
     min_duration: ClassVar[float] = 1.0
     Params: ClassVar[type[Any]]
 
     def __init__(self, params: Any, spec: RunSpec) -> None:  # noqa: ANN401
         self.params = params
         self.spec = spec
+
+    def primary(self) -> str:
+        """The metric that stands for this case."""
+        return self.primary_metric
 
 
 class ToolWorkload(WorkloadBase):

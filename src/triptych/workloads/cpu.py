@@ -26,6 +26,7 @@ class SysbenchCpu(ToolWorkload):
     """`sysbench cpu`: primes up to max_prime per event; events per second."""
 
     name: ClassVar[str] = "sysbench-cpu"
+    primary_metric: ClassVar[str] = "cpu events"
     family: ClassVar[str] = "cpu"
     tool: ClassVar[str] = "sysbench"
     Params: ClassVar[type[SysbenchCpuParams]] = SysbenchCpuParams
@@ -67,10 +68,14 @@ class StressNgCpu(ToolWorkload):
     """`stress-ng --cpu` with one method; bogo-ops per second of wall time."""
 
     name: ClassVar[str] = "stress-ng-cpu"
+    primary_metric: ClassVar[str] = ""  # named after the method: see primary()
     family: ClassVar[str] = "cpu"
     tool: ClassVar[str] = "stress-ng"
     Params: ClassVar[type[StressNgCpuParams]] = StressNgCpuParams
     params: StressNgCpuParams
+
+    def primary(self) -> str:
+        return f"cpu {self.params.method} bogo-ops"
 
     def argv(self, platform: Platform, variant: str) -> list[str]:
         return [
@@ -96,7 +101,7 @@ class StressNgCpu(ToolWorkload):
         )
         return [
             Sample(
-                f"cpu {self.params.method} bogo-ops",
+                self.primary(),
                 value,
                 "bogo-ops/s",
                 True,

@@ -34,6 +34,7 @@ class Fio(ToolWorkload):
     """One fio job, time based; bandwidth, IOPS and completion-latency percentiles."""
 
     name: ClassVar[str] = "fio"
+    primary_metric: ClassVar[str] = ""  # IOPS for random I/O, bandwidth for sequential
     family: ClassVar[str] = "disk"
     target: ClassVar[str] = "disk"
     tool: ClassVar[str] = "fio"
@@ -56,6 +57,10 @@ class Fio(ToolWorkload):
             "--output-format=json",
         ]
         platform.execute(argv, self.spec.timeout).check(platform.name)
+
+    def primary(self) -> str:
+        what = "IOPS" if self.params.rw.startswith("rand") else "bandwidth"
+        return f"{self.params.rw} {what}"
 
     def argv(self, platform: Platform, variant: str) -> list[str]:
         p = self.params

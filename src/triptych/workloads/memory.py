@@ -27,6 +27,7 @@ class StressNgStream(ToolWorkload):
     """`stress-ng --stream`: STREAM-style copy/scale/add/triad; read and write MB/s."""
 
     name: ClassVar[str] = "stress-ng-stream"
+    primary_metric: ClassVar[str] = "memory read bandwidth"
     family: ClassVar[str] = "memory"
     tool: ClassVar[str] = "stress-ng"
     Params: ClassVar[type[StreamParams]] = StreamParams
@@ -103,6 +104,7 @@ class SysbenchRandomAccess(ToolWorkload):
     """
 
     name: ClassVar[str] = "sysbench-memory-random"
+    primary_metric: ClassVar[str] = "memory random access time"
     family: ClassVar[str] = "memory"
     tool: ClassVar[str] = "sysbench"
     Params: ClassVar[type[RandomAccessParams]] = RandomAccessParams

@@ -95,6 +95,7 @@ class Iperf3Tcp(ServerWorkload):
     """`iperf3 -J` TCP throughput; received Gbit/s and sender retransmits."""
 
     name: ClassVar[str] = "iperf3-tcp"
+    primary_metric: ClassVar[str] = "tcp throughput"
     tool: ClassVar[str] = "iperf3"
     Params: ClassVar[type[Iperf3Params]] = Iperf3Params
     params: Iperf3Params
@@ -163,6 +164,7 @@ class SockperfPingPong(ServerWorkload):
     """`sockperf ping-pong --tcp --full-rtt`: round-trip time, mean and percentiles."""
 
     name: ClassVar[str] = "sockperf-pingpong"
+    primary_metric: ClassVar[str] = "round-trip time p50"
     tool: ClassVar[str] = "sockperf"
     Params: ClassVar[type[SockperfParams]] = SockperfParams
     params: SockperfParams

@@ -1,0 +1,110 @@
+"""The family summary and its trend: each case counted once, through its primary metric.
+
+A family's cell is the geometric mean of its cases' primary-metric costs against the host. It
+names the cases it covers and says when they are fewer than the host's, and it carries the
+verdicts of those cases, so it is coloured only where findings of the corrected test agree.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from triptych.report.effect import FASTER, SAME, SLOWER, UNDETERMINED, Effect
+
+HOST = "host"
+
+
+@dataclass(frozen=True)
+class SummaryCell:
+    """One family on one platform column."""
+
+    cost: float  # geometric mean of the cases' primary-metric costs
+    cases: tuple[str, ...]
+    host_cases: int  # how many cases of the family the host has
+    verdicts: tuple[str, ...]  # one per case, in `cases` order
+
+    def count(self, verdict: str) -> int:
+        return self.verdicts.count(verdict)
+
+    @property
+    def direction(self) -> str:
+        """SLOWER or FASTER when its cases' findings all point one way, else ""."""
+        slower, faster = self.count(SLOWER), self.count(FASTER)
+        if slower and not faster:
+            return SLOWER
+        return FASTER if faster and not slower else ""
+
+    @property
+    def partial(self) -> bool:
+        return len(self.cases) < self.host_cases
+
+    @property
+    def tally(self) -> str:
+        parts = [
+            f"{self.count(v)} {v}" for v in (SLOWER, FASTER, SAME, UNDETERMINED) if self.count(v)
+        ]
+        return ", ".join(parts)
+
+
+@dataclass(frozen=True)
+class Headline:
+    """A case's primary metric on one column: its cost against the host and its verdict."""
+
+    family: str
+    case: str
+    label: str
+    effect: Effect
+
+
+def summarise(
+    headlines: Sequence[Headline], host_cases: dict[str, int]
+) -> dict[str, dict[str, SummaryCell]]:
+    """family -> column label -> its summary cell."""
+    grouped: dict[tuple[str, str], list[Headline]] = {}
+    for h in headlines:
+        if math.isfinite(h.effect.cost) and h.effect.cost > 0:
+            grouped.setdefault((h.family, h.label), []).append(h)
+    out: dict[str, dict[str, SummaryCell]] = {}
+    for (family, label), hs in grouped.items():
+        cost = math.exp(sum(math.log(h.effect.cost) for h in hs) / len(hs))
+        out.setdefault(family, {})[label] = SummaryCell(
+            cost,
+            tuple(h.case for h in hs),
+            host_cases.get(family, 0),
+            tuple(h.effect.verdict for h in hs),
+        )
+    return out
+
+
+def primary_rows(df: pd.DataFrame) -> pd.DataFrame:
+    """Each case's primary metric only (a case from a record that named none: its first)."""
+    named = df.primary_metric.astype(str)
+    first = df.groupby(["run", "case"], observed=True).metric.transform("first").astype(str)
+    primary = np.where(named != "", named, first)
+    return df[df.metric.astype(str) == primary]
+
+
+def trend_costs(df: pd.DataFrame) -> dict[tuple[str, str, str], float]:
+    """(run, family, label) -> geometric mean of the cases' primary-metric median costs."""
+    med = (
+        primary_rows(df)
+        .groupby(["run", "family", "case", "higher_is_better", "label"], observed=True)["value"]
+        .median()
+        .reset_index()
+    )
+    host = med[med.label == HOST].set_index(["run", "case"])["value"]
+    med = med[med.label != HOST].join(host.rename("host"), on=["run", "case"])
+    med = med[(med.host > 0) & (med.value > 0)]
+    ratio = med.value / med.host
+    med = med.assign(lc=np.log(np.where(med.higher_is_better, 1 / ratio, ratio)))
+    means = med.groupby(["run", "family", "label"], observed=True)["lc"].mean()
+    return {
+        (str(k[0]), str(k[1]), str(k[2])): math.exp(float(v))
+        for k, v in means.items()
+        if isinstance(k, tuple)
+    }
