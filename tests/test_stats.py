@@ -104,8 +104,9 @@ def test_interval_coverage_is_nominal(rounds: int) -> None:
         b = lognormal(rng, 100, cv, rounds)
         low, high = compare(a, b, higher_is_better=False).interval()
         covered += low <= true_cost <= high
-    # 95% nominal; 4000 trials put the estimate within about +-0.7 points of the truth.
-    assert 0.935 <= covered / trials <= 0.965
+    # 95% nominal (Welch's df make it slightly conservative at 3 rounds: ~96.5%); 4000 trials
+    # put the estimate within about +-0.7 points of the truth.
+    assert 0.935 <= covered / trials <= 0.975
 
 
 def test_the_same_within_the_margin_and_undetermined() -> None:
