@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+
+from triptych.report.load import load_runs
 
 ROOT = Path(__file__).parent.parent
 
@@ -359,3 +362,49 @@ def test_unwritable_results_directory_stops_the_run_with_one_line(
         ]
     )
     assert "Traceback" not in result.stdout.str()
+
+
+PASSES = """
+[scenario]
+name = "p"
+platforms = ["host"]
+passes = 2
+rounds = 3
+duration = 1
+
+[[case]]
+name = "cpu"
+workload = "sysbench-cpu"
+
+[[case]]
+name = "cpu-stress"
+workload = "stress-ng-cpu"
+"""
+
+
+def test_rounds_are_spread_over_passes_over_all_the_cases(pytester: pytest.Pytester) -> None:
+    setup_suite(pytester, PASSES)
+    result = pytester.runpytest_subprocess(
+        "--benchmark-save=p",
+        "--triptych-scenarios=s.toml",
+        "-p",
+        "no:cacheprovider",
+        "-v",
+        f"--triptych-scratch={pytester.path}/scratch",
+    )
+    result.assert_outcomes(passed=4)
+    # Pass by pass over all the cases: cpu and cpu-stress in pass 1, then both again.
+    ran = re.findall(r"test_case\[(p/[^\]]+)\] PASSED", result.stdout.str())
+    assert ran == [
+        "p/cpu/host/pass1",
+        "p/cpu-stress/host/pass1",
+        "p/cpu/host/pass2",
+        "p/cpu-stress/host/pass2",
+    ]
+    records = [b["extra_info"] for b in saved_run(pytester)["benchmarks"]]
+    cpu = sorted((r for r in records if r["case"] == "cpu"), key=lambda r: r["pass_index"])
+    assert [(r["pass_index"], r["passes"], r["rounds"]) for r in cpu] == [(0, 2, 2), (1, 2, 1)]
+    rounds = [s["metadata"]["round"] for r in cpu for s in r["samples"]]
+    assert rounds == [0, 1, 2]  # numbered across passes
+    samples = load_runs([pytester.path / ".benchmarks"]).samples
+    assert len(samples[samples.case == "cpu"]) == 3  # one case of 3 rounds in the report

@@ -175,6 +175,19 @@ def test_good_file_with_overrides(tmp_path: Path) -> None:
             GOOD_HEAD + '[docker]\nimage = ""\n[[case]]\nworkload = "fio"\n',
             "docker.image: '' is not an image name; name a local image or remove the key",
         ),
+        (
+            GOOD_HEAD + 'passes = 4\nrounds = 3\n[[case]]\nworkload = "fio"\n',
+            "case[0].rounds: 3 round(s) cannot fill 4 passes; give rounds >= 4",
+        ),
+        (
+            GOOD_HEAD + 'passes = 0\n[[case]]\nworkload = "fio"\n',
+            "scenario.passes: 0 is out of range; use a value from 1 to 100",
+        ),
+        (
+            GOOD_HEAD
+            + 'passes = 2\nmax_rounds = 9\ntarget_ci = 0.02\n[[case]]\nworkload = "fio"\n',
+            "case[0].max_rounds: adaptive rounds cannot be spread over passes",
+        ),
         # Names become test ids, file names and report text.
         (
             GOOD_HEAD + '[[case]]\nname = "a\\" onload=\\"x"\nworkload = "fio"\n',
@@ -188,6 +201,13 @@ def test_good_file_with_overrides(tmp_path: Path) -> None:
 )
 def test_bad_file(tmp_path: Path, text: str, expected: str) -> None:
     assert expected in error_for(tmp_path, text)
+
+
+def test_rounds_spread_over_passes_as_evenly_as_they_go(tmp_path: Path) -> None:
+    s = load_text(tmp_path, GOOD_HEAD + 'passes = 3\nrounds = 7\n[[case]]\nworkload = "fio"\n')
+    (case,) = s.cases  # type: ignore[attr-defined]
+    assert [case.rounds_in_pass(i) for i in range(3)] == [3, 2, 2]
+    assert [case.first_round(i) for i in range(3)] == [0, 3, 5]
 
 
 def test_vm_pins_one_cpu_per_vcpu(tmp_path: Path) -> None:

@@ -122,12 +122,13 @@ def trials(config: pytest.Config) -> list[Trial]:
     selected = _selected_platforms(config)
     found = []
     for scenario in _scenarios(config):
-        for case in scenario.cases:
-            target = WORKLOADS[case.workload].target
-            for name in case.platforms:
-                if selected is not None and name not in selected:
-                    continue
-                found += [Trial(case, name, v) for v in KINDS[name].variants(target)]
+        for index in range(scenario.passes):  # pass by pass over all the cases
+            for case in scenario.cases:
+                target = WORKLOADS[case.workload].target
+                for name in case.platforms:
+                    if selected is not None and name not in selected:
+                        continue
+                    found += [Trial(case, name, v, index) for v in KINDS[name].variants(target)]
     return found
 
 
@@ -169,7 +170,8 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         callspec = getattr(item, "callspec", None)
         trial = callspec.params.get("triptych_trial") if callspec is not None else None
         if isinstance(trial, Trial):
-            by_case.setdefault(f"{trial.case.scenario}/{trial.case.name}", []).append(i)
+            key = f"{trial.case.scenario}/{trial.case.name}/{trial.pass_index}"
+            by_case.setdefault(key, []).append(i)
     if mode == "shuffle":
         for positions in by_case.values():
             chosen = [items[i] for i in positions]

@@ -72,6 +72,8 @@ class CaseRecord:
     samples: list[Sample] = field(default_factory=list)
     primary_metric: str | None = None
     rounds_policy: RoundsPolicy | None = None
+    pass_index: int = 0  # which pass over the cases this is (rounds are numbered across them)
+    passes: int = 1
 
     def to_extra_info(self) -> dict[str, Any]:
         info: dict[str, Any] = {
@@ -91,6 +93,8 @@ class CaseRecord:
             "rounds": self.rounds,
             "platform_metadata": dict(self.platform_metadata),
             "primary_metric": self.primary_metric,
+            "pass_index": self.pass_index,
+            "passes": self.passes,
             "samples": [s.to_dict() for s in self.samples],
         }
         if self.rounds_policy is not None:
@@ -145,6 +149,8 @@ class CaseRecord:
             samples=[Sample.from_dict(s) for s in d.get("samples", [])],
             primary_metric=d.get("primary_metric"),
             rounds_policy=RoundsPolicy(**policy) if policy else None,
+            pass_index=int(d.get("pass_index", 0)),
+            passes=int(d.get("passes", 1)),
         )
 
 

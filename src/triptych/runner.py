@@ -30,11 +30,17 @@ class Trial:
     case: Case
     platform_name: str
     variant: str
+    pass_index: int = 0
 
     @property
     def id(self) -> str:
         v = "" if self.variant == "default" else f"/{self.variant}"
-        return f"{self.case.scenario}/{self.case.name}/{self.platform_name}{v}"
+        p = f"/pass{self.pass_index + 1}" if self.case.passes > 1 else ""
+        return f"{self.case.scenario}/{self.case.name}/{self.platform_name}{v}{p}"
+
+    @property
+    def rounds(self) -> int:
+        return self.case.rounds_in_pass(self.pass_index)
 
 
 def ci_halfwidth(values: list[float]) -> float:
@@ -88,9 +94,11 @@ def new_record(trial: Trial, platform: Platform, workload: Workload) -> CaseReco
         platform_rank=kind.rank,
         params=case.params_dict,
         duration=case.spec.duration,
-        rounds=case.rounds,
+        rounds=trial.rounds,
         platform_metadata=meta,
         primary_metric=workload.primary(),
+        pass_index=trial.pass_index,
+        passes=case.passes,
     )
 
 
@@ -106,7 +114,7 @@ def _round_function(
         "family": record.family,
         "case": case.name,
     }
-    round_numbers = itertools.count()
+    round_numbers = itertools.count(case.first_round(trial.pass_index))
 
     def one_round() -> None:
         number = next(round_numbers)
@@ -169,7 +177,7 @@ def run_trial(
             if policy.adaptive and not getattr(benchmark, "disabled", False):
                 adaptive_rounds(benchmark, one_round, record, policy)
             else:
-                benchmark.pedantic(one_round, rounds=case.rounds, iterations=1, warmup_rounds=0)
+                benchmark.pedantic(one_round, rounds=trial.rounds, iterations=1, warmup_rounds=0)
         finally:
             workload.cleanup(platform, trial.variant)
     return record.samples

@@ -30,7 +30,8 @@ _SHARED_KEYS = {
     "duration": float,
     "timeout": float,
 }
-SCENARIO_KEYS = {"name": str, "description": str, **_SHARED_KEYS}
+SCENARIO_KEYS = {"name": str, "description": str, "passes": int, **_SHARED_KEYS}
+MAX_PASSES = 100
 CASE_KEYS = {"name": str, "workload": str, "params": dict, **_SHARED_KEYS}
 TOP_KEYS = {"scenario": dict, "case": list, "docker": dict, "vm": dict}
 # Scenario and case names become test ids, file names and report text: letters, digits, . _ -
@@ -65,6 +66,15 @@ class Case:
     source: str
     engines: EngineSettings = field(default_factory=EngineSettings)
     policy: RoundPolicy | None = None
+    passes: int = 1  # the case's rounds are spread over this many passes over all the cases
+
+    def rounds_in_pass(self, index: int) -> int:
+        """How many of the case's rounds pass `index` (from 0) runs: as even as they go."""
+        return self.rounds // self.passes + (1 if index < self.rounds % self.passes else 0)
+
+    def first_round(self, index: int) -> int:
+        """The number of the first round pass `index` runs (rounds are numbered across passes)."""
+        return sum(self.rounds_in_pass(i) for i in range(index))
 
     @property
     def docker(self) -> DockerSettings:
@@ -86,6 +96,7 @@ class Scenario:
     path: str
     platforms: tuple[str, ...]
     cases: tuple[Case, ...]
+    passes: int = 1
 
 
 def _platforms(where: Where, key: str, value: object) -> tuple[str, ...]:
@@ -284,4 +295,28 @@ def load_scenario(path: Path) -> Scenario:
                 f"case name {name!r} is used twice",
                 "give each case a distinct name",
             )
-    return Scenario(d.scenario, head.get("description", ""), str(path), d.platforms, tuple(cases))
+    passes = _passes(where, head.get("passes", 1), cases)
+    cases = [dataclasses.replace(c, passes=passes) for c in cases]
+    return Scenario(
+        d.scenario, head.get("description", ""), str(path), d.platforms, tuple(cases), passes
+    )
+
+
+def _passes(where: Where, passes: int, cases: list[Case]) -> int:
+    """Passes over all the cases, each running a share of every case's rounds: a machine that
+    drifts during the run then moves every platform alike."""
+    in_range(where, "scenario.passes", passes, 1, MAX_PASSES, "")
+    for i, c in enumerate(cases):
+        if passes > 1 and c.policy is not None and c.policy.adaptive:
+            raise where.error(
+                f"case[{i}].max_rounds",
+                "adaptive rounds cannot be spread over passes",
+                "remove max_rounds and target_ci, or set scenario.passes = 1",
+            )
+        if c.rounds < passes:
+            raise where.error(
+                f"case[{i}].rounds",
+                f"{c.rounds} round(s) cannot fill {passes} passes",
+                f"give rounds >= {passes} or fewer passes",
+            )
+    return int(passes)
