@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 import numpy as np
@@ -199,3 +200,25 @@ def test_summary_cost_is_the_geometric_mean_oriented_by_direction(tmp_path: Path
     (g,) = analyse(runs.samples, runs.machines)
     assert g.summary["cpu"]["docker-bridge"].cost == pytest.approx((0.5 * 0.25) ** 0.5)
     assert g.summary["network"]["docker-bridge"].cost == pytest.approx(2.0)
+
+
+def test_real_unchanged_runs_pass_the_gate(tmp_path: Path) -> None:
+    # Three real quick runs of this machine, back to back, nothing changed: no pair fails, with
+    # a single baseline (family noise floors) or with the other two as a history.
+    history = Path(__file__).parent / "data" / "history"
+    runs = sorted(history.glob("*.json"))
+    assert len(runs) == 3
+    for run in runs:
+        shutil.copy(run, tmp_path / run.name)  # reading writes a cache beside the run
+    copies = sorted(tmp_path.glob("*.json"))
+    for i, base in enumerate(copies):
+        for cur in copies[i + 1 :]:
+            found = changes(load_runs([base]), load_runs([cur]))
+            assert len(found) > 100
+            assert [c for c in found if c.regression or c.improvement] == []
+    (tmp_path / "base").mkdir()
+    for run in copies[:2]:
+        shutil.move(run, tmp_path / "base" / run.name)
+    found = changes(load_runs([tmp_path / "base"]), load_runs([copies[2]]))
+    assert {c.history for c in found} == {2}
+    assert [c for c in found if c.regression or c.improvement] == []
