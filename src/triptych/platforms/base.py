@@ -16,6 +16,7 @@ from typing import ClassVar, Protocol, Self, TypeVar
 
 from triptych.cleanup import report_left
 from triptych.errors import NotApplicable, TriptychError
+from triptych.platforms.catalog import KINDS, PlatformKind
 from triptych.process import CommandResult
 from triptych.sample import MetaValue
 from triptych.session import NAME_PREFIX
@@ -62,16 +63,28 @@ class Platform(abc.ABC):
     """One place to run workloads. Use it as a context manager: it stops even when start fails."""
 
     name: ClassVar[str]
-    # Ways a host client reaches a server on this platform, and places disk I/O can land
-    # (from triptych.platforms.catalog, where each platform's facts live).
-    network_variants: ClassVar[tuple[str, ...]]
-    disk_variants: ClassVar[tuple[str, ...]]
     # Why release() could leave something behind: its engine went away.
     engine_gone: ClassVar[str] = "its engine is gone"
 
     def __init__(self, session: str) -> None:
         self.session = session
         self._servers: list[Background] = []
+
+    @property
+    def kind(self) -> PlatformKind:
+        """What the platform is (layer, paths), from the catalog where each platform's facts
+        live."""
+        return KINDS[self.name]
+
+    @property
+    def network_variants(self) -> tuple[str, ...]:
+        """Ways a host client reaches a server on this platform."""
+        return self.kind.network_variants
+
+    @property
+    def disk_variants(self) -> tuple[str, ...]:
+        """Places disk I/O can land on this platform."""
+        return self.kind.disk_variants
 
     @property
     def session_prefix(self) -> str:

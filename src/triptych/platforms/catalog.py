@@ -1,8 +1,8 @@
 """What each platform is, in one place: its name, layer, paths and which path is its own.
 
-Read by the scenario loader and the plugin (names, variants) and by the Platform classes (their
-variants); the runner stores `primary` and `rank` in every case record, so the report reads them
-from saved data and never from this module.
+Read by the scenario loader and the plugin (names, variants) and by the Platform classes
+(their variants and layer); the runner stores `primary` and `rank` in every case record, so the
+report reads them from saved data and never from this module.
 """
 
 from __future__ import annotations

@@ -20,7 +20,6 @@ from triptych.cleanup import report_swept
 from triptych.errors import PlatformUnavailable, TriptychError
 from triptych.images import REQUIRED_TOOLS, RootfsRecipe
 from triptych.platforms.base import ColdStart, Endpoint, Platform, ScratchDir, check_variant
-from triptych.platforms.catalog import KINDS
 from triptych.platforms.docker_conn import ENGINE_GONE, connect, why_gone
 from triptych.platforms.docker_sweep import labels, sweep_docker
 from triptych.platforms.settings import DockerSettings
@@ -271,7 +270,7 @@ class DockerPlatform(Platform):
     def metadata(self) -> dict[str, MetaValue]:
         return {
             "platform": self.name,
-            "layer": "container",
+            "layer": self.kind.layer,
             "image_id": self._image_id,
             "network_mode": self.network_mode,
             "engine_version": self._version,
@@ -286,8 +285,6 @@ class DockerBridgePlatform(DockerPlatform):
 
     name: ClassVar[str] = "docker-bridge"
     network_mode: ClassVar[str] = "bridge"
-    network_variants: ClassVar[tuple[str, ...]] = KINDS["docker-bridge"].network_variants
-    disk_variants: ClassVar[tuple[str, ...]] = KINDS["docker-bridge"].disk_variants
 
     def endpoint(self, port: int, variant: str) -> Endpoint:
         check_variant(self, variant, self.network_variants)
@@ -308,8 +305,6 @@ class DockerHostPlatform(DockerPlatform):
 
     name: ClassVar[str] = "docker-host"
     network_mode: ClassVar[str] = "host"
-    network_variants: ClassVar[tuple[str, ...]] = KINDS["docker-host"].network_variants
-    disk_variants: ClassVar[tuple[str, ...]] = KINDS["docker-host"].disk_variants
 
     def listen_host(self) -> str:
         return "127.0.0.1"

@@ -9,7 +9,6 @@ from pathlib import Path
 from typing import ClassVar
 
 from triptych.platforms.base import Endpoint, Platform, ScratchDir, check_variant
-from triptych.platforms.catalog import KINDS
 from triptych.process import CommandResult, LocalProcess, run_local
 from triptych.sample import MetaValue
 
@@ -18,8 +17,6 @@ class HostPlatform(Platform):
     """Runs tools directly on the host; servers listen on loopback."""
 
     name: ClassVar[str] = "host"
-    network_variants: ClassVar[tuple[str, ...]] = KINDS["host"].network_variants
-    disk_variants: ClassVar[tuple[str, ...]] = KINDS["host"].disk_variants
 
     def __init__(self, session: str, scratch_root: Path) -> None:
         super().__init__(session)
@@ -55,7 +52,7 @@ class HostPlatform(Platform):
         return ScratchDir(variant, str(self._started(self._dir)))
 
     def metadata(self) -> dict[str, MetaValue]:
-        return {"platform": self.name, "layer": "none", "scratch_fs": _fs_type(self._dir)}
+        return {"platform": self.name, "layer": self.kind.layer, "scratch_fs": _fs_type(self._dir)}
 
 
 def _fs_type(path: Path | None) -> str:

@@ -22,7 +22,6 @@ from triptych.errors import PlatformUnavailable, TriptychError
 from triptych.images import DEFAULT_CACHE, RootfsRecipe
 from triptych.platforms import libvirt_conn
 from triptych.platforms.base import ColdStart, Endpoint, Platform, ScratchDir, check_variant
-from triptych.platforms.catalog import KINDS
 from triptych.platforms.guest import Guest, choose_acceleration
 from triptych.platforms.guest_agent import GuestProcess
 from triptych.platforms.libvirt_conn import connect
@@ -41,8 +40,6 @@ class VmPlatform(Platform):
     """A guest booted for the session; servers in it are reached over the suite's network."""
 
     name: ClassVar[str] = "vm"
-    network_variants: ClassVar[tuple[str, ...]] = KINDS["vm"].network_variants
-    disk_variants: ClassVar[tuple[str, ...]] = KINDS["vm"].disk_variants
     engine_gone: ClassVar[str] = "libvirtd is gone"
 
     def __init__(self, session: str, settings: VmSettings, cache: Path = DEFAULT_CACHE) -> None:
@@ -199,7 +196,7 @@ class VmPlatform(Platform):
     def metadata(self) -> dict[str, MetaValue]:
         meta: dict[str, MetaValue] = {
             "platform": self.name,
-            "layer": "vm",
+            "layer": self.kind.layer,
             "acceleration": "kvm" if self.accel == "kvm" else "tcg",
             "emulated": self.accel != "kvm",
             "acceleration_reason": self.accel_reason,
