@@ -10,9 +10,15 @@ import pandas as pd
 
 from triptych.report.effect import UNTESTABLE, Effect
 from triptych.report.stats import Comparison, compare, cv, decide
-from triptych.report.summary import Headline, SummaryCell, primary_rows, summarise, trend_costs
+from triptych.report.summary import (
+    HOST,
+    Headline,
+    SummaryCell,
+    primary_rows,
+    summarise,
+    trend_costs,
+)
 
-HOST = "host"
 CV_WARN = 0.10
 FEW_ROUNDS = 4
 COLUMN_KEYS = ["platform", "variant", "primary", "emulated", "rank"]
@@ -49,25 +55,25 @@ class Notice:
     loud: bool = False
 
 
-def columns_of(df: pd.DataFrame) -> dict[str, Column]:
-    """Every column the samples have, by label."""
+def _distinct(df: pd.DataFrame) -> tuple[pd.DataFrame, list[Column]]:
+    """The distinct column facts of the samples, and a Column for each."""
     combos = df[COLUMN_KEYS].drop_duplicates()
     found = [
         Column(str(p), str(v), bool(pr), bool(e), int(r))
         for p, v, pr, e, r in combos.itertuples(index=False)
     ]
-    return {c.label: c for c in found}
+    return combos, found
+
+
+def columns_of(df: pd.DataFrame) -> dict[str, Column]:
+    """Every column the samples have, by label."""
+    return {c.label: c for c in _distinct(df)[1]}
 
 
 def labelled(df: pd.DataFrame) -> pd.DataFrame:
     """Adds each sample's column label, rendered once per distinct column."""
-    combos = df[COLUMN_KEYS].drop_duplicates()
-    combos = combos.assign(
-        label=[
-            Column(str(p), str(v), bool(pr), bool(e), int(r)).label
-            for p, v, pr, e, r in combos.itertuples(index=False)
-        ]
-    )
+    combos, found = _distinct(df)
+    combos = combos.assign(label=[c.label for c in found])
     merged = df.merge(combos, on=COLUMN_KEYS, how="left")
     return merged.assign(label=merged.label.astype("category"))
 

@@ -16,7 +16,7 @@ import pandas as pd
 
 from triptych.report.effect import FASTER, SAME, SLOWER, UNDETERMINED, Effect
 
-HOST = "host"
+HOST = "host"  # the baseline column's label: every cost is against it
 
 
 @dataclass(frozen=True)
