@@ -55,18 +55,15 @@ class Comparison:
         return math.exp(self.log_cost - half), math.exp(self.log_cost + half)
 
     def _tail(self, x: float) -> float:
-        """P(T > x) under the t distribution of this comparison (a point mass when se = 0)."""
-        if self.se == 0:
-            return 0.0 if x > 0 else 1.0
-        return float(st.t.sf(x / self.se, self.df))
+        """P(T > x) under the t distribution of this comparison."""
+        return float(upper_tail(np.array(x), np.array(self.se), np.array(self.df)))
 
     @property
     def p_beyond(self) -> float:
         """p of "the cost is beyond the margin in the observed direction" (one-sided)."""
         if not self.testable:
             return 1.0
-        p = beyond_p(np.array(self.log_cost), np.array(self.se), np.array(self.df), self.margin)
-        return float(p)
+        return self._tail(abs(self.log_cost) - math.log1p(self.margin))
 
     @property
     def p_same(self) -> float:
@@ -98,13 +95,17 @@ def welch_log(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.
     return la.mean(axis=-1) - lb.mean(axis=-1), np.sqrt(se2), df
 
 
-def beyond_p(log_cost: np.ndarray, se: np.ndarray, df: np.ndarray, margin: float) -> np.ndarray:
-    """p of "the cost is beyond the margin in its observed direction" (one-sided), vectorised;
-    with zero spread the answer is certain."""
-    x = np.abs(log_cost) - math.log1p(margin)
+def upper_tail(x: np.ndarray, se: np.ndarray, df: np.ndarray) -> np.ndarray:
+    """P(T * se > x) for Welch's t, vectorised; with zero spread the answer is certain."""
     with np.errstate(divide="ignore", invalid="ignore"):
         p = st.t.sf(x / se, df)
     return np.where(se > 0, p, np.where(x > 0, 0.0, 1.0))
+
+
+def beyond_p(log_cost: np.ndarray, se: np.ndarray, df: np.ndarray, margin: float) -> np.ndarray:
+    """p of "the cost is beyond the margin in its observed direction" (one-sided), vectorised:
+    what Comparison.p_beyond computes for one comparison, for a simulation's arrays."""
+    return upper_tail(np.abs(log_cost) - math.log1p(margin), se, df)
 
 
 def compare(
