@@ -11,7 +11,7 @@ import pytest
 from tests.synthetic import DEFAULT_METRICS, noisy, write_run
 from triptych.cli import main
 from triptych.report.analysis import analyse
-from triptych.report.compare import NOISE_FLOORS, changes
+from triptych.report.compare import NOISE_FLOORS, Sides, changes
 from triptych.report.effect import SLOWER
 from triptych.report.load import load_runs
 
@@ -81,7 +81,7 @@ def test_a_single_baseline_needs_the_family_noise_floor(tmp_path: Path) -> None:
     # family's floor for run-to-run noise a single baseline cannot show: not a regression.
     base = write_run(tmp_path / "b.json", ["host"], 7, noisy({}, seed=4))
     cur = write_run(tmp_path / "c.json", ["host"], 7, noisy({"host": 1.25}, seed=5))
-    found = {c.metric: c for c in changes(load_runs([base]), load_runs([cur]))}
+    found = {c.metric: c for c in changes(Sides.of(load_runs([base]), load_runs([cur])))}
     assert not found["round-trip time p50"].regression
     assert found["round-trip time p50"].margin == NOISE_FLOORS["network"]
     # CPU's floor is lower: 25% more events/s is beyond it (an improvement).
@@ -104,10 +104,10 @@ def test_a_history_of_runs_is_the_noise_model(tmp_path: Path) -> None:
     same = write_run(tmp_path / "same.json", ["host"], 7, noisy({}, cv=0.01, seed=10))
     slower = write_run(tmp_path / "slow.json", ["host"], 7, noisy({"host": 1.3}, cv=0.01, seed=11))
     history = load_runs([tmp_path / "history"])
-    unchanged = changes(history, load_runs([same]))
+    unchanged = changes(Sides.of(history, load_runs([same])))
     assert {c.history for c in unchanged} == {5}
     assert not any(c.regression or c.improvement for c in unchanged)
-    found = {c.metric: c for c in changes(history, load_runs([slower]))}
+    found = {c.metric: c for c in changes(Sides.of(history, load_runs([slower])))}
     assert found["round-trip time p50"].regression
     assert found["round-trip time p50"].effect.cost == pytest.approx(1.3, rel=0.05)
 
@@ -213,12 +213,12 @@ def test_real_unchanged_runs_pass_the_gate(tmp_path: Path) -> None:
     copies = sorted(tmp_path.glob("*.json"))
     for i, base in enumerate(copies):
         for cur in copies[i + 1 :]:
-            found = changes(load_runs([base]), load_runs([cur]))
+            found = changes(Sides.of(load_runs([base]), load_runs([cur])))
             assert len(found) > 100
             assert [c for c in found if c.regression or c.improvement] == []
     (tmp_path / "base").mkdir()
     for run in copies[:2]:
         shutil.move(run, tmp_path / "base" / run.name)
-    found = changes(load_runs([tmp_path / "base"]), load_runs([copies[2]]))
+    found = changes(Sides.of(load_runs([tmp_path / "base"]), load_runs([copies[2]])))
     assert {c.history for c in found} == {2}
     assert [c for c in found if c.regression or c.improvement] == []

@@ -14,7 +14,7 @@ from triptych.images import DEFAULT_CACHE, RootfsRecipe, build_rootfs, docker_im
 from triptych.platforms.docker_conn import connect
 from triptych.platforms.docker_sweep import clean_docker
 from triptych.platforms.libvirt_sweep import clean_libvirt
-from triptych.report.compare import changes, markdown, missing, refuse_incomparable
+from triptych.report.compare import Sides, changes, markdown, missing, refuse_incomparable
 from triptych.report.gate_input import gate_notes, parse_thresholds
 from triptych.report.load import load_runs
 from triptych.report.render import write_report
@@ -36,9 +36,10 @@ def _compare(args: argparse.Namespace) -> int:
                 f"{name} {getattr(args, name.lower())}: no triptych results in it; "
                 "pass a run saved by `pytest bench/ --benchmark-save=NAME`"
             )
-    refuse_incomparable(baseline, current, args.allow_env_change)
-    found = changes(baseline, current, args.threshold / 100, thresholds)
-    lacking = missing(baseline, current)
+    sides = Sides.of(baseline, current)
+    refuse_incomparable(sides, args.allow_env_change)
+    found = changes(sides, args.threshold / 100, thresholds)
+    lacking = missing(sides)
     text = markdown(found, args.baseline, args.current, gate_notes(baseline, current, lacking))
     print(text)
     summary = os.environ.get("GITHUB_STEP_SUMMARY")

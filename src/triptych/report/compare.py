@@ -75,6 +75,20 @@ def series(runs: Runs) -> dict[Key, Series]:
     return out
 
 
+@dataclass(frozen=True)
+class Sides:
+    """Baseline and current, each metric's runs kept apart: read once, used by every check."""
+
+    baseline: Runs
+    current: Runs
+    base: dict[Key, Series]
+    cur: dict[Key, Series]
+
+    @classmethod
+    def of(cls, baseline: Runs, current: Runs) -> Sides:
+        return cls(baseline, current, series(baseline), series(current))
+
+
 def history_compare(
     current: np.ndarray, baseline_runs: list[np.ndarray], higher_is_better: bool, margin: float
 ) -> Comparison:
@@ -92,15 +106,14 @@ def history_compare(
 
 
 def changes(
-    baseline: Runs,
-    current: Runs,
+    sides: Sides,
     default: float = DEFAULT_THRESHOLD,
     per_metric: Mapping[str, float] | None = None,
 ) -> list[Change]:
     """Every metric present in both, the current run against the baseline run(s), decided
     together with the family-wise error held at 5%."""
     per_metric = per_metric or {}
-    base, cur = series(baseline), series(current)
+    base, cur = sides.base, sides.cur
     found: list[tuple[Key, Series, np.ndarray, list[np.ndarray], float, Comparison]] = []
     for key in sorted(set(base) & set(cur)):
         b, c = base[key], cur[key]
@@ -140,10 +153,11 @@ def environment(machine: Mapping[str, object]) -> dict[str, str]:
     return {k: str(t.get(k, "?")) for k in keys}
 
 
-def refuse_incomparable(baseline: Runs, current: Runs, allow_env_change: bool) -> None:
+def refuse_incomparable(sides: Sides, allow_env_change: bool) -> None:
     """One line and exit 2 for what no verdict can be drawn from: another environment (unless
     allowed), a metric whose unit or direction changed."""
-    envs = [environment(m) for m in (*baseline.machines.values(), *current.machines.values())]
+    machines = (*sides.baseline.machines.values(), *sides.current.machines.values())
+    envs = [environment(m) for m in machines]
     if not allow_env_change:
         for name in envs[0] if envs else {}:
             seen = sorted({e.get(name, "?") for e in envs})
@@ -153,7 +167,7 @@ def refuse_incomparable(baseline: Runs, current: Runs, allow_env_change: bool) -
                     f"{' vs '.join(seen)}); compare runs of one machine, or pass "
                     "--allow-env-change to compare anyway"
                 )
-    base, cur = series(baseline), series(current)
+    base, cur = sides.base, sides.cur
     for key in sorted(set(base) & set(cur)):
         b, c = base[key], cur[key]
         if (b.unit, b.higher_is_better) != (c.unit, c.higher_is_better):
@@ -165,10 +179,12 @@ def refuse_incomparable(baseline: Runs, current: Runs, allow_env_change: bool) -
             )
 
 
-def missing(baseline: Runs, current: Runs) -> list[str]:
+def missing(sides: Sides) -> list[str]:
     """Cases, columns and metrics the baseline has and the current run lacks."""
-    base, cur = set(series(baseline)), set(series(current))
-    return [f"{case} / {metric} / {label}" for case, metric, label in sorted(base - cur)]
+    return [
+        f"{case} / {metric} / {label}"
+        for case, metric, label in sorted(set(sides.base) - set(sides.cur))
+    ]
 
 
 def markdown(found: list[Change], baseline: str, current: str, notes: list[str]) -> str:
