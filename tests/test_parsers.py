@@ -57,6 +57,20 @@ def test_stream_with_two_workers_is_the_total(data: Path) -> None:
     assert s.value == pytest.approx(2 * 16886.885839)
 
 
+def test_stream_under_stress_ng_016_key_spelling(data: Path) -> None:
+    """stress-ng 0.16 and later name the YAML key after the metric's description, "MB per sec
+    memory read rate", lower-cased with spaces as dashes (stress_description_yamlify in
+    stress-ng.c). Debian 12 ships 0.15 only, so this output is the real 0.15 capture with its
+    metric lines rewritten the way 0.16's source writes them, not a capture of 0.16 itself."""
+    text = (data / "stress-stream.yaml").read_text()
+    newer = text.replace("memory-read-rate-mb-per-sec", "mb-per-sec-memory-read-rate").replace(
+        "memory-write-rate-mb-per-sec", "mb-per-sec-memory-write-rate"
+    )
+    assert "memory-read-rate-mb-per-sec" not in newer
+    (s,) = StressNgStream(StreamParams(), SPEC).parse(newer)
+    assert (s.metric, s.value, s.unit) == ("memory read bandwidth", 16886.885839, "MiB/s")
+
+
 def test_stream_too_short_says_so(data: Path) -> None:
     text = (data / "stress-stream.yaml").read_text()
     cut = "\n".join(line for line in text.splitlines() if "memory-" not in line)

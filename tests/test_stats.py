@@ -4,10 +4,11 @@ interval coverage, and the multiplicity corrections against hand-computed values
 from __future__ import annotations
 
 import math
+from itertools import combinations_with_replacement
 
 import numpy as np
 import pytest
-from scipy.stats import binomtest
+from scipy.stats import binomtest, multinomial, norm
 
 from triptych.report.effect import FASTER, SAME, SLOWER, UNDETERMINED, UNTESTABLE, describe
 from triptych.report.stats import (
@@ -154,3 +155,31 @@ def test_multiplicity_corrections_against_hand_computed_values() -> None:
     assert adjusted(p, "fwer") == pytest.approx([0.03, 0.06, 0.06, 0.02])
     assert adjusted([], "fdr") == []
     assert math.isclose(adjusted([0.9, 0.9], "fwer")[0], 1.0)
+
+
+@pytest.mark.parametrize("spread_in_buckets", [0.5, 1.0, 2.0])
+def test_tied_rounds_by_brute_force_enumeration(spread_in_buckets: float) -> None:
+    """fio reports percentiles as histogram buckets (64 per power of two: values 1/64 apart),
+    so rounds tie. Every outcome of 3 vs 3 rounds of an unchanged metric, bucketed, is
+    enumerated with its exact probability: the chance the report's rule (Welch on logs, beyond
+    the 2% margin, one comparison) calls it slower or faster stays within alpha."""
+    h = math.log1p(1 / 64)  # one bucket, on the log scale
+    sigma = spread_in_buckets * h
+    reach = math.ceil(5 * sigma / h) + 1
+    buckets = np.arange(-reach, reach + 1)
+    edges = (buckets[:, None] + np.array([-0.5, 0.5])) * h
+    prob = norm.cdf(edges[:, 1], 0, sigma) - norm.cdf(edges[:, 0], 0, sigma)
+    prob /= prob.sum()
+    sides = list(combinations_with_replacement(range(buckets.size), 3))
+    p_side = np.array(
+        [multinomial.pmf(np.bincount(s, minlength=buckets.size), 3, prob) for s in sides]
+    )
+    logs = buckets[np.array(sides)] * h  # (outcomes, 3)
+    a = np.repeat(logs, len(sides), axis=0)
+    b = np.tile(logs, (len(sides), 1))
+    weight = np.outer(p_side, p_side).ravel()
+    assert weight.sum() == pytest.approx(1.0, abs=1e-6)
+    d, se, df = welch_log(np.exp(a), np.exp(b))
+    finding = beyond_p(d, se, df, MARGIN) < ALPHA
+    size = float(weight[finding].sum())
+    assert size <= ALPHA, size

@@ -4,14 +4,16 @@ at all held at 5% (Holm over every metric compared).
 
 Runs are the unit. With a history (a BASELINE directory of several runs of the same machine),
 each baseline run contributes its mean, and the current run must lie beyond what the spread of
-those run means predicts for one more run. With a single baseline run the run-to-run noise is
-unknown: a regression must then also exceed a conservative floor for its family (NOISE_FLOORS,
-measured between unchanged runs on our machines), and the output says a history would sharpen it.
+those run means (moderated towards the family's: gate_stats) predicts for one more run. With a
+single baseline run the run-to-run noise is unknown: a regression must then also exceed a
+conservative floor for its family (floor_of, measured between unchanged runs on our machines),
+and the output says a history would sharpen it.
 """
 
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 
@@ -20,14 +22,41 @@ import numpy as np
 from triptych.errors import TriptychError
 from triptych.report.analysis import labelled
 from triptych.report.effect import FASTER, SLOWER, Effect, describe
+from triptych.report.gate_stats import Rounds, gate_tests
 from triptych.report.load import ENV_KEYS, Runs
-from triptych.report.stats import Comparison, compare, decide
+from triptych.report.stats import decide
 
 DEFAULT_THRESHOLD = 0.05
-# Run-to-run spread that a single baseline run cannot show, per family: the margin a change must
-# exceed when there is no history (see the README, "The CI gate", for how these were measured).
-NOISE_FLOORS = {"cpu": 0.10, "memory": 0.15, "disk": 0.40, "network": 0.40, "startup": 0.40}
-DEFAULT_FLOOR = 0.40
+# What one baseline run cannot show: how far a whole run moves from night to night. Per family,
+# and for tail latencies (p99 and beyond) of any family, the largest run-to-run spread (standard
+# deviation of a run's mean log value beyond its rounds' own noise) measured among the metrics of
+# six unchanged quick runs of our machine kind (tests/data/history; tests/test_gate_sim.py keeps
+# this table at or above what those runs show).
+RUN_TO_RUN = {
+    "cpu": 0.08,
+    "memory": 0.10,
+    "disk": 0.34,
+    "network": 0.15,
+    "startup": 0.11,
+    "tail": 0.42,
+}
+# Against one baseline run a change must exceed its floor: what two runs differing only by that
+# spread exceed once in ~1000 (3 standard deviations of a difference of two runs).
+FLOOR_SIGMAS = 3.0
+TAIL = re.compile(r"\bp99")
+
+
+def noise_group(family: str, metric: str) -> str:
+    """Metrics whose run-to-run noise is alike: a family's, and tail latencies of any family
+    (the floors, and the variances moderated together in a history, are per group)."""
+    return "tail" if TAIL.search(metric) else family
+
+
+def floor_of(family: str, metric: str) -> float:
+    """The noise floor a change must exceed against a single baseline run."""
+    spread = RUN_TO_RUN.get(noise_group(family, metric), max(RUN_TO_RUN.values()))
+    return math.expm1(FLOOR_SIGMAS * math.sqrt(2) * spread)
+
 
 Key = tuple[str, str, str]  # case, metric, column label
 
@@ -89,59 +118,46 @@ class Sides:
         return cls(baseline, current, series(baseline), series(current))
 
 
-def history_compare(
-    current: np.ndarray, baseline_runs: list[np.ndarray], higher_is_better: bool, margin: float
-) -> Comparison:
-    """The current run's mean log value against the means of several baseline runs: the
-    spread of those run means predicts where one more unchanged run falls (df = runs - 1)."""
-    if (current <= 0).any() or any((b <= 0).any() for b in baseline_runs):
-        return Comparison(math.nan, math.nan, 0.0, current.size, len(baseline_runs), margin)
-    means = np.array([float(np.log(b).mean()) for b in baseline_runs])
-    diff = float(np.log(current).mean() - means.mean())
-    k = means.size
-    se = float(means.std(ddof=1)) * math.sqrt(1 + 1 / k) if k > 1 else math.nan
-    return Comparison(
-        -diff if higher_is_better else diff, se, float(k - 1), current.size, k, margin
-    )
-
-
 def changes(
     sides: Sides,
     default: float = DEFAULT_THRESHOLD,
     per_metric: Mapping[str, float] | None = None,
 ) -> list[Change]:
     """Every metric present in both, the current run against the baseline run(s), decided
-    together with the family-wise error held at 5%."""
+    together with the family-wise error held at 5% (gate_stats: the arithmetic the simulation
+    runs on thousands of nights)."""
     per_metric = per_metric or {}
     base, cur = sides.base, sides.cur
-    found: list[tuple[Key, Series, np.ndarray, list[np.ndarray], float, Comparison]] = []
-    for key in sorted(set(base) & set(cur)):
-        b, c = base[key], cur[key]
-        if b.unit == "count":
-            continue  # counts near zero (retransmits) are not ratios
-        current_rounds = np.concatenate(list(c.runs.values()))
-        history = [b.runs[r] for r in sorted(b.runs)]
-        margin = per_metric.get(key[1], default)
-        if len(history) == 1:
-            margin = max(margin, NOISE_FLOORS.get(b.family, DEFAULT_FLOOR))
-            comp = compare(current_rounds, history[0], b.higher_is_better, margin)
-        else:
-            comp = history_compare(current_rounds, history, b.higher_is_better, margin)
-        found.append((key, b, current_rounds, history, margin, comp))
-    effects = decide([f[-1] for f in found], "fwer")
+    keys = [k for k in sorted(set(base) & set(cur)) if base[k].unit != "count"]
+    # Counts near zero (retransmits) are not ratios: never gated.
+    history = [[base[k].runs[r] for r in sorted(base[k].runs)] for k in keys]
+    current = [np.concatenate(list(cur[k].runs.values())) for k in keys]
+    groups = [noise_group(base[k].family, k[1]) for k in keys]
+    tests = gate_tests(
+        Rounds.ragged([[c] for c in current]),
+        Rounds.ragged(history),
+        np.array([sorted(set(groups)).index(g) for g in groups], dtype=int),
+        np.array([base[k].higher_is_better for k in keys], dtype=bool),
+        np.array([per_metric.get(k[1], default) for k in keys], dtype=float),
+        np.array([floor_of(base[k].family, k[1]) for k in keys], dtype=float),
+    )
+    comparisons = tests.comparisons()
+    effects = decide(comparisons, "fwer")
     return [
         Change(
             key[0],
             key[1],
-            b.unit,
+            base[key].unit,
             key[2],
-            float(np.median(np.concatenate(history))),
-            float(np.median(current_rounds)),
+            float(np.median(np.concatenate(runs))),
+            float(np.median(now)),
             effect,
-            margin,
-            len(history),
+            comp.margin,
+            len(runs),
         )
-        for (key, b, current_rounds, history, margin, _), effect in zip(found, effects, strict=True)
+        for key, runs, now, comp, effect in zip(
+            keys, history, current, comparisons, effects, strict=True
+        )
     ]
 
 

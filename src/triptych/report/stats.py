@@ -102,10 +102,12 @@ def upper_tail(x: np.ndarray, se: np.ndarray, df: np.ndarray) -> np.ndarray:
     return np.where(se > 0, p, np.where(x > 0, 0.0, 1.0))
 
 
-def beyond_p(log_cost: np.ndarray, se: np.ndarray, df: np.ndarray, margin: float) -> np.ndarray:
+def beyond_p(
+    log_cost: np.ndarray, se: np.ndarray, df: np.ndarray, margin: float | np.ndarray
+) -> np.ndarray:
     """p of "the cost is beyond the margin in its observed direction" (one-sided), vectorised:
     what Comparison.p_beyond computes for one comparison, for a simulation's arrays."""
-    return upper_tail(np.abs(log_cost) - math.log1p(margin), se, df)
+    return upper_tail(np.abs(log_cost) - np.log1p(margin), se, df)
 
 
 def compare(
@@ -130,21 +132,20 @@ def compare(
 
 def adjust(p: np.ndarray, method: str) -> np.ndarray:
     """p-values adjusted for multiplicity along the last axis: "fdr" (Benjamini-Hochberg) or
-    "fwer" (Holm)."""
-    m = p.shape[-1]
-    if m == 0:
-        return p.copy()
-    order = np.argsort(p, axis=-1)
+    "fwer" (Holm). NaN marks a comparison not made: it stays NaN and is not counted."""
+    m = np.isfinite(p).sum(axis=-1, keepdims=True)
+    order = np.argsort(p, axis=-1)  # NaN sorts last
     ranked = np.take_along_axis(p, order, axis=-1)
+    rank = np.arange(1, p.shape[-1] + 1)
     if method == "fdr":
-        scaled = ranked * m / np.arange(1, m + 1)
-        adj = np.flip(np.minimum.accumulate(np.flip(scaled, -1), axis=-1), -1)
+        adj = np.flip(np.fmin.accumulate(np.flip(ranked * m / rank, -1), axis=-1), -1)
     elif method == "fwer":
-        adj = np.maximum.accumulate(ranked * (m - np.arange(m)), axis=-1)
+        adj = np.fmax.accumulate(ranked * (m - rank + 1), axis=-1)
     else:
         raise ValueError(f"unknown multiplicity method {method!r}")
+    adj = np.where(np.isfinite(ranked), np.minimum(adj, 1.0), np.nan)
     out = np.empty_like(adj)
-    np.put_along_axis(out, order, np.minimum(adj, 1.0), axis=-1)
+    np.put_along_axis(out, order, adj, axis=-1)
     return out
 
 

@@ -13,6 +13,9 @@ from triptych.validate import setting, size_setting
 from triptych.workloads.base import ToolWorkload, number, whole_seconds
 from triptych.workloads.stressng import stressng_metrics
 
+# The read rate's YAML key: stress-ng 0.15 writes it as below; 0.16 and later write the metric's
+# description ("MB per sec memory read rate") lower-cased with spaces as dashes.
+READ_RATE_KEYS = ("memory-read-rate-mb-per-sec", "mb-per-sec-memory-read-rate")
 TRANSFERRED = re.compile(r"MiB transferred \(\s*(\S+) MiB/sec\)")
 WORD_BYTES = 8  # sysbench's random mode loads one size_t per access
 
@@ -52,21 +55,23 @@ class StressNgStream(ToolWorkload):
     def parse(self, output: str) -> list[Sample]:
         """The total read bandwidth of all workers, in MiB/s.
 
-        stress-ng 0.15 divides bytes by 2^20 (its "MB") and reports the mean rate of its
-        instances, so the total is that rate times the workers (with 2 workers the rate stays
-        at the 1-worker figure while bogo-ops/s quadruple on half-size arrays). Its write rate
+        stress-ng (0.15 and 0.16 alike, under either key spelling) divides bytes by 2^20 (its
+        "MB") and reports the mean rate of its instances, so the total is that rate times the
+        workers (with 2 workers the rate stays at the 1-worker figure while bogo-ops/s
+        quadruple on half-size arrays). Its write rate
         is a fixed 2/3 of the read rate (the copy/scale/add/triad byte counts), not a
         measurement: it is not kept.
         """
         m = stressng_metrics(output, "stream")
-        if "memory-read-rate-mb-per-sec" not in m:
+        key = next((k for k in READ_RATE_KEYS if k in m), None)
+        if key is None:
             raise ParseError(
                 "stress-ng",
                 "no memory rate in its metrics (stress-ng reports none "
                 "when a run is too short: give this case a longer duration)",
                 output,
             )
-        rate = number("stress-ng", output, m["memory-read-rate-mb-per-sec"], "memory read rate")
+        rate = number("stress-ng", output, m[key], "memory read rate")
         meta: dict[str, MetaValue] = {
             "workers": self.params.workers,
             "l3_size": self.params.l3_size,

@@ -1,0 +1,200 @@
+"""The gate's arithmetic on arrays: `triptych compare` on real runs (one night) and the simulation
+of thousands of nights (tests/test_gate_sim.py) go through this same code.
+
+Every quantity is on the log scale and has the shape (..., metrics, runs): leading axes are
+simulated nights, absent for a real comparison.
+
+With one baseline run, the current run's rounds are compared with the baseline's (Welch), and
+a change must also exceed its noise group's floor (what one run cannot show).
+
+With a history of several baseline runs, each run is one unit: the current run's mean must lie
+beyond what the spread of the history's run means predicts for one more run (a prediction
+interval). Five runs give a variance with 4 degrees of freedom, too few to find anything among
+~150 metrics, so each metric's variance is moderated towards its noise group's (Smyth's
+empirical Bayes, as limma does for genes): the group's metrics tell how far one metric's
+variance can be from theirs, which adds d0 degrees of freedom to every metric of the group.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+from scipy.special import digamma, polygamma
+
+from triptych.report.stats import ALPHA, Comparison, adjust, beyond_p
+
+BIG_DF = 1e6  # degrees of freedom standing in for "known" (a t with it is a normal)
+
+
+@dataclass(frozen=True)
+class Rounds:
+    """Per metric and run: mean and variance (ddof=1) of its rounds' log values, and how many
+    rounds. A run lacking the metric has n = 0 and NaN mean."""
+
+    mean: np.ndarray
+    var: np.ndarray
+    n: np.ndarray
+
+    @classmethod
+    def of(cls, values: np.ndarray) -> Rounds:
+        """From positive values of shape (..., metrics, runs, rounds)."""
+        logs = np.log(values)
+        n = np.full(logs.shape[:-1], logs.shape[-1])
+        var = logs.var(axis=-1, ddof=1) if logs.shape[-1] > 1 else np.full(n.shape, np.nan)
+        return cls(logs.mean(axis=-1), var, n)
+
+    @classmethod
+    def ragged(cls, metrics: Sequence[Sequence[np.ndarray]]) -> Rounds:
+        """From real runs: per metric, each run's rounds (any count; missing runs are empty)."""
+        width = max((len(runs) for runs in metrics), default=0)
+        mean = np.full((len(metrics), width), np.nan)
+        var = np.full((len(metrics), width), np.nan)
+        n = np.zeros((len(metrics), width), dtype=int)
+        for i, runs in enumerate(metrics):
+            for j, rounds in enumerate(runs):
+                if rounds.size == 0 or (rounds <= 0).any():
+                    continue
+                logs = np.log(rounds)
+                mean[i, j], n[i, j] = logs.mean(), logs.size
+                if logs.size > 1:
+                    var[i, j] = logs.var(ddof=1)
+        return cls(mean, var, n)
+
+
+@dataclass(frozen=True)
+class Tests:
+    """One test per metric (shape (..., metrics)): the log cost, oriented so that > 0 is worse,
+    its standard error and degrees of freedom, the margin it must exceed, and how many units
+    each side had (rounds for one baseline run, runs for a history)."""
+
+    log_cost: np.ndarray
+    se: np.ndarray
+    df: np.ndarray
+    margin: np.ndarray
+    n_current: np.ndarray
+    n_baseline: np.ndarray
+
+    def comparisons(self) -> list[Comparison]:
+        """One night's tests as the comparisons `stats.decide` takes."""
+        return [
+            Comparison(
+                float(self.log_cost[i]),
+                float(self.se[i]),
+                float(self.df[i]),
+                int(self.n_current[i]),
+                int(self.n_baseline[i]),
+                float(self.margin[i]),
+            )
+            for i in range(self.log_cost.shape[-1])
+        ]
+
+
+def trigamma_inverse(x: np.ndarray) -> np.ndarray:
+    """y with trigamma(y) = x, by Newton's method (limma's trigammaInverse)."""
+    x = np.asarray(x, dtype=float)
+    y = np.where(x > 1e7, 1 / np.sqrt(x), np.where(x < 1e-6, 1 / x, 0.5 + 1 / x))
+    newton = (x >= 1e-6) & (x <= 1e7)
+    for _ in range(50):
+        tri = polygamma(1, y)
+        step = np.where(newton, tri * (1 - tri / x) / polygamma(2, y), 0.0)
+        y = y + step
+        if np.all(-step / y < 1e-8):
+            break
+    return y
+
+
+def prior(s2: np.ndarray, d: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Smyth's moment estimates of the prior (d0, s0^2) of variances s2 with d degrees of
+    freedom, along the last axis (limma's fitFDist without covariates); NaN or zero entries take
+    no part. d0 is infinite when the variances differ no more than sampling alone would make
+    them; 0 with fewer than 3."""
+    usable = np.isfinite(s2) & (s2 > 0) & (d > 0)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        half = np.where(usable, d / 2, 1.0)
+        e = np.where(usable, np.log(np.where(usable, s2, 1.0)) - digamma(half) + np.log(half), 0)
+        count = usable.sum(axis=-1)
+        emean = e.sum(axis=-1) / count
+        spread = np.where(usable, (e - emean[..., None]) ** 2, 0).sum(axis=-1) / (count - 1)
+        sampling = np.where(usable, polygamma(1, half), 0).sum(axis=-1) / count
+        evar = spread - sampling
+    enough = count >= 3
+    d0 = np.where(evar > 0, 2 * trigamma_inverse(np.where(evar > 0, evar, 1.0)), np.inf)
+    finite = np.isfinite(d0)
+    safe = np.where(finite, d0, 2.0)
+    s02 = np.where(finite, np.exp(emean + digamma(safe / 2) - np.log(safe / 2)), np.exp(emean))
+    return np.where(enough, d0, 0.0), np.where(enough, s02, np.nan)
+
+
+def moderated(s2: np.ndarray, d: np.ndarray, group: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Each metric's variance moderated towards its group's prior, and its degrees of freedom
+    (capped at BIG_DF); along the metric axis, groups given by `group` (one id per metric)."""
+    out, df = s2.copy(), d.astype(float).copy()
+    for g in np.unique(group):
+        at = group == g
+        d0, s02 = prior(s2[..., at], d[..., at])
+        d0, s02 = d0[..., None], s02[..., None]
+        own = np.where(np.isfinite(s2[..., at]), s2[..., at], 0.0)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            pooled = (d0 * np.nan_to_num(s02) + d[..., at] * own) / (d0 + d[..., at])
+        mixed = np.where(np.isinf(d0), s02, pooled)
+        out[..., at] = np.where(d0 > 0, mixed, s2[..., at])
+        df[..., at] = np.minimum(d[..., at] + d0, BIG_DF)
+    return out, df
+
+
+def _welch(cur: Rounds, base: Rounds) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Current run against the one baseline run (first run of each): mean difference, its
+    standard error and Welch-Satterthwaite degrees of freedom."""
+    na, nb = cur.n[..., 0], base.n[..., 0]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        va, vb = cur.var[..., 0] / na, base.var[..., 0] / nb
+        se2 = va + vb
+        df = se2**2 / (va**2 / (na - 1) + vb**2 / (nb - 1))
+    df = np.where(se2 > 0, df, (na + nb - 2).astype(float))
+    return cur.mean[..., 0] - base.mean[..., 0], np.sqrt(se2), df
+
+
+def gate_tests(
+    current: Rounds,
+    history: Rounds,
+    group: np.ndarray,
+    higher_is_better: np.ndarray,
+    margin: np.ndarray,
+    floor: np.ndarray,
+) -> Tests:
+    """The test of every metric: Welch plus the group's noise floor against one baseline run,
+    the moderated prediction test against a history. `current` has one run per metric (its
+    rounds pooled when several were given)."""
+    present = history.n > 0
+    k = present.sum(axis=-1)
+    means = np.where(present, history.mean, 0.0)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        h_mean = means.sum(axis=-1) / k
+        dev = np.where(present, history.mean - h_mean[..., None], 0.0)
+        s2 = np.where(k > 1, (dev**2).sum(axis=-1) / (k - 1), np.nan)
+    mod, mod_df = moderated(s2, np.maximum(k - 1, 0), group)
+    w_diff, w_se, w_df = _welch(current, history)
+    single = k == 1
+    diff = np.where(single, w_diff, current.mean[..., 0] - h_mean)
+    with np.errstate(invalid="ignore"):
+        pred_se = np.sqrt(mod * (1 + 1 / np.maximum(k, 1)))
+    sign = np.where(higher_is_better, -1.0, 1.0)
+    return Tests(
+        log_cost=sign * diff,
+        se=np.where(single, w_se, pred_se),
+        df=np.where(single, w_df, mod_df),
+        margin=np.where(single, np.maximum(margin, floor), margin) * np.ones_like(diff),
+        n_current=current.n[..., 0] * np.ones_like(k),
+        n_baseline=np.where(single, history.n[..., 0], k),
+    )
+
+
+def regressions(tests: Tests, alpha: float = ALPHA) -> np.ndarray:
+    """Which metrics the gate calls slower, the family-wise error over the metric axis held at
+    alpha (Holm over the testable ones), as `stats.decide(..., "fwer")` decides for a real
+    comparison."""
+    testable = (np.minimum(tests.n_current, tests.n_baseline) >= 2) & np.isfinite(tests.log_cost)
+    p = np.where(testable, beyond_p(tests.log_cost, tests.se, tests.df, tests.margin), np.nan)
+    return (adjust(p, "fwer") < alpha) & (tests.log_cost > 0)

@@ -1,0 +1,120 @@
+"""Simulated nights for the gate, built from the spreads of real unchanged runs of this machine.
+
+Each metric's log value in round j of run r is  mu + b_r + e_rj : b_r ~ N(0, between) is the
+run-to-run part (a new boot, another page cache, other neighbours), e_rj ~ N(0, within) the
+round-to-round part. Both are estimated per metric from the committed real runs
+(tests/data/history): `within` from the rounds inside each run, `between` from the spread of the
+run means beyond what `within` explains.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from triptych.report.compare import DEFAULT_THRESHOLD, Key, floor_of, noise_group, series
+from triptych.report.gate_stats import Rounds, gate_tests, regressions
+from triptych.report.load import load_runs
+
+HISTORY = Path(__file__).parent / "data" / "history"
+
+
+@dataclass(frozen=True)
+class Spreads:
+    """Per metric (same order everywhere): its key, family, direction and log-scale spreads."""
+
+    keys: list[Key]
+    family: list[str]
+    higher_is_better: np.ndarray
+    within: np.ndarray
+    between: np.ndarray
+
+    def run_to_run(self, rounds: int) -> np.ndarray:
+        """The spread of one run's mean at this many rounds: what a history shows."""
+        return np.sqrt(self.between**2 + self.within**2 / rounds)
+
+    def group_ids(self) -> np.ndarray:
+        """The noise group of each metric, as the gate numbers them."""
+        groups = [noise_group(f, k[1]) for f, k in zip(self.family, self.keys, strict=True)]
+        return np.array([sorted(set(groups)).index(g) for g in groups], dtype=int)
+
+
+def measured_spreads(paths: list[Path] | None = None) -> Spreads:
+    """Per-metric spreads of the real unchanged runs, read through the gate's own loading."""
+    found = series(load_runs(paths or sorted(HISTORY.glob("*.json"))))
+    keys, family, hib, within, between = [], [], [], [], []
+    for key, s in sorted(found.items()):
+        runs = [np.log(v) for v in s.runs.values() if v.size > 1 and (v > 0).all()]
+        if s.unit == "count" or len(runs) < 2:
+            continue
+        w2 = float(np.mean([r.var(ddof=1) for r in runs]))
+        n = float(np.mean([r.size for r in runs]))
+        b2 = float(np.var([r.mean() for r in runs], ddof=1)) - w2 / n
+        keys.append(key)
+        family.append(s.family)
+        hib.append(s.higher_is_better)
+        within.append(math.sqrt(w2))
+        between.append(math.sqrt(max(b2, 0.0)))
+    return Spreads(keys, family, np.array(hib), np.array(within), np.array(between))
+
+
+def simulate_runs(
+    spreads: Spreads, rng: np.random.Generator, nights: int, runs: int, rounds: int
+) -> np.ndarray:
+    """Values of shape (nights, metrics, runs, rounds) around 1000, unchanged."""
+    m = len(spreads.keys)
+    b = rng.standard_normal((nights, m, runs, 1)) * spreads.between[:, None, None]
+    e = rng.standard_normal((nights, m, runs, rounds)) * spreads.within[:, None, None]
+    values: np.ndarray = 1000 * np.exp(b + e)
+    return values
+
+
+def worse(spreads: Spreads, values: np.ndarray, cost: np.ndarray) -> np.ndarray:
+    """The values with each metric made `cost` times worse (cost per metric, 1: unchanged):
+    slower means less of a higher-is-better metric, more of a lower-is-better one."""
+    factor = np.where(spreads.higher_is_better, 1 / cost, cost)
+    return values * factor[:, None, None]
+
+
+def gate(spreads: Spreads, current: np.ndarray, history: np.ndarray) -> np.ndarray:
+    """The gate's regressions (nights, metrics), through the code `triptych compare` runs."""
+    m = len(spreads.keys)
+    return regressions(
+        gate_tests(
+            Rounds.of(current),
+            Rounds.of(history),
+            spreads.group_ids(),
+            spreads.higher_is_better,
+            np.full(m, DEFAULT_THRESHOLD),
+            np.array(
+                [floor_of(f, k[1]) for f, k in zip(spreads.family, spreads.keys, strict=True)]
+            ),
+        )
+    )
+
+
+def false_alarms(spreads: Spreads, nights: int, rounds: int, history: int, seed: int) -> int:
+    """How many unchanged nights fail the gate."""
+    rng = np.random.default_rng(seed)
+    failed = 0
+    for start in range(0, nights, 500):  # in blocks, to bound memory
+        n = min(500, nights - start)
+        hist = simulate_runs(spreads, rng, n, history, rounds)
+        cur = simulate_runs(spreads, rng, n, 1, rounds)
+        failed += int(gate(spreads, cur, hist).any(axis=-1).sum())
+    return failed
+
+
+def power(
+    spreads: Spreads, metric: int, cost: float, nights: int, rounds: int, history: int, seed: int
+) -> float:
+    """The share of nights on which a regression of `cost` in one metric fails the gate, named."""
+    rng = np.random.default_rng(seed)
+    hist = simulate_runs(spreads, rng, nights, history, rounds)
+    costs = np.ones(len(spreads.keys))
+    costs[metric] = cost
+    cur = worse(spreads, simulate_runs(spreads, rng, nights, 1, rounds), costs)
+    return float(gate(spreads, cur, hist)[:, metric].mean())
