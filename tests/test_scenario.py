@@ -152,8 +152,30 @@ def test_good_file_with_overrides(tmp_path: Path) -> None:
             "vm.cpu_pins: 1 CPU(s) for 2 vCPU(s)",
         ),
         (
-            GOOD_HEAD + '[vm]\ndisk_cache = "writeback"\n[[case]]\nworkload = "fio"\n',
+            GOOD_HEAD
+            + '[vm]\ndisk_cache = "writeback"\ndisk_io = "native"\n[[case]]\nworkload = "fio"\n',
             'vm.disk_io: native I/O needs disk_cache = "none" or "directsync"',
+        ),
+        (
+            GOOD_HEAD + '[vm]\nprofile = "tunned"\n[[case]]\nworkload = "fio"\n',
+            "vm.profile: 'tunned' is not accepted by vm; did you mean 'tuned'?",
+        ),
+        (
+            GOOD_HEAD + '[vm]\nprofiles = ["tuned", "fast"]\n[[case]]\nworkload = "fio"\n',
+            "vm.profiles: 'fast' is not a guest profile; use one of default, tuned",
+        ),
+        (
+            GOOD_HEAD + '[vm]\nprofiles = ["tuned", "tuned"]\n[[case]]\nworkload = "fio"\n',
+            "vm.profiles: expected distinct profiles",
+        ),
+        (
+            GOOD_HEAD
+            + '[vm]\nprofile = "tuned"\nprofiles = ["tuned"]\n[[case]]\nworkload = "fio"\n',
+            "vm.profiles: both vm.profile and vm.profiles are set; keep one of them",
+        ),
+        (
+            GOOD_HEAD + '[vm]\nprofiles = "tuned"\n[[case]]\nworkload = "fio"\n',
+            "vm.profiles: expected a list, got str 'tuned'",
         ),
         (
             GOOD_HEAD + '[vm]\nacceleration = "kvn"\n[[case]]\nworkload = "fio"\n',
@@ -215,6 +237,15 @@ def test_vm_pins_one_cpu_per_vcpu(tmp_path: Path) -> None:
         tmp_path, GOOD_HEAD + '[vm]\nvcpus = 2\ncpu_pins = "1,0"\n[[case]]\nworkload = "fio"\n'
     )
     assert s.cases[0].engines.vm == VmSettings(vcpus=2, cpu_pins="1,0")  # type: ignore[attr-defined]
+
+
+def test_vm_profiles_reach_every_case(tmp_path: Path) -> None:
+    s = load_text(
+        tmp_path, GOOD_HEAD + '[vm]\nprofiles = ["tuned", "default"]\n[[case]]\nworkload = "fio"\n'
+    )
+    engines = s.cases[0].engines  # type: ignore[attr-defined]
+    assert engines.vm_profiles == ("tuned", "default")
+    assert engines.with_vm_profile("default").vm.profile == "default"
 
 
 def test_docker_settings_reach_every_case(tmp_path: Path) -> None:

@@ -128,7 +128,12 @@ def trials(config: pytest.Config) -> list[Trial]:
                 for name in case.platforms:
                     if selected is not None and name not in selected:
                         continue
-                    found += [Trial(case, name, v, index) for v in KINDS[name].variants(target)]
+                    profiles = case.engines.vm_profiles if name == "vm" else ()
+                    found += [
+                        Trial(case, name, v, index, profile)
+                        for profile in profiles or ("",)
+                        for v in KINDS[name].variants(target)
+                    ]
     return found
 
 
@@ -216,7 +221,7 @@ def triptych_platform(
     """The started platform of this trial; skipped (or failed, if required) when unavailable."""
     name = triptych_trial.platform_name
     try:
-        return triptych_pool.get(name, triptych_trial.case.engines)
+        return triptych_pool.get(name, triptych_trial.engines, triptych_trial.instance)
     except PlatformUnavailable as e:
         reason = str(e)
     # Outside the except block: the user sees one line, not a chain of exceptions.

@@ -19,9 +19,11 @@ class PlatformPool:
         self._started: dict[tuple[str, object], Platform] = {}
         self._failed: dict[tuple[str, object], Exception] = {}
 
-    def get(self, name: str, engines: EngineSettings) -> Platform:
-        """The started platform `name` with these settings; started on first use."""
-        key = (name, engines.for_platform(name))
+    def get(self, name: str, engines: EngineSettings, instance: str = "") -> Platform:
+        """The started platform `name` with these settings; started on first use. Instances
+        (a VM per guest profile) run side by side; otherwise one instance per platform."""
+        instance = instance or name
+        key = (instance, engines.for_platform(name))
         if key in self._failed:
             raise self._failed[key]
         if key in self._started and not self._started[key].healthy():
@@ -29,13 +31,13 @@ class PlatformPool:
             # fresh one, or are skipped with the reason if it cannot start again.
             self._started.pop(key).stop()
             warnings.warn(
-                f"platform {name} died during the run; starting it again for the next case",
+                f"platform {instance} died during the run; starting it again for the next case",
                 stacklevel=2,
             )
         if key not in self._started:
             # A platform with other settings is stopped first: one instance per platform.
             # (Stopping is idempotent, so the exit stack may stop it again at the end.)
-            for other in [k for k in self._started if k[0] == name]:
+            for other in [k for k in self._started if k[0] == instance]:
                 self._started.pop(other).stop()
             try:
                 platform = make_platform(name, self.settings, engines)

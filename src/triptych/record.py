@@ -14,6 +14,9 @@ from typing import Any
 from triptych.errors import TriptychError
 from triptych.sample import MetaValue, Sample
 
+# Platform metadata kept once per record, never copied into each sample (the guest's domain
+# XML: a few KiB, the same for every round).
+DOCUMENT_KEYS = frozenset({"domain_xml"})
 RECORD_VERSION = 2
 VERSION_KEY = "triptych_api"
 
@@ -74,6 +77,7 @@ class CaseRecord:
     rounds_policy: RoundsPolicy | None = None
     pass_index: int = 0  # which pass over the cases this is (rounds are numbered across them)
     passes: int = 1
+    profile: str = ""  # the guest profile when a run compares several (its own VM column)
 
     def to_extra_info(self) -> dict[str, Any]:
         info: dict[str, Any] = {
@@ -95,6 +99,7 @@ class CaseRecord:
             "primary_metric": self.primary_metric,
             "pass_index": self.pass_index,
             "passes": self.passes,
+            "profile": self.profile,
             "samples": [s.to_dict() for s in self.samples],
         }
         if self.rounds_policy is not None:
@@ -151,6 +156,7 @@ class CaseRecord:
             rounds_policy=RoundsPolicy(**policy) if policy else None,
             pass_index=int(d.get("pass_index", 0)),
             passes=int(d.get("passes", 1)),
+            profile=str(d.get("profile", "")),
         )
 
 

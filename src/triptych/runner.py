@@ -16,7 +16,8 @@ from triptych.errors import ParseError
 from triptych.journal import Journal
 from triptych.platforms.base import Platform
 from triptych.platforms.catalog import KINDS
-from triptych.record import CaseRecord, RoundsPolicy
+from triptych.platforms.settings import EngineSettings
+from triptych.record import DOCUMENT_KEYS, CaseRecord, RoundsPolicy
 from triptych.sample import Sample
 from triptych.scenario import Case, RoundPolicy
 from triptych.workloads.base import Workload
@@ -31,12 +32,23 @@ class Trial:
     platform_name: str
     variant: str
     pass_index: int = 0
+    profile: str = ""  # one of the scenario's `[vm] profiles` (empty: the one profile)
+
+    @property
+    def instance(self) -> str:
+        """The platform instance this trial runs on: one per platform and guest profile."""
+        return f"{self.platform_name}.{self.profile}" if self.profile else self.platform_name
+
+    @property
+    def engines(self) -> EngineSettings:
+        e = self.case.engines
+        return e.with_vm_profile(self.profile) if self.profile else e
 
     @property
     def id(self) -> str:
         v = "" if self.variant == "default" else f"/{self.variant}"
         p = f"/pass{self.pass_index + 1}" if self.case.passes > 1 else ""
-        return f"{self.case.scenario}/{self.case.name}/{self.platform_name}{v}{p}"
+        return f"{self.case.scenario}/{self.case.name}/{self.instance}{v}{p}"
 
     @property
     def rounds(self) -> int:
@@ -99,6 +111,7 @@ def new_record(trial: Trial, platform: Platform, workload: Workload) -> CaseReco
         primary_metric=workload.primary(),
         pass_index=trial.pass_index,
         passes=case.passes,
+        profile=trial.profile,
     )
 
 
@@ -108,7 +121,7 @@ def _round_function(
     """One round: measure, label every sample with where it was taken, store the record."""
     case = trial.case
     context = {
-        **record.platform_metadata,
+        **{k: v for k, v in record.platform_metadata.items() if k not in DOCUMENT_KEYS},
         "variant": trial.variant,
         "tool": record.tool,
         "family": record.family,

@@ -14,7 +14,7 @@ from typing import Any
 
 from triptych.errors import ScenarioError
 from triptych.platforms.catalog import PLATFORM_NAMES
-from triptych.platforms.settings import DockerSettings, EngineSettings, VmSettings
+from triptych.platforms.settings import VM_PROFILES, DockerSettings, EngineSettings, VmSettings
 from triptych.validate import Where, build, check_keys, check_type, in_range, suggest
 from triptych.workloads.base import RunSpec, Workload
 from triptych.workloads.registry import WORKLOADS
@@ -183,10 +183,33 @@ def _policy(
 
 def _engines(where: Where, raw: dict[str, Any]) -> EngineSettings:
     docker = check_type(where, "docker", raw.get("docker", {}), dict)
-    vm = check_type(where, "vm", raw.get("vm", {}), dict)
+    vm = dict(check_type(where, "vm", raw.get("vm", {}), dict))
+    profiles = _vm_profiles(where, vm.pop("profiles", None), "profile" in vm)
     return EngineSettings(
-        build(where, "docker", DockerSettings, docker), build(where, "vm", VmSettings, vm)
+        build(where, "docker", DockerSettings, docker),
+        build(where, "vm", VmSettings, vm),
+        profiles,
     )
+
+
+def _vm_profiles(where: Where, given: object, profile_too: bool) -> tuple[str, ...]:
+    """`[vm] profiles`: the guest profiles run side by side, each its own VM column."""
+    if given is None:
+        return ()
+    key = "vm.profiles"
+    names = check_type(where, key, given, list)
+    for name in names:
+        if name not in VM_PROFILES:
+            raise where.error(
+                key, f"{name!r} is not a guest profile", suggest(str(name), VM_PROFILES)
+            )
+    if not names or len(set(names)) != len(names):
+        raise where.error(
+            key, "expected distinct profiles", 'write e.g. profiles = ["tuned", "default"]'
+        )
+    if profile_too:
+        raise where.error(key, "both vm.profile and vm.profiles are set", "keep one of them")
+    return tuple(names)
 
 
 def _workload(where: Where, key: str, c: dict[str, Any]) -> str:

@@ -108,6 +108,23 @@ class Guest:
             pass
         return None
 
+    def uses_vhost_net(self) -> bool:
+        """Whether QEMU moved the NIC's data path into the kernel (an open /dev/vhost-net)."""
+        proc = self.qemu_process()
+        if proc is None:
+            return False
+        fds = Path(f"/proc/{proc.pid}/fd")
+        with contextlib.suppress(OSError):
+            for fd in fds.iterdir():
+                with contextlib.suppress(OSError):
+                    if os.readlink(fd) == "/dev/vhost-net":
+                        return True
+        return False
+
+    def live_xml(self) -> str:
+        """The domain as libvirt runs it (its defaults filled in)."""
+        return str(self.domain.XMLDesc(0))
+
     def qemu_rss_bytes(self) -> int:
         proc = self.qemu_process()
         try:

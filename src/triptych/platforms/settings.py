@@ -5,11 +5,12 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from triptych.sample import MetaValue
 from triptych.validate import Problem, setting
 
+VM_PROFILES = ("tuned", "default")
 CPU_LIST = re.compile(r"^[0-9]+(-[0-9]+)?(,[0-9]+(-[0-9]+)?)*$")
 CPU_PINS = re.compile(r"^[0-9]+(,[0-9]+)*$")  # one host CPU per vCPU: no ranges
 MEMORY = re.compile(r"^[1-9][0-9]*[bkmgBKMG]?$")
@@ -41,9 +42,14 @@ class DockerSettings:
 
 @dataclass(frozen=True)
 class VmSettings:
-    """Per-scenario guest settings."""
+    """Per-scenario guest settings. Unset disk and CPU choices come from the profile
+    (platforms/vm_profile.py); what is set here wins over it."""
 
     acceleration: str = setting("auto", choices=("auto", "kvm", "qemu"))
+    # tuned (the default under KVM) or default (libvirt's and QEMU's untuned guest, the default
+    # under TCG, where CPU passthrough is impossible).
+    profile: str = setting("auto", choices=("auto", *VM_PROFILES))
+    hugepages: bool = setting(False)
     vcpus: int = setting(2, low=1, high=256)
     memory_mib: int = setting(2048, low=256, high=1_048_576, unit=" MiB")
     # Host CPUs for vCPU 0, 1, ...: "0,1" pins vCPU 0 to CPU 0 and vCPU 1 to CPU 1.
@@ -53,10 +59,10 @@ class VmSettings:
         what="a list of single CPUs",
         fix='give one host CPU per vCPU, like "0,1"',
     )
-    disk_cache: str = setting(
-        "none", choices=("none", "writeback", "writethrough", "directsync", "unsafe")
+    disk_cache: str | None = setting(
+        None, choices=("none", "writeback", "writethrough", "directsync", "unsafe")
     )
-    disk_io: str = setting("native", choices=("native", "threads", "io_uring"))
+    disk_io: str | None = setting(None, choices=("native", "threads", "io_uring"))
     kernel: str | None = setting(None, existing_file=True)
     initrd: str | None = setting(None, existing_file=True)
     disk: str | None = setting(None, existing_file=True)
@@ -69,7 +75,7 @@ class VmSettings:
                 f"{len(self.cpu_pins.split(','))} CPU(s) for {self.vcpus} vCPU(s)",
                 "list one host CPU per vCPU (as many as vm.vcpus)",
             )
-        if self.disk_io == "native" and self.disk_cache not in ("none", "directsync"):
+        if self.disk_io == "native" and self.disk_cache not in (None, "none", "directsync"):
             yield Problem(
                 "disk_io",
                 'native I/O needs disk_cache = "none" or "directsync"',
@@ -85,12 +91,10 @@ class VmSettings:
             )
 
     def metadata(self) -> dict[str, MetaValue]:
+        """What the profile does not decide (its effective choices: GuestShape.metadata)."""
         return {
             "vcpus": self.vcpus,
             "memory_mib": self.memory_mib,
-            "cpu_pins": self.cpu_pins or "none",
-            "disk_cache": self.disk_cache,
-            "disk_io": self.disk_io,
             "guest_kernel": self.kernel or "suite",
             "guest_disk": self.disk or "suite",
         }
@@ -98,10 +102,16 @@ class VmSettings:
 
 @dataclass(frozen=True)
 class EngineSettings:
-    """What a scenario says about the engines: container and guest settings."""
+    """What a scenario says about the engines: container and guest settings, and the guest
+    profiles to run side by side (`[vm] profiles`; empty: the one `[vm] profile`)."""
 
     docker: DockerSettings = field(default_factory=DockerSettings)
     vm: VmSettings = field(default_factory=VmSettings)
+    vm_profiles: tuple[str, ...] = ()
+
+    def with_vm_profile(self, profile: str) -> EngineSettings:
+        """These settings with the guest of one profile (one of `vm_profiles`)."""
+        return replace(self, vm=replace(self.vm, profile=profile))
 
     def for_platform(self, name: str) -> DockerSettings | VmSettings | None:
         """The part that shapes platform `name` (None: nothing does)."""

@@ -27,7 +27,13 @@ from triptych.platforms.guest_agent import GuestProcess
 from triptych.platforms.libvirt_conn import connect
 from triptych.platforms.libvirt_sweep import SESSIONS_DIR, claim_session_dir, sweep_libvirt
 from triptych.platforms.settings import VmSettings
-from triptych.platforms.vm_xml import domain_xml, network_xml, session_subnet
+from triptych.platforms.vm_profile import (
+    GuestShape,
+    host_threads_per_core,
+    hugepages_problem,
+    resolve,
+)
+from triptych.platforms.vm_xml import domain_xml, network_xml, neutral_xml, session_subnet
 from triptych.process import CommandResult
 from triptych.sample import MetaValue
 from triptych.vm_image import GuestBoot, guest_boot, session_overlay
@@ -50,13 +56,20 @@ class VmPlatform(Platform):
         self._conn: libvirt.virConnect | None = None
         self._network: libvirt.virNetwork | None = None
         self._guest: Guest | None = None
-        self._dir = SESSIONS_DIR / self.session_prefix
+        # Every name of this guest's network, disks and domains: one per guest profile, so the
+        # VMs of `[vm] profiles` run side by side in one session (the sweep matches the prefix).
+        suffix = f"-{settings.profile}" if settings.profile != "auto" else ""
+        self.instance_prefix = f"{self.session_prefix}{suffix}"
+        self._dir = SESSIONS_DIR / self.instance_prefix
         self._address = ""
         self._boot: GuestBoot | None = None
         self._cold = 0
         self.boot_seconds = 0.0
         self._guest_kernel = ""
         self._owns_dir = False
+        self.shape: GuestShape | None = None
+        self._domain_xml = ""
+        self._vhost = False
 
     def _boot_files(self) -> GuestBoot:
         s = self.settings
@@ -80,10 +93,11 @@ class VmPlatform(Platform):
         boot = self._started(self._boot)
         disk = session_overlay(boot.base, self._dir, tag)
         xml = domain_xml(
-            f"{self.session_prefix}-{tag}",
+            f"{self.instance_prefix}-{tag}",
             self.session,
             self.accel,
             self.settings,
+            self._started(self.shape),
             boot,
             disk,
             network.name(),
@@ -97,16 +111,21 @@ class VmPlatform(Platform):
 
     def start(self) -> None:
         self.accel, self.accel_reason = choose_acceleration(self.settings.acceleration)
+        self.shape = resolve(self.settings, self.accel, host_threads_per_core())
+        if self.shape.hugepages:
+            problem = hugepages_problem(self.settings.memory_mib, Path("/proc/meminfo").read_text())
+            if problem:
+                raise PlatformUnavailable(problem)
         self._conn = connect()
         report_swept(sweep_libvirt(self._conn, stale_only=True))
         self._boot = self._boot_files()
         # Who owns the session's network and disks, for the sweep after a run that died.
         self._owns_dir = claim_session_dir(self._dir)
-        net = session_subnet(self.session)
-        bridge = "tt" + hashlib.sha256(self.session.encode()).hexdigest()[:10]
+        net = session_subnet(self.instance_prefix)
+        bridge = "tt" + hashlib.sha256(self.instance_prefix.encode()).hexdigest()[:10]
         try:
             self._network = self._conn.networkCreateXML(
-                network_xml(self.session_prefix, bridge, net)
+                network_xml(self.instance_prefix, bridge, net)
             )
         except libvirt.libvirtError as e:
             raise PlatformUnavailable(
@@ -118,6 +137,8 @@ class VmPlatform(Platform):
         self._guest.agent.run(["systemctl", "is-system-running", "--wait"], BOOT_TIMEOUT, self.name)
         self._address = self._wait_for_address(self._guest)
         self._guest_kernel = self.execute(["uname", "-r"], 60).check(self.name).stdout.strip()
+        self._domain_xml = neutral_xml(self._guest.live_xml(), self.instance_prefix)
+        self._vhost = self._guest.uses_vhost_net()
         self.execute(["mkdir", "-p", GUEST_SCRATCH], 60).check(self.name)
 
     def _wait_for_address(self, guest: Guest) -> str:
@@ -143,7 +164,7 @@ class VmPlatform(Platform):
                 self._network.destroy()
             except libvirt.libvirtError:
                 if self._conn is not None and not libvirt_conn.alive(self._conn):
-                    left.append(f"network {self.session_prefix}")
+                    left.append(f"network {self.instance_prefix}")
             self._network = None
         if left:
             # The owner record stays, so the next run (or `triptych clean`) finds them; a second
@@ -203,6 +224,9 @@ class VmPlatform(Platform):
             "boot_seconds": round(self.boot_seconds, 3),
             "guest_kernel_release": self._guest_kernel,
             **self.settings.metadata(),
+            **(self.shape.metadata() if self.shape else {}),
+            "vhost_net": self._vhost,
+            "domain_xml": self._domain_xml,
         }
         if self._conn is not None:
             with contextlib.suppress(libvirt.libvirtError):

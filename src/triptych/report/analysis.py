@@ -21,7 +21,7 @@ from triptych.report.summary import (
 
 CV_WARN = 0.10
 FEW_ROUNDS = 4
-COLUMN_KEYS = ["platform", "variant", "primary", "emulated", "rank"]
+COLUMN_KEYS = ["platform", "profile", "variant", "primary", "emulated", "rank"]
 
 
 @dataclass(frozen=True)
@@ -31,6 +31,7 @@ class Column:
     port, the overlay layer) get columns of their own."""
 
     platform: str
+    profile: str  # a guest profile when a run compares several, else empty
     variant: str
     primary: bool
     emulated: bool
@@ -38,8 +39,10 @@ class Column:
 
     @property
     def label(self) -> str:
-        """How the column is named: platform, a secondary path if any, emulation loudly."""
-        label = self.platform if self.primary else f"{self.platform} ({self.variant})"
+        """How the column is named: platform (and guest profile), a secondary path if any,
+        emulation loudly."""
+        name = f"{self.platform} {self.profile}" if self.profile else self.platform
+        label = name if self.primary else f"{name} ({self.variant})"
         return f"{label} [TCG emulation]" if self.emulated else label
 
     @property
@@ -59,8 +62,8 @@ def _distinct(df: pd.DataFrame) -> tuple[pd.DataFrame, list[Column]]:
     """The distinct column facts of the samples, and a Column for each."""
     combos = df[COLUMN_KEYS].drop_duplicates()
     found = [
-        Column(str(p), str(v), bool(pr), bool(e), int(r))
-        for p, v, pr, e, r in combos.itertuples(index=False)
+        Column(str(p), str(pf), str(v), bool(pr), bool(e), int(r))
+        for p, pf, v, pr, e, r in combos.itertuples(index=False)
     ]
     return combos, found
 

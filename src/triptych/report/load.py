@@ -29,6 +29,7 @@ COLUMNS = [
     "family",
     "platform",
     "variant",
+    "profile",
     "metric",
     "unit",
     "higher_is_better",
@@ -103,7 +104,9 @@ def _records(path: Path, doc: dict[str, Any]) -> list[CaseRecord]:
 def _platforms(records: list[CaseRecord]) -> dict[str, dict[str, Any]]:
     out: dict[str, dict[str, Any]] = {}
     for r in records:
-        out.setdefault(r.platform, dict(r.platform_metadata))
+        out.setdefault(
+            f"{r.platform}.{r.profile}" if r.profile else r.platform, dict(r.platform_metadata)
+        )
     return out
 
 
@@ -124,6 +127,7 @@ def _rows(path: Path, doc: dict[str, Any], records: list[CaseRecord]) -> dict[st
             "case": r.case,
             "family": r.family,
             "variant": r.variant,
+            "profile": r.profile,
             "primary_metric": r.primary_metric or "",
             "primary": r.primary_variant,
             "emulated": r.emulated,
@@ -162,7 +166,7 @@ def _read(path: Path) -> dict[str, Any]:
 
 TEXT = [c for c in COLUMNS if c not in TYPED]
 CACHE_DIR = ".triptych-cache"
-CACHE_VERSION = 2
+CACHE_VERSION = 3
 PARALLEL_FROM = 16  # files; below this a process pool costs more than it saves
 
 

@@ -8,6 +8,7 @@ from typing import Any
 
 import jinja2
 
+from triptych.record import DOCUMENT_KEYS
 from triptych.report import svg
 from triptych.report.analysis import Group, Row, analyse
 from triptych.report.effect import Effect, count_difference, describe, factor
@@ -126,6 +127,7 @@ def render(runs: Runs) -> str:
             headline=headline,
             machine=machine,
             platforms=platforms,
+            documents=sorted(DOCUMENT_KEYS),
             machine_keys=MACHINE_KEYS,
             load_warnings=runs.warnings,
             margin=MARGIN,
