@@ -18,7 +18,7 @@ from typing import Any
 
 import pytest
 
-from triptych import bench_adapter, environment
+from triptych import bench_adapter, environment, machine_lock
 from triptych.errors import JournalError, PlatformUnavailable, TriptychError
 from triptych.journal import Journal
 from triptych.platforms.catalog import KINDS, PLATFORM_NAMES
@@ -79,6 +79,17 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         default=".benchmarks/journal",
         metavar="DIR",
         help="where each finished case is journalled as it completes (kept if the run dies)",
+    )
+    _add_machine_options(group)
+
+
+def _add_machine_options(group: pytest.OptionGroup) -> None:
+    """Where the run keeps its files, and how it shares the machine."""
+    group.addoption(
+        "--triptych-wait",
+        action="store_true",
+        help="if another run is measuring on this machine, wait for it to end (default: "
+        "refuse to start)",
     )
     group.addoption(
         "--triptych-scratch",
@@ -164,6 +175,12 @@ def pytest_configure(config: pytest.Config) -> None:
 ORDER_KEY = pytest.StashKey[dict[str, Any]]()
 
 
+def _trial_of(item: pytest.Item) -> object:
+    """The Trial a collected test measures (None for tests that measure nothing)."""
+    callspec = getattr(item, "callspec", None)
+    return callspec.params.get("triptych_trial") if callspec is not None else None
+
+
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """Shuffle the platforms within each case (cases keep their order); record what was done."""
     seed = config.getoption("--triptych-seed")
@@ -172,8 +189,7 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     rng = random.Random(seed)  # noqa: S311 - an experiment's order, not a secret
     by_case: dict[str, list[int]] = {}
     for i, item in enumerate(items):
-        callspec = getattr(item, "callspec", None)
-        trial = callspec.params.get("triptych_trial") if callspec is not None else None
+        trial = _trial_of(item)
         if isinstance(trial, Trial):
             key = f"{trial.case.scenario}/{trial.case.name}/{trial.pass_index}"
             by_case.setdefault(key, []).append(i)
@@ -275,9 +291,32 @@ def pytest_runtest_makereport(
     return report
 
 
+LOCK_KEY = pytest.StashKey[int]()
+
+
+def pytest_collection_finish(session: pytest.Session) -> None:
+    """A run that measures holds the machine-wide lock from here to its end."""
+    config = session.config
+    if not any(isinstance(_trial_of(item), Trial) for item in session.items):
+        return
+    wait = bool(config.getoption("--triptych-wait"))
+    try:
+        config.stash[LOCK_KEY] = machine_lock.acquire(config.stash[SESSION_KEY], wait=False)
+        return
+    except machine_lock.MachineBusy as e:
+        if not wait:
+            raise pytest.UsageError(str(e)) from None
+    reporter = config.pluginmanager.get_plugin("terminalreporter")
+    if reporter is not None:
+        reporter.write_line(f"triptych: waiting for {machine_lock.holder()} to end")
+    config.stash[LOCK_KEY] = machine_lock.acquire(config.stash[SESSION_KEY], wait=True)
+
+
 def pytest_unconfigure(config: pytest.Config) -> None:
     for sig, handler in config.stash.get(SIGNALS_KEY, {}).items():
         signal.signal(sig, handler)
+    if LOCK_KEY in config.stash:
+        machine_lock.release(config.stash[LOCK_KEY])
 
 
 @pytest.hookimpl(trylast=True)

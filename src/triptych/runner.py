@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 from scipy.stats import t as t_dist
 
+from triptych import quiet
 from triptych.bench_adapter import Benchmark, timed_rounds
 from triptych.errors import ParseError
 from triptych.journal import Journal
@@ -131,13 +132,16 @@ def _round_function(
 
     def one_round() -> None:
         number = next(round_numbers)
-        for s in workload.measure(platform, trial.variant):
+        before = quiet.snapshot()
+        measured = workload.measure(platform, trial.variant)
+        machine = quiet.round_quietness(before)
+        for s in measured:
             record.samples.append(
                 s.with_context(
                     platform=trial.platform_name,
                     workload=case.workload,
                     scenario=case.scenario,
-                    metadata={**context, "round": number},
+                    metadata={**context, **machine, "round": number},
                 )
             )
         benchmark.extra_info.update(record.to_extra_info())

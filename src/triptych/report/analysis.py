@@ -8,6 +8,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from triptych.quiet import BUSY_SHARE
 from triptych.report.effect import UNTESTABLE, Effect
 from triptych.report.stats import Comparison, compare, cv, decide
 from triptych.report.summary import (
@@ -280,11 +281,28 @@ def _data_notices(g: Group, df: pd.DataFrame) -> list[Notice]:
                 f"{FEW_ROUNDS} or more rounds; 2 is the least a spread can be measured from)."
             )
         )
+    busy = _busy_rounds(df[df.run == g.latest])
+    if busy:
+        out.append(Notice(busy, loud=True))
     if df.run.nunique() > 1 and df.scenario.nunique() > 1:
         out.append(
             Notice("Runs of different scenarios are trended together: compare like with like.")
         )
     return out
+
+
+def _busy_rounds(run: pd.DataFrame) -> str:
+    """Rounds during which processes outside the run used the machine (quiet.py)."""
+    rounds = run.groupby(["case", "label", "round"], observed=True).foreign_cpu.max().dropna()
+    busy = rounds[rounds > BUSY_SHARE]
+    if busy.empty:
+        return ""
+    where: tuple[str, str, int] = busy.idxmax()  # type: ignore[assignment]
+    return (
+        f"Not a quiet machine: in {busy.size} of {rounds.size} rounds, processes outside the "
+        f"run used more than {BUSY_SHARE:.0%} of the CPU (up to {busy.max():.0%}, in "
+        f"{where[0]} / {where[1]}). Those figures may be disturbed: measure on a quiet machine."
+    )
 
 
 def _warnings(g: Group, df: pd.DataFrame, machines: dict[str, dict[str, Any]]) -> list[Notice]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import os
 from collections.abc import Iterable
 from concurrent.futures import ProcessPoolExecutor
@@ -35,6 +36,7 @@ COLUMNS = [
     "higher_is_better",
     "round",
     "value",
+    "foreign_cpu",
     "layer",
     "acceleration",
     "primary_metric",
@@ -45,6 +47,7 @@ COLUMNS = [
 # Columns that are not text (the others are categorical strings).
 TYPED: dict[str, Any] = {
     "value": float,
+    "foreign_cpu": float,  # NaN: not recorded (runs before the quietness record)
     "round": np.int64,
     "higher_is_better": bool,
     "primary": bool,
@@ -144,6 +147,7 @@ def _rows(path: Path, doc: dict[str, Any], records: list[CaseRecord]) -> dict[st
             cols["higher_is_better"].append(smp.higher_is_better)
             cols["round"].append(smp.metadata.get("round", 0))
             cols["value"].append(smp.value)
+            cols["foreign_cpu"].append(float(smp.metadata.get("foreign_cpu", math.nan)))
             cols["layer"].append(smp.metadata.get("layer", ""))
             cols["acceleration"].append(smp.metadata.get("acceleration", ""))
     return cols
@@ -166,7 +170,7 @@ def _read(path: Path) -> dict[str, Any]:
 
 TEXT = [c for c in COLUMNS if c not in TYPED]
 CACHE_DIR = ".triptych-cache"
-CACHE_VERSION = 3
+CACHE_VERSION = 4
 PARALLEL_FROM = 16  # files; below this a process pool costs more than it saves
 
 

@@ -1,0 +1,59 @@
+"""A round records how busy the machine was: real processes outside the run are seen, the run's
+own are not, and a report of a run measured beside other work says so."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from tests.synthetic import noisy, write_run
+from triptych import quiet
+from triptych.report.load import load_runs
+from triptych.report.render import render
+
+BURN = "import time\nend = time.time() + 30\nwhile time.time() < end: pass\n"
+
+
+def _share_while(start: list[str], seconds: float = 1.5) -> tuple[float, int]:
+    before = quiet.snapshot()
+    proc = subprocess.Popen(start, stdout=subprocess.PIPE, text=True)
+    assert proc.stdout is not None
+    pid = int(proc.stdout.readline())
+    time.sleep(seconds)
+    share = quiet.foreign_share(before, quiet.snapshot())
+    os.kill(pid, signal.SIGKILL)
+    proc.wait()
+    proc.stdout.close()
+    return share, pid
+
+
+def test_a_process_outside_the_run_is_foreign_and_the_run_s_own_is_not() -> None:
+    cores = os.cpu_count() or 1
+    # Detached (its parent exits, it is adopted by init): outside this run's process tree.
+    detached = ["sh", "-c", f'{sys.executable} -c "{BURN}" & echo $!']
+    share, _ = _share_while(detached)
+    assert share > 0.6 / cores  # one busy core of the machine's
+    # A child of this process: the run's own work, not a disturbance.
+    own = [sys.executable, "-c", f"import os; print(os.getpid(), flush=True)\n{BURN}"]
+    share, _ = _share_while(own)
+    assert share < 0.3 / cores
+
+
+def test_a_report_says_when_the_machine_was_not_quiet(tmp_path: Path) -> None:
+    saved = write_run(tmp_path / "0001_busy.json", ["host", "docker-bridge"], 3, noisy({}))
+    doc = json.loads(saved.read_text())
+    for b in doc["benchmarks"]:
+        for s in b["extra_info"]["samples"]:
+            busy = s["platform"] == "docker-bridge" and s["metadata"]["round"] == 1
+            s["metadata"]["foreign_cpu"] = 0.42 if busy else 0.01
+    saved.write_text(json.dumps(doc))
+    html = render(load_runs([saved]))
+    assert "Not a quiet machine: in 2 of 12 rounds" in html
+    assert "up to 42%" in html
+    quiet_run = write_run(tmp_path / "q" / "0001_quiet.json", ["host"], 3, noisy({}))
+    assert "Not a quiet machine" not in render(load_runs([quiet_run]))
