@@ -157,6 +157,10 @@ def test_good_file_with_overrides(tmp_path: Path) -> None:
             'vm.disk_io: native I/O needs disk_cache = "none" or "directsync"',
         ),
         (
+            GOOD_HEAD + 'warmup = -1\n[[case]]\nworkload = "fio"\n',
+            "scenario.warmup: -1 s is out of range; use a value from 0 to 3600 s",
+        ),
+        (
             GOOD_HEAD + '[vm]\nprofile = "tunned"\n[[case]]\nworkload = "fio"\n',
             "vm.profile: 'tunned' is not accepted by vm; did you mean 'tuned'?",
         ),
@@ -237,6 +241,20 @@ def test_vm_pins_one_cpu_per_vcpu(tmp_path: Path) -> None:
         tmp_path, GOOD_HEAD + '[vm]\nvcpus = 2\ncpu_pins = "1,0"\n[[case]]\nworkload = "fio"\n'
     )
     assert s.cases[0].engines.vm == VmSettings(vcpus=2, cpu_pins="1,0")  # type: ignore[attr-defined]
+
+
+def test_warmup_defaults_to_a_second_and_can_be_turned_off(tmp_path: Path) -> None:
+    s = load_text(
+        tmp_path,
+        GOOD_HEAD
+        + '[[case]]\nworkload = "fio"\n[[case]]\nname = "b"\nworkload = "fio"\nwarmup = 0\n',
+    )
+    first, second = s.cases  # type: ignore[attr-defined]
+    assert first.warmup == 1.0
+    assert first.warmup_spec(1.0).duration == 1.0
+    assert second.warmup_spec(1.0) is None
+    # At least what the tool needs, never longer than a round.
+    assert first.warmup_spec(5.0).duration == min(5.0, first.spec.duration)
 
 
 def test_vm_profiles_reach_every_case(tmp_path: Path) -> None:

@@ -1,7 +1,8 @@
 """Every use of pytest-benchmark's internals, in one place.
 
-pytest-benchmark has no public API for a round count decided while rounds run, nor for guarding
-its final save. We use four private names: the fixture's `_mode` and `_make_stats`, the config's
+pytest-benchmark has no public API for a round count decided while rounds run, for stats that
+are not the rounds' wall times, nor for guarding its final save. We use five private names: the
+fixture's `_mode`, `_make_stats` and the `stats.stats` it makes, the config's
 `_benchmarksession` and its storage's `save`. `missing_internals()` lists those an installed
 version lacks; tests/test_bench_adapter.py fails loudly when an upgrade removes one.
 """
@@ -34,6 +35,7 @@ SaveFunction = Callable[[Any, str], None]
 def missing_internals() -> list[str]:
     """The private names this module relies on that the installed pytest-benchmark lacks."""
     from pytest_benchmark.fixture import BenchmarkFixture  # noqa: PLC0415
+    from pytest_benchmark.stats import Metadata  # noqa: PLC0415
     from pytest_benchmark.storage.file import FileStorage  # noqa: PLC0415
 
     missing = [
@@ -43,7 +45,23 @@ def missing_internals() -> list[str]:
         missing.append("BenchmarkFixture._mode")
     if not hasattr(FileStorage, "save"):
         missing.append("FileStorage.save")
+    if "stats" not in Metadata.__init__.__code__.co_names:
+        missing.append("Metadata.stats")
     return missing
+
+
+def restate(benchmark: Benchmark, values: list[float]) -> list[float]:
+    """Put `values` (one per round) in the benchmark's stats in place of the rounds' wall times,
+    so its table, OPS, compare and histograms speak of them; return the wall times replaced."""
+    meta: Any = getattr(benchmark, "stats", None)
+    if meta is None or not hasattr(meta, "stats") or not values:
+        return []
+    walls = [float(x) for x in meta.stats.data]
+    fresh = type(meta.stats)()  # its statistics are cached on first use: start anew
+    for v in values:
+        fresh.update(v)
+    meta.stats = fresh
+    return walls
 
 
 def timed_rounds(

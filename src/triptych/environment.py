@@ -54,6 +54,42 @@ def virtualization() -> str:
     return "unknown-hypervisor" if re.search(r"^flags.*\bhypervisor\b", flags, re.M) else "none"
 
 
+def layer(kind: str) -> str:
+    """The virtualisation layer of one kind under this host ("vm" or "container"): 'none', or
+    the hypervisor's or container engine's name. A KVM guest running in a container has both."""
+    if shutil.which("systemd-detect-virt"):
+        try:
+            out = run_local(["systemd-detect-virt", f"--{kind}"], 10).stdout.strip()
+            if out:
+                return out
+        except CommandFailed:
+            pass
+    if kind == "vm":
+        flags = _read("/proc/cpuinfo") or ""
+        return "unknown-hypervisor" if re.search(r"^flags.*\bhypervisor\b", flags, re.M) else "none"
+    if Path("/.dockerenv").exists():
+        return "docker"
+    return "podman" if Path("/run/.containerenv").exists() else "none"
+
+
+def mitigations() -> str:
+    """The CPU vulnerabilities the kernel reports as mitigated or not ('Not affected' left out)."""
+    found = []
+    root = Path("/sys/devices/system/cpu/vulnerabilities")
+    for f in sorted(root.glob("*")) if root.is_dir() else []:
+        state = _read(str(f)) or "unknown"
+        if state != "Not affected":
+            found.append(f"{f.name}: {state}")
+    return "; ".join(found) or "none reported"
+
+
+def transparent_hugepages() -> str:
+    """The THP mode in force (the bracketed choice of /sys/kernel/mm/transparent_hugepage)."""
+    text = _read("/sys/kernel/mm/transparent_hugepage/enabled") or ""
+    m = re.search(r"\[(\w+)\]", text)
+    return m.group(1) if m else "unavailable"
+
+
 def tool_version(argv: list[str]) -> str:
     if shutil.which(argv[0]) is None:
         return "missing"
@@ -61,7 +97,12 @@ def tool_version(argv: list[str]) -> str:
         r = run_local(argv, 10)
     except CommandFailed:
         return "unknown"
-    lines = (r.stdout or r.stderr).strip().splitlines()
+    return version_line(r.stdout, r.stderr)
+
+
+def version_line(stdout: str, stderr: str) -> str:
+    """A tool's version: the first line it printed."""
+    lines = (stdout or stderr).strip().splitlines()
     return lines[0].strip() if lines else "unknown"
 
 
@@ -75,7 +116,13 @@ def collect() -> dict[str, MetaValue]:
         "memory_total_bytes": mem.total,
         "kernel": platform.release(),
         "cpu_governor": governor(),
+        # The innermost layer, as earlier runs recorded it (kept so they stay comparable); the
+        # two layers apart below.
         "host_virtualization": virtualization(),
+        "virt_vm": layer("vm"),
+        "virt_container": layer("container"),
+        "cpu_mitigations": mitigations(),
+        "transparent_hugepages": transparent_hugepages(),
         "aslr": _read("/proc/sys/kernel/randomize_va_space") or "unknown",
         "smt": _read("/sys/devices/system/cpu/smt/active") or "unknown",
     }

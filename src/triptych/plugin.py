@@ -356,6 +356,24 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
         journal.close(exitstatus != pytest.ExitCode.INTERRUPTED, int(exitstatus))
 
 
+@pytest.hookimpl(trylast=True)  # after pytest-benchmark's table
+def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> None:  # noqa: ANN401
+    """The verdicts of this run, in the report's words, after pytest-benchmark's table."""
+    journal = config.stash.get(JOURNAL_KEY, None)
+    if journal is None or not journal.path.exists():
+        return
+    from triptych.report.terminal import summary_lines  # noqa: PLC0415 - pandas, only here
+
+    try:
+        lines = summary_lines(journal.path)
+    except TriptychError as e:
+        lines = [f"no summary: {e}"]
+    if lines:
+        terminalreporter.section("triptych summary")
+        for line in lines:
+            terminalreporter.write_line(line)
+
+
 def pytest_benchmark_update_machine_info(
     config: pytest.Config, machine_info: dict[str, Any]
 ) -> None:

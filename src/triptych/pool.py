@@ -42,6 +42,7 @@ class PlatformPool:
             try:
                 platform = make_platform(name, self.settings, engines)
                 self._started[key] = self._stack.enter_context(platform)
+                platform.tools = platform.tool_versions()
             except Exception as e:
                 self._failed[key] = e
                 raise

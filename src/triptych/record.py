@@ -78,6 +78,13 @@ class CaseRecord:
     pass_index: int = 0  # which pass over the cases this is (rounds are numbered across them)
     passes: int = 1
     profile: str = ""  # the guest profile when a run compares several (its own VM column)
+    # pytest-benchmark's stats hold the primary metric per unit of work (per_unit.py), and
+    # these are the rounds' wall times they replaced.
+    stats_measure: str = "round wall time"
+    # One discarded run before the rounds: kept for the curious, left out of every statistic.
+    warmup_seconds: float = 0.0
+    warmup_samples: list[Sample] = field(default_factory=list)
+    round_seconds: list[float] = field(default_factory=list)
 
     def to_extra_info(self) -> dict[str, Any]:
         info: dict[str, Any] = {
@@ -100,6 +107,10 @@ class CaseRecord:
             "pass_index": self.pass_index,
             "passes": self.passes,
             "profile": self.profile,
+            "stats_measure": self.stats_measure,
+            "round_seconds": list(self.round_seconds),
+            "warmup_seconds": self.warmup_seconds,
+            "warmup_samples": [s.to_dict() for s in self.warmup_samples],
             "samples": [s.to_dict() for s in self.samples],
         }
         if self.rounds_policy is not None:
@@ -157,6 +168,10 @@ class CaseRecord:
             pass_index=int(d.get("pass_index", 0)),
             passes=int(d.get("passes", 1)),
             profile=str(d.get("profile", "")),
+            stats_measure=str(d.get("stats_measure", "round wall time")),
+            round_seconds=[float(x) for x in d.get("round_seconds", [])],
+            warmup_seconds=float(d.get("warmup_seconds", 0.0)),
+            warmup_samples=[Sample.from_dict(x) for x in d.get("warmup_samples", [])],
         )
 
 

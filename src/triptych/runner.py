@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 from scipy.stats import t as t_dist
 
-from triptych import quiet
+from triptych import bench_adapter, per_unit, quiet
 from triptych.bench_adapter import Benchmark, timed_rounds
 from triptych.errors import ParseError
 from triptych.journal import Journal
@@ -92,7 +92,7 @@ def adaptive_rounds(
 def new_record(trial: Trial, platform: Platform, workload: Workload) -> CaseRecord:
     """The record of a trial before its first round."""
     case, wtype = trial.case, WORKLOADS[trial.case.workload]
-    meta = platform.metadata()
+    meta = {**platform.metadata(), **platform.tools}
     kind = KINDS[trial.platform_name]
     return CaseRecord(
         scenario=case.scenario,
@@ -190,6 +190,7 @@ def run_trial(
     with _journalled(trial, record, benchmark, journal):
         workload.prepare(platform, trial.variant)
         try:
+            _warm_up(trial, workload, platform, record)
             policy = case.policy or RoundPolicy(case.rounds, case.rounds, None)
             if policy.adaptive and not getattr(benchmark, "disabled", False):
                 adaptive_rounds(benchmark, one_round, record, policy)
@@ -197,4 +198,43 @@ def run_trial(
                 benchmark.pedantic(one_round, rounds=trial.rounds, iterations=1, warmup_rounds=0)
         finally:
             workload.cleanup(platform, trial.variant)
+        _restate_stats(benchmark, record)
     return record.samples
+
+
+def _warm_up(trial: Trial, workload: Workload, platform: Platform, record: CaseRecord) -> None:
+    """One run before the rounds, shorter than a round, stored apart and never counted."""
+    spec = trial.case.warmup_spec(workload.min_duration)
+    if spec is None:
+        return
+    measuring = workload.spec
+    workload.spec = spec
+    try:
+        record.warmup_samples = [
+            s.with_context(
+                platform=trial.platform_name,
+                workload=trial.case.workload,
+                scenario=trial.case.scenario,
+                metadata={"warmup": True},
+            )
+            for s in workload.measure(platform, trial.variant)
+        ]
+    finally:
+        workload.spec = measuring
+    record.warmup_seconds = spec.duration
+
+
+def _restate_stats(benchmark: Benchmark, record: CaseRecord) -> None:
+    """pytest-benchmark's stats become the primary metric per unit of work (per_unit.py); the
+    rounds' wall times stay in the record."""
+    metric = record.primary_metric or ""
+    values = per_unit.per_round(record.samples, metric)
+    if values is None:
+        return
+    walls = bench_adapter.restate(benchmark, values)
+    if not walls:
+        return  # benchmarking disabled: no stats to restate
+    record.round_seconds = walls
+    first = next(s for s in record.samples if s.metric == metric)
+    record.stats_measure = per_unit.describe_measure(metric, first.unit, first.higher_is_better)
+    benchmark.extra_info.update(record.to_extra_info())

@@ -29,6 +29,7 @@ _SHARED_KEYS = {
     "target_ci": float,
     "duration": float,
     "timeout": float,
+    "warmup": float,
 }
 SCENARIO_KEYS = {"name": str, "description": str, "passes": int, **_SHARED_KEYS}
 MAX_PASSES = 100
@@ -67,6 +68,14 @@ class Case:
     engines: EngineSettings = field(default_factory=EngineSettings)
     policy: RoundPolicy | None = None
     passes: int = 1  # the case's rounds are spread over this many passes over all the cases
+    warmup: float = 1.0  # seconds of one discarded run before the rounds (0: none)
+
+    def warmup_spec(self, min_duration: float) -> RunSpec | None:
+        """The warm-up run: `warmup` seconds (at least what the tool needs, at most a round)."""
+        if self.warmup <= 0:
+            return None
+        duration = min(max(self.warmup, min_duration), self.spec.duration)
+        return RunSpec(duration, self.spec.timeout)
 
     def rounds_in_pass(self, index: int) -> int:
         """How many of the case's rounds pass `index` (from 0) runs: as even as they go."""
@@ -156,6 +165,7 @@ class _Defaults:
     duration: float
     timeout: float | None
     engines: EngineSettings
+    warmup: float = 1.0
 
 
 def _policy(
@@ -276,7 +286,14 @@ def _case(where: Where, i: int, raw: object, d: _Defaults) -> Case:
         where.path,
         d.engines,
         policy,
+        warmup=_warmup(where, key, c, d),
     )
+
+
+def _warmup(where: Where, key: str, c: dict[str, Any], d: _Defaults) -> float:
+    warmup = float(c.get("warmup", d.warmup))
+    in_range(where, f"{key}.warmup", warmup, 0, MAX_DURATION, " s", "warmup = 1, or 0 for none")
+    return warmup
 
 
 def load_scenario(path: Path) -> Scenario:
@@ -303,7 +320,9 @@ def load_scenario(path: Path) -> Scenario:
         float(head.get("duration", 5.0)),
         head.get("timeout"),
         _engines(where, raw),
+        float(head.get("warmup", 1.0)),
     )
+    in_range(where, "scenario.warmup", d.warmup, 0, MAX_DURATION, " s", "warmup = 1, or 0")
     in_range(where, "scenario.rounds", d.rounds, MIN_ROUNDS, MAX_ROUNDS, "")
     in_range(where, "scenario.duration", d.duration, MIN_DURATION, MAX_DURATION, " s")
     cases_raw = check_type(where, "case", raw.get("case", []), list)

@@ -15,6 +15,7 @@ from types import TracebackType
 from typing import ClassVar, Protocol, Self, TypeVar
 
 from triptych.cleanup import report_left
+from triptych.environment import TOOLS, version_line
 from triptych.errors import NotApplicable, TriptychError
 from triptych.platforms.catalog import KINDS, PlatformKind
 from triptych.process import CommandResult
@@ -69,6 +70,7 @@ class Platform(abc.ABC):
     def __init__(self, session: str) -> None:
         self.session = session
         self._servers: list[Background] = []
+        self.tools: dict[str, MetaValue] = {}  # tool_versions(), read once it has started
 
     @property
     def kind(self) -> PlatformKind:
@@ -135,6 +137,20 @@ class Platform(abc.ABC):
     def listen_host(self) -> str:
         """The address a server on the platform binds to (loopback where it shares the host's)."""
         return "0.0.0.0"  # noqa: S104 - inside the platform's own network namespace
+
+    def tool_versions(self) -> dict[str, MetaValue]:
+        """Each measuring tool's version as this platform runs it (the container image's, the
+        guest's), as `tool_NAME`: the report warns when platforms of a run used other builds."""
+        out: dict[str, MetaValue] = {}
+        for tool, argv in TOOLS.items():
+            try:
+                r = self.execute(argv, 60)
+            except TriptychError:
+                out[f"tool_{tool}"] = "unknown"
+                continue
+            ok = r.returncode == 0
+            out[f"tool_{tool}"] = version_line(r.stdout, r.stderr) if ok else "missing"
+        return out
 
     @abc.abstractmethod
     def metadata(self) -> dict[str, MetaValue]:

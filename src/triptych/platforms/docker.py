@@ -7,6 +7,7 @@ with exec; a labelled volume backs the `volume` disk variant.
 from __future__ import annotations
 
 import contextlib
+import json
 import time
 from collections.abc import Sequence
 from typing import Any, ClassVar, cast
@@ -92,6 +93,7 @@ class DockerPlatform(Platform):
         self._container: Container | None = None
         self._volume: Volume | None = None
         self._image_id = ""
+        self._create = ""
         self._info: dict[str, Any] = {}
         self._version = ""
         self._cold_starts = 0
@@ -147,6 +149,7 @@ class DockerPlatform(Platform):
         self._container = client.containers.run(
             self._image_id, ["sleep", "infinity"], **self._run_options()
         )
+        self._create = create_config(self._container.attrs)
         self._exec(["true"], 60).check(self.name)
         self._check_tools()
         self._exec(["mkdir", "-p", OVERLAY_DIR], 60).check(self.name)
@@ -277,6 +280,7 @@ class DockerPlatform(Platform):
             "storage_driver": str(self._info.get("Driver", "unknown")),
             "cgroup_version": str(self._info.get("CgroupVersion", "unknown")),
             **self.settings.metadata(),
+            "create_config": self._create,
         }
 
 
@@ -317,3 +321,20 @@ class DockerHostPlatform(DockerPlatform):
 DOCKER_PLATFORMS: dict[str, type[DockerPlatform]] = {
     p.name: p for p in (DockerBridgePlatform, DockerHostPlatform)
 }
+
+
+# What of a container's creation shapes its figures (Docker's HostConfig names), as recorded.
+CREATE_KEYS = (
+    "NetworkMode", "Privileged", "CapDrop", "CapAdd", "SecurityOpt", "NanoCpus", "CpusetCpus",
+    "CpuShares", "CpuQuota", "CpuPeriod", "Memory", "MemorySwap", "ShmSize", "IpcMode", "PidMode",
+    "UsernsMode", "Runtime", "CgroupnsMode", "OomKillDisable", "PidsLimit",
+)  # fmt: skip
+
+
+def create_config(attrs: dict[str, Any]) -> str:
+    """The container's creation as Docker recorded it, in the keys that shape its figures (no
+    names, ids or paths: equal configurations compare equal)."""
+    host = attrs.get("HostConfig") or {}
+    chosen = {k: host.get(k) for k in CREATE_KEYS if host.get(k) not in (None, "", [], 0)}
+    chosen["User"] = (attrs.get("Config") or {}).get("User", "")
+    return json.dumps(chosen, sort_keys=True)

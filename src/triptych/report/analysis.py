@@ -198,9 +198,12 @@ def _summary(run: pd.DataFrame, rows: list[Row]) -> dict[str, dict[str, SummaryC
 
 
 def analyse(
-    df: pd.DataFrame, machines: dict[str, dict[str, Any]], partial: set[str] | None = None
+    df: pd.DataFrame,
+    machines: dict[str, dict[str, Any]],
+    partial: set[str] | None = None,
+    platforms: dict[str, dict[str, dict[str, Any]]] | None = None,
 ) -> list[Group]:
-    """One Group per environment, newest first."""
+    """One Group per environment, newest first (`platforms`: each run's platform metadata)."""
     if df.empty:
         return []
     df = labelled(df)
@@ -217,7 +220,31 @@ def analyse(
                 )
             )
         g.warnings.extend(_warnings(g, df[df.env == g.env], machines))
+        g.warnings.extend(_builds((platforms or {}).get(g.latest, {})))
     return groups
+
+
+def _builds(platforms: dict[str, dict[str, Any]]) -> list[Notice]:
+    """Tools whose build differs between the platforms of one run."""
+    seen: dict[str, dict[str, str]] = {}
+    for name, meta in platforms.items():
+        for key, value in meta.items():
+            if key.startswith("tool_"):
+                seen.setdefault(key.removeprefix("tool_"), {})[name] = str(value)
+    differ = {tool: by for tool, by in sorted(seen.items()) if len(set(by.values())) > 1}
+    if not differ:
+        return []
+    text = "; ".join(
+        f"{tool}: " + ", ".join(f"{p} '{v}'" for p, v in sorted(by.items()))
+        for tool, by in differ.items()
+    )
+    return [
+        Notice(
+            f"Platforms of this run used different builds of a tool ({text}): their figures "
+            "compare the builds as well as the platforms.",
+            loud=True,
+        )
+    ]
 
 
 def _machine_notices(g: Group, machine: dict[str, Any]) -> list[Notice]:
@@ -241,7 +268,8 @@ def _machine_notices(g: Group, machine: dict[str, Any]) -> list[Notice]:
                 "may vary between rounds."
             )
         )
-    virt = machine.get("host_virtualization", "unknown")
+    # Runs that record the layers apart say which is a hypervisor; older ones only the innermost.
+    virt = machine.get("virt_vm", machine.get("host_virtualization", "unknown"))
     if virt not in ("none",):
         out.append(
             Notice(

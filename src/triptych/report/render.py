@@ -100,7 +100,7 @@ def headline(g: Group, family: str, label: str) -> str:
 
 
 def render(runs: Runs) -> str:
-    groups = analyse(runs.samples, runs.machines, runs.partial)
+    groups = analyse(runs.samples, runs.machines, runs.partial, runs.platforms)
 
     def machine(run: str) -> dict[str, Any]:
         return dict(runs.machines.get(run, {}).get("triptych", {}))

@@ -26,6 +26,8 @@ class Workload(Protocol):
     family: ClassVar[str]
     target: ClassVar[str]
     tool: ClassVar[str]
+    min_duration: ClassVar[float]
+    spec: RunSpec  # how long a round measures (the warm-up run swaps in a shorter one)
 
     def prepare(self, platform: Platform, variant: str) -> None: ...
 
