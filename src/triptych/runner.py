@@ -210,18 +210,23 @@ def _warm_up(trial: Trial, workload: Workload, platform: Platform, record: CaseR
     measuring = workload.spec
     workload.spec = spec
     try:
-        record.warmup_samples = [
-            s.with_context(
-                platform=trial.platform_name,
-                workload=trial.case.workload,
-                scenario=trial.case.scenario,
-                metadata={"warmup": True},
-            )
-            for s in workload.measure(platform, trial.variant)
-        ]
+        warm = workload.measure(platform, trial.variant)
+    except ParseError:
+        # A short run may report nothing a round would (stress-ng's stream rate under
+        # emulation): it warmed up all the same, and its figures are discarded anyway.
+        warm = []
     finally:
         workload.spec = measuring
     record.warmup_seconds = spec.duration
+    record.warmup_samples = [
+        s.with_context(
+            platform=trial.platform_name,
+            workload=trial.case.workload,
+            scenario=trial.case.scenario,
+            metadata={"warmup": True},
+        )
+        for s in warm
+    ]
 
 
 def _restate_stats(benchmark: Benchmark, record: CaseRecord) -> None:
