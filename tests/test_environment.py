@@ -27,6 +27,8 @@ def test_both_layers_are_recorded_apart() -> None:
     info = environment.collect()
     assert info["virt_vm"] == _detect("--vm")
     assert info["virt_container"] == _detect("--container")
+    markers = [m for m in ("/.dockerenv", "/run/.containerenv") if Path(m).exists()]
+    assert info["container_markers"] == (", ".join(markers) or "none")
     # The legacy key keeps the innermost layer, as runs before this one recorded it.
     assert info["host_virtualization"] == _detect()
 

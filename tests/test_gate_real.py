@@ -3,13 +3,17 @@ half a CPU fails it, named, about 2x slower, and nothing is said of the host."""
 
 from __future__ import annotations
 
+import json
 import re
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 
 from tests.suite_run import run_suite, suite_env
 from triptych.cli import main
+from triptych.record import CaseRecord
 
 pytestmark = [pytest.mark.docker, pytest.mark.slow]
 
@@ -56,3 +60,41 @@ def test_unchanged_passes_and_half_a_cpu_fails(
     slower = re.search(r"\| (\d+\.\d\d)x slower \(", rows[0])
     assert slower is not None, rows[0]
     assert 1.8 <= float(slower.group(1)) <= 2.2
+    _pytest_benchmark_speaks_of_the_figures(tmp_path, base, same)
+
+
+def _pytest_benchmark_speaks_of_the_figures(tmp_path: Path, base: Path, same: Path) -> None:
+    """pytest-benchmark's own compare shows seconds per event (what sysbench measured), and its
+    --benchmark-compare-fail passes an unchanged run and fails half a CPU."""
+    shown = subprocess.run(
+        [str(Path(sys.executable).parent / "pytest-benchmark"), "compare", str(base), str(same)],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    unit = re.search(r"\(time in (\w+)\)", shown)
+    assert unit is not None, shown
+    scale = {"s": 1.0, "ms": 1e-3, "us": 1e-6, "ns": 1e-9}[unit.group(1)]
+    events = [
+        s.value
+        for b in json.loads(base.read_text())["benchmarks"]
+        if b["name"] == "test_case[gate/cpu-sysbench/host]"
+        for s in CaseRecord.from_extra_info(b["extra_info"]).samples
+    ]
+    row = re.search(r"cpu-sysbench/host\] \([^)]*0001_base\)\s+([\d,.]+)", shown)
+    assert row is not None, shown
+    minimum = float(row.group(1).replace(",", "")) * scale
+    assert minimum == pytest.approx(1 / max(events), rel=1e-3)
+    for name, docker, expected in (("again", "", 0), ("halved", "[docker]\ncpus = 0.5\n", 1)):
+        result = run_suite(
+            base.parent.parent.parent,
+            SCENARIO + docker,
+            f"--benchmark-save={name}",
+            "--benchmark-compare=0001",
+            "--benchmark-compare-fail=mean:10%",
+            f"--triptych-scratch={tmp_path}/scratch-{name}",
+            env=suite_env(TRIPTYCH_REQUIRE_PLATFORMS="all"),
+        )
+        assert result.returncode == expected, result.stdout[-3000:]
+        if expected:
+            assert "Performance has regressed" in result.stdout

@@ -11,6 +11,9 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
+
+from tests.suite_run import run_suite
 from tests.synthetic import noisy, write_run
 from triptych import quiet
 from triptych.report.load import load_runs
@@ -57,3 +60,47 @@ def test_a_report_says_when_the_machine_was_not_quiet(tmp_path: Path) -> None:
     assert "up to 42%" in html
     quiet_run = write_run(tmp_path / "q" / "0001_quiet.json", ["host"], 3, noisy({}))
     assert "Not a quiet machine" not in render(load_runs([quiet_run]))
+
+
+SCENARIO = """
+[scenario]
+name = "hog"
+platforms = ["host"]
+rounds = 2
+duration = 2
+warmup = 0
+
+[[case]]
+name = "cpu"
+workload = "sysbench-cpu"
+"""
+
+
+@pytest.mark.slow
+def test_a_real_run_beside_a_cpu_hog_is_flagged_and_a_quiet_one_is_not(tmp_path: Path) -> None:
+    pages = {}
+    for name in ("quiet", "hog"):
+        where = tmp_path / name
+        where.mkdir()
+        hog = None
+        if name == "hog":  # detached: outside the run's process tree
+            hog = subprocess.Popen(
+                ["sh", "-c", f'{sys.executable} -c "{BURN}" & echo $!'],
+                stdout=subprocess.PIPE,
+                text=True,
+            )
+            assert hog.stdout is not None
+            hog_pid = int(hog.stdout.readline())
+        try:
+            result = run_suite(where, SCENARIO, f"--benchmark-save={name}")
+        finally:
+            if hog is not None:
+                os.kill(hog_pid, signal.SIGKILL)
+                hog.wait()
+                assert hog.stdout is not None
+                hog.stdout.close()
+        assert result.returncode == 0, result.stdout[-2000:]
+        (saved,) = where.glob(".benchmarks/*/*.json")
+        pages[name] = render(load_runs([saved]))
+    assert "Not a quiet machine: in 2 of 2 rounds" in pages["hog"]
+    assert "Not a quiet machine" not in pages["quiet"]

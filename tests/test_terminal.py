@@ -9,10 +9,13 @@ import statistics
 from pathlib import Path
 
 import pytest
+from markupsafe import escape
 
 from tests.suite_run import run_suite, suite_env
 from triptych.per_unit import seconds_per_unit
 from triptych.record import CaseRecord
+from triptych.report.load import load_runs
+from triptych.report.render import render
 
 pytestmark = [pytest.mark.docker, pytest.mark.slow]
 
@@ -80,3 +83,8 @@ def test_stats_are_the_primary_metric_and_a_summary_follows(
     assert all("docker-host" in x for x in lines)
     words = ("x slower", "x faster", "the same within", "undetermined")
     assert all(any(w in x for w in words) for x in lines), lines
+    # The same figures and words as the report of the saved run.
+    page = render(load_runs([saved]))
+    for line in lines:
+        verdict = line.split("docker-host", 1)[1].strip()
+        assert str(escape(verdict)) in page, verdict

@@ -67,9 +67,18 @@ def layer(kind: str) -> str:
     if kind == "vm":
         flags = _read("/proc/cpuinfo") or ""
         return "unknown-hypervisor" if re.search(r"^flags.*\bhypervisor\b", flags, re.M) else "none"
-    if Path("/.dockerenv").exists():
+    docker, podman = CONTAINER_MARKERS
+    if Path(docker).exists():
         return "docker"
-    return "podman" if Path("/run/.containerenv").exists() else "none"
+    return "podman" if Path(podman).exists() else "none"
+
+
+CONTAINER_MARKERS = ("/.dockerenv", "/run/.containerenv")
+
+
+def container_markers() -> str:
+    """The container marker files present at the root (what a container layer is judged by)."""
+    return ", ".join(m for m in CONTAINER_MARKERS if Path(m).exists()) or "none"
 
 
 def mitigations() -> str:
@@ -121,6 +130,7 @@ def collect() -> dict[str, MetaValue]:
         "host_virtualization": virtualization(),
         "virt_vm": layer("vm"),
         "virt_container": layer("container"),
+        "container_markers": container_markers(),
         "cpu_mitigations": mitigations(),
         "transparent_hugepages": transparent_hugepages(),
         "aslr": _read("/proc/sys/kernel/randomize_va_space") or "unknown",
