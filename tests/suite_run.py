@@ -89,3 +89,19 @@ def run_until_case(
         time.sleep(0.2)
     proc.kill()
     pytest.fail(f"{case or 'no case'} never reached the journal: {proc.communicate()[0][-2000:]}")
+
+
+def saved_run(where: Path, scenario: str, name: str, *options: str) -> tuple[Path, str]:
+    """A whole run that must pass with every platform it names, saved as `name`: its saved
+    JSON and its terminal output."""
+    where.mkdir(exist_ok=True)
+    result = run_suite(
+        where,
+        scenario,
+        f"--benchmark-save={name}",
+        *options,
+        env=suite_env(TRIPTYCH_REQUIRE_PLATFORMS="all"),
+    )
+    assert result.returncode == 0, result.stdout[-3000:]
+    (saved,) = (where / ".benchmarks").glob("*/*.json")
+    return saved, result.stdout

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.suite_run import run_suite, suite_env
+from tests.suite_run import run_suite, saved_run, suite_env
 from triptych.cli import main
 from triptych.record import CaseRecord
 
@@ -32,17 +32,7 @@ workload = "sysbench-cpu"
 
 def _run(tmp_path: Path, name: str, docker: str = "") -> Path:
     where = tmp_path / name
-    where.mkdir()
-    result = run_suite(
-        where,
-        SCENARIO + docker,
-        f"--benchmark-save={name}",
-        f"--triptych-scratch={where}/scratch",
-        env=suite_env(TRIPTYCH_REQUIRE_PLATFORMS="all"),
-    )
-    assert result.returncode == 0, result.stdout[-2000:]
-    (saved,) = (where / ".benchmarks").glob("*/*.json")
-    return saved
+    return saved_run(where, SCENARIO + docker, name, f"--triptych-scratch={where}/scratch")[0]
 
 
 def test_unchanged_passes_and_half_a_cpu_fails(

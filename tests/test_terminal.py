@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from markupsafe import escape
 
-from tests.suite_run import run_suite, suite_env
+from tests.suite_run import saved_run
 from triptych.per_unit import seconds_per_unit
 from triptych.record import CaseRecord
 from triptych.report.load import load_runs
@@ -39,14 +39,7 @@ workload = "sockperf-pingpong"
 def test_stats_are_the_primary_metric_and_a_summary_follows(
     tmp_path: Path, bench_image: str
 ) -> None:
-    result = run_suite(
-        tmp_path,
-        SCENARIO,
-        "--benchmark-save=terminal",
-        env=suite_env(TRIPTYCH_REQUIRE_PLATFORMS="all"),
-    )
-    assert result.returncode == 0, result.stdout[-3000:]
-    (saved,) = (tmp_path / ".benchmarks").glob("*/*.json")
+    saved, out = saved_run(tmp_path, SCENARIO, "terminal")
     for b in json.loads(saved.read_text())["benchmarks"]:
         record = CaseRecord.from_extra_info(b["extra_info"])
         primary = [s for s in record.samples if s.metric == record.primary_metric]
@@ -75,7 +68,6 @@ def test_stats_are_the_primary_metric_and_a_summary_follows(
             assert "1 / events/s" in record.stats_measure
         else:
             assert record.stats_measure.startswith("round-trip time p50 in seconds")
-    out = result.stdout
     assert "triptych summary" in out
     tail = out[out.index("triptych summary") :]
     lines = [x for x in tail.splitlines() if x.startswith(("cpu ", "latency "))]

@@ -12,7 +12,7 @@ from pathlib import Path
 import libvirt
 import pytest
 
-from tests.suite_run import run_suite, suite_env
+from tests.suite_run import saved_run
 from triptych.errors import PlatformUnavailable
 from triptych.images import RootfsRecipe
 from triptych.platforms.libvirt_sweep import SESSIONS_DIR
@@ -197,14 +197,7 @@ workload = "sysbench-cpu"
 @pytest.mark.vm
 @pytest.mark.slow
 def test_a_run_with_two_profiles_has_two_vm_columns(tmp_path: Path) -> None:
-    result = run_suite(
-        tmp_path,
-        SCENARIO,
-        "--benchmark-save=profiles",
-        env=suite_env(TRIPTYCH_REQUIRE_PLATFORMS="all"),
-    )
-    assert result.returncode == 0, result.stdout[-3000:]
-    (saved,) = (tmp_path / ".benchmarks").glob("*/*.json")
+    saved, _ = saved_run(tmp_path, SCENARIO, "profiles")
     doc = json.loads(saved.read_text())
     names = {b["name"] for b in doc["benchmarks"]}
     assert {"test_case[profiles/cpu/vm.tuned]", "test_case[profiles/cpu/vm.default]"} <= names
