@@ -72,3 +72,12 @@ def test_a_report_warns_when_platforms_used_different_builds(tmp_path: Path) -> 
         "host &#39;sysbench 1.0.20&#39;)" in html
     )
     assert "fio:" not in html
+
+
+def test_a_tool_s_build_is_not_the_kernel_it_runs_on() -> None:
+    # stress-ng's real first line on the host and in the guest (different kernels, one build).
+    host = "stress-ng, version 0.15.06 (gcc 12.2.0, x86_64 Linux 6.18.44-fc-v857)"
+    guest = "stress-ng, version 0.15.06 (gcc 12.2.0, x86_64 Linux 6.1.0-50-amd64)"
+    assert environment.version_line(host, "") == environment.version_line(guest, "")
+    assert environment.version_line(host, "") == "stress-ng, version 0.15.06 (gcc 12.2.0, x86_64)"
+    assert environment.version_line("sysbench 1.0.20\n", "") == "sysbench 1.0.20"

@@ -110,9 +110,13 @@ def tool_version(argv: list[str]) -> str:
 
 
 def version_line(stdout: str, stderr: str) -> str:
-    """A tool's version: the first line it printed."""
+    """A tool's version: the first line it printed, without the kernel it happens to run on
+    (stress-ng names it: "(gcc 12.2.0, x86_64 Linux 6.1.0-50-amd64)"), which is not the build."""
     lines = (stdout or stderr).strip().splitlines()
-    return lines[0].strip() if lines else "unknown"
+    return RUNNING_KERNEL.sub("", lines[0].strip()) if lines else "unknown"
+
+
+RUNNING_KERNEL = re.compile(r" Linux [0-9][^ ,)]*")
 
 
 def collect() -> dict[str, MetaValue]:

@@ -26,6 +26,7 @@ ENGINES = frozenset(
         "qemu-system-x86_64",
     }
 )
+KTHREADD = 2  # the parent of every kernel thread on Linux
 BUSY_SHARE = 0.05  # foreign CPU above this share of the machine in a round: not quiet
 
 
@@ -48,7 +49,9 @@ def snapshot() -> Snapshot:
     """CPU time so far of every process outside this run's tree and the engines' trees."""
     procs = list(_processes())
     parent = {pid: ppid for pid, ppid, _, _ in procs}
-    roots = {os.getpid()} | {pid for pid, _, name, _ in procs if name in ENGINES}
+    # Kernel threads (kthreadd's children: writeback, kworkers) flush and serve the run's own
+    # I/O; they are counted as the run's, not as other work.
+    roots = {os.getpid(), KTHREADD} | {pid for pid, _, name, _ in procs if name in ENGINES}
 
     def ours(pid: int) -> bool:
         seen = 0
