@@ -10,6 +10,8 @@ PACKAGES=(
   dnsmasq-base                                # DHCP/DNS for the suite's libvirt network
   debootstrap                                 # builds the one userland every platform runs
   sysbench stress-ng fio iperf3 sockperf      # the benchmark tools, on the host too
+  redis-server nginx-light postgresql-15      # the services (servers on the host platform)
+  redis-tools wrk                             # their load generators (pgbench: postgresql-15)
   libvirt-dev pkg-config                      # to build libvirt-python
   iproute2 procps e2fsprogs                   # ip, pkill, mkfs.ext4 -d
   chromium                                    # renders the report in the tests
@@ -22,8 +24,18 @@ done
 if ((${#missing[@]})); then
   echo "triptych: installing ${missing[*]}" >&2
   export DEBIAN_FRONTEND=noninteractive
+  # Installing a server must not start it: the suite runs its own, in the foreground, and a
+  # packaged one would hold the ports and the CPU. policy-rc.d tells invoke-rc.d so; one we put
+  # there is removed afterwards (an existing one is left as it was).
+  own_policy=""
+  if [ ! -e /usr/sbin/policy-rc.d ]; then
+    printf '#!/bin/sh\nexit 101\n' >/usr/sbin/policy-rc.d
+    chmod 755 /usr/sbin/policy-rc.d
+    own_policy=1
+  fi
   apt-get update -q
   apt-get install -y -q --no-install-recommends "${missing[@]}"
+  if [ -n "$own_policy" ]; then rm -f /usr/sbin/policy-rc.d; fi
 fi
 
 PY=${PYTHON:-python3}

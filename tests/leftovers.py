@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import os
 from pathlib import Path
 
 import libvirt
@@ -11,12 +12,12 @@ import psutil
 from triptych.errors import PlatformUnavailable
 from triptych.platforms import docker_conn, libvirt_conn
 from triptych.platforms.docker_sweep import MANAGED_LABEL
+from triptych.platforms.host_sweep import DEFAULT_SCRATCH, OWNER_ENV
 from triptych.platforms.libvirt_sweep import SESSIONS_DIR
-from triptych.plugin import DEFAULT_SCRATCH
 from triptych.session import NAME_PREFIX
-from triptych.workloads.network import SERVER_PORTS
+from triptych.workloads.registry import SERVER_PORTS
 
-SERVERS = ("iperf3", "sockperf")
+SERVERS = ("iperf3", "sockperf", "redis-server", "nginx", "postgres")
 
 
 def _docker() -> set[str]:
@@ -61,6 +62,9 @@ def _processes() -> set[str]:
         cmd = " ".join(p.info["cmdline"] or [])
         if p.info["name"] in SERVERS and any(str(port) in cmd for port in SERVER_PORTS):
             found.add(f"process {p.pid} {cmd}")
+        with contextlib.suppress(psutil.Error):
+            if OWNER_ENV in p.environ() and p.pid != os.getpid():
+                found.add(f"process {p.pid} {cmd}")
         if "qemu" in (p.info["name"] or "") and f"guest={NAME_PREFIX}" in cmd:
             found.add(f"process {p.pid} qemu {cmd.split('guest=', 1)[1].split(',')[0]}")
     return found

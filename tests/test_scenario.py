@@ -34,7 +34,7 @@ def error_for(tmp_path: Path, text: str) -> str:
 def test_shipped_scenarios_load(name: str) -> None:
     s = load_scenario(ROOT / "scenarios" / name)
     families = {c.build().family for c in s.cases}
-    assert families == {"cpu", "memory", "disk", "network", "startup"}
+    assert families == {"cpu", "memory", "disk", "network", "startup", "services"}
     assert set(s.platforms) == {"host", "docker-bridge", "docker-host", "vm"}
 
 
@@ -301,3 +301,73 @@ def test_adaptive_round_policy(tmp_path: Path) -> None:
 def test_missing_file(tmp_path: Path) -> None:
     with pytest.raises(ScenarioError, match=r"nope.toml: file not found; pass an existing"):
         load_scenario(tmp_path / "nope.toml")
+
+
+def test_a_connections_list_is_one_case_per_value(tmp_path: Path) -> None:
+    s = load_text(
+        tmp_path,
+        GOOD_HEAD + '[[case]]\nname = "kv"\nworkload = "redis"\n'
+        "params = { connections = [1, 8, 32], pipeline = 4 }\n"
+        '[[case]]\nworkload = "nginx"\nparams = { connections = 16 }\n',
+    )
+    names = [(c.name, c.series, c.params.connections) for c in s.cases]  # type: ignore[attr-defined]
+    assert names == [
+        ("kv-c1", "kv", 1),
+        ("kv-c8", "kv", 8),
+        ("kv-c32", "kv", 32),
+        ("nginx", "", 16),
+    ]
+    assert {c.params.pipeline for c in s.cases[:3]} == {4}  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize(
+    ("params", "expected"),
+    [
+        ("connections = []", "case[0].params.connections: expected distinct values; write e.g."),
+        ("connections = [8, 8]", "case[0].params.connections: expected distinct values"),
+        (
+            "connections = [1, 0]",
+            "case[0].params.connections: 0 is out of range; use a value from 1 to 10000",
+        ),
+        ('connections = [1, "many"]', "case[0].params.connections: expected an integer"),
+        ("pipeline = [1, 2]", "case[0].params.pipeline: expected an integer"),
+    ],
+)
+def test_bad_connections_lists(tmp_path: Path, params: str, expected: str) -> None:
+    text = GOOD_HEAD + f'[[case]]\nworkload = "redis"\nparams = {{ {params} }}\n'
+    assert expected in error_for(tmp_path, text)
+
+
+def test_a_sweep_cannot_repeat_another_case_name(tmp_path: Path) -> None:
+    text = GOOD_HEAD + (
+        '[[case]]\nname = "kv-c8"\nworkload = "redis"\n'
+        '[[case]]\nname = "kv"\nworkload = "redis"\nparams = { connections = [1, 8] }\n'
+    )
+    assert "case[1].name: case name 'kv-c8' is used twice" in error_for(tmp_path, text)
+
+
+@pytest.mark.parametrize(
+    ("workload", "params", "expected"),
+    [
+        (
+            "nginx",
+            'size = "10m"',
+            "case[0].params.size: '10m' is not accepted by nginx; use one of 100k, 1k",
+        ),
+        (
+            "postgres",
+            'mode = "tpcc"',
+            "case[0].params.mode: 'tpcc' is not accepted by postgres; use one of select-only, tpcb-like",
+        ),
+        (
+            "postgres",
+            "scale = 0",
+            "case[0].params.scale: 0 is out of range; use a value from 1 to 1000",
+        ),
+        ("redis", "value_size = 0", "case[0].params.value_size: 0 is out of range"),
+        ("redis", "conections = 8", "did you mean 'connections'?"),
+    ],
+)
+def test_bad_service_parameters(tmp_path: Path, workload: str, params: str, expected: str) -> None:
+    text = GOOD_HEAD + f'[[case]]\nworkload = "{workload}"\nparams = {{ {params} }}\n'
+    assert expected in error_for(tmp_path, text)

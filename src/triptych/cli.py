@@ -13,6 +13,7 @@ from triptych.errors import TriptychError
 from triptych.images import DEFAULT_CACHE, RootfsRecipe, build_rootfs, docker_image
 from triptych.platforms.docker_conn import connect
 from triptych.platforms.docker_sweep import clean_docker
+from triptych.platforms.host_sweep import DEFAULT_SCRATCH, sweep_host
 from triptych.platforms.libvirt_sweep import clean_libvirt
 from triptych.report.compare import Sides, changes, markdown, missing, refuse_incomparable
 from triptych.report.gate_input import gate_notes, parse_thresholds
@@ -64,7 +65,11 @@ def _images_build(args: argparse.Namespace) -> int:
 
 
 def _clean(args: argparse.Namespace) -> int:
-    removed = clean_docker(args.session) + clean_libvirt(args.session)
+    removed = (
+        clean_docker(args.session)
+        + clean_libvirt(args.session)
+        + sweep_host(Path(args.scratch), args.session)
+    )
     for r in removed:
         print(f"triptych: removed {r}")
     print(f"triptych: clean: {len(removed)} resource(s) removed")
@@ -116,6 +121,9 @@ def parser() -> argparse.ArgumentParser:
     b.set_defaults(func=_images_build)
     c = sub.add_parser("clean", help="remove what crashed sessions left (by label only)")
     c.add_argument("--session", default=None, help="only this session's resources")
+    c.add_argument(
+        "--scratch", default=str(DEFAULT_SCRATCH), help="the host scratch root runs used"
+    )
     c.set_defaults(func=_clean)
     return p
 

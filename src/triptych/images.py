@@ -29,6 +29,9 @@ PACKAGES = (
     "fio",
     "iperf3",
     "sockperf",
+    "redis-server",
+    "nginx-light",
+    "postgresql-15",
     "procps",
     "iproute2",
     "python3",
@@ -40,8 +43,12 @@ PACKAGES = (
     "e2fsprogs",
 )
 # Bump when the recipe (post-configuration) changes, so caches are rebuilt.
-RECIPE = 2
-REQUIRED_TOOLS = ("sysbench", "stress-ng", "fio", "iperf3", "sockperf", "timeout", "sh")
+RECIPE = 3
+REQUIRED_TOOLS = (
+    "sysbench", "stress-ng", "fio", "iperf3", "sockperf", "redis-server", "nginx", "timeout", "sh",
+)  # fmt: skip
+# The packaged services the suite starts itself, in the foreground: never at a guest's boot.
+SERVICE_UNITS = ("redis-server.service", "nginx.service", "postgresql.service")
 IMAGE_REPOSITORY = "triptych/bench"
 IMAGE_LABEL = "io.triptych.image"
 DEFAULT_CACHE = Path(os.environ.get("TRIPTYCH_CACHE", "/var/cache/triptych"))
@@ -113,6 +120,10 @@ def _configure_guest(root: Path) -> None:
     (network / "20-triptych.network").write_text("[Match]\nName=en* eth*\n\n[Network]\nDHCP=ipv4\n")
     _enable(root, "multi-user.target", "systemd-networkd.service")
     _enable(root, "sockets.target", "systemd-networkd.socket")
+    for unit in SERVICE_UNITS:
+        mask = root / "etc/systemd/system" / unit
+        mask.unlink(missing_ok=True)
+        mask.symlink_to("/dev/null")
     # The agent is started by udev when its virtio port appears; the root password stays
     # locked: the guest is reached only through the agent.
 

@@ -22,13 +22,13 @@ from triptych import bench_adapter, environment, machine_lock
 from triptych.errors import JournalError, PlatformUnavailable, TriptychError
 from triptych.journal import Journal
 from triptych.platforms.catalog import KINDS, PLATFORM_NAMES
+from triptych.platforms.host_sweep import DEFAULT_SCRATCH
 from triptych.platforms.registry import PlatformSettings
 from triptych.pool import PlatformPool
 from triptych.runner import Trial
 from triptych.scenario import Scenario, load_scenario
 from triptych.session import new_session_id
-from triptych.workloads.network import SERVER_PORTS
-from triptych.workloads.registry import WORKLOADS
+from triptych.workloads.registry import SERVER_PORTS, WORKLOADS
 
 SCENARIOS_KEY = pytest.StashKey[list[Scenario]]()
 SESSION_KEY = pytest.StashKey[str]()
@@ -36,7 +36,6 @@ SIGNALS_KEY = pytest.StashKey[dict[signal.Signals, Any]]()
 REQUIRE_ENV = "TRIPTYCH_REQUIRE_PLATFORMS"
 # A disk-backed directory (/tmp may be tmpfs, where O_DIRECT fails); each session makes its own
 # private subdirectory with mkdtemp, so the shared parent is not a race.
-DEFAULT_SCRATCH = "/var/tmp/triptych"  # noqa: S108
 DEFAULT_SCENARIO = "scenarios/quick.toml"
 
 
@@ -93,7 +92,7 @@ def _add_machine_options(group: pytest.OptionGroup) -> None:
     )
     group.addoption(
         "--triptych-scratch",
-        default=DEFAULT_SCRATCH,
+        default=str(DEFAULT_SCRATCH),
         metavar="DIR",
         help="where the host keeps scratch files (a real filesystem, not tmpfs)",
     )

@@ -109,7 +109,9 @@ def run_local(
 class LocalProcess:
     """A background process on the host (a server), stopped with its whole process group."""
 
-    def __init__(self, argv: Sequence[str], where: str = "host") -> None:
+    def __init__(
+        self, argv: Sequence[str], where: str = "host", env: dict[str, str] | None = None
+    ) -> None:
         self.argv = [str(a) for a in argv]
         self.where = where
         # No pipes: a chatty server must never block on a pipe nobody reads.
@@ -118,6 +120,7 @@ class LocalProcess:
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
             start_new_session=True,
+            env=env,
         )
 
     def alive(self) -> bool:

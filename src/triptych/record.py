@@ -85,6 +85,8 @@ class CaseRecord:
     warmup_seconds: float = 0.0
     warmup_samples: list[Sample] = field(default_factory=list)
     round_seconds: list[float] = field(default_factory=list)
+    # The case a concurrency sweep made this one from (its `connections` is in params).
+    series: str = ""
 
     def to_extra_info(self) -> dict[str, Any]:
         info: dict[str, Any] = {
@@ -109,6 +111,7 @@ class CaseRecord:
             "profile": self.profile,
             "stats_measure": self.stats_measure,
             "round_seconds": list(self.round_seconds),
+            "series": self.series,
             "warmup_seconds": self.warmup_seconds,
             "warmup_samples": [s.to_dict() for s in self.warmup_samples],
             "samples": [s.to_dict() for s in self.samples],
@@ -170,6 +173,7 @@ class CaseRecord:
             profile=str(d.get("profile", "")),
             stats_measure=str(d.get("stats_measure", "round wall time")),
             round_seconds=[float(x) for x in d.get("round_seconds", [])],
+            series=str(d.get("series", "")),
             warmup_seconds=float(d.get("warmup_seconds", 0.0)),
             warmup_samples=[Sample.from_dict(x) for x in d.get("warmup_samples", [])],
         )

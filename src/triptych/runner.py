@@ -113,6 +113,7 @@ def new_record(trial: Trial, platform: Platform, workload: Workload) -> CaseReco
         pass_index=trial.pass_index,
         passes=case.passes,
         profile=trial.profile,
+        series=case.series,
     )
 
 

@@ -35,6 +35,8 @@ SCENARIO_KEYS = {"name": str, "description": str, "passes": int, **_SHARED_KEYS}
 MAX_PASSES = 100
 CASE_KEYS = {"name": str, "workload": str, "params": dict, **_SHARED_KEYS}
 TOP_KEYS = {"scenario": dict, "case": list, "docker": dict, "vm": dict}
+# A parameter that may be a list: each value is its own case (a concurrency sweep).
+SWEPT = "connections"
 # Scenario and case names become test ids, file names and report text: letters, digits, . _ -
 NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 
@@ -69,6 +71,9 @@ class Case:
     policy: RoundPolicy | None = None
     passes: int = 1  # the case's rounds are spread over this many passes over all the cases
     warmup: float = 1.0  # seconds of one discarded run before the rounds (0: none)
+    # The case a `connections = [...]` list was given to; each value is a case of its own,
+    # named "SERIES-cN" (empty: not part of a sweep).
+    series: str = ""
 
     def warmup_spec(self, min_duration: float) -> RunSpec | None:
         """The warm-up run: `warmup` seconds (at least what the tool needs, at most a round)."""
@@ -290,6 +295,23 @@ def _case(where: Where, i: int, raw: object, d: _Defaults) -> Case:
     )
 
 
+def _cases(where: Where, i: int, raw: object, d: _Defaults) -> list[Case]:
+    """The case, or one case per value when its `connections` parameter is a list."""
+    c = check_type(where, f"case[{i}]", raw, dict)
+    params = c.get("params")
+    values = params.get(SWEPT) if isinstance(params, dict) else None
+    if not isinstance(values, list):
+        return [_case(where, i, c, d)]
+    key = f"case[{i}].params.{SWEPT}"
+    if not values or len(set(map(str, values))) != len(values):
+        raise where.error(key, "expected distinct values", f"write e.g. {SWEPT} = [1, 8, 32]")
+    cases = [_case(where, i, {**c, "params": {**params, SWEPT: v}}, d) for v in values]
+    return [
+        dataclasses.replace(case, name=f"{case.name}-c{v}", series=case.name)
+        for case, v in zip(cases, values, strict=True)
+    ]
+
+
 def _warmup(where: Where, key: str, c: dict[str, Any], d: _Defaults) -> float:
     warmup = float(c.get("warmup", d.warmup))
     in_range(where, f"{key}.warmup", warmup, 0, MAX_DURATION, " s", "warmup = 1, or 0 for none")
@@ -328,27 +350,30 @@ def load_scenario(path: Path) -> Scenario:
     cases_raw = check_type(where, "case", raw.get("case", []), list)
     if not cases_raw:
         raise where.error("case", "no cases", "add at least one [[case]] with a workload")
-    cases = [_case(where, i, c, d) for i, c in enumerate(cases_raw)]
+    # Each case with the index of the [[case]] it came from (a sweep makes several).
+    indexed = [(i, case) for i, c in enumerate(cases_raw) for case in _cases(where, i, c, d)]
+    cases = [case for _, case in indexed]
     names = [c.name for c in cases]
-    for i, name in enumerate(names):
-        if name in names[:i]:
+    for k, (i, case) in enumerate(indexed):
+        if case.name in names[:k]:
+            name = case.name
             raise where.error(
                 f"case[{i}].name",
                 f"case name {name!r} is used twice",
                 "give each case a distinct name",
             )
-    passes = _passes(where, head.get("passes", 1), cases)
+    passes = _passes(where, head.get("passes", 1), indexed)
     cases = [dataclasses.replace(c, passes=passes) for c in cases]
     return Scenario(
         d.scenario, head.get("description", ""), str(path), d.platforms, tuple(cases), passes
     )
 
 
-def _passes(where: Where, passes: int, cases: list[Case]) -> int:
+def _passes(where: Where, passes: int, cases: list[tuple[int, Case]]) -> int:
     """Passes over all the cases, each running a share of every case's rounds: a machine that
     drifts during the run then moves every platform alike."""
     in_range(where, "scenario.passes", passes, 1, MAX_PASSES, "")
-    for i, c in enumerate(cases):
+    for i, c in cases:
         if passes > 1 and c.policy is not None and c.policy.adaptive:
             raise where.error(
                 f"case[{i}].max_rounds",

@@ -23,6 +23,22 @@ from triptych.sample import MetaValue
 from triptych.session import NAME_PREFIX
 
 T = TypeVar("T")
+# Servers of the services workloads run as nobody:nogroup on every platform (Debian's 65534),
+# never as root: inside a container without capabilities root could not drop to another user,
+# and PostgreSQL refuses to run as root anywhere.
+SERVICE_UID = 65534
+
+
+def as_service_user(argv: Sequence[str]) -> list[str]:
+    """argv run by root as the service user (util-linux setpriv, on the host and in guests)."""
+    return [
+        "setpriv",
+        f"--reuid={SERVICE_UID}",
+        f"--regid={SERVICE_UID}",
+        "--clear-groups",
+        "--",
+        *[str(a) for a in argv],
+    ]
 
 
 @dataclass(frozen=True)
@@ -64,6 +80,9 @@ class Platform(abc.ABC):
     """One place to run workloads. Use it as a context manager: it stops even when start fails."""
 
     name: ClassVar[str]
+    # Whether a server can be pinned to host CPUs with taskset where it runs (not in a guest,
+    # whose vCPUs are not host CPUs).
+    pins_own_servers: ClassVar[bool] = True
     # Why release() could leave something behind: its engine went away.
     engine_gone: ClassVar[str] = "its engine is gone"
 
@@ -125,6 +144,19 @@ class Platform(abc.ABC):
     @abc.abstractmethod
     def _spawn(self, argv: Sequence[str]) -> Background:
         """Start argv in the background on the platform."""
+
+    def pinned_cpus(self) -> tuple[int, ...] | None:
+        """The host CPUs the platform's work is confined to (`[docker] cpuset`, `[vm] cpu_pins`);
+        None: not confined."""
+        return None
+
+    def execute_as_service(self, argv: Sequence[str], timeout: float) -> CommandResult:
+        """Run argv as the unprivileged service user (SERVICE_UID) and wait."""
+        return self.execute(as_service_user(argv), timeout)
+
+    def spawn_service(self, argv: Sequence[str]) -> Background:
+        """Start a server as the unprivileged service user; stop() stops it."""
+        return self.spawn(as_service_user(argv))
 
     @abc.abstractmethod
     def endpoint(self, port: int, variant: str) -> Endpoint:

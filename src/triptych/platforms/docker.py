@@ -20,22 +20,31 @@ from docker.models.volumes import Volume
 from triptych.cleanup import report_swept
 from triptych.errors import PlatformUnavailable, TriptychError
 from triptych.images import REQUIRED_TOOLS, RootfsRecipe
-from triptych.platforms.base import ColdStart, Endpoint, Platform, ScratchDir, check_variant
+from triptych.platforms.base import (
+    SERVICE_UID,
+    ColdStart,
+    Endpoint,
+    Platform,
+    ScratchDir,
+    check_variant,
+)
 from triptych.platforms.docker_conn import ENGINE_GONE, connect, why_gone
 from triptych.platforms.docker_sweep import labels, sweep_docker
-from triptych.platforms.settings import DockerSettings
+from triptych.platforms.settings import DockerSettings, cpu_list
 from triptych.process import KILLED_EXIT, CommandResult, terminate, timed_result, with_kill_timeout
 from triptych.sample import MetaValue
 
 VOLUME_MOUNT = "/triptych-volume"
 OVERLAY_DIR = "/triptych-overlay"
 PID_DIR = "/run"
+SERVICE_USER = f"{SERVICE_UID}:{SERVICE_UID}"
 STATE_SETTLE = 3.0  # seconds the engine may take to mark a killed container as exited
 
 
-def exec_in(container: Container, argv: Sequence[str]) -> tuple[int, str, str]:
-    """Run argv in the container and wait: exit code, stdout, stderr (typed over the SDK)."""
-    code, streams = container.exec_run(list(argv), demux=True)
+def exec_in(container: Container, argv: Sequence[str], user: str = "") -> tuple[int, str, str]:
+    """Run argv in the container (as `user`, default its root) and wait: exit code, stdout,
+    stderr (typed over the SDK)."""
+    code, streams = container.exec_run(list(argv), demux=True, user=user)
     out, err = cast("tuple[bytes | None, bytes | None]", streams)
     return (
         int(code) if code is not None else -1,  # None: the exec never finished
@@ -45,14 +54,19 @@ def exec_in(container: Container, argv: Sequence[str]) -> tuple[int, str, str]:
 
 
 class ContainerProcess:
-    """A server started with exec in the container; its pid file lets us stop exactly it."""
+    """A server started with exec in the container; its pid file lets us stop exactly it. It
+    runs as `user` (default the container's root), and is signalled as that user: without
+    capabilities, root may not signal another user's process."""
 
-    def __init__(self, container: Container, argv: Sequence[str], name: str) -> None:
+    def __init__(
+        self, container: Container, argv: Sequence[str], name: str, user: str = ""
+    ) -> None:
         self._container = container
-        self._pidfile = f"{PID_DIR}/triptych-{name}.pid"
+        self._user = user
+        self._pidfile = f"{PID_DIR if not user else '/tmp'}/triptych-{name}.pid"  # noqa: S108
         # The fixed script takes the tool's argv as positional parameters, never as text.
         script = 'echo $$ > "$0"; exec "$@"'
-        container.exec_run(["sh", "-c", script, self._pidfile, *argv], detach=True)
+        container.exec_run(["sh", "-c", script, self._pidfile, *argv], detach=True, user=user)
         self._pid = ""
         deadline = time.monotonic() + 10
         while not self._pid and time.monotonic() < deadline:
@@ -65,7 +79,7 @@ class ContainerProcess:
 
     def alive(self) -> bool:
         try:
-            code, _, _ = exec_in(self._container, ["kill", "-0", self._pid])
+            code, _, _ = exec_in(self._container, ["kill", "-0", self._pid], self._user)
         except (docker.errors.APIError, *ENGINE_GONE):
             return False
         return code == 0
@@ -73,9 +87,9 @@ class ContainerProcess:
     def stop(self) -> None:
         with contextlib.suppress(docker.errors.APIError, *ENGINE_GONE):
             terminate(
-                lambda: self._container.exec_run(["kill", "-TERM", self._pid]),
+                lambda: self._container.exec_run(["kill", "-TERM", self._pid], user=self._user),
                 self.alive,
-                lambda: self._container.exec_run(["kill", "-KILL", self._pid]),
+                lambda: self._container.exec_run(["kill", "-KILL", self._pid], user=self._user),
             )
 
 
@@ -192,12 +206,12 @@ class DockerPlatform(Platform):
             "start it again with scripts/daemons.sh start"
         )
 
-    def _exec(self, argv: Sequence[str], timeout: float) -> CommandResult:
+    def _exec(self, argv: Sequence[str], timeout: float, user: str = "") -> CommandResult:
         container = self._started(self._container)
         args = [str(a) for a in argv]
         started = time.monotonic()
         try:
-            code, stdout, stderr = exec_in(container, with_kill_timeout(args, timeout))
+            code, stdout, stderr = exec_in(container, with_kill_timeout(args, timeout), user)
         except docker.errors.APIError as e:
             raise TriptychError(f"container {container.name} is gone: {e.explanation}") from None
         except ENGINE_GONE as e:
@@ -242,6 +256,21 @@ class DockerPlatform(Platform):
     def _spawn(self, argv: Sequence[str]) -> ContainerProcess:
         container = self._started(self._container)
         return ContainerProcess(container, argv, f"{argv[0]}-{len(self._servers)}")
+
+    def pinned_cpus(self) -> tuple[int, ...] | None:
+        return cpu_list(self.settings.cpuset) if self.settings.cpuset else None
+
+    def execute_as_service(self, argv: Sequence[str], timeout: float) -> CommandResult:
+        # Docker sets the user itself: the container has no capability to change it.
+        return self._exec(argv, timeout, SERVICE_USER)
+
+    def spawn_service(self, argv: Sequence[str]) -> ContainerProcess:
+        container = self._started(self._container)
+        server = ContainerProcess(
+            container, argv, f"{argv[0]}-{len(self._servers)}".replace("/", "_"), SERVICE_USER
+        )
+        self._servers.append(server)
+        return server
 
     def scratch(self, variant: str) -> ScratchDir:
         check_variant(self, variant, self.disk_variants)

@@ -8,7 +8,9 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import ClassVar
 
+from triptych.cleanup import report_swept
 from triptych.platforms.base import Endpoint, Platform, ScratchDir, check_variant
+from triptych.platforms.host_sweep import claim_dir, marked_env, sweep_host
 from triptych.process import CommandResult, LocalProcess, run_local
 from triptych.sample import MetaValue
 
@@ -26,7 +28,12 @@ class HostPlatform(Platform):
     def start(self) -> None:
         # /tmp may be tmpfs, where O_DIRECT fails: the scratch root is a real filesystem.
         self._scratch_root.mkdir(parents=True, exist_ok=True)
+        report_swept(sweep_host(self._scratch_root, stale_only=True))
         self._dir = Path(tempfile.mkdtemp(prefix=f"{self.session_prefix}-", dir=self._scratch_root))
+        claim_dir(self._dir)
+        # Traversable (not listable) by the unprivileged service user, whose servers keep
+        # their files in a directory of their own inside.
+        self._dir.chmod(0o711)
 
     def release(self) -> list[str]:
         if self._dir is not None:
@@ -38,7 +45,8 @@ class HostPlatform(Platform):
         return run_local(argv, timeout, where=self.name)
 
     def _spawn(self, argv: Sequence[str]) -> LocalProcess:
-        return LocalProcess(argv, where=self.name)
+        # Marked, so that the next run finds it if this one is killed before it can stop it.
+        return LocalProcess(argv, where=self.name, env=marked_env(self.session))
 
     def endpoint(self, port: int, variant: str) -> Endpoint:
         check_variant(self, variant, self.network_variants)

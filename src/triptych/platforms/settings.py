@@ -17,6 +17,15 @@ MEMORY = re.compile(r"^[1-9][0-9]*[bkmgBKMG]?$")
 IMAGE = re.compile(r"^\S+$")
 
 
+def cpu_list(text: str) -> tuple[int, ...]:
+    """CPUs of a list like "0-2,5" (Docker's cpuset) or "0,1" (the VM's pins)."""
+    cpus: set[int] = set()
+    for part in text.split(","):
+        low, _, high = part.partition("-")
+        cpus.update(range(int(low), int(high or low) + 1))
+    return tuple(sorted(cpus))
+
+
 @dataclass(frozen=True)
 class DockerSettings:
     """Per-scenario container settings: an image of the user's own, and resource limits."""

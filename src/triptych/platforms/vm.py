@@ -26,7 +26,7 @@ from triptych.platforms.guest import Guest, choose_acceleration
 from triptych.platforms.guest_agent import GuestProcess
 from triptych.platforms.libvirt_conn import connect
 from triptych.platforms.libvirt_sweep import SESSIONS_DIR, claim_session_dir, sweep_libvirt
-from triptych.platforms.settings import VmSettings
+from triptych.platforms.settings import VmSettings, cpu_list
 from triptych.platforms.vm_profile import (
     GuestShape,
     host_threads_per_core,
@@ -46,6 +46,7 @@ class VmPlatform(Platform):
     """A guest booted for the session; servers in it are reached over the suite's network."""
 
     name: ClassVar[str] = "vm"
+    pins_own_servers: ClassVar[bool] = False
     engine_gone: ClassVar[str] = "libvirtd is gone"
 
     def __init__(self, session: str, settings: VmSettings, cache: Path = DEFAULT_CACHE) -> None:
@@ -189,6 +190,9 @@ class VmPlatform(Platform):
         except TriptychError:
             guest.check_running()  # a destroyed guest says so, not just "agent error"
             raise
+
+    def pinned_cpus(self) -> tuple[int, ...] | None:
+        return cpu_list(self.settings.cpu_pins) if self.settings.cpu_pins else None
 
     def _spawn(self, argv: Sequence[str]) -> GuestProcess:
         return GuestProcess(self._started(self._guest).agent, argv)

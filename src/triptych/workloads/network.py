@@ -18,7 +18,6 @@ from triptych.workloads.base import RunSpec, WorkloadBase, number, whole_seconds
 # Fixed, uncommon ports: a container publishes them when it is created.
 IPERF3_PORT = 15201
 SOCKPERF_PORT = 15202
-SERVER_PORTS = (IPERF3_PORT, SOCKPERF_PORT)
 SERVER_READY_TIMEOUT = 60.0
 CONNECT_RETRIES = 10
 CONTROL_ERRORS = (

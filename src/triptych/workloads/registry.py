@@ -7,6 +7,9 @@ from triptych.workloads.cpu import StressNgCpu, SysbenchCpu
 from triptych.workloads.disk import Fio
 from triptych.workloads.memory import StressNgStream, SysbenchRandomAccess
 from triptych.workloads.network import Iperf3Tcp, SockperfPingPong
+from triptych.workloads.nginx import NginxWrk
+from triptych.workloads.postgres import Pgbench
+from triptych.workloads.redis import RedisBenchmark
 from triptych.workloads.startup import Startup
 
 WORKLOADS: dict[str, type[WorkloadBase]] = {
@@ -20,5 +23,12 @@ WORKLOADS: dict[str, type[WorkloadBase]] = {
         Iperf3Tcp,
         SockperfPingPong,
         Startup,
+        RedisBenchmark,
+        NginxWrk,
+        Pgbench,
     )
 }
+# Ports the servers of workloads listen on: a container publishes them when it is created.
+SERVER_PORTS: tuple[int, ...] = tuple(
+    sorted({port for w in WORKLOADS.values() if (port := getattr(w, "port", None)) is not None})
+)

@@ -1,0 +1,146 @@
+"""PostgreSQL: its data directory on the platform's primary disk, `postgres -D` in the
+foreground; `pgbench` on the host (select-only or TPC-B-like) with a per-transaction log, from
+which the latency percentiles are exact."""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import ClassVar
+
+from triptych.errors import ParseError
+from triptych.platforms.base import Endpoint, Platform
+from triptych.process import CommandResult, run_local
+from triptych.sample import MetaValue, Sample
+from triptych.validate import setting
+from triptych.workloads.base import number, whole_seconds
+from triptych.workloads.service import SETUP_TIMEOUT, ServiceWorkload, machine_cpus, write_file
+
+POSTGRES_PORT = 15432
+PG_BIN = "/usr/lib/postgresql/15/bin"  # Debian 12's PostgreSQL, on the host and in the image
+USER = "bench"
+DATABASE = "postgres"
+MODES = {"select-only": ["-S"], "tpcb-like": ["-b", "tpcb-like"]}
+LOG_PREFIX = "round"
+TPS = re.compile(r"^tps = ([0-9.]+) \(without initial connection time\)", re.M)
+FAILED = re.compile(r"^number of failed transactions: (\d+)", re.M)
+# Only the suite's own networks reach the server (loopback, the container's bridge, the guest's
+# isolated network): trust, as initdb does for local connections.
+PG_HBA = "local all all trust\nhost all all 0.0.0.0/0 trust\n"
+
+
+@dataclass(frozen=True)
+class PgbenchParams:
+    connections: int = setting(
+        8, low=1, high=1000, hint="connections = 8 (or a list to sweep, like [1, 8, 32])"
+    )
+    mode: str = setting("select-only", choices=tuple(MODES))
+    scale: int = setting(1, low=1, high=1000, hint="scale = 1 (100,000 accounts per unit)")
+
+
+class Pgbench(ServiceWorkload):
+    """Transactions/s and transaction latency (mean, p50, p99) against a fresh database."""
+
+    name: ClassVar[str] = "postgres"
+    tool: ClassVar[str] = "pgbench"
+    primary_metric: ClassVar[str] = "transaction rate"
+    tail_metric: ClassVar[str] = "latency p99"
+    Params: ClassVar[type[PgbenchParams]] = PgbenchParams
+    params: PgbenchParams
+    port: ClassVar[int] = POSTGRES_PORT
+
+    def setup(self, platform: Platform, directory: str) -> None:
+        initdb = [
+            f"{PG_BIN}/initdb", "-D", f"{directory}/data", "-U", USER, "--auth=trust",
+            "-E", "UTF8", "--no-instructions",
+        ]  # fmt: skip
+        platform.execute_as_service(initdb, SETUP_TIMEOUT).check(platform.name)
+        write_file(platform, f"{directory}/data/pg_hba.conf", PG_HBA)
+
+    def server_argv(self, platform: Platform, directory: str) -> list[str]:
+        return [
+            f"{PG_BIN}/postgres",
+            "-D", f"{directory}/data",
+            "-p", str(self.port),
+            "-c", f"listen_addresses={platform.listen_host()}",
+            "-c", "unix_socket_directories=",
+            "-c", f"max_connections={max(100, self.params.connections + 10)}",
+        ]  # fmt: skip
+
+    def _connect(self, endpoint: Endpoint) -> list[str]:
+        return ["-h", endpoint.host, "-p", str(endpoint.port), "-U", USER]
+
+    def load(self, endpoint: Endpoint, client_dir: Path) -> None:
+        argv = [f"{PG_BIN}/pgbench", "-i", "-q", "-s", str(self.params.scale)]
+        where = "host (pgbench -i)"
+        run_local([*argv, *self._connect(endpoint), DATABASE], SETUP_TIMEOUT, where).check(where)
+
+    def client_argv(self, endpoint: Endpoint, client_dir: Path) -> list[str]:
+        for old in client_dir.glob(f"{LOG_PREFIX}.*"):
+            old.unlink()
+        c = self.params.connections
+        cpus = self.placement.client if self.placement and self.placement.client else machine_cpus()
+        return [
+            f"{PG_BIN}/pgbench",
+            *self._connect(endpoint),
+            "-c", str(c),
+            "-j", str(min(c, len(cpus))),
+            "-T", str(whole_seconds(self.spec.duration)),
+            *MODES[self.params.mode],
+            "-l", f"--log-prefix={client_dir / LOG_PREFIX}",
+            DATABASE,
+        ]  # fmt: skip
+
+    def parse_round(self, result: CommandResult, client_dir: Path) -> list[Sample]:
+        logs = [f.read_text() for f in sorted(client_dir.glob(f"{LOG_PREFIX}.*"))]
+        return parse_pgbench(result.stdout, logs, self.params)
+
+
+def _latencies(logs: list[str], output: str) -> list[float]:
+    """Each transaction's latency in us: the third field of pgbench's per-transaction log
+    (client, transaction, latency, script, epoch, us)."""
+    out: list[float] = []
+    for text in logs:
+        for line in text.splitlines():
+            fields = line.split()
+            if len(fields) < 6:
+                raise ParseError(
+                    "pgbench", f"transaction log line {line!r} is not 6 fields", output
+                )
+            out.append(float(fields[2]))
+    return sorted(out)
+
+
+def nearest_rank(ordered: list[float], q: float) -> float:
+    """The q-quantile (0..1) of sorted values by nearest rank: a value that occurred."""
+    return ordered[max(0, math.ceil(q * len(ordered)) - 1)]
+
+
+def parse_pgbench(output: str, logs: list[str], p: PgbenchParams) -> list[Sample]:
+    tps = TPS.search(output)
+    if tps is None:
+        raise ParseError("pgbench", "no 'tps = ... (without initial connection time)' line", output)
+    latencies = _latencies(logs, output)
+    if not latencies:
+        raise ParseError("pgbench", "the transaction log is empty", output)
+    failed = FAILED.search(output)
+    meta: dict[str, MetaValue] = {
+        "connections": p.connections,
+        "mode": p.mode,
+        "scale": p.scale,
+        "transactions_logged": len(latencies),
+    }
+    samples = [
+        Sample("transaction rate", number("pgbench", output, tps.group(1), "tps"), "tx/s", True,
+               metadata=meta),
+        Sample("failed transactions", float(failed.group(1)) if failed else 0.0, "count", False,
+               metadata=meta),
+        Sample("latency mean", sum(latencies) / len(latencies), "us", False, metadata=meta),
+    ]  # fmt: skip
+    for q, label in ((0.5, "p50"), (0.99, "p99")):
+        samples.append(
+            Sample(f"latency {label}", nearest_rank(latencies, q), "us", False, metadata=meta)
+        )
+    return samples

@@ -1,0 +1,149 @@
+"""Services: a real server on the platform (as an unprivileged user, in the foreground, owned by
+the suite), its load generator on the host, like iperf3; each round is one client run.
+
+A service keeps its files in a directory of its own on the platform's primary disk (the host's
+scratch directory, the container's volume, the guest's virtual disk); its server's output goes to
+a log there, whose last line is the error when the server does not come up.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+from pathlib import Path
+from typing import Any, ClassVar
+
+from triptych.errors import TriptychError
+from triptych.platforms.base import Background, Endpoint, Platform, wait_for_listen
+from triptych.process import CommandResult, run_local
+from triptych.sample import Sample
+from triptych.workloads.base import RunSpec, WorkloadBase
+from triptych.workloads.placement import Placement, place
+
+SERVER_READY_TIMEOUT = 120.0
+SETUP_TIMEOUT = 600.0  # initdb and loading a table, under emulation too
+SERVICES_DIR = "services"
+LOG = "server.log"
+
+
+def machine_cpus() -> tuple[int, ...]:
+    """The host CPUs this process may use (the client inherits them)."""
+    return tuple(sorted(os.sched_getaffinity(0)))
+
+
+def write_file(platform: Platform, path: str, text: str) -> None:
+    """A file of the service user's on the platform (the text is an argument, never a script)."""
+    write = ["sh", "-c", 'printf "%s" "$1" > "$0"', path, text]
+    platform.execute_as_service(write, 60).check(platform.name)
+
+
+class ServiceWorkload(WorkloadBase):
+    """prepare: files, server, readiness (and data); measure: one host client run; cleanup."""
+
+    family: ClassVar[str] = "services"
+    target: ClassVar[str] = "network"
+    port: ClassVar[int]
+    # The metric the report draws against concurrency beside the primary one.
+    tail_metric: ClassVar[str]
+
+    def __init__(self, params: Any, spec: RunSpec) -> None:  # noqa: ANN401
+        super().__init__(params, spec)
+        self._server: Background | None = None
+        self._endpoint: Endpoint | None = None
+        self._dir = ""
+        self._client_dir: Path | None = None
+        self.placement: Placement | None = None
+
+    # What each service says.
+    def files(self, directory: str) -> dict[str, str]:
+        """Files to write in the service's directory before anything runs (name -> text)."""
+        return {}
+
+    def setup(self, platform: Platform, directory: str) -> None:
+        """Commands before the server starts (as the service user), e.g. initdb."""
+
+    def server_argv(self, platform: Platform, directory: str) -> list[str]:
+        raise NotImplementedError
+
+    def load(self, endpoint: Endpoint, client_dir: Path) -> None:
+        """Client work once the server listens, before the rounds (e.g. pgbench -i)."""
+
+    def client_argv(self, endpoint: Endpoint, client_dir: Path) -> list[str]:
+        raise NotImplementedError
+
+    def parse_round(self, result: CommandResult, client_dir: Path) -> list[Sample]:
+        raise NotImplementedError
+
+    # The lifecycle every service shares.
+    def prepare(self, platform: Platform, variant: str) -> None:
+        self._endpoint = platform.endpoint(self.port, variant)
+        self.placement = place(machine_cpus(), platform.pinned_cpus(), platform.pins_own_servers)
+        self._client_dir = Path(tempfile.mkdtemp(prefix=f"triptych-{self.name}-client-"))
+        base = f"{platform.scratch(platform.disk_variants[0]).path}/{SERVICES_DIR}"
+        platform.execute(["mkdir", "-p", base], 60).check(platform.name)
+        platform.execute(["chmod", "0777", base], 60).check(platform.name)
+        self._dir = f"{base}/{self.name}"
+        platform.execute_as_service(["mkdir", "-p", self._dir], 60).check(platform.name)
+        for name, text in self.files(self._dir).items():
+            write_file(platform, f"{self._dir}/{name}", text)
+        self.setup(platform, self._dir)
+        log = f"{self._dir}/{LOG}"
+        logged = ["sh", "-c", 'exec "$@" >"$0" 2>&1', log, *self.server_argv(platform, self._dir)]
+        self._server = platform.spawn_service(self.placement.server_argv(logged))
+        try:
+            wait_for_listen(platform, self.port, SERVER_READY_TIMEOUT, self._server)
+        except TriptychError as e:
+            raise TriptychError(
+                f"{self.tool} server on {platform.name}: {e} ({self.last_log(platform)})"
+            ) from None
+        self.load(self._endpoint, self._client_dir)
+
+    def last_log(self, platform: Platform) -> str:
+        """The server's own last log line, for an error that says why it stopped."""
+        try:
+            tail = platform.execute_as_service(["tail", "-n", "1", f"{self._dir}/{LOG}"], 30)
+        except TriptychError:
+            return "its log is unreadable"
+        line = tail.stdout.strip()
+        return f"its last log line: {line}" if line else "its log is empty"
+
+    def measure(self, platform: Platform, variant: str) -> list[Sample]:
+        if self._endpoint is None or self._server is None or self.placement is None:
+            raise TriptychError(f"{self.name}: run() before prepare()")
+        if not self._server.alive():
+            raise TriptychError(
+                f"{self.tool} server on {platform.name} is no longer running "
+                f"({self.last_log(platform)})"
+            )
+        client_dir = self._started_dir()
+        argv = self.placement.client_argv(self.client_argv(self._endpoint, client_dir))
+        result = run_local(argv, self.spec.timeout, where=f"host (client of {platform.name})")
+        if result.returncode != 0:
+            if not self._server.alive():
+                raise TriptychError(
+                    f"{self.tool} server on {platform.name} stopped during the round "
+                    f"({self.last_log(platform)})"
+                )
+            result.check(f"host (client of {platform.name})")
+        meta = self.placement.metadata()
+        return [
+            Sample(s.metric, s.value, s.unit, s.higher_is_better, metadata={**meta, **s.metadata})
+            for s in self.parse_round(result, client_dir)
+        ]
+
+    def _started_dir(self) -> Path:
+        if self._client_dir is None:
+            raise TriptychError(f"{self.name}: run() before prepare()")
+        return self._client_dir
+
+    def cleanup(self, platform: Platform, variant: str) -> None:
+        if self._server is not None:
+            self._server.stop()
+            self._server = None
+        if self._dir:
+            platform.execute_as_service(["rm", "-rf", "--", self._dir], 120)
+            self._dir = ""
+        if self._client_dir is not None:
+            shutil.rmtree(self._client_dir, ignore_errors=True)
+            self._client_dir = None
