@@ -103,6 +103,8 @@ class Row:
     host: Cell | None
     cells: dict[str, Cell]
     headline: bool  # the figure that stands for its case (the workload's primary metric)
+    series: str = ""  # the concurrency sweep the case belongs to (empty: none)
+    connections: float = float("nan")  # its `connections` parameter, if it has one
 
 
 @dataclass
@@ -147,8 +149,20 @@ def _rows(run: pd.DataFrame) -> list[Row]:
             )
         host = cells.pop(HOST, None)
         headline = str(metric) == str(primary_metric)
+        first = g.iloc[0]
         rows.append(
-            Row(str(family), str(case), str(metric), str(unit), bool(hib), host, cells, headline)
+            Row(
+                str(family),
+                str(case),
+                str(metric),
+                str(unit),
+                bool(hib),
+                host,
+                cells,
+                headline,
+                str(first.series),
+                float(first.connections),
+            )
         )
     return _decided(rows)
 
@@ -309,7 +323,18 @@ def _data_notices(g: Group, df: pd.DataFrame) -> list[Notice]:
                 f"{FEW_ROUNDS} or more rounds; 2 is the least a spread can be measured from)."
             )
         )
-    busy = _busy_rounds(df[df.run == g.latest])
+    latest = df[df.run == g.latest]
+    if (latest.placement == "shared").any():
+        cases = sorted({str(c) for c in latest[latest.placement == "shared"].case})
+        out.append(
+            Notice(
+                f"Services ({', '.join(cases)}): the load generator on the host shared the "
+                "machine's CPUs with the server (fewer than 4 CPUs: not pinned apart), on every "
+                "platform alike. Their figures include that contention; a machine with 4 or more "
+                "CPUs keeps client and server apart."
+            )
+        )
+    busy = _busy_rounds(latest)
     if busy:
         out.append(Notice(busy, loud=True))
     if df.run.nunique() > 1 and df.scenario.nunique() > 1:

@@ -43,6 +43,9 @@ COLUMNS = [
     "primary",
     "emulated",
     "rank",
+    "series",
+    "connections",
+    "placement",
 ]
 # Columns that are not text (the others are categorical strings).
 TYPED: dict[str, Any] = {
@@ -53,6 +56,7 @@ TYPED: dict[str, Any] = {
     "primary": bool,
     "emulated": bool,
     "rank": np.int64,
+    "connections": float,  # NaN: the case has no `connections` parameter
 }
 # What must match for two runs to be compared or trended together (pyperf's rule, ours).
 ENV_KEYS = ("cpu_model", "cpu_count_logical", "kernel", "host_virtualization")
@@ -135,6 +139,8 @@ def _rows(path: Path, doc: dict[str, Any], records: list[CaseRecord]) -> dict[st
             "primary": r.primary_variant,
             "emulated": r.emulated,
             "rank": r.platform_rank,
+            "series": r.series,
+            "connections": float(r.params.get("connections", math.nan)),
         }
         for key, value in per_case.items():
             cols[key].extend([value] * n)
@@ -150,6 +156,7 @@ def _rows(path: Path, doc: dict[str, Any], records: list[CaseRecord]) -> dict[st
             cols["foreign_cpu"].append(float(smp.metadata.get("foreign_cpu", math.nan)))
             cols["layer"].append(smp.metadata.get("layer", ""))
             cols["acceleration"].append(smp.metadata.get("acceleration", ""))
+            cols["placement"].append(smp.metadata.get("client_placement", ""))
     return cols
 
 
@@ -170,7 +177,7 @@ def _read(path: Path) -> dict[str, Any]:
 
 TEXT = [c for c in COLUMNS if c not in TYPED]
 CACHE_DIR = ".triptych-cache"
-CACHE_VERSION = 4
+CACHE_VERSION = 5
 PARALLEL_FROM = 16  # files; below this a process pool costs more than it saves
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import re
 from pathlib import Path
 from typing import Any
 
@@ -14,9 +15,11 @@ from triptych.report.analysis import Group, Row, analyse
 from triptych.report.effect import Effect, count_difference, describe, factor
 from triptych.report.load import Runs, load_runs
 from triptych.report.stats import MARGIN
-from triptych.report.summary import SummaryCell
+from triptych.report.summary import HOST, SummaryCell
 
-FAMILY_ORDER = ("cpu", "memory", "disk", "network", "startup")
+FAMILY_ORDER = ("cpu", "memory", "disk", "network", "services", "startup")
+# Besides each case's primary metric, what a concurrency sweep is drawn for: the p99 latencies.
+SWEEP_TAIL = re.compile(r"\bp99$")
 MACHINE_KEYS = (
     "cpu_model",
     "cpu_count_logical",
@@ -76,6 +79,26 @@ def family_chart(g: Group, family: str) -> str:
     return svg.bar_chart(bars, f"{family}: cost against host (95% interval, log scale)")
 
 
+def sweeps(g: Group, family: str) -> list[str]:
+    """Throughput and p99 against concurrency, per platform, for each sweep of the family
+    (cases made from one `connections` list) that has two or more values."""
+    lines: dict[tuple[str, str, str], dict[str, list[tuple[float, float]]]] = {}
+    for r in g.rows:
+        if r.family != family or not r.series:
+            continue
+        if not (r.headline or SWEEP_TAIL.search(r.metric)):
+            continue
+        cells = {**({HOST: r.host} if r.host else {}), **r.cells}
+        chart = lines.setdefault((r.series, r.metric, r.unit), {})
+        for label, cell in cells.items():
+            chart.setdefault(label, []).append((r.connections, cell.median))
+    return [
+        svg.sweep_chart(by_label, f"{series}: {metric} against connections", unit, "connections")
+        for (series, metric, unit), by_label in lines.items()
+        if max(len(pts) for pts in by_label.values()) > 1
+    ]
+
+
 def distribution(r: Row) -> str:
     groups = ([("host", list(r.host.values))] if r.host else []) + [
         (lab, list(c.values)) for lab, c in r.cells.items()
@@ -116,6 +139,7 @@ def render(runs: Runs) -> str:
             nruns=runs.samples.run.nunique(),
             families=families,
             family_chart=family_chart,
+            sweeps=sweeps,
             distribution=distribution,
             trend=trend,
             fmt=fmt,

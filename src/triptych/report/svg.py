@@ -244,3 +244,36 @@ def trend_chart(
     out.extend(_lines(series, x, y, left + width + 8, top))
     out.append("</svg>")
     return "".join(out)
+
+
+def sweep_chart(
+    series: dict[str, list[tuple[float, float]]], title: str, unit: str, x_name: str
+) -> str:
+    """A metric against a swept parameter (connections), one line per platform: x on a log2
+    scale (1, 8, 32 spread evenly), y from zero."""
+    points = [p for pts in series.values() for p in pts if math.isfinite(p[1]) and p[0] > 0]
+    if not points:
+        return ""
+    xs = sorted({x for x, _ in points})
+    top_v = max(y for _, y in points) or 1.0
+    left, width, height, top = 70, 480, 200, 20
+    lo, hi = math.log2(xs[0]), math.log2(xs[-1]) if len(xs) > 1 else math.log2(xs[0]) + 1
+
+    def x(key: str) -> float:
+        return left + (math.log2(float(key)) - lo) / (hi - lo) * width
+
+    def y(v: float) -> float:
+        return top + (1 - v / top_v) * (height - top - 30)
+
+    out = [
+        _svg("chart sweep", title, left + width + 220, height),
+        _text(left, 12, title, 11, ' font-weight="bold"'),
+        _text(4, y(top_v) + 4, f"{top_v:.4g} {unit}"),
+        _text(4, y(0) + 4, f"0 {unit}"),
+    ]
+    out.extend(_text(x(f"{v:g}") - 4, height - 14, f"{v:g}") for v in xs)
+    out.append(_text(left + width / 2 - 30, height - 2, x_name))
+    as_text = {label: [(f"{a:g}", b) for a, b in sorted(pts)] for label, pts in series.items()}
+    out.extend(_lines(as_text, x, y, left + width + 8, top))
+    out.append("</svg>")
+    return "".join(out)

@@ -88,6 +88,12 @@ class ServiceWorkload(WorkloadBase):
         for name, text in self.files(self._dir).items():
             write_file(platform, f"{self._dir}/{name}", text)
         self.setup(platform, self._dir)
+        busy = platform.execute(["ss", "-Htln", f"sport = :{self.port}"], 30)
+        if busy.returncode == 0 and busy.stdout.strip():
+            raise TriptychError(
+                f"port {self.port} on {platform.name} is already in use, so the {self.tool} "
+                f"server cannot listen; stop what listens there (ss -tlnp 'sport = :{self.port}')"
+            )
         log = f"{self._dir}/{LOG}"
         logged = ["sh", "-c", 'exec "$@" >"$0" 2>&1', log, *self.server_argv(platform, self._dir)]
         self._server = platform.spawn_service(self.placement.server_argv(logged))
