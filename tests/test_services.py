@@ -1,0 +1,209 @@
+"""The services against the real engines: each server runs as the unprivileged service user on
+the platform's primary disk, goes with its case, says why when it cannot start, and nothing of it
+outlives a run that is interrupted or killed (once the next run has started)."""
+
+from __future__ import annotations
+
+import contextlib
+import signal
+import socket
+from collections.abc import Iterator
+from pathlib import Path
+
+import psutil
+import pytest
+
+from tests.leftovers import suite_resources
+from tests.suite_run import run_suite, run_until_case, suite_env
+from triptych.errors import TriptychError
+from triptych.platforms.base import SERVICE_UID, Platform
+from triptych.platforms.docker import DockerBridgePlatform
+from triptych.platforms.host import HostPlatform
+from triptych.platforms.host_sweep import OWNER_ENV
+from triptych.platforms.settings import DockerSettings
+from triptych.report.load import load_runs
+from triptych.session import new_session_id
+from triptych.workloads.base import RunSpec
+from triptych.workloads.nginx import NginxParams, NginxWrk
+from triptych.workloads.postgres import Pgbench, PgbenchParams
+from triptych.workloads.redis import RedisBenchmark, RedisParams
+from triptych.workloads.registry import SERVER_PORTS
+
+SPEC = RunSpec(duration=1, timeout=120)
+
+
+@contextlib.contextmanager
+def platform_named(name: str, tmp_path: Path) -> Iterator[Platform]:
+    if name == "host":
+        with HostPlatform(new_session_id(), tmp_path / "scratch") as host:
+            yield host
+    else:
+        with DockerBridgePlatform(new_session_id(), SERVER_PORTS, DockerSettings()) as bridge:
+            yield bridge
+
+
+def listeners(port: int) -> list[psutil.Process]:
+    """Processes (on the host or in its containers: all are the host's) named as our servers
+    whose command line holds the port."""
+    found = []
+    for p in psutil.process_iter(["name", "cmdline", "uids"]):
+        cmd = " ".join(p.info["cmdline"] or [])
+        if p.info["name"] in ("postgres", "redis-server") and str(port) in cmd:
+            found.append(p)
+    return found
+
+
+@pytest.mark.parametrize("where", ["host", pytest.param("docker-bridge", marks=pytest.mark.docker)])
+def test_postgres_runs_as_the_service_user_on_the_primary_disk_and_goes(
+    where: str, tmp_path: Path, request: pytest.FixtureRequest
+) -> None:
+    if where != "host":
+        request.getfixturevalue("bench_image")
+    with platform_named(where, tmp_path) as platform:
+        variant = platform.network_variants[0]
+        w = Pgbench(PgbenchParams(connections=2), SPEC)
+        w.prepare(platform, variant)
+        try:
+            servers = listeners(w.port)
+            assert servers, "no postgres server found"
+            assert {p.info["uids"].real for p in servers} == {SERVICE_UID}
+            disk = platform.scratch(platform.disk_variants[0]).path
+            pg_version = f"{disk}/services/postgres/data/PG_VERSION"
+            assert (
+                platform.execute_as_service(["cat", pg_version], 30).check(where).stdout == "15\n"
+            )
+            samples = {s.metric: s for s in w.measure(platform, variant)}
+            assert samples["transaction rate"].value > 0
+            assert samples["latency p99"].value >= samples["latency p50"].value > 0
+            assert samples["transaction rate"].metadata["client_placement"] == "shared"
+        finally:
+            w.cleanup(platform, variant)
+        assert listeners(w.port) == []
+        gone = platform.execute(["test", "-e", f"{disk}/services/postgres"], 30)
+        assert gone.returncode == 1
+
+
+def test_a_server_that_cannot_start_says_why_with_its_own_last_log_line(tmp_path: Path) -> None:
+    class Unbindable(RedisBenchmark):
+        def server_argv(self, platform: Platform, directory: str) -> list[str]:
+            argv = super().server_argv(platform, directory)
+            # TEST-NET-1 (RFC 5737) is on no interface here: redis cannot bind it, and says so.
+            return [
+                *argv[: argv.index("--bind") + 1],
+                "192.0.2.1",
+                *argv[argv.index("--bind") + 2 :],
+            ]
+
+    with HostPlatform(new_session_id(), tmp_path / "scratch") as host:
+        w = Unbindable(RedisParams(), SPEC)
+        with pytest.raises(TriptychError) as err:
+            w.prepare(host, "loopback")
+        w.cleanup(host, "loopback")
+    message = str(err.value)
+    assert "\n" not in message
+    assert message.startswith(
+        "redis-benchmark server on host: server for port 16379 on host exited"
+    )
+    assert "its last log line:" in message
+    assert "Cannot assign requested address" in message or "Failed listening" in message
+
+
+def test_a_port_in_use_is_refused_in_one_line(tmp_path: Path) -> None:
+    with socket.socket() as squatter, HostPlatform(new_session_id(), tmp_path / "s") as host:
+        squatter.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        squatter.bind(("127.0.0.1", NginxWrk.port))
+        squatter.listen()
+        w = NginxWrk(NginxParams(), SPEC)
+        with pytest.raises(
+            TriptychError, match=r"port 18080 on host is already in use, so the wrk"
+        ):
+            w.prepare(host, "loopback")
+        w.cleanup(host, "loopback")
+
+
+SERVICES = """
+[scenario]
+name = "svc"
+platforms = {platforms}
+rounds = 1
+duration = 1
+warmup = 0
+timeout = 300
+
+[[case]]
+name = "first"
+workload = "redis"
+params = {{ connections = 2 }}
+"""
+LONG = """
+[[case]]
+name = "long"
+workload = "postgres"
+platforms = {long_on}
+duration = 120
+params = {{ connections = 2 }}
+"""
+
+
+def marked_host_servers() -> list[psutil.Process]:
+    out = []
+    for p in psutil.process_iter():
+        with contextlib.suppress(psutil.Error):
+            if OWNER_ENV in p.environ():
+                out.append(p)
+    return out
+
+
+@pytest.mark.slow
+@pytest.mark.fault
+@pytest.mark.docker
+def test_sigint_mid_service_case_leaves_nothing(tmp_path: Path, bench_image: str) -> None:
+    scenario = (SERVICES + LONG).format(
+        platforms=["host", "docker-bridge"], long_on=["docker-bridge", "host"]
+    )
+    proc, _ = run_until_case(
+        tmp_path, scenario, "--benchmark-save=s", "--triptych-order=scenario",
+        case="svc/first/docker-bridge/published", wait=300, settle=6,
+    )  # fmt: skip
+    assert listeners(15432), "the long postgres case was not running when interrupted"
+    proc.send_signal(signal.SIGINT)
+    out, _ = proc.communicate(timeout=120)
+    assert proc.returncode != 0, out[-2000:]
+    runs = load_runs([tmp_path / ".benchmarks"])
+    assert "first" in set(runs.samples.case)  # finished cases are kept
+    assert listeners(15432) == []  # and the fixture checks that nothing else is left
+
+
+@pytest.mark.slow
+@pytest.mark.fault
+@pytest.mark.docker
+@pytest.mark.vm
+def test_sigkill_mid_service_case_then_the_next_run_leaves_nothing(
+    tmp_path: Path, bench_image: str
+) -> None:
+    platforms = ["host", "docker-bridge", "vm"]
+    scenario = (SERVICES + LONG).format(platforms=platforms, long_on=["host"])
+    killed = tmp_path / "killed"
+    killed.mkdir()
+    proc, _ = run_until_case(
+        killed, scenario, "--benchmark-save=k", "--triptych-order=scenario",
+        case="svc/first/vm", wait=900, settle=8,
+    )  # fmt: skip
+    assert marked_host_servers(), "the host's postgres was not running when killed"
+    proc.send_signal(signal.SIGKILL)
+    proc.wait(timeout=60)
+    left = suite_resources()
+    assert any(r.startswith("domain ") for r in left), left
+    assert any(r.startswith("container ") for r in left), left
+    # The next run, on the same platforms, removes what the killed one left, and leaves nothing.
+    after = tmp_path / "after"
+    after.mkdir()
+    result = run_suite(
+        after,
+        SERVICES.format(platforms=platforms),
+        "--benchmark-save=a",
+        env=suite_env(TRIPTYCH_REQUIRE_PLATFORMS="all"),
+    )
+    assert result.returncode == 0, result.stdout[-3000:]
+    assert "left by runs that died" in result.stdout
+    assert marked_host_servers() == []
