@@ -5,11 +5,13 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 SCENARIO=${SCENARIO:-scenarios/quick.toml}
 NAME=${NAME:-main}
+STORAGE=${STORAGE:-.benchmarks}  # where runs are saved (and journalled), and the report reads
 bash scripts/install.sh
 bash scripts/daemons.sh start
 trap 'bash scripts/daemons.sh stop' EXIT
 .venv/bin/triptych images build
 status=0
-.venv/bin/pytest bench/ --benchmark-save="$NAME" --triptych-scenarios="$SCENARIO" "$@" || status=$?
-.venv/bin/triptych report -o reports/index.html
+.venv/bin/pytest bench/ --benchmark-save="$NAME" --benchmark-storage="file://$STORAGE" \
+  --triptych-scenarios="$SCENARIO" "$@" || status=$?
+.venv/bin/triptych report "$STORAGE" -o reports/index.html
 exit "$status"

@@ -5,8 +5,10 @@ outlives a run that is interrupted or killed (once the next run has started)."""
 from __future__ import annotations
 
 import contextlib
+import shutil
 import signal
 import socket
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -32,10 +34,20 @@ from triptych.workloads.registry import SERVER_PORTS
 SPEC = RunSpec(duration=1, timeout=120)
 
 
+@pytest.fixture
+def scratch() -> Iterator[Path]:
+    """A host scratch root the service user can reach, as /var/tmp/triptych is (pytest's own
+    temporary directories are root's alone)."""
+    root = Path(tempfile.mkdtemp(prefix="triptych-test-services-", dir="/var/tmp"))
+    root.chmod(0o755)
+    yield root
+    shutil.rmtree(root, ignore_errors=True)
+
+
 @contextlib.contextmanager
-def platform_named(name: str, tmp_path: Path) -> Iterator[Platform]:
+def platform_named(name: str, scratch: Path) -> Iterator[Platform]:
     if name == "host":
-        with HostPlatform(new_session_id(), tmp_path / "scratch") as host:
+        with HostPlatform(new_session_id(), scratch) as host:
             yield host
     else:
         with DockerBridgePlatform(new_session_id(), SERVER_PORTS, DockerSettings()) as bridge:
@@ -55,11 +67,11 @@ def listeners(port: int) -> list[psutil.Process]:
 
 @pytest.mark.parametrize("where", ["host", pytest.param("docker-bridge", marks=pytest.mark.docker)])
 def test_postgres_runs_as_the_service_user_on_the_primary_disk_and_goes(
-    where: str, tmp_path: Path, request: pytest.FixtureRequest
+    where: str, scratch: Path, request: pytest.FixtureRequest
 ) -> None:
     if where != "host":
         request.getfixturevalue("bench_image")
-    with platform_named(where, tmp_path) as platform:
+    with platform_named(where, scratch) as platform:
         variant = platform.network_variants[0]
         w = Pgbench(PgbenchParams(connections=2), SPEC)
         w.prepare(platform, variant)
@@ -83,7 +95,7 @@ def test_postgres_runs_as_the_service_user_on_the_primary_disk_and_goes(
         assert gone.returncode == 1
 
 
-def test_a_server_that_cannot_start_says_why_with_its_own_last_log_line(tmp_path: Path) -> None:
+def test_a_server_that_cannot_start_says_why_with_its_own_last_log_line(scratch: Path) -> None:
     class Unbindable(RedisBenchmark):
         def server_argv(self, platform: Platform, directory: str) -> list[str]:
             argv = super().server_argv(platform, directory)
@@ -94,7 +106,7 @@ def test_a_server_that_cannot_start_says_why_with_its_own_last_log_line(tmp_path
                 *argv[argv.index("--bind") + 2 :],
             ]
 
-    with HostPlatform(new_session_id(), tmp_path / "scratch") as host:
+    with HostPlatform(new_session_id(), scratch) as host:
         w = Unbindable(RedisParams(), SPEC)
         with pytest.raises(TriptychError) as err:
             w.prepare(host, "loopback")
@@ -108,8 +120,8 @@ def test_a_server_that_cannot_start_says_why_with_its_own_last_log_line(tmp_path
     assert "Cannot assign requested address" in message or "Failed listening" in message
 
 
-def test_a_port_in_use_is_refused_in_one_line(tmp_path: Path) -> None:
-    with socket.socket() as squatter, HostPlatform(new_session_id(), tmp_path / "s") as host:
+def test_a_port_in_use_is_refused_in_one_line(scratch: Path) -> None:
+    with socket.socket() as squatter, HostPlatform(new_session_id(), scratch) as host:
         squatter.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         squatter.bind(("127.0.0.1", NginxWrk.port))
         squatter.listen()
@@ -191,7 +203,7 @@ def test_sigkill_mid_service_case_then_the_next_run_leaves_nothing(
     )  # fmt: skip
     assert marked_host_servers(), "the host's postgres was not running when killed"
     proc.send_signal(signal.SIGKILL)
-    proc.wait(timeout=60)
+    proc.communicate(timeout=60)
     left = suite_resources()
     assert any(r.startswith("domain ") for r in left), left
     assert any(r.startswith("container ") for r in left), left
@@ -207,3 +219,13 @@ def test_sigkill_mid_service_case_then_the_next_run_leaves_nothing(
     assert result.returncode == 0, result.stdout[-3000:]
     assert "left by runs that died" in result.stdout
     assert marked_host_servers() == []
+
+
+def test_a_scratch_root_the_service_user_cannot_reach_is_named(tmp_path: Path) -> None:
+    unreachable = r"the service user \(uid 65534\) cannot reach"
+    # tmp_path is under pytest's own 0700 directory: root's alone.
+    with (
+        HostPlatform(new_session_id(), tmp_path / "scratch") as host,
+        pytest.raises(TriptychError, match=unreachable),
+    ):
+        RedisBenchmark(RedisParams(), SPEC).prepare(host, "loopback")

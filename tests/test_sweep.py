@@ -4,9 +4,13 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import os
+import signal
 import socket
 import subprocess
+import time
 from collections.abc import Iterator
+from pathlib import Path
 
 import docker
 import libvirt
@@ -16,6 +20,8 @@ from docker.models.containers import Container
 from docker.models.volumes import Volume
 
 from triptych.platforms.docker_sweep import LABEL, MANAGED_LABEL, OWNER_LABEL, sweep_docker
+from triptych.platforms.host_sweep import OWNER_ENV, SESSION_ENV, sweep_host
+from triptych.platforms.host_sweep import OWNER_FILE as HOST_OWNER_FILE
 from triptych.platforms.libvirt_sweep import OWNER_FILE, SESSIONS_DIR, sweep_libvirt
 from triptych.platforms.vm_xml import network_xml, session_subnet
 from triptych.session import (
@@ -130,3 +136,59 @@ def test_libvirt_sweep_removes_only_what_dead_runs_left(
     finally:
         for session in sessions.values():
             sweep_libvirt(conn, session)
+
+
+def _marked_sleep(owner_value: str, session: str) -> subprocess.Popen[bytes]:
+    """A stand-in for a host server a run started: a real process carrying the run's marks,
+    in a process group of its own (a child shares it, as PostgreSQL's backends do)."""
+    env = {"PATH": "/usr/bin:/bin", OWNER_ENV: owner_value, SESSION_ENV: session}
+    return subprocess.Popen(
+        ["sh", "-c", "sleep 600 & sleep 600; wait"], env=env, start_new_session=True
+    )
+
+
+def test_host_sweep_kills_only_servers_and_directories_of_dead_runs(
+    tmp_path: Path, live_owner: str, dead_owner: str
+) -> None:
+    dead = _marked_sleep(dead_owner, "dead-session")
+    live = _marked_sleep(live_owner, "live-session")
+    for session, who in (("dead-session", dead_owner), ("live-session", live_owner), ("old", "")):
+        d = tmp_path / f"{NAME_PREFIX}{session}-x"
+        d.mkdir()
+        if who:
+            (d / HOST_OWNER_FILE).write_text(who + "\n")
+    try:
+        time.sleep(0.3)  # the child sleeps exist
+        dead_group = [p.pid for p in psutil.process_iter() if _pgid(p.pid) == dead.pid]
+        assert len(dead_group) >= 2  # the shell and its sleeps
+        removed = sweep_host(tmp_path, stale_only=True)
+        assert dead.wait(timeout=10) == -9
+        assert all(not psutil.pid_exists(pid) or _zombie(pid) for pid in dead_group)
+        assert live.poll() is None
+        assert f"path {tmp_path / (NAME_PREFIX + 'dead-session-x')}" in removed
+        left = sorted(p.name for p in tmp_path.iterdir())
+        # A live run's directory and one with no owner to ask (an older triptych's) are kept.
+        assert left == [f"{NAME_PREFIX}live-session-x", f"{NAME_PREFIX}old-x"]
+        # `triptych clean --session` takes one session's, live or not.
+        sweep_host(tmp_path, session="live-session")
+        assert live.wait(timeout=10) == -9
+        assert sorted(p.name for p in tmp_path.iterdir()) == [f"{NAME_PREFIX}old-x"]
+    finally:
+        for p in (dead, live):
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(p.pid, signal.SIGKILL)
+            p.wait()
+
+
+def _pgid(pid: int) -> int:
+    try:
+        return os.getpgid(pid)
+    except ProcessLookupError:
+        return -1
+
+
+def _zombie(pid: int) -> bool:
+    try:
+        return psutil.Process(pid).status() == psutil.STATUS_ZOMBIE
+    except psutil.NoSuchProcess:
+        return True

@@ -8,6 +8,7 @@ import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 from triptych.errors import TriptychError
 from triptych.images import DEFAULT_CACHE, RootfsRecipe, build_rootfs, docker_image
@@ -17,31 +18,72 @@ from triptych.platforms.host_sweep import DEFAULT_SCRATCH, sweep_host
 from triptych.platforms.libvirt_sweep import clean_libvirt
 from triptych.report.compare import Sides, changes, markdown, missing, refuse_incomparable
 from triptych.report.gate_input import gate_notes, parse_thresholds
-from triptych.report.load import load_runs
-from triptych.report.render import write_report
+from triptych.report.history import newest_against_history
+from triptych.report.load import Runs, load_runs
+from triptych.report.render import write_report, write_runs
+from triptych.store.url import ENV, store_url
 
 
 def _report(args: argparse.Namespace) -> int:
-    runs = [Path(r) for r in args.runs] or [Path(".benchmarks")]
-    out = write_report(runs, Path(args.output))
+    url = store_url(args.store)
+    if url is not None:
+        from triptych.store.commands import report_runs  # noqa: PLC0415 - psycopg on demand
+
+        out = write_runs(report_runs(url, args.machine, args.since), Path(args.output))
+    else:
+        runs = [Path(r) for r in args.runs] or [Path(".benchmarks")]
+        out = write_report(runs, Path(args.output))
     print(f"triptych: wrote {out}")
     return 0
 
 
+def _publish(args: argparse.Namespace) -> int:
+    url = store_url(args.store)
+    if url is None:
+        raise TriptychError("publish needs a store: pass --store URL or set TRIPTYCH_STORE")
+    from triptych.store.commands import publish_runs  # noqa: PLC0415 - psycopg on demand
+
+    lines = publish_runs(url, [Path(r) for r in args.runs] or [Path(".benchmarks")])
+    for line in lines:
+        print(f"triptych: {line}")
+    print(f"triptych: publish: {len(lines)} run(s)")
+    return 0
+
+
+def _sides(args: argparse.Namespace) -> tuple[Runs, Runs, str, str]:
+    url = store_url(args.store)
+    if args.last is not None:
+        # The nightly gate: the newest run of this machine against the ones before it.
+        if url is not None:
+            from triptych.store.commands import machine_runs  # noqa: PLC0415 - psycopg on demand
+
+            return newest_against_history(machine_runs(url, args.machine), args.last)
+        if args.baseline is None or args.current is not None:
+            raise TriptychError("--last N takes one directory of runs (or --store URL)")
+        return newest_against_history(load_runs([Path(args.baseline)]), args.last)
+    if args.baseline is None or args.current is None:
+        raise TriptychError(
+            "compare needs BASELINE and CURRENT, or --last N with a directory of runs or "
+            "--store URL (the newest run against the N before it)"
+        )
+    baseline, current = load_runs([Path(args.baseline)]), load_runs([Path(args.current)])
+    return baseline, current, args.baseline, args.current
+
+
 def _compare(args: argparse.Namespace) -> int:
     thresholds = parse_thresholds(args.metric_threshold)  # bad arguments fail before any I/O
-    baseline, current = load_runs([Path(args.baseline)]), load_runs([Path(args.current)])
-    for name, runs in (("BASELINE", baseline), ("CURRENT", current)):
+    baseline, current, base_name, cur_name = _sides(args)
+    for name, runs, given in (("BASELINE", baseline, base_name), ("CURRENT", current, cur_name)):
         if runs.samples.empty:
             raise TriptychError(
-                f"{name} {getattr(args, name.lower())}: no triptych results in it; "
+                f"{name} {given}: no triptych results in it; "
                 "pass a run saved by `pytest bench/ --benchmark-save=NAME`"
             )
     sides = Sides.of(baseline, current)
     refuse_incomparable(sides, args.allow_env_change)
     found = changes(sides, args.threshold / 100, thresholds)
     lacking = missing(sides)
-    text = markdown(found, args.baseline, args.current, gate_notes(baseline, current, lacking))
+    text = markdown(found, base_name, cur_name, gate_notes(baseline, current, lacking))
     print(text)
     summary = os.environ.get("GITHUB_STEP_SUMMARY")
     if summary:
@@ -76,19 +118,31 @@ def _clean(args: argparse.Namespace) -> int:
     return 0
 
 
-def parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="triptych", description=__doc__)
-    sub = p.add_subparsers(dest="command", required=True)
-    r = sub.add_parser("report", help="render saved runs as one HTML file")
-    r.add_argument("runs", nargs="*", help="saved run files or directories (default .benchmarks)")
-    r.add_argument("-o", "--output", default="reports/index.html", help="HTML file to write")
-    r.set_defaults(func=_report)
+def _store_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--store", default=None, help=f"read runs from a store, postgresql://... (or ${ENV})"
+    )
+    p.add_argument(
+        "--machine", default=None, help="with --store: only this machine's runs (its host name)"
+    )
+
+
+def _compare_parser(sub: Any) -> None:  # noqa: ANN401 - argparse's private subparsers type
     cmp = sub.add_parser("compare", help="fail when CURRENT is significantly worse than BASELINE")
     cmp.add_argument(
         "baseline",
+        nargs="?",
         help="a saved run, or a directory of runs of this machine (each run a unit: a history)",
     )
-    cmp.add_argument("current", help="saved run file or directory")
+    cmp.add_argument("current", nargs="?", help="saved run file or directory")
+    _store_options(cmp)
+    cmp.add_argument(
+        "--last",
+        type=int,
+        default=None,
+        help="the newest run (of a directory, or of this machine in --store) against the N "
+        "runs before it taken in the same environment",
+    )
     cmp.add_argument(
         "--threshold",
         type=float,
@@ -113,6 +167,22 @@ def parser() -> argparse.ArgumentParser:
         help="pass although CURRENT lacks cases, platforms or metrics BASELINE has",
     )
     cmp.set_defaults(func=_compare)
+
+
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="triptych", description=__doc__)
+    sub = p.add_subparsers(dest="command", required=True)
+    r = sub.add_parser("report", help="render saved runs as one HTML file")
+    r.add_argument("runs", nargs="*", help="saved run files or directories (default .benchmarks)")
+    r.add_argument("-o", "--output", default="reports/index.html", help="HTML file to write")
+    _store_options(r)
+    r.add_argument("--since", default=None, help="with --store: runs taken since this date")
+    r.set_defaults(func=_report)
+    pub = sub.add_parser("publish", help="send saved runs (and partial runs' journals) to a store")
+    pub.add_argument("runs", nargs="*", help="saved run files or directories (default .benchmarks)")
+    pub.add_argument("--store", default=None, help=f"postgresql://... (default ${ENV})")
+    pub.set_defaults(func=_publish)
+    _compare_parser(sub)
     images = sub.add_parser("images", help="build the one userland every platform runs")
     isub = images.add_subparsers(dest="images_command", required=True)
     b = isub.add_parser("build", help="debootstrap the root filesystem (cached) and import it")

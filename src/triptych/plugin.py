@@ -75,9 +75,10 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     )
     group.addoption(
         "--triptych-journal",
-        default=".benchmarks/journal",
+        default=None,
         metavar="DIR",
-        help="where each finished case is journalled as it completes (kept if the run dies)",
+        help="where each finished case is journalled as it completes (kept if the run dies); "
+        "default: journal/ in the --benchmark-storage directory",
     )
     _add_machine_options(group)
 
@@ -258,12 +259,23 @@ def _machine(config: pytest.Config) -> dict[str, Any]:
     return config.stash[MACHINE_KEY]
 
 
+def _journal_dir(config: pytest.Config) -> Path:
+    """Beside the saved runs: a run saved elsewhere (--benchmark-storage) journals there too."""
+    given = config.getoption("--triptych-journal")
+    if given:
+        return Path(given)
+    storage = str(config.getoption("benchmark_storage", None) or "file://./.benchmarks")
+    if storage.startswith("file://"):
+        return Path(storage.removeprefix("file://")) / "journal"
+    return Path(storage) / "journal" if "://" not in storage else Path(".benchmarks/journal")
+
+
 @pytest.fixture(scope="session")
 def triptych_journal(request: pytest.FixtureRequest, triptych_session: str) -> Journal:
     """The session's journal, opened with the first case; closed at session end."""
     config = request.config
     if JOURNAL_KEY not in config.stash:
-        path = Path(config.getoption("--triptych-journal")) / f"{triptych_session}.jsonl"
+        path = _journal_dir(config) / f"{triptych_session}.jsonl"
         try:
             config.stash[JOURNAL_KEY] = Journal(path, triptych_session, _machine(config))
         except TriptychError as e:

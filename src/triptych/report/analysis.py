@@ -10,6 +10,7 @@ import pandas as pd
 
 from triptych.quiet import BUSY_SHARE
 from triptych.report.effect import UNTESTABLE, Effect
+from triptych.report.load import chronological
 from triptych.report.stats import Comparison, compare, cv, decide
 from triptych.report.summary import (
     HOST,
@@ -178,7 +179,7 @@ def _decided(rows: list[Row]) -> list[Row]:
 
 
 def _group(env: str, df: pd.DataFrame) -> Group:
-    firsts = df.drop_duplicates("run").sort_values("run_date")
+    firsts = chronological(df.drop_duplicates("run"))
     runs = [str(r) for r in firsts.run]
     latest = runs[-1]
     run = df[df.run == latest]

@@ -15,8 +15,8 @@ import orjson
 import pandas as pd
 
 from triptych.errors import TriptychError
-from triptych.journal import read_journal
 from triptych.record import CaseRecord
+from triptych.report.sources import find_runs, sources
 
 COLUMNS = [
     "run",
@@ -62,26 +62,17 @@ TYPED: dict[str, Any] = {
 ENV_KEYS = ("cpu_model", "cpu_count_logical", "kernel", "host_virtualization")
 
 
+def chronological(df: pd.DataFrame) -> pd.DataFrame:
+    """Rows ordered by when their run was taken: dates parsed (a journal's naive date read as
+    UTC, like the saved runs' "+00:00"), never as text or as category codes."""
+    when = pd.to_datetime(df.run_date.astype(str), utc=True, format="ISO8601", errors="coerce")
+    return df.assign(_when=when).sort_values(["_when", "run"], kind="stable").drop(columns="_when")
+
+
 def env_key(machine: dict[str, Any]) -> str:
     """The environment a run was taken in, as one comparable string."""
     t = machine.get("triptych", {})
     return " | ".join(f"{k}={t.get(k, '?')}" for k in ENV_KEYS)
-
-
-def find_runs(paths: Iterable[Path]) -> list[Path]:
-    """The JSON files named, or found under the directories named, oldest first."""
-    found: list[Path] = []
-    for p in paths:
-        if p.is_dir():
-            found.extend(sorted([*p.rglob("*.json"), *p.rglob("*.jsonl")]))
-        elif p.is_file():
-            found.append(p)
-        else:
-            raise TriptychError(
-                f"{p}: no such run file or directory; pass a saved run "
-                "(.benchmarks/<machine>/NNNN_name.json) or a directory of them"
-            )
-    return found
 
 
 @dataclass
@@ -96,7 +87,7 @@ class Runs:
     warnings: list[str] = field(default_factory=list)
 
 
-def _records(path: Path, doc: dict[str, Any]) -> list[CaseRecord]:
+def records_of(path: Path, doc: dict[str, Any]) -> list[CaseRecord]:
     """The run's case records (plain pytest-benchmark results in the same file are skipped)."""
     records = []
     for bench in doc.get("benchmarks", []):
@@ -108,7 +99,7 @@ def _records(path: Path, doc: dict[str, Any]) -> list[CaseRecord]:
     return records
 
 
-def _platforms(records: list[CaseRecord]) -> dict[str, dict[str, Any]]:
+def platforms_of(records: list[CaseRecord]) -> dict[str, dict[str, Any]]:
     out: dict[str, dict[str, Any]] = {}
     for r in records:
         out.setdefault(
@@ -117,7 +108,7 @@ def _platforms(records: list[CaseRecord]) -> dict[str, dict[str, Any]]:
     return out
 
 
-def _rows(path: Path, doc: dict[str, Any], records: list[CaseRecord]) -> dict[str, list[Any]]:
+def run_columns(path: Path, doc: dict[str, Any], records: list[CaseRecord]) -> dict[str, list[Any]]:
     """The run's samples, column by column (fast for hundreds of runs)."""
     cols: dict[str, list[Any]] = {c: [] for c in COLUMNS}
     run = {
@@ -160,7 +151,7 @@ def _rows(path: Path, doc: dict[str, Any], records: list[CaseRecord]) -> dict[st
     return cols
 
 
-def _read(path: Path) -> dict[str, Any]:
+def read_run(path: Path) -> dict[str, Any]:
     try:
         doc = orjson.loads(path.read_bytes())
     except (OSError, orjson.JSONDecodeError) as e:
@@ -183,8 +174,8 @@ PARALLEL_FROM = 16  # files; below this a process pool costs more than it saves
 
 def _digest(path: Path, doc: dict[str, Any]) -> dict[str, Any]:
     """One run, column-encoded (categories + codes): cheap to cache, to read and to merge."""
-    records = _records(path, doc)
-    cols = _rows(path, doc, records)
+    records = records_of(path, doc)
+    cols = run_columns(path, doc, records)
     encoded: dict[str, Any] = {}
     for c in TEXT:
         codes, cats = pd.factorize(pd.Series(cols[c], dtype=object))
@@ -193,7 +184,7 @@ def _digest(path: Path, doc: dict[str, Any]) -> dict[str, Any]:
         "version": CACHE_VERSION,
         "session": ((doc.get("machine_info") or {}).get("triptych") or {}).get("session"),
         "machine_info": doc.get("machine_info") or {},
-        "platforms": _platforms(records),
+        "platforms": platforms_of(records),
         "text": encoded,
         **{c: cols[c] for c in TYPED},
     }
@@ -211,7 +202,7 @@ def _digest_file(path: Path) -> dict[str, Any]:
         return dict(orjson.loads(cached.read_bytes()))
     except (OSError, orjson.JSONDecodeError):
         pass
-    digest = _digest(path, _read(path))
+    digest = _digest(path, read_run(path))
     try:
         cached.parent.mkdir(exist_ok=True)
         tmp = cached.with_suffix(".tmp")
@@ -235,20 +226,12 @@ def load_runs(paths: Iterable[Path]) -> Runs:
     files = find_runs(paths)
     saved_files = [p for p in files if p.suffix == ".json"]
     digests = list(zip(saved_files, _digests(saved_files), strict=True))
-    saved = {d["session"]: p.stem for p, d in digests}
-    for path in (p for p in files if p.suffix == ".jsonl"):
-        j = read_journal(path)
-        runs.warnings.extend(j.warnings)
-        if j.session in saved:
-            # pytest-benchmark saved this session (it saves even when interrupted): its JSON
-            # is the record, partial if the journal never reached its end.
-            if j.partial:
-                runs.partial.add(saved[j.session])
-            continue
-        named = path.with_name(f"{j.session}-journal")
-        if j.partial:
-            runs.partial.add(named.stem)
-        digests.append((named, _digest(named, j.doc)))
+    found = sources(files, {p: str(d["session"] or "") for p, d in digests})
+    runs.warnings.extend(found.warnings)
+    for s in found.runs:
+        if s.doc is not None:
+            digests.append((s.path, _digest(s.path, s.doc)))
+    runs.partial = {s.name for s in found.runs if s.partial}
     for path, d in digests:
         runs.machines[path.stem] = d["machine_info"]
         runs.platforms[path.stem] = d["platforms"]

@@ -160,7 +160,11 @@ def render(runs: Runs) -> str:
 
 
 def write_report(paths: list[Path], out: Path) -> Path:
-    html = render(load_runs(paths))
+    return write_runs(load_runs(paths), out)
+
+
+def write_runs(runs: Runs, out: Path) -> Path:
+    html = render(runs)
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = out.with_suffix(out.suffix + ".tmp")
     tmp.write_text(html, encoding="utf-8")

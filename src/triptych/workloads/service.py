@@ -8,6 +8,7 @@ a log there, whose last line is the error when the server does not come up.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import tempfile
@@ -15,7 +16,7 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 from triptych.errors import TriptychError
-from triptych.platforms.base import Background, Endpoint, Platform, wait_for_listen
+from triptych.platforms.base import SERVICE_UID, Background, Endpoint, Platform, wait_for_listen
 from triptych.process import CommandResult, run_local
 from triptych.sample import Sample
 from triptych.workloads.base import RunSpec, WorkloadBase
@@ -56,10 +57,6 @@ class ServiceWorkload(WorkloadBase):
         self.placement: Placement | None = None
 
     # What each service says.
-    def files(self, directory: str) -> dict[str, str]:
-        """Files to write in the service's directory before anything runs (name -> text)."""
-        return {}
-
     def setup(self, platform: Platform, directory: str) -> None:
         """Commands before the server starts (as the service user), e.g. initdb."""
 
@@ -77,23 +74,39 @@ class ServiceWorkload(WorkloadBase):
 
     # The lifecycle every service shares.
     def prepare(self, platform: Platform, variant: str) -> None:
+        try:
+            self._prepare(platform, variant)
+        except BaseException:
+            # The runner cleans up only after a prepare that succeeded: a server that started
+            # but whose data failed to load must not hold the port for the next case.
+            with contextlib.suppress(TriptychError):
+                self.cleanup(platform, variant)
+            raise
+
+    def _prepare(self, platform: Platform, variant: str) -> None:
         self._endpoint = platform.endpoint(self.port, variant)
         self.placement = place(machine_cpus(), platform.pinned_cpus(), platform.pins_own_servers)
         self._client_dir = Path(tempfile.mkdtemp(prefix=f"triptych-{self.name}-client-"))
         base = f"{platform.scratch(platform.disk_variants[0]).path}/{SERVICES_DIR}"
         platform.execute(["mkdir", "-p", base], 60).check(platform.name)
         platform.execute(["chmod", "0777", base], 60).check(platform.name)
-        self._dir = f"{base}/{self.name}"
-        platform.execute_as_service(["mkdir", "-p", self._dir], 60).check(platform.name)
-        for name, text in self.files(self._dir).items():
-            write_file(platform, f"{self._dir}/{name}", text)
-        self.setup(platform, self._dir)
+        if platform.execute_as_service(["test", "-w", base], 60).returncode != 0:
+            raise TriptychError(
+                f"the service user (uid {SERVICE_UID}) cannot reach {base} on {platform.name}; "
+                "make every directory above it traversable (chmod o+x), or pass "
+                "--triptych-scratch a directory that is"
+            )
         busy = platform.execute(["ss", "-Htln", f"sport = :{self.port}"], 30)
         if busy.returncode == 0 and busy.stdout.strip():
             raise TriptychError(
                 f"port {self.port} on {platform.name} is already in use, so the {self.tool} "
                 f"server cannot listen; stop what listens there (ss -tlnp 'sport = :{self.port}')"
             )
+        self._dir = f"{base}/{self.name}"
+        # Fresh for every case: nothing of an earlier case (a database) carries over.
+        fresh = ["sh", "-c", 'rm -rf -- "$0" && mkdir -p -- "$0"', self._dir]
+        platform.execute_as_service(fresh, 120).check(platform.name)
+        self.setup(platform, self._dir)
         log = f"{self._dir}/{LOG}"
         logged = ["sh", "-c", 'exec "$@" >"$0" 2>&1', log, *self.server_argv(platform, self._dir)]
         self._server = platform.spawn_service(self.placement.server_argv(logged))

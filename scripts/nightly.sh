@@ -1,0 +1,62 @@
+#!/usr/bin/env bash
+# The nightly job's steps, one per phase, as .github/workflows/nightly.yml calls them (and the
+# tests run them): a runner's workspace is cleaned between jobs, so its runs live outside it.
+#
+#   bash scripts/nightly.sh run [SCENARIO]   run the suite (README's main command), save the run
+#   bash scripts/nightly.sh publish          send this machine's runs to TRIPTYCH_STORE, if set
+#   bash scripts/nightly.sh gate             the newest run against this machine's earlier ones
+#   bash scripts/nightly.sh report           reports/index.html (from the store when there is one)
+#
+# Environment: TRIPTYCH_RESULTS (default /var/lib/triptych/results) keeps the saved runs;
+# TRIPTYCH_STORE=postgresql://... adds the shared store; TRIPTYCH_GATE_HISTORY (default 7) is how
+# many earlier runs of this machine the gate compares against. Gate exit codes: 0 pass,
+# 1 regression, 2 refused (not comparable, e.g. the kernel changed: not a regression).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+RESULTS=${TRIPTYCH_RESULTS:-/var/lib/triptych/results}
+HISTORY=${TRIPTYCH_GATE_HISTORY:-7}
+STORE=${TRIPTYCH_STORE:-}
+summary() { if [ -n "${GITHUB_STEP_SUMMARY:-}" ]; then printf '%s\n' "$*" >>"$GITHUB_STEP_SUMMARY"; fi; }
+
+case "${1:-}" in
+  run)
+    mkdir -p "$RESULTS"
+    # Another benchmark on this machine (a pull request's) runs first: wait for its lock.
+    SCENARIO=${2:-${SCENARIO:-scenarios/default.toml}} NAME=nightly STORAGE="$RESULTS" \
+      bash scripts/main.sh --triptych-wait
+    ;;
+  publish)
+    if [ -z "$STORE" ]; then
+      echo "triptych: no TRIPTYCH_STORE: the runs stay in $RESULTS"
+      exit 0
+    fi
+    .venv/bin/triptych publish "$RESULTS"
+    ;;
+  gate)
+    status=0
+    if [ -n "$STORE" ]; then
+      .venv/bin/triptych compare --store "$STORE" --last "$HISTORY" || status=$?
+    else
+      .venv/bin/triptych compare "$RESULTS" --last "$HISTORY" || status=$?
+    fi
+    case "$status" in
+      0) summary "**Gate passed.**" ;;
+      1) summary "**Gate failed: a platform regressed** (see the table above)."
+         echo "::error::triptych gate: regression" ;;
+      2) summary "**Gate refused: not a regression.** The newest run could not be compared (see the message); the next nights gate again once there is history in this environment."
+         echo "::warning::triptych gate refused (not comparable), not a regression" ;;
+    esac
+    exit "$status"
+    ;;
+  report)
+    if [ -n "$STORE" ]; then
+      .venv/bin/triptych report --store "$STORE" -o reports/index.html
+    else
+      .venv/bin/triptych report "$RESULTS" -o reports/index.html
+    fi
+    ;;
+  *)
+    echo "usage: $0 run [SCENARIO] | publish | gate | report" >&2
+    exit 2
+    ;;
+esac

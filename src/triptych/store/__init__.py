@@ -1,0 +1,1 @@
+"""The shared results store: saved runs published to PostgreSQL, read back as the files are."""

@@ -1,0 +1,121 @@
+"""`triptych publish`: saved runs (and journals of runs that saved none) into the store.
+
+Each run is one transaction: a run killed half-way leaves nothing. A run is known by its session
+id, never its file name (every clean clone saves 0001_x): publishing it again stores nothing new,
+and a complete run replaces the partial one published from its journal.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import orjson
+import psycopg
+
+from triptych.report.load import env_key, platforms_of, read_run, records_of, run_columns
+from triptych.report.sources import Source, find_runs, sources
+from triptych.store.schema import migrate
+
+# samples' columns in the store, and the loader's column each is filled from.
+SAMPLE_COLUMNS = {
+    "scenario": "scenario",
+    "case_name": "case",
+    "workload": "workload",
+    "family": "family",
+    "platform": "platform",
+    "variant": "variant",
+    "profile": "profile",
+    "metric": "metric",
+    "unit": "unit",
+    "higher_is_better": "higher_is_better",
+    "round": "round",
+    "value": "value",
+    "foreign_cpu": "foreign_cpu",
+    "layer": "layer",
+    "acceleration": "acceleration",
+    "primary_metric": "primary_metric",
+    "is_primary": "primary",
+    "emulated": "emulated",
+    "rank": "rank",
+    "series": "series",
+    "connections": "connections",
+    "placement": "placement",
+}
+NULLABLE = frozenset({"foreign_cpu", "connections"})
+
+
+@dataclass(frozen=True)
+class Published:
+    name: str
+    session: str
+    outcome: str  # "stored", "replaced (was partial)" or "already stored"
+
+
+def _run_row(source: Source, doc: dict[str, Any], samples: int) -> dict[str, Any]:
+    machine = doc.get("machine_info") or {}
+    triptych = machine.get("triptych") or {}
+    scenarios = sorted({str(b.get("group", "")).split("/")[0] for b in doc.get("benchmarks", [])})
+    return {
+        "session": source.session,
+        "name": source.name,
+        "machine": str(machine.get("node") or "unknown"),
+        "env": env_key(machine),
+        "started": doc.get("datetime") or None,
+        "commit": str((doc.get("commit_info") or {}).get("id") or ""),
+        "scenario": ",".join(s for s in scenarios if s) or str(triptych.get("scenario", "")),
+        "partial": source.partial,
+        "samples": samples,
+    }
+
+
+def _copy_samples(cur: psycopg.Cursor[Any], run_id: int, cols: dict[str, list[Any]]) -> None:
+    names = list(SAMPLE_COLUMNS)
+    with cur.copy(f"COPY samples (run_id, {', '.join(names)}) FROM STDIN") as copy:
+        for i in range(len(cols["value"])):
+            row: list[Any] = [run_id]
+            for store, loader in SAMPLE_COLUMNS.items():
+                v = cols[loader][i]
+                row.append(None if store in NULLABLE and math.isnan(float(v)) else v)
+            copy.write_row(row)
+
+
+def publish_source(conn: psycopg.Connection[Any], source: Source) -> Published:
+    """One run, in one transaction."""
+    doc = source.doc if source.doc is not None else read_run(source.path)
+    records = records_of(source.path, doc)
+    cols = run_columns(source.path, doc, records)
+    row = _run_row(source, doc, len(cols["value"]))
+    machine_info = orjson.dumps(doc.get("machine_info") or {}).decode()
+    platforms = orjson.dumps(platforms_of(records), option=orjson.OPT_NON_STR_KEYS).decode()
+    with conn.transaction(), conn.cursor() as cur:
+        # Publishers of the same session queue here; the second finds it stored.
+        cur.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", (source.session,))
+        cur.execute("SELECT id, partial FROM runs WHERE session = %s", (source.session,))
+        existing = cur.fetchone()
+        outcome = "stored"
+        if existing is not None:
+            if not existing[1] or source.partial:
+                return Published(source.name, source.session, "already stored")
+            cur.execute("DELETE FROM runs WHERE id = %s", (existing[0],))
+            outcome = "replaced (was partial)"
+        cur.execute(
+            "INSERT INTO runs (session, name, machine, env, started, commit, scenario, partial,"
+            " samples, machine_info, platforms) VALUES (%(session)s, %(name)s, %(machine)s,"
+            " %(env)s, %(started)s, %(commit)s, %(scenario)s, %(partial)s, %(samples)s,"
+            " %(machine_info)s, %(platforms)s) RETURNING id",
+            {**row, "machine_info": machine_info, "platforms": platforms},
+        )
+        created = cur.fetchone()
+        assert created is not None
+        _copy_samples(cur, int(str(created[0])), cols)
+    return Published(source.name, source.session, outcome)
+
+
+def publish(conn: psycopg.Connection[Any], paths: list[Path]) -> list[Published]:
+    """Every run under paths (saved files first, then journals of runs that saved nothing)."""
+    migrate(conn)
+    found = sources(find_runs(paths))
+    return [publish_source(conn, s) for s in found.runs if s.session]

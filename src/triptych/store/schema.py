@@ -1,0 +1,94 @@
+"""The store's tables, created and upgraded by numbered migrations, each in one transaction.
+
+Relational, so a person can query them: `runs` (one row per run: machine, environment, commit,
+time, scenario) and `samples` (one row per measured value: case, platform, variant, metric, unit,
+direction, round, value). A run's machine_info and platform metadata are kept as JSON beside it,
+for the report's environment section only.
+"""
+
+from __future__ import annotations
+
+import psycopg
+
+from triptych.store.url import StoreError
+
+VERSION_TABLE = "triptych_schema"
+# Each entry upgrades the schema from its index to index + 1; never edit one that shipped.
+MIGRATIONS: tuple[str, ...] = (
+    """
+    CREATE TABLE runs (
+        id            bigserial PRIMARY KEY,
+        session       text NOT NULL UNIQUE,     -- the run's own id: every clone saves 0001_x
+        name          text NOT NULL,            -- the saved file's stem, e.g. 0001_nightly
+        machine       text NOT NULL,            -- the runner's host name
+        env           text NOT NULL,            -- what must match to compare (CPU, kernel, ...)
+        started       timestamptz,
+        commit        text NOT NULL DEFAULT '',
+        scenario      text NOT NULL DEFAULT '',
+        partial       boolean NOT NULL,         -- stopped before its end (journal only)
+        samples       integer NOT NULL,
+        machine_info  jsonb NOT NULL,
+        platforms     jsonb NOT NULL,
+        published     timestamptz NOT NULL DEFAULT now()
+    );
+    CREATE INDEX runs_machine_started ON runs (machine, started);
+    CREATE TABLE samples (
+        run_id           bigint NOT NULL REFERENCES runs (id) ON DELETE CASCADE,
+        scenario         text NOT NULL,
+        case_name        text NOT NULL,
+        workload         text NOT NULL,
+        family           text NOT NULL,
+        platform         text NOT NULL,
+        variant          text NOT NULL,
+        profile          text NOT NULL,
+        metric           text NOT NULL,
+        unit             text NOT NULL,
+        higher_is_better boolean NOT NULL,
+        round            integer NOT NULL,
+        value            double precision NOT NULL,
+        foreign_cpu      double precision,
+        layer            text NOT NULL,
+        acceleration     text NOT NULL,
+        primary_metric   text NOT NULL,
+        is_primary       boolean NOT NULL,
+        emulated         boolean NOT NULL,
+        rank             integer NOT NULL,
+        series           text NOT NULL,
+        connections      double precision,
+        placement        text NOT NULL
+    );
+    CREATE INDEX samples_run ON samples (run_id);
+    """,
+)
+
+
+def current(conn: psycopg.Connection[tuple[object, ...]]) -> int:
+    """The schema version the store has (0: empty)."""
+    with conn.cursor() as cur:
+        cur.execute("SELECT to_regclass(%s) IS NOT NULL", (VERSION_TABLE,))
+        row = cur.fetchone()
+        if not row or not row[0]:
+            return 0
+        cur.execute(f"SELECT version FROM {VERSION_TABLE}")  # noqa: S608 - our constant
+        found = cur.fetchone()
+        return int(str(found[0])) if found else 0
+
+
+def migrate(conn: psycopg.Connection[tuple[object, ...]]) -> int:
+    """Bring the store to the newest schema; concurrent callers wait on one lock. Returns the
+    version it has now."""
+    with conn.transaction(), conn.cursor() as cur:
+        # One migrator at a time, across every process that publishes.
+        cur.execute("SELECT pg_advisory_xact_lock(hashtext('triptych-schema'))")
+        cur.execute(f"CREATE TABLE IF NOT EXISTS {VERSION_TABLE} (version integer NOT NULL)")
+        version = current(conn)
+        if version > len(MIGRATIONS):
+            raise StoreError(
+                f"the store's schema is version {version}, newer than this triptych's "
+                f"{len(MIGRATIONS)}; upgrade triptych"
+            )
+        for step in MIGRATIONS[version:]:
+            cur.execute(step)
+        cur.execute(f"DELETE FROM {VERSION_TABLE}")  # noqa: S608
+        cur.execute(f"INSERT INTO {VERSION_TABLE} VALUES (%s)", (len(MIGRATIONS),))  # noqa: S608
+    return len(MIGRATIONS)

@@ -1,0 +1,208 @@
+"""The shared store against a real PostgreSQL (tests/pg.py): runs published from files read back
+with the same figures, once however often or however concurrently they are published, never
+half; and every error one line with no password in it."""
+
+from __future__ import annotations
+
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import psycopg
+import pytest
+
+from tests.pg import PASSWORD, PORT, postgres, url
+from triptych.cli import main
+from triptych.report.analysis import analyse
+from triptych.report.compare import Sides, changes
+from triptych.report.history import newest_against_history
+from triptych.report.load import Runs, load_runs
+from triptych.store.commands import machine_runs, report_runs
+from triptych.store.read import run_key
+
+HISTORY = Path(__file__).parent / "data" / "history"
+
+
+@pytest.fixture(scope="module")
+def server() -> Iterator[str]:
+    with postgres() as target:
+        yield target
+
+
+@pytest.fixture
+def store(server: str) -> Iterator[str]:
+    """An empty store (the schema is created by the first publish)."""
+    yield server
+    with psycopg.connect(server, autocommit=True) as conn:
+        conn.execute("DROP TABLE IF EXISTS samples, runs, triptych_schema")
+
+
+@pytest.fixture
+def history(tmp_path: Path) -> Path:
+    """Six real unchanged runs of one machine, copied (reading them writes a cache)."""
+    copy = tmp_path / "history"
+    copy.mkdir()
+    for f in HISTORY.glob("*.json"):
+        shutil.copy(f, copy / f.name)
+    return copy
+
+
+def counts(target: str) -> tuple[int, int]:
+    with psycopg.connect(target) as conn:
+        runs = conn.execute("SELECT count(*) FROM runs").fetchone()
+        samples = conn.execute("SELECT count(*) FROM samples").fetchone()
+    assert runs is not None
+    assert samples is not None
+    return int(runs[0]), int(samples[0])
+
+
+def tables(runs: Runs) -> list[tuple[object, ...]]:
+    """Every figure the report shows, by case, metric and column: medians, counts, verdicts."""
+    out: list[tuple[object, ...]] = []
+    for g in analyse(runs.samples, runs.machines, runs.partial, runs.platforms):
+        for r in g.rows:
+            for label, c in sorted(r.cells.items()):
+                e = c.effect
+                verdict = (e.verdict, round(e.cost, 9)) if e else None
+                out.append((r.case, r.metric, label, round(c.median, 9), c.n, verdict))
+        out.append(("summary", sorted((f, sorted(v)) for f, v in g.summary.items())))
+    return sorted(out, key=repr)
+
+
+def test_publish_then_report_gives_the_files_figures(store: str, history: Path) -> None:
+    from_files = load_runs([history])
+    assert main(["publish", str(history), "--store", store]) == 0
+    from_store = report_runs(store, None, None)
+    assert len(from_store.samples) == len(from_files.samples)
+    assert tables(from_store) == tables(from_files)
+    machine = str(from_files.machines["0001_unchanged1"]["node"])
+    assert set(from_store.machines) == {run_key(n, machine) for n in from_files.machines}
+    assert main(["report", "--store", store, "-o", str(history / "r.html")]) == 0
+    assert "0006_unchanged6@" in (history / "r.html").read_text()
+
+
+def test_the_gate_from_the_store_is_the_gate_from_files(store: str, history: Path) -> None:
+    runs = sorted(history.glob("*.json"))
+    newest = max(runs, key=lambda p: load_runs([p]).samples.run_date.iloc[0])
+    base_dir = history / "base"
+    base_dir.mkdir()
+    for p in runs:
+        if p != newest:
+            shutil.copy(p, base_dir / p.name)
+    files = changes(Sides.of(load_runs([base_dir]), load_runs([newest])))
+    assert main(["publish", str(history), "--store", store]) == 0
+    machine = str(load_runs([newest]).machines[newest.stem]["node"])
+    baseline, current, _, _ = newest_against_history(machine_runs(store, machine), 5)
+    assert set(current.machines) == {run_key(newest.stem, machine)}  # never in its own baseline
+    assert len(baseline.machines) == 5
+    stored = changes(Sides.of(baseline, current))
+
+    def seen(found: list) -> list:  # type: ignore[type-arg]
+        return [
+            (c.case, c.metric, c.platform, c.effect.verdict, round(c.effect.cost, 9)) for c in found
+        ]
+
+    assert seen(stored) == seen(files)
+    assert len(files) > 100
+
+
+def test_publishing_twice_stores_once(store: str, history: Path) -> None:
+    first = history / "0001_unchanged1.json"
+    assert main(["publish", str(first), "--store", store]) == 0
+    once = counts(store)
+    # The same run under another file name (every clone saves 0001_x): known by its session.
+    renamed = history / "renamed"
+    renamed.mkdir()
+    shutil.copy(first, renamed / "0009_other.json")
+    assert main(["publish", str(first), str(renamed), "--store", store]) == 0
+    assert counts(store) == once
+    assert once[0] == 1
+
+
+def test_two_publishers_at_once_lose_nothing(store: str, history: Path) -> None:
+    argv = [sys.executable, "-m", "triptych.cli", "publish", str(history), "--store", store]
+    procs = [subprocess.Popen(argv, stdout=subprocess.PIPE, text=True) for _ in range(2)]
+    outs = [p.communicate(timeout=300)[0] for p in procs]
+    assert [p.returncode for p in procs] == [0, 0], outs
+    expected = load_runs([history])
+    assert counts(store) == (6, len(expected.samples))
+    stored = "".join(outs).count(": stored")
+    assert stored == 6, outs  # each run stored by exactly one of them
+
+
+def test_a_publish_killed_half_way_leaves_no_partial_run(store: str, history: Path) -> None:
+    one = history / "0002_unchanged2.json"
+    assert main(["publish", str(history / "0001_unchanged1.json"), "--store", store]) == 0
+    before = counts(store)
+    with psycopg.connect(store) as blocker:
+        # Hold the samples table: the publisher inserts its run, then waits at its COPY.
+        blocker.execute("LOCK TABLE samples IN ACCESS EXCLUSIVE MODE")
+        argv = [sys.executable, "-m", "triptych.cli", "publish", str(one), "--store", store]
+        proc = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        try:
+            _wait_until_blocked()
+            proc.send_signal(signal.SIGKILL)
+            proc.wait(timeout=30)
+        finally:
+            blocker.rollback()
+    time.sleep(0.5)  # the server notices the client is gone and rolls its transaction back
+    assert counts(store) == before
+    assert main(["publish", str(one), "--store", store]) == 0  # and it can be published again
+    assert counts(store)[0] == 2
+
+
+def _wait_until_blocked() -> None:
+    # autocommit: within one transaction pg_stat_activity is a snapshot that never changes
+    watcher = psycopg.connect(url(), autocommit=True)
+    try:
+        for _ in range(300):
+            row = watcher.execute(
+                "SELECT count(*) FROM pg_stat_activity WHERE application_name = 'triptych'"
+                " AND wait_event_type = 'Lock'"
+            ).fetchone()
+            if row and int(row[0]) > 0:
+                return
+            time.sleep(0.1)
+        pytest.fail("the publisher never reached its COPY")
+    finally:
+        watcher.close()
+
+
+@pytest.mark.parametrize(
+    ("target", "expected"),
+    [
+        (f"postgresql://tester:{PASSWORD}@127.0.0.1:1/triptych", "cannot reach the store"),
+        (
+            f"postgresql://tester:{PASSWORD}@127.0.0.1:{PORT}/triptych?sslmode=nonsense",
+            'invalid sslmode value: "nonsense"; fix it in the URL',
+        ),
+        (f"postgresql://tester:{PASSWORD}@[::1/triptych", "malformed"),
+        (url(password="wrong-" + PASSWORD), "password authentication failed"),
+        (url(database="nosuchdb"), "does not exist"),
+    ],
+)
+def test_store_errors_are_one_line_and_show_no_password(
+    server: str, history: Path, capsys: pytest.CaptureFixture[str], target: str, expected: str
+) -> None:
+    code = main(["publish", str(history / "0001_unchanged1.json"), "--store", target])
+    err = capsys.readouterr().err
+    assert code == 2
+    assert err.count("\n") == 1, err
+    assert expected in err, err
+    assert PASSWORD not in err, err
+    assert "; " in err  # it names the fix
+
+
+def test_the_password_from_the_environment_is_never_shown(
+    server: str, history: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("PGPASSWORD", "also-" + PASSWORD)
+    monkeypatch.setenv("TRIPTYCH_STORE", f"postgresql://tester@127.0.0.1:{PORT}/triptych")
+    assert main(["publish", str(history / "0001_unchanged1.json")]) == 2
+    err = capsys.readouterr().err
+    assert "password authentication failed" in err
+    assert PASSWORD not in err
