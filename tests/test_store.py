@@ -4,6 +4,8 @@ half; and every error one line with no password in it."""
 
 from __future__ import annotations
 
+import json
+import platform
 import shutil
 import signal
 import subprocess
@@ -16,12 +18,15 @@ import psycopg
 import pytest
 
 from tests.pg import PASSWORD, PORT, postgres, url
+from tests.synthetic import case_record
 from triptych.cli import main
+from triptych.journal import Journal
 from triptych.report.analysis import analyse
 from triptych.report.compare import Sides, changes
 from triptych.report.history import newest_against_history
 from triptych.report.load import Runs, load_runs
-from triptych.store.commands import machine_runs, report_runs
+from triptych.sample import Sample
+from triptych.store.commands import gate_runs, report_runs
 from triptych.store.read import run_key
 
 HISTORY = Path(__file__).parent / "data" / "history"
@@ -38,7 +43,7 @@ def store(server: str) -> Iterator[str]:
     """An empty store (the schema is created by the first publish)."""
     yield server
     with psycopg.connect(server, autocommit=True) as conn:
-        conn.execute("DROP TABLE IF EXISTS samples, runs, triptych_schema")
+        conn.execute("DROP TABLE IF EXISTS run_costs, samples, runs, triptych_schema")
 
 
 @pytest.fixture
@@ -63,13 +68,19 @@ def counts(target: str) -> tuple[int, int]:
 def tables(runs: Runs) -> list[tuple[object, ...]]:
     """Every figure the report shows, by case, metric and column: medians, counts, verdicts."""
     out: list[tuple[object, ...]] = []
-    for g in analyse(runs.samples, runs.machines, runs.partial, runs.platforms):
+    for g in analyse(runs.samples, runs.machines, runs.partial, runs.platforms, runs.history):
         for r in g.rows:
             for label, c in sorted(r.cells.items()):
                 e = c.effect
                 verdict = (e.verdict, round(e.cost, 9)) if e else None
                 out.append((r.case, r.metric, label, round(c.median, 9), c.n, verdict))
-        out.append(("summary", sorted((f, sorted(v)) for f, v in g.summary.items())))
+        for family, cells in g.summary.items():
+            for label, cell in cells.items():
+                out.append(("summary", family, label, round(cell.cost, 9), cell.tally))
+        for family, lines in g.trends.items():
+            for label, points in lines.items():
+                costs = [round(cost, 9) for _, cost in points]
+                out.append(("trend", family, label, len(g.runs), costs))
     return sorted(out, key=repr)
 
 
@@ -77,10 +88,14 @@ def test_publish_then_report_gives_the_files_figures(store: str, history: Path) 
     from_files = load_runs([history])
     assert main(["publish", str(history), "--store", store]) == 0
     from_store = report_runs(store, None, None)
-    assert len(from_store.samples) == len(from_files.samples)
+    # The report reads the newest run in full, and the others' stored costs (trend lines).
+    newest = from_files.samples[from_files.samples.run == "0004_unchanged7"]
+    assert len(from_store.samples) == len(newest)
     assert tables(from_store) == tables(from_files)
     machine = str(from_files.machines["0001_unchanged1"]["node"])
-    assert set(from_store.machines) == {run_key(n, machine) for n in from_files.machines}
+    assert set(from_store.machines) == {run_key("0004_unchanged7", machine)}
+    assert from_store.history is not None
+    assert set(from_store.history.run) == {run_key(n, machine) for n in from_files.machines}
     assert main(["report", "--store", store, "-o", str(history / "r.html")]) == 0
     assert "0006_unchanged6@" in (history / "r.html").read_text()
 
@@ -96,7 +111,7 @@ def test_the_gate_from_the_store_is_the_gate_from_files(store: str, history: Pat
     files = changes(Sides.of(load_runs([base_dir]), load_runs([newest])))
     assert main(["publish", str(history), "--store", store]) == 0
     machine = str(load_runs([newest]).machines[newest.stem]["node"])
-    baseline, current, _, _ = newest_against_history(machine_runs(store, machine), 5)
+    baseline, current, _, _ = newest_against_history(gate_runs(store, machine, 5), 5)
     assert set(current.machines) == {run_key(newest.stem, machine)}  # never in its own baseline
     assert len(baseline.machines) == 5
     stored = changes(Sides.of(baseline, current))
@@ -206,3 +221,35 @@ def test_the_password_from_the_environment_is_never_shown(
     err = capsys.readouterr().err
     assert "password authentication failed" in err
     assert PASSWORD not in err
+
+
+def test_a_partial_run_is_published_as_such_and_replaced_by_its_whole_run(
+    store: str, tmp_path: Path
+) -> None:
+    samples = [
+        Sample("cpu events", 1000.0 + r, "events/s", True, "host", "sysbench-cpu", "t",
+               {"round": r})
+        for r in range(3)
+    ]  # fmt: skip
+    record = case_record("host", "cpu", "cpu", samples)
+    journal = Journal(tmp_path / "journal" / "s-partial.jsonl", "s-partial", {})
+    journal.case("t/cpu/host", record, "passed")  # killed before close(): partial
+    assert main(["publish", str(tmp_path), "--store", store]) == 0
+    with psycopg.connect(store) as conn:
+        assert conn.execute("SELECT name, partial, samples FROM runs").fetchall() == [
+            ("s-partial-journal", True, 3)
+        ]
+    assert report_runs(store, None, None).partial == {f"s-partial-journal@{platform.node()}"}
+    # The same session saved in full later: the whole run replaces the partial one.
+    doc = {
+        "datetime": "2026-11-29T00:00:00+00:00",
+        "machine_info": {"node": platform.node(), "triptych": {"session": "s-partial"}},
+        "commit_info": {},
+        "benchmarks": [{"name": "x", "group": "t/cpu", "extra_info": record.to_extra_info()}],
+    }
+    saved = tmp_path / "saved" / "0001_t.json"
+    saved.parent.mkdir()
+    saved.write_text(json.dumps(doc))
+    assert main(["publish", str(saved), "--store", store]) == 0
+    with psycopg.connect(store) as conn:
+        assert conn.execute("SELECT name, partial FROM runs").fetchall() == [("0001_t", False)]

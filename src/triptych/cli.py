@@ -11,11 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from triptych.errors import TriptychError
-from triptych.images import DEFAULT_CACHE, RootfsRecipe, build_rootfs, docker_image
-from triptych.platforms.docker_conn import connect
-from triptych.platforms.docker_sweep import clean_docker
 from triptych.platforms.host_sweep import DEFAULT_SCRATCH, sweep_host
-from triptych.platforms.libvirt_sweep import clean_libvirt
 from triptych.report.compare import Sides, changes, markdown, missing, refuse_incomparable
 from triptych.report.gate_input import gate_notes, parse_thresholds
 from triptych.report.history import newest_against_history
@@ -25,7 +21,7 @@ from triptych.store.url import ENV, store_url
 
 
 def _report(args: argparse.Namespace) -> int:
-    url = store_url(args.store)
+    url = store_url(args.store, files_named=bool(args.runs))
     if url is not None:
         from triptych.store.commands import report_runs  # noqa: PLC0415 - psycopg on demand
 
@@ -51,13 +47,13 @@ def _publish(args: argparse.Namespace) -> int:
 
 
 def _sides(args: argparse.Namespace) -> tuple[Runs, Runs, str, str]:
-    url = store_url(args.store)
+    url = store_url(args.store, files_named=args.baseline is not None)
     if args.last is not None:
         # The nightly gate: the newest run of this machine against the ones before it.
         if url is not None:
-            from triptych.store.commands import machine_runs  # noqa: PLC0415 - psycopg on demand
+            from triptych.store.commands import gate_runs  # noqa: PLC0415 - psycopg on demand
 
-            return newest_against_history(machine_runs(url, args.machine), args.last)
+            return newest_against_history(gate_runs(url, args.machine, args.last), args.last)
         if args.baseline is None or args.current is not None:
             raise TriptychError("--last N takes one directory of runs (or --store URL)")
         return newest_against_history(load_runs([Path(args.baseline)]), args.last)
@@ -94,8 +90,12 @@ def _compare(args: argparse.Namespace) -> int:
 
 
 def _images_build(args: argparse.Namespace) -> int:
+    # The engines' libraries are loaded by the commands that use them, not by `report`.
+    from triptych.images import DEFAULT_CACHE, RootfsRecipe, build_rootfs, docker_image  # noqa: PLC0415
+    from triptych.platforms.docker_conn import connect  # noqa: PLC0415
+
     recipe = RootfsRecipe()
-    rootfs = build_rootfs(recipe, Path(args.cache))
+    rootfs = build_rootfs(recipe, Path(args.cache) if args.cache else DEFAULT_CACHE)
     if not args.no_docker:
         client = connect()
         try:
@@ -107,6 +107,9 @@ def _images_build(args: argparse.Namespace) -> int:
 
 
 def _clean(args: argparse.Namespace) -> int:
+    from triptych.platforms.docker_sweep import clean_docker  # noqa: PLC0415 - see _images_build
+    from triptych.platforms.libvirt_sweep import clean_libvirt  # noqa: PLC0415
+
     removed = (
         clean_docker(args.session)
         + clean_libvirt(args.session)
@@ -186,7 +189,11 @@ def parser() -> argparse.ArgumentParser:
     images = sub.add_parser("images", help="build the one userland every platform runs")
     isub = images.add_subparsers(dest="images_command", required=True)
     b = isub.add_parser("build", help="debootstrap the root filesystem (cached) and import it")
-    b.add_argument("--cache", default=str(DEFAULT_CACHE), help="where root filesystems are kept")
+    b.add_argument(
+        "--cache",
+        default=None,
+        help="where root filesystems are kept (default $TRIPTYCH_CACHE or /var/cache/triptych)",
+    )
     b.add_argument("--no-docker", action="store_true", help="only build the root filesystem")
     b.set_defaults(func=_images_build)
     c = sub.add_parser("clean", help="remove what crashed sessions left (by label only)")

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import platform
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -37,7 +38,12 @@ class Journal:
                 "type": "run",
                 "session": session,
                 "datetime": _now(),
-                "machine_info": {"triptych": {"session": session, **machine}},
+                # The host's name, as pytest-benchmark's machine_info has it: a store keeps
+                # each machine's runs apart by it.
+                "machine_info": {
+                    "node": platform.node(),
+                    "triptych": {"session": session, **machine},
+                },
             }
         )
 

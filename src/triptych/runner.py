@@ -9,7 +9,7 @@ import statistics
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
-from scipy.stats import t as t_dist
+from scipy.special import stdtrit
 
 from triptych import bench_adapter, per_unit, quiet
 from triptych.bench_adapter import Benchmark, timed_rounds
@@ -62,7 +62,7 @@ def ci_halfwidth(values: list[float]) -> float:
     mean = statistics.fmean(values) if values else 0.0
     if n < 2 or mean == 0:
         return math.inf
-    return float(t_dist.ppf(0.975, n - 1)) * statistics.stdev(values) / math.sqrt(n) / abs(mean)
+    return float(stdtrit(n - 1, 0.975)) * statistics.stdev(values) / math.sqrt(n) / abs(mean)
 
 
 def adaptive_rounds(

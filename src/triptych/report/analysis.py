@@ -124,16 +124,27 @@ class Group:
     warnings: list[Notice] = field(default_factory=list)
 
 
+def _cell_values(run: pd.DataFrame, keys: list[str]) -> dict[tuple[Any, ...], dict[str, Any]]:
+    """Each metric's rounds per column, from one pass over the run (not a groupby per metric):
+    key -> label -> values, columns in the labels' order."""
+    values = run.value.to_numpy(dtype=float)
+    order = {str(lab): i for i, lab in enumerate(run.label.cat.categories)}
+    out: dict[tuple[Any, ...], dict[str, Any]] = {}
+    groups: dict[tuple[Any, ...], Any] = run.groupby(  # type: ignore[assignment]
+        [*keys, "label"], sort=False, observed=True
+    ).indices
+    for group, positions in groups.items():
+        out.setdefault(tuple(group[:-1]), {})[str(group[-1])] = values[positions]
+    return {k: dict(sorted(v.items(), key=lambda kv: order[kv[0]])) for k, v in out.items()}
+
+
 def _rows(run: pd.DataFrame) -> list[Row]:
     rows = []
     keys = ["family", "case", "metric", "unit", "higher_is_better", "primary_metric"]
-    for key, g in run.groupby(keys, sort=False, observed=True):
+    sweep = run.drop_duplicates("case").set_index("case")
+    for key, by_label in _cell_values(run, keys).items():
         family, case, metric, unit, hib, primary_metric = key
         cells: dict[str, Cell] = {}
-        by_label = {
-            str(lab): gg.value.to_numpy(dtype=float)
-            for lab, gg in g.groupby("label", observed=True)
-        }
         host_vals = by_label.get(HOST)
         for label, vals in by_label.items():
             comp = None
@@ -150,7 +161,6 @@ def _rows(run: pd.DataFrame) -> list[Row]:
             )
         host = cells.pop(HOST, None)
         headline = str(metric) == str(primary_metric)
-        first = g.iloc[0]
         rows.append(
             Row(
                 str(family),
@@ -161,8 +171,8 @@ def _rows(run: pd.DataFrame) -> list[Row]:
                 host,
                 cells,
                 headline,
-                str(first.series),
-                float(first.connections),
+                str(sweep.series[case]),
+                float(sweep.connections[case]),
             )
         )
     return _decided(rows)
@@ -178,8 +188,11 @@ def _decided(rows: list[Row]) -> list[Row]:
     return rows
 
 
-def _group(env: str, df: pd.DataFrame) -> Group:
-    firsts = chronological(df.drop_duplicates("run"))
+def _group(env: str, df: pd.DataFrame, history: pd.DataFrame | None) -> Group:
+    """One environment's runs: the newest in full, every run's costs for the trend lines (from
+    the samples, or stored with each run: `history`)."""
+    every = df if history is None else history[history.env == env]
+    firsts = chronological(every.drop_duplicates("run"))
     runs = [str(r) for r in firsts.run]
     latest = runs[-1]
     run = df[df.run == latest]
@@ -187,15 +200,33 @@ def _group(env: str, df: pd.DataFrame) -> Group:
     columns = columns_of(run)
     labels = sorted((lab for lab in columns if lab != HOST), key=lambda lab: columns[lab].order)
     summary = _summary(run, rows)
-    per_run = trend_costs(df)
+    trends = _trends(runs, trend_costs(df) if history is None else _stored_costs(every))
+    info = firsts.set_index("run")
+    run_info = {str(r): (str(info.run_date[r]), str(info.commit[r])[:10]) for r in runs}
+    group = Group(env, runs, latest, labels, columns, rows, summary, trends, run_info)
+    if len(runs) > 1 and every.scenario.nunique() > 1:
+        group.warnings.append(
+            Notice("Runs of different scenarios are trended together: compare like with like.")
+        )
+    return group
+
+
+def _stored_costs(history: pd.DataFrame) -> dict[tuple[str, str, str], float]:
+    points = history[history.family != ""]
+    keys = zip(points.run, points.family, points.label, points.cost, strict=True)
+    return {(str(r), str(f), str(lab)): float(c) for r, f, lab, c in keys}
+
+
+def _trends(
+    runs: list[str], per_run: dict[tuple[str, str, str], float]
+) -> dict[str, dict[str, list[tuple[str, float]]]]:
+    """family -> column -> [(run, cost)], in the runs' order (none for a single run)."""
     trends: dict[str, dict[str, list[tuple[str, float]]]] = {}
     if len(runs) > 1:
         order = {r: i for i, r in enumerate(runs)}
         for (r, family, label), value in sorted(per_run.items(), key=lambda kv: order[kv[0][0]]):
             trends.setdefault(family, {}).setdefault(label, []).append((r, value))
-    info = df.drop_duplicates("run").set_index("run")
-    run_info = {str(r): (str(info.run_date[r]), str(info.commit[r])[:10]) for r in runs}
-    return Group(env, runs, latest, labels, columns, rows, summary, trends, run_info)
+    return trends
 
 
 def _summary(run: pd.DataFrame, rows: list[Row]) -> dict[str, dict[str, SummaryCell]]:
@@ -217,12 +248,16 @@ def analyse(
     machines: dict[str, dict[str, Any]],
     partial: set[str] | None = None,
     platforms: dict[str, dict[str, dict[str, Any]]] | None = None,
+    history: pd.DataFrame | None = None,
 ) -> list[Group]:
-    """One Group per environment, newest first (`platforms`: each run's platform metadata)."""
+    """One Group per environment, newest first (`platforms`: each run's platform metadata;
+    `history`: every run's stored costs when df holds only the newest runs, see Runs)."""
     if df.empty:
         return []
     df = labelled(df)
-    groups = [_group(str(env), g) for env, g in df.groupby("env", sort=False, observed=True)]
+    groups = [
+        _group(str(env), g, history) for env, g in df.groupby("env", sort=False, observed=True)
+    ]
     groups.sort(key=lambda g: g.run_info[g.latest][0], reverse=True)
     for g in groups:
         if g.latest in (partial or set()):
@@ -338,10 +373,6 @@ def _data_notices(g: Group, df: pd.DataFrame) -> list[Notice]:
     busy = _busy_rounds(latest)
     if busy:
         out.append(Notice(busy, loud=True))
-    if df.run.nunique() > 1 and df.scenario.nunique() > 1:
-        out.append(
-            Notice("Runs of different scenarios are trended together: compare like with like.")
-        )
     return out
 
 

@@ -85,6 +85,9 @@ class Runs:
     platforms: dict[str, dict[str, dict[str, Any]]] = field(default_factory=dict)
     partial: set[str] = field(default_factory=set)  # runs that stopped before their end
     warnings: list[str] = field(default_factory=list)
+    # Read from a store, samples hold only each environment's newest run; this holds every
+    # run's trend costs (run, env, run_date, commit, scenario, family, label, cost).
+    history: pd.DataFrame | None = None
 
 
 def records_of(path: Path, doc: dict[str, Any]) -> list[CaseRecord]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import re
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -122,8 +123,28 @@ def headline(g: Group, family: str, label: str) -> str:
     return ""
 
 
+@dataclass(frozen=True)
+class Fleet:
+    """The fleet table: the families and platform columns any machine has, and each
+    environment's machine name."""
+
+    families: list[str]
+    labels: list[str]
+    names: dict[str, str]
+
+
+def fleet(groups: list[Group], machines: dict[str, dict[str, Any]]) -> Fleet:
+    present = {f for g in groups for f in g.summary}
+    order = {lab: g.columns[lab].order for g in groups for lab in g.labels}
+    return Fleet(
+        [f for f in FAMILY_ORDER if f in present] + sorted(present - set(FAMILY_ORDER)),
+        sorted(order, key=lambda lab: order[lab]),
+        {g.env: str(machines.get(g.latest, {}).get("node", "?")) for g in groups},
+    )
+
+
 def render(runs: Runs) -> str:
-    groups = analyse(runs.samples, runs.machines, runs.partial, runs.platforms)
+    groups = analyse(runs.samples, runs.machines, runs.partial, runs.platforms, runs.history)
 
     def machine(run: str) -> dict[str, Any]:
         return dict(runs.machines.get(run, {}).get("triptych", {}))
@@ -140,6 +161,7 @@ def render(runs: Runs) -> str:
             families=families,
             family_chart=family_chart,
             sweeps=sweeps,
+            fleet=lambda groups: fleet(groups, runs.machines),
             distribution=distribution,
             trend=trend,
             fmt=fmt,

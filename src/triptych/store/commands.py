@@ -15,7 +15,7 @@ import psycopg
 from triptych.errors import TriptychError
 from triptych.report.load import Runs
 from triptych.store.publish import publish
-from triptych.store.read import Selection, load_store
+from triptych.store.read import Selection, gate_view, report_view
 from triptych.store.url import StoreError, connect, redact, shown
 
 
@@ -51,7 +51,7 @@ def parse_since(text: str | None) -> datetime | None:
 
 def report_runs(url: str, machine: str | None, since: str | None) -> Runs:
     with store(url) as conn:
-        return load_store(conn, Selection(machine, parse_since(since)))
+        return report_view(conn, Selection(machine, parse_since(since)))
 
 
 def this_machine() -> str:
@@ -59,7 +59,7 @@ def this_machine() -> str:
     return platform.node()
 
 
-def machine_runs(url: str, machine: str | None) -> Runs:
-    """Every stored run of one machine (default: this one)."""
+def gate_runs(url: str, machine: str | None, last: int) -> Runs:
+    """The stored runs the gate needs: the machine's newest and up to `last` before it."""
     with store(url) as conn:
-        return load_store(conn, Selection(machine or this_machine()))
+        return gate_view(conn, machine or this_machine(), last)

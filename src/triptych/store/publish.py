@@ -13,10 +13,13 @@ from pathlib import Path
 from typing import Any
 
 import orjson
+import pandas as pd
 import psycopg
 
-from triptych.report.load import env_key, platforms_of, read_run, records_of, run_columns
+from triptych.report.analysis import labelled
+from triptych.report.load import TYPED, env_key, platforms_of, read_run, records_of, run_columns
 from triptych.report.sources import Source, find_runs, sources
+from triptych.report.summary import trend_costs
 from triptych.store.schema import migrate
 
 # samples' columns in the store, and the loader's column each is filled from.
@@ -110,12 +113,35 @@ def publish_source(conn: psycopg.Connection[Any], source: Source) -> Published:
         )
         created = cur.fetchone()
         assert created is not None
-        _copy_samples(cur, int(str(created[0])), cols)
+        run_id = int(str(created[0]))
+        _copy_samples(cur, run_id, cols)
+        cur.executemany(
+            "INSERT INTO run_costs (run_id, family, label, cost) VALUES (%s, %s, %s, %s)",
+            [(run_id, family, label, cost) for family, label, cost in run_costs(cols)],
+        )
     return Published(source.name, source.session, outcome)
+
+
+def run_costs(cols: dict[str, list[Any]]) -> list[tuple[str, str, float]]:
+    """The run's trend points, by the report's own arithmetic (summary.trend_costs)."""
+    df = pd.DataFrame({c: pd.Series(v, dtype=TYPED.get(c, "category")) for c, v in cols.items()})
+    if df.empty:
+        return []
+    costs = trend_costs(labelled(df))
+    return [(family, label, cost) for (_, family, label), cost in sorted(costs.items())]
 
 
 def publish(conn: psycopg.Connection[Any], paths: list[Path]) -> list[Published]:
     """Every run under paths (saved files first, then journals of runs that saved nothing)."""
     migrate(conn)
     found = sources(find_runs(paths))
-    return [publish_source(conn, s) for s in found.runs if s.session]
+    # A night publishes its whole results directory: runs stored whole are not read again.
+    stored = {str(s) for (s,) in conn.execute("SELECT session FROM runs WHERE NOT partial")}
+    conn.commit()
+    return [
+        Published(s.name, s.session, "already stored")
+        if s.session in stored
+        else publish_source(conn, s)
+        for s in found.runs
+        if s.session
+    ]

@@ -1,5 +1,10 @@
 """Runs read back from the store in the shape the report and the gate read files in (report.load
-.Runs), so every figure is the same whichever way the runs came."""
+.Runs), so every figure is the same whichever way the runs came.
+
+Only the samples a view needs are read: the report, each environment's newest run (its trend
+lines come from the costs stored with every run); the gate, the newest run and the runs it is
+compared against. A year of nightly runs on a fleet is then a few runs' worth of rows.
+"""
 
 from __future__ import annotations
 
@@ -15,82 +20,132 @@ from triptych.store.publish import SAMPLE_COLUMNS
 from triptych.store.schema import current
 from triptych.store.url import StoreError
 
-
-@dataclass(frozen=True)
-class Selection:
-    """Which runs: of one machine (None: all), taken since a date, the newest `last` per
-    machine (None: all)."""
-
-    machine: str | None = None
-    since: datetime | None = None
-    last: int | None = None
-
-
-def run_key(name: str, machine: str) -> str:
-    """A stored run's name in the report: its file name and machine (every machine's first run
-    is 0001_x)."""
-    return f"{name}@{machine}"
-
-
 RUNS_QUERY = """
-SELECT id, name, machine, started, commit, env, partial, machine_info, platforms FROM (
-    SELECT *, row_number() OVER (PARTITION BY machine ORDER BY started DESC, id DESC) AS newest
-    FROM runs
-    WHERE (%(machine)s::text IS NULL OR machine = %(machine)s)
-      AND (%(since)s::timestamptz IS NULL OR started >= %(since)s)
-) r
-WHERE %(last)s::integer IS NULL OR newest <= %(last)s
+SELECT id, name, machine, started, commit, env, partial, scenario FROM runs
+WHERE (%(machine)s::text IS NULL OR machine = %(machine)s)
+  AND (%(since)s::timestamptz IS NULL OR started >= %(since)s)
 ORDER BY started, id
 """
 SAMPLES_QUERY = sql.SQL("SELECT s.run_id, {} FROM samples s WHERE s.run_id = ANY(%s)").format(
     sql.SQL(", ").join(sql.Identifier("s", c) for c in SAMPLE_COLUMNS)
 )
+DETAILS_QUERY = "SELECT id, machine_info, platforms FROM runs WHERE id = ANY(%s)"
+COSTS_QUERY = "SELECT run_id, family, label, cost FROM run_costs WHERE run_id = ANY(%s)"
+HISTORY_COLUMNS = ["run", "env", "run_date", "commit", "scenario", "family", "label", "cost"]
 
 
-def _runs(cur: Any, sel: Selection) -> list[tuple[Any, ...]]:  # noqa: ANN401 - a psycopg cursor
-    cur.execute(RUNS_QUERY, {"machine": sel.machine, "since": sel.since, "last": sel.last})
-    return list(cur.fetchall())
+@dataclass(frozen=True)
+class Selection:
+    """Which runs: of one machine (None: all), taken since a date (None: all)."""
+
+    machine: str | None = None
+    since: datetime | None = None
 
 
-def load_store(conn: Any, sel: Selection) -> Runs:  # noqa: ANN401 - a psycopg connection
-    """The selected runs, as report.load.load_runs would read them from files."""
+@dataclass(frozen=True)
+class StoredRun:
+    id: int
+    key: str  # its name in the report: file name @ machine (every machine's first is 0001_x)
+    machine: str
+    started: str
+    commit: str
+    env: str
+    partial: bool
+    scenario: str
+
+
+def run_key(name: str, machine: str) -> str:
+    return f"{name}@{machine}"
+
+
+def stored_runs(conn: Any, sel: Selection) -> list[StoredRun]:  # noqa: ANN401 - psycopg
+    """The selected runs' facts, oldest first (no samples)."""
     if current(conn) == 0:
         raise StoreError("the store holds no runs yet; publish some with `triptych publish`")
-    runs = Runs(pd.DataFrame(columns=COLUMNS))
     with conn.cursor() as cur:
-        chosen = _runs(cur, sel)
-        if not chosen:
-            return runs
-        meta = {}
-        for rid, name, machine, started, commit, env, partial, machine_info, platforms in chosen:
-            key = run_key(name, machine)
-            meta[rid] = (key, started.isoformat() if started else "", commit, env)
-            runs.machines[key] = machine_info
-            runs.platforms[key] = platforms
-            if partial:
-                runs.partial.add(key)
-        cur.execute(SAMPLES_QUERY, [list(meta)])
+        cur.execute(RUNS_QUERY, {"machine": sel.machine, "since": sel.since})
+        return [
+            StoredRun(
+                int(rid), run_key(name, machine), machine,
+                started.isoformat() if started else "", commit, env, bool(partial), scenario,
+            )
+            for rid, name, machine, started, commit, env, partial, scenario in cur.fetchall()
+        ]  # fmt: skip
+
+
+def load_chosen(conn: Any, chosen: list[StoredRun]) -> Runs:  # noqa: ANN401 - psycopg
+    """The chosen runs with every sample, their machine and platform records."""
+    runs = Runs(pd.DataFrame(columns=COLUMNS))
+    by_id = {r.id: r for r in chosen}
+    with conn.cursor() as cur:
+        cur.execute(DETAILS_QUERY, [list(by_id)])
+        for rid, machine_info, platforms in cur.fetchall():
+            runs.machines[by_id[rid].key] = machine_info
+            runs.platforms[by_id[rid].key] = platforms
+        cur.execute(SAMPLES_QUERY, [list(by_id)])
         rows = cur.fetchall()
-    runs.samples = _frame(rows, meta)
+    runs.partial = {r.key for r in chosen if r.partial}
+    runs.samples = _frame(rows, by_id)
     return runs
 
 
-def _frame(rows: list[tuple[Any, ...]], meta: dict[int, tuple[str, str, str, str]]) -> pd.DataFrame:
-    store = ["run_id", *SAMPLE_COLUMNS]
-    df = pd.DataFrame(rows, columns=store)
+def history(conn: Any, runs: list[StoredRun]) -> pd.DataFrame:  # noqa: ANN401 - psycopg
+    """Every run's stored costs, one row per run, family and column (the trend lines)."""
+    by_id = {r.id: r for r in runs}
+    with conn.cursor() as cur:
+        cur.execute(COSTS_QUERY, [list(by_id)])
+        rows = [
+            (by_id[rid].key, by_id[rid].env, by_id[rid].started, by_id[rid].commit,
+             by_id[rid].scenario, family, label, float(cost))
+            for rid, family, label, cost in cur.fetchall()
+        ]  # fmt: skip
+    # A run whose costs are none (a single platform) still counts as a run of its environment.
+    seen = {row[0] for row in rows}
+    rows += [
+        (r.key, r.env, r.started, r.commit, r.scenario, "", "", float("nan"))
+        for r in runs
+        if r.key not in seen
+    ]
+    return pd.DataFrame(rows, columns=HISTORY_COLUMNS)
+
+
+def newest_per_environment(runs: list[StoredRun]) -> list[StoredRun]:
+    newest: dict[str, StoredRun] = {}
+    for r in runs:  # oldest first: the last one seen is the newest
+        newest[r.env] = r
+    return list(newest.values())
+
+
+def report_view(conn: Any, sel: Selection) -> Runs:  # noqa: ANN401 - psycopg
+    """What the report reads: each environment's newest run, and every run's trend costs."""
+    runs = stored_runs(conn, sel)
+    if not runs:
+        return Runs(pd.DataFrame(columns=COLUMNS))
+    view = load_chosen(conn, newest_per_environment(runs))
+    view.history = history(conn, runs)
+    return view
+
+
+def gate_view(conn: Any, machine: str, last: int) -> Runs:  # noqa: ANN401 - psycopg
+    """The machine's newest complete run and up to `last` complete runs before it in its
+    environment (report.history picks the same ones from these)."""
+    runs = [r for r in stored_runs(conn, Selection(machine)) if not r.partial]
+    if not runs:
+        return Runs(pd.DataFrame(columns=COLUMNS))
+    newest = runs[-1]
+    before = [r for r in runs[:-1] if r.env == newest.env][-last:]
+    return load_chosen(conn, [*before, newest])
+
+
+def _frame(rows: list[tuple[Any, ...]], by_id: dict[int, StoredRun]) -> pd.DataFrame:
+    df = pd.DataFrame(rows, columns=["run_id", *SAMPLE_COLUMNS])
     data: dict[str, Any] = {loader: df[s] for s, loader in SAMPLE_COLUMNS.items()}
     ids = df["run_id"]
-    for i, column in enumerate(("run", "run_date", "commit", "env")):
-        data[column] = ids.map({rid: m[i] for rid, m in meta.items()})
+    for column, field in (("run", "key"), ("run_date", "started"), ("commit", "commit")):
+        data[column] = ids.map({rid: getattr(r, field) for rid, r in by_id.items()})
+    data["env"] = ids.map({rid: r.env for rid, r in by_id.items()})
     data["run_file"] = data["run"]
     out = pd.DataFrame(data)
     for c in COLUMNS:
-        if c in TYPED:
-            out[c] = (
-                out[c].astype(TYPED[c])
-                if c not in ("foreign_cpu", "connections")
-                else out[c].astype(float)
-            )
-        else:
-            out[c] = out[c].astype(str).astype("category")
+        out[c] = out[c].astype(TYPED[c]) if c in TYPED else out[c].astype(str).astype("category")
     return out[COLUMNS].reset_index(drop=True)

@@ -58,6 +58,15 @@ MIGRATIONS: tuple[str, ...] = (
         placement        text NOT NULL
     );
     CREATE INDEX samples_run ON samples (run_id);
+    -- Each run's cost against its host per family and column (the report's trend lines),
+    -- computed when it is published: a year of nights is drawn without reading its samples.
+    CREATE TABLE run_costs (
+        run_id  bigint NOT NULL REFERENCES runs (id) ON DELETE CASCADE,
+        family  text NOT NULL,
+        label   text NOT NULL,
+        cost    double precision NOT NULL,
+        PRIMARY KEY (run_id, family, label)
+    );
     """,
 )
 

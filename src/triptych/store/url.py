@@ -24,10 +24,12 @@ class StoreError(TriptychError):
     """A store that cannot be reached or used; the message names the fix, never a password."""
 
 
-def store_url(given: str | None) -> str | None:
-    """The store named by --store, else by TRIPTYCH_STORE; None: files only."""
-    url = given if given is not None else os.environ.get(ENV)
-    return url or None
+def store_url(given: str | None, files_named: bool = False) -> str | None:
+    """The store named by --store, else by TRIPTYCH_STORE unless the command names files of
+    runs (those are what it reads); None: files only."""
+    if given is not None:
+        return given or None
+    return None if files_named else os.environ.get(ENV) or None
 
 
 def _password(url: str) -> str:

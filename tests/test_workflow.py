@@ -1,0 +1,137 @@
+"""The shipped nightly workflow: valid for GitHub (its schema, offline), shaped as the README
+promises, and its own steps, run here in order for two nights against a real local store."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import psycopg
+import pytest
+import yaml
+
+from tests.pg import postgres
+
+ROOT = Path(__file__).parent.parent
+WORKFLOW = ROOT / ".github" / "workflows" / "nightly.yml"
+TINY = """
+[scenario]
+name = "night"
+platforms = ["host"]
+rounds = 3
+duration = 1
+warmup = 0
+
+[[case]]
+name = "cpu"
+workload = "sysbench-cpu"
+"""
+
+
+def workflow() -> dict[Any, Any]:
+    doc = yaml.safe_load(WORKFLOW.read_text())
+    assert isinstance(doc, dict)
+    return doc
+
+
+def check_schema(path: Path) -> subprocess.CompletedProcess[str]:
+    argv = [str(ROOT / ".venv/bin/check-jsonschema"), "--builtin-schema", "vendor.github-workflows"]
+    return subprocess.run([*argv, str(path)], capture_output=True, text=True, check=False)
+
+
+def test_the_workflow_is_valid_for_github_and_a_broken_one_is_not(tmp_path: Path) -> None:
+    ok = check_schema(WORKFLOW)
+    assert ok.returncode == 0, ok.stdout + ok.stderr
+    broken = tmp_path / "broken.yml"
+    broken.write_text(WORKFLOW.read_text().replace("runs-on:", "run-on:", 1))
+    assert check_schema(broken).returncode != 0
+
+
+def test_the_workflow_runs_nightly_one_job_per_machine_and_always_reports() -> None:
+    doc = workflow()
+    triggers = doc[True]  # YAML 1.1 reads the key `on` as true
+    assert "schedule" in triggers
+    assert "workflow_dispatch" in triggers
+    nightly = doc["jobs"]["nightly"]
+    assert "${{ matrix.machine }}" in nightly["runs-on"]
+    assert "self-hosted" in nightly["runs-on"]
+    # Never two benchmarks at once on one machine: one queue per machine, nothing cancelled.
+    assert nightly["concurrency"]["group"].endswith("${{ matrix.machine }}")
+    assert nightly["concurrency"]["cancel-in-progress"] is False
+    runs = [s.get("run", "") for s in nightly["steps"]]
+    assert [r.split()[2] for r in runs if r] == ["run", "publish", "gate", "report"]
+    always = [s for s in nightly["steps"] if s.get("if") == "always()"]
+    assert [s.get("run", s.get("uses", "")).split("@")[0] for s in always] == [
+        "bash scripts/nightly.sh report",
+        "actions/upload-artifact",
+    ]
+    pr = doc["jobs"]["pull-request"]
+    assert "scenarios/quick.toml" in " ".join(s.get("run", "") for s in pr["steps"])
+    assert "benchmark" in pr["if"]
+
+
+def _env(values: dict[str, str], store: str, scenario: Path, results: Path) -> dict[str, str]:
+    """The workflow's env with its expressions given what GitHub would give them."""
+    given = {
+        "${{ secrets.TRIPTYCH_STORE }}": store,
+        "${{ inputs.scenario || 'scenarios/default.toml' }}": str(scenario),
+    }
+    out = {k: given.get(str(v), str(v)) for k, v in values.items()}
+    assert all("${{" not in v for v in out.values()), out
+    if "TRIPTYCH_RESULTS" in out:
+        out["TRIPTYCH_RESULTS"] = str(results)  # this machine's results stay in the test
+    return out
+
+
+def _night(
+    steps: list[dict[str, Any]], env: dict[str, str], store: str, tiny: Path, results: Path
+) -> list[int]:
+    """Each step's exit code, as GitHub runs them: after a failure only `if: always()` ones."""
+    codes: list[int] = []
+    failed = False
+    for step in steps:
+        if "run" not in step or (failed and step.get("if") != "always()"):
+            continue  # checkout and upload are GitHub's own actions
+        step_env = {**env, **_env(step.get("env", {}), store, tiny, results)}
+        done = subprocess.run(
+            ["bash", "-e", "-c", step["run"]], cwd=ROOT, env=step_env, capture_output=True,
+            text=True, timeout=900, check=False,
+        )  # fmt: skip
+        codes.append(done.returncode)
+        if done.returncode != 0:
+            print(
+                f"step {step.get('name')}: exit {done.returncode}\n{done.stdout[-2000:]}\n{done.stderr[-2000:]}"
+            )
+        failed = failed or done.returncode != 0
+    return codes
+
+
+@pytest.mark.slow
+def test_the_nightly_steps_for_two_nights_against_a_local_store(tmp_path: Path) -> None:
+    nightly = workflow()["jobs"]["nightly"]
+    tiny = tmp_path / "night.toml"
+    tiny.write_text(TINY)
+    summary = tmp_path / "summary.md"
+    results = tmp_path / "results"
+    with postgres() as store:
+        env = {
+            **{k: v for k, v in os.environ.items() if not k.startswith("TRIPTYCH_")},
+            **_env(nightly["env"], store, tiny, results),
+            "GITHUB_STEP_SUMMARY": str(summary),
+        }
+        # The first night has no history: the gate refuses (2), as a refusal, not a regression.
+        assert _night(nightly["steps"], env, store, tiny, results) == [0, 0, 2, 0]
+        assert "Gate refused: not a regression" in summary.read_text()
+        assert (ROOT / "reports" / "index.html").exists()
+        # The second night gates against the first.
+        summary.write_text("")
+        assert _night(nightly["steps"], env, store, tiny, results) == [0, 0, 0, 0]
+        text = summary.read_text()
+        assert "Gate passed" in text
+        assert "## triptych compare" in text  # compare's Markdown went to the step summary
+        with psycopg.connect(store) as conn:
+            row = conn.execute("SELECT count(*), count(DISTINCT session) FROM runs").fetchone()
+        assert row == (2, 2)
+        assert len(list(results.glob("*/*.json"))) == 2
