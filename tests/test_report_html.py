@@ -174,3 +174,37 @@ def test_names_from_saved_runs_cannot_write_markup(tmp_path: Path) -> None:
     assert page.tags - written_by_us == set()
     assert page.attributes - attributes_by_us == set()
     assert HOSTILE.split("<", maxsplit=1)[0] in html_unescape(out.read_text())  # shown, as text
+
+
+def test_fleet_table_puts_machines_side_by_side_never_mixed(tmp_path: Path) -> None:
+    """Two machines (different kernels), three nights each: one fleet row per machine, each
+    cost against that machine's own host, and each machine's own trend lines."""
+    slow_bridge = {"bench-1": 1.0, "bench-2": 2.0}
+    for m, (machine, bridge) in enumerate(slow_bridge.items()):
+        for night in range(3):
+            path = tmp_path / "runs" / machine / f"{night:04d}_n.json"
+            write_run(
+                path, ["host", "docker-bridge"], 5, noisy({"docker-bridge": bridge}, seed=night),
+                date=f"2026-11-{night + 1:02d}T03:00:00", machine={"kernel": f"6.1.0-{m}"},
+            )  # fmt: skip
+            path.write_text(path.read_text().replace('"node": "synthetic"', f'"node": "{machine}"'))
+    out = tmp_path / "index.html"
+    assert main(["report", str(tmp_path / "runs"), "-o", str(out)]) == 0
+    dom = in_chromium(out, tmp_path, ["--dump-dom"])
+    fleet = dom.split('id="fleet"')[1].split("</section>")[0]
+    tables = {
+        t.split("</th>")[0].rsplit(">", 1)[-1]: t for t in fleet.split('<table class="fleet">')[1:]
+    }
+    assert set(tables) == {"cpu", "network"}
+    for table in tables.values():
+        rows = {m: r for r in table.split("<tr>") for m in slow_bridge if f">{m}<" in r}
+        assert set(rows) == set(slow_bridge)  # one row per machine, never merged
+        assert "6.1.0-0" in rows["bench-1"]
+        assert "6.1.0-1" in rows["bench-2"]
+        assert "0002_n@bench-2" in rows["bench-2"]  # runs of both are 0002_n: named apart
+        # Against its own host, bench-2's bridge is 2x off (noisy() doubles every value: the
+        # cpu rate, so faster, and the latency, so slower); bench-1's is not, and no average.
+        assert "undetermined" in rows["bench-1"]
+        assert re.search(r"(1\.9\d|2\.0\d)x (faster|slower)", rows["bench-2"])
+    for family in ("cpu", "network"):  # each machine's own trend lines
+        assert dom.count(f'aria-label="{family}: cost against host over 3 runs"') == 2

@@ -234,12 +234,28 @@ def load_runs(paths: Iterable[Path]) -> Runs:
     for s in found.runs:
         if s.doc is not None:
             digests.append((s.path, _digest(s.path, s.doc)))
-    runs.partial = {s.name for s in found.runs if s.partial}
+    names = _run_names(digests)
+    runs.partial = {names[s.path] for s in found.runs if s.partial}
     for path, d in digests:
-        runs.machines[path.stem] = d["machine_info"]
-        runs.platforms[path.stem] = d["platforms"]
+        runs.machines[names[path]] = d["machine_info"]
+        runs.platforms[names[path]] = d["platforms"]
+        if names[path] != path.stem:
+            cats = d["text"]["run"]["categories"]
+            d["text"]["run"]["categories"] = [names[path] if c == path.stem else c for c in cats]
     runs.samples = _frame([d for _, d in digests])
     return runs
+
+
+def _run_names(digests: list[tuple[Path, dict[str, Any]]]) -> dict[Path, str]:
+    """Each run's name: its file's stem, or STEM@MACHINE where runs of several machines share
+    a stem (every machine's first run is 0001_x; a store names them so too)."""
+    stems = [p.stem for p, _ in digests]
+    return {
+        p: f"{p.stem}@{d['machine_info'].get('node', p.parent.name)}"
+        if stems.count(p.stem) > 1
+        else p.stem
+        for p, d in digests
+    }
 
 
 def _frame(digests: list[dict[str, Any]]) -> pd.DataFrame:
