@@ -16,6 +16,7 @@ from triptych.report.analysis import analyse
 from triptych.report.compare import Sides, changes, floor_of
 from triptych.report.effect import SLOWER
 from triptych.report.load import load_runs
+from triptych.report.summary import SummaryCell
 
 
 def test_report_analysis_on_constructed_runs(tmp_path: Path) -> None:
@@ -241,3 +242,14 @@ def test_real_unchanged_runs_pass_the_gate(tmp_path: Path) -> None:
         found = changes(Sides.of(load_runs([c for c in copies if c != cur]), loaded[cur]))
         assert {c.history for c in found} == {5}
         assert [c for c in found if c.regression] == [], cur.name
+
+
+def test_a_cell_is_never_coloured_against_its_own_figure() -> None:
+    """One slower case (1.10x) and two undetermined ones that lean faster: the mean cost is
+    below 1, so the cell carries no direction (and no colour), though its one finding is."""
+    cost = math.exp((math.log(1.10) + 2 * math.log(0.90)) / 3)
+    cell = SummaryCell(cost, ("a", "b", "c"), 3, (SLOWER, "undetermined", "undetermined"))
+    assert cost < 1
+    assert cell.direction == ""
+    agreeing = SummaryCell(1.2, ("a", "b"), 2, (SLOWER, "undetermined"))
+    assert agreeing.direction == SLOWER

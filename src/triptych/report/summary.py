@@ -33,11 +33,13 @@ class SummaryCell:
 
     @property
     def direction(self) -> str:
-        """SLOWER or FASTER when its cases' findings all point one way, else ""."""
+        """SLOWER or FASTER when its cases' findings all point one way and the cell's cost
+        points that way too, else "" (one slower case among undetermined ones can sit under a
+        geometric mean below 1: a cell must never be coloured against its own figure)."""
         slower, faster = self.count(SLOWER), self.count(FASTER)
-        if slower and not faster:
+        if slower and not faster and self.cost > 1:
             return SLOWER
-        return FASTER if faster and not slower else ""
+        return FASTER if faster and not slower and self.cost < 1 else ""
 
     @property
     def partial(self) -> bool:
