@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import os
 from pathlib import Path
 
 import libvirt
@@ -12,7 +11,8 @@ import psutil
 from triptych.errors import PlatformUnavailable
 from triptych.platforms import docker_conn, libvirt_conn
 from triptych.platforms.docker_sweep import MANAGED_LABEL
-from triptych.platforms.host_sweep import DEFAULT_SCRATCH, OWNER_ENV
+from triptych.platforms.host_sweep import DEFAULT_SCRATCH
+from triptych.platforms.host_sweep import marked_processes as _marked
 from triptych.platforms.libvirt_sweep import SESSIONS_DIR
 from triptych.session import NAME_PREFIX
 from triptych.workloads.registry import SERVER_PORTS
@@ -57,14 +57,11 @@ def _libvirt() -> set[str]:
 
 def _processes() -> set[str]:
     """Servers on the suite's ports and QEMU processes of the suite's guests."""
-    found = set()
+    found = {f"process {p.pid} {p.info['name']} (marked)" for p, _ in _marked()}
     for p in psutil.process_iter(["name", "cmdline"]):
         cmd = " ".join(p.info["cmdline"] or [])
         if p.info["name"] in SERVERS and any(str(port) in cmd for port in SERVER_PORTS):
             found.add(f"process {p.pid} {cmd}")
-        with contextlib.suppress(psutil.Error):
-            if OWNER_ENV in p.environ() and p.pid != os.getpid():
-                found.add(f"process {p.pid} {cmd}")
         if "qemu" in (p.info["name"] or "") and f"guest={NAME_PREFIX}" in cmd:
             found.add(f"process {p.pid} qemu {cmd.split('guest=', 1)[1].split(',')[0]}")
     return found

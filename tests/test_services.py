@@ -21,7 +21,7 @@ from triptych.errors import TriptychError
 from triptych.platforms.base import SERVICE_UID, Platform
 from triptych.platforms.docker import DockerBridgePlatform
 from triptych.platforms.host import HostPlatform
-from triptych.platforms.host_sweep import OWNER_ENV
+from triptych.platforms.host_sweep import marked_processes
 from triptych.platforms.settings import DockerSettings
 from triptych.report.load import load_runs
 from triptych.session import new_session_id
@@ -158,12 +158,7 @@ params = {{ connections = 2 }}
 
 
 def marked_host_servers() -> list[psutil.Process]:
-    out = []
-    for p in psutil.process_iter():
-        with contextlib.suppress(psutil.Error):
-            if OWNER_ENV in p.environ():
-                out.append(p)
-    return out
+    return [p for p, _ in marked_processes()]
 
 
 @pytest.mark.slow

@@ -24,10 +24,9 @@ from triptych.journal import Journal
 from triptych.report.analysis import analyse
 from triptych.report.compare import Sides, changes
 from triptych.report.history import newest_against_history
-from triptych.report.load import Runs, load_runs
+from triptych.report.load import Runs, load_runs, run_key
 from triptych.sample import Sample
 from triptych.store.commands import gate_runs, report_runs
-from triptych.store.read import run_key
 
 HISTORY = Path(__file__).parent / "data" / "history"
 

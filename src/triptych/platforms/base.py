@@ -137,7 +137,13 @@ class Platform(abc.ABC):
 
     def spawn(self, argv: Sequence[str]) -> Background:
         """Start argv on the platform in the background (a server); stop() stops it."""
-        server = self._spawn(argv)
+        return self._keep(self._spawn(argv))
+
+    def spawn_service(self, argv: Sequence[str]) -> Background:
+        """Start a server as the unprivileged service user; stop() stops it."""
+        return self._keep(self._spawn_service(argv))
+
+    def _keep(self, server: Background) -> Background:
         self._servers.append(server)
         return server
 
@@ -154,9 +160,9 @@ class Platform(abc.ABC):
         """Run argv as the unprivileged service user (SERVICE_UID) and wait."""
         return self.execute(as_service_user(argv), timeout)
 
-    def spawn_service(self, argv: Sequence[str]) -> Background:
-        """Start a server as the unprivileged service user; stop() stops it."""
-        return self.spawn(as_service_user(argv))
+    def _spawn_service(self, argv: Sequence[str]) -> Background:
+        """Start argv in the background as the service user (root drops to it here)."""
+        return self._spawn(as_service_user(argv))
 
     @abc.abstractmethod
     def endpoint(self, port: int, variant: str) -> Endpoint:

@@ -253,9 +253,10 @@ class DockerPlatform(Platform):
     def execute(self, argv: Sequence[str], timeout: float) -> CommandResult:
         return self._exec(argv, timeout)
 
-    def _spawn(self, argv: Sequence[str]) -> ContainerProcess:
+    def _spawn(self, argv: Sequence[str], user: str = "") -> ContainerProcess:
         container = self._started(self._container)
-        return ContainerProcess(container, argv, f"{argv[0]}-{len(self._servers)}")
+        name = f"{argv[0]}-{len(self._servers)}".replace("/", "_")
+        return ContainerProcess(container, argv, name, user)
 
     def pinned_cpus(self) -> tuple[int, ...] | None:
         return cpu_list(self.settings.cpuset) if self.settings.cpuset else None
@@ -264,13 +265,9 @@ class DockerPlatform(Platform):
         # Docker sets the user itself: the container has no capability to change it.
         return self._exec(argv, timeout, SERVICE_USER)
 
-    def spawn_service(self, argv: Sequence[str]) -> ContainerProcess:
-        container = self._started(self._container)
-        server = ContainerProcess(
-            container, argv, f"{argv[0]}-{len(self._servers)}".replace("/", "_"), SERVICE_USER
-        )
-        self._servers.append(server)
-        return server
+    def _spawn_service(self, argv: Sequence[str]) -> ContainerProcess:
+        # As with execute_as_service: Docker sets the user, the container cannot.
+        return self._spawn(argv, SERVICE_USER)
 
     def scratch(self, variant: str) -> ScratchDir:
         check_variant(self, variant, self.disk_variants)

@@ -42,17 +42,24 @@ def _chosen(marks: dict[str, str], session: str | None, stale_only: bool) -> boo
     return not stale_only or owner_dead(marks.get(OWNER_ENV, ""))
 
 
-def sweep_processes(session: str | None = None, stale_only: bool = False) -> list[str]:
-    """Kill the suite's host servers (their process groups): of one session, of all, or only
-    those whose owner process is gone."""
-    removed: list[str] = []
+def marked_processes() -> list[tuple[psutil.Process, dict[str, str]]]:
+    """Every host process carrying the suite's marks, with its environment (not this one)."""
+    found = []
     for p in psutil.process_iter(["pid", "name"]):
         try:
             env = p.environ()
         except (psutil.Error, OSError):
             continue
-        if OWNER_ENV not in env or p.pid == os.getpid():
-            continue
+        if OWNER_ENV in env and p.pid != os.getpid():
+            found.append((p, env))
+    return found
+
+
+def sweep_processes(session: str | None = None, stale_only: bool = False) -> list[str]:
+    """Kill the suite's host servers (their process groups): of one session, of all, or only
+    those whose owner process is gone."""
+    removed: list[str] = []
+    for p, env in marked_processes():
         if not _chosen(env, session, stale_only):
             continue
         with contextlib.suppress(ProcessLookupError, PermissionError, psutil.Error):

@@ -246,12 +246,18 @@ def load_runs(paths: Iterable[Path]) -> Runs:
     return runs
 
 
+def run_key(name: str, machine: str) -> str:
+    """A run's name where runs of several machines share a file name (every machine's first
+    run is 0001_x): NAME@MACHINE, from files and from a store alike."""
+    return f"{name}@{machine}"
+
+
 def _run_names(digests: list[tuple[Path, dict[str, Any]]]) -> dict[Path, str]:
     """Each run's name: its file's stem, or STEM@MACHINE where runs of several machines share
     a stem (every machine's first run is 0001_x; a store names them so too)."""
     stems = [p.stem for p, _ in digests]
     return {
-        p: f"{p.stem}@{d['machine_info'].get('node', p.parent.name)}"
+        p: run_key(p.stem, str(d["machine_info"].get("node", p.parent.name)))
         if stems.count(p.stem) > 1
         else p.stem
         for p, d in digests

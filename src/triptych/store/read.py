@@ -15,7 +15,7 @@ from typing import Any
 import pandas as pd
 from psycopg import sql
 
-from triptych.report.load import COLUMNS, TYPED, Runs
+from triptych.report.load import COLUMNS, TYPED, Runs, run_key
 from triptych.store.publish import SAMPLE_COLUMNS
 from triptych.store.schema import current
 from triptych.store.url import StoreError
@@ -52,10 +52,6 @@ class StoredRun:
     env: str
     partial: bool
     scenario: str
-
-
-def run_key(name: str, machine: str) -> str:
-    return f"{name}@{machine}"
 
 
 def stored_runs(conn: Any, sel: Selection) -> list[StoredRun]:  # noqa: ANN401 - psycopg

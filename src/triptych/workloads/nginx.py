@@ -14,12 +14,12 @@ from triptych.process import CommandResult
 from triptych.sample import MetaValue, Sample
 from triptych.validate import setting
 from triptych.workloads.base import number, whole_seconds
-from triptych.workloads.placement import Placement
-from triptych.workloads.service import ServiceWorkload, machine_cpus
+from triptych.workloads.service import ServiceWorkload, write_file
 
 NGINX_PORT = 18080
 SIZES = {"1k": 1024, "100k": 100 * 1024}
 PERCENTILES = ("50", "90", "99", "99.9")
+ROOT, TEMP = "www", "temp"  # the served files and nginx's temporary paths, in its own directory
 # wrk calls done(summary, latency, requests) once at the end; latency is in microseconds.
 DONE_LUA = """done = function(summary, latency, requests)
   local e = summary.errors
@@ -44,7 +44,7 @@ class NginxParams:
 
 def nginx_conf(directory: str, listen: str, port: int, connections: int) -> str:
     """A foreground nginx whose every path is in the service's own directory."""
-    temp = f"{directory}/tmp"  # noqa: S108 - inside the service's own directory
+    temp = f"{directory}/{TEMP}"
     return f"""daemon off;
 master_process on;
 worker_processes 1;
@@ -60,7 +60,7 @@ http {{
   fastcgi_temp_path {temp}/fastcgi;
   uwsgi_temp_path {temp}/uwsgi;
   scgi_temp_path {temp}/scgi;
-  server {{ listen {listen}:{port}; root {directory}/www; }}
+  server {{ listen {listen}:{port}; root {directory}/{ROOT}; }}
 }}
 """
 
@@ -71,7 +71,6 @@ class NginxWrk(ServiceWorkload):
     name: ClassVar[str] = "nginx"
     tool: ClassVar[str] = "wrk"
     primary_metric: ClassVar[str] = "request rate"
-    tail_metric: ClassVar[str] = "latency p99"
     Params: ClassVar[type[NginxParams]] = NginxParams
     params: NginxParams
     port: ClassVar[int] = NGINX_PORT
@@ -79,10 +78,11 @@ class NginxWrk(ServiceWorkload):
 
     def setup(self, platform: Platform, directory: str) -> None:
         conf = nginx_conf(directory, platform.listen_host(), self.port, self.params.connections)
-        script = 'mkdir -p "$0/www" "$0/tmp" && printf "%s" "$1" > "$0/nginx.conf"'
-        platform.execute_as_service(["sh", "-c", script, directory, conf], 60).check(platform.name)
+        mkdir = ["mkdir", "-p", f"{directory}/{ROOT}", f"{directory}/{TEMP}"]
+        platform.execute_as_service(mkdir, 60).check(platform.name)
+        write_file(platform, f"{directory}/nginx.conf", conf)
         size = str(SIZES[self.params.size])
-        make = ["sh", "-c", 'head -c "$1" /dev/urandom > "$0"', f"{directory}/www/file", size]
+        make = ["sh", "-c", 'head -c "$1" /dev/urandom > "$0"', f"{directory}/{ROOT}/file", size]
         platform.execute_as_service(make, 60).check(platform.name)
 
     def server_argv(self, platform: Platform, directory: str) -> list[str]:
@@ -93,7 +93,7 @@ class NginxWrk(ServiceWorkload):
 
     def client_argv(self, endpoint: Endpoint, client_dir: Path) -> list[str]:
         c = self.params.connections
-        threads = min(c, len(_client_cpus(self.placement)))
+        threads = min(c, len(self.client_cpus()))
         return [
             "wrk",
             "-t", str(threads),
@@ -107,10 +107,6 @@ class NginxWrk(ServiceWorkload):
 
     def parse_round(self, result: CommandResult, client_dir: Path) -> list[Sample]:
         return parse_wrk(result.stdout, self.params)
-
-
-def _client_cpus(placement: Placement | None) -> tuple[int, ...]:
-    return placement.client if placement and placement.client else machine_cpus()
 
 
 def parse_wrk(output: str, p: NginxParams) -> list[Sample]:

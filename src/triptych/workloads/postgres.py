@@ -16,7 +16,7 @@ from triptych.process import CommandResult, run_local
 from triptych.sample import MetaValue, Sample
 from triptych.validate import setting
 from triptych.workloads.base import number, whole_seconds
-from triptych.workloads.service import SETUP_TIMEOUT, ServiceWorkload, machine_cpus, write_file
+from triptych.workloads.service import SETUP_TIMEOUT, ServiceWorkload, write_file
 
 POSTGRES_PORT = 15432
 PG_BIN = "/usr/lib/postgresql/15/bin"  # Debian 12's PostgreSQL, on the host and in the image
@@ -46,7 +46,6 @@ class Pgbench(ServiceWorkload):
     name: ClassVar[str] = "postgres"
     tool: ClassVar[str] = "pgbench"
     primary_metric: ClassVar[str] = "transaction rate"
-    tail_metric: ClassVar[str] = "latency p99"
     Params: ClassVar[type[PgbenchParams]] = PgbenchParams
     params: PgbenchParams
     port: ClassVar[int] = POSTGRES_PORT
@@ -81,12 +80,11 @@ class Pgbench(ServiceWorkload):
         for old in client_dir.glob(f"{LOG_PREFIX}.*"):
             old.unlink()
         c = self.params.connections
-        cpus = self.placement.client if self.placement and self.placement.client else machine_cpus()
         return [
             f"{PG_BIN}/pgbench",
             *self._connect(endpoint),
             "-c", str(c),
-            "-j", str(min(c, len(cpus))),
+            "-j", str(min(c, len(self.client_cpus()))),
             "-T", str(whole_seconds(self.spec.duration)),
             *MODES[self.params.mode],
             "-l", f"--log-prefix={client_dir / LOG_PREFIX}",

@@ -37,7 +37,6 @@ class RedisBenchmark(ServiceWorkload):
     name: ClassVar[str] = "redis"
     tool: ClassVar[str] = "redis-benchmark"
     primary_metric: ClassVar[str] = "get rate"
-    tail_metric: ClassVar[str] = "get latency p99"
     Params: ClassVar[type[RedisParams]] = RedisParams
     params: RedisParams
     port: ClassVar[int] = REDIS_PORT

@@ -45,8 +45,6 @@ class ServiceWorkload(WorkloadBase):
     family: ClassVar[str] = "services"
     target: ClassVar[str] = "network"
     port: ClassVar[int]
-    # The metric the report draws against concurrency beside the primary one.
-    tail_metric: ClassVar[str]
 
     def __init__(self, params: Any, spec: RunSpec) -> None:  # noqa: ANN401
         super().__init__(params, spec)
@@ -150,6 +148,12 @@ class ServiceWorkload(WorkloadBase):
             Sample(s.metric, s.value, s.unit, s.higher_is_better, metadata={**meta, **s.metadata})
             for s in self.parse_round(result, client_dir)
         ]
+
+    def client_cpus(self) -> tuple[int, ...]:
+        """The CPUs the load generator runs on (its threads are sized to them)."""
+        if self.placement is not None and self.placement.client:
+            return self.placement.client
+        return machine_cpus()
 
     def _started_dir(self) -> Path:
         if self._client_dir is None:
