@@ -94,7 +94,7 @@ def test_both_bridge_paths_reach_the_server(bridge: DockerBridgePlatform) -> Non
 
 @pytest.mark.fault
 def test_server_stops_and_container_death_is_reported(bridge: DockerBridgePlatform) -> None:
-    server = bridge.spawn(["sleep", "600"])
+    server = bridge.spawn_service(["sleep", "600"])
     assert server.alive()
     server.stop()
     assert not server.alive()
@@ -183,7 +183,7 @@ def test_docker_down_is_unavailable(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def test_listening_server_is_reachable_on_published(bridge: DockerBridgePlatform) -> None:
-    server = bridge.spawn(["iperf3", "-s", "-p", "15202"])
+    server = bridge.spawn_service(["iperf3", "-s", "-p", "15202"])
     e = bridge.endpoint(15202, "published")
     wait_for_listen(bridge, 15202, 30, server)
     with socket.create_connection((e.host, e.port), timeout=5):

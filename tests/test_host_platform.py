@@ -65,7 +65,7 @@ class _FailsAfterStarting(HostPlatform):
 
     def start(self) -> None:
         super().start()
-        self.spawn(["sleep", "600"])
+        self.spawn_service(["sleep", "600"])
         raise TriptychError("failed half-way")
 
 
@@ -84,7 +84,9 @@ def test_failed_start_still_stops(tmp_path: Path) -> None:
 
 def test_spawned_server_is_stopped(tmp_path: Path) -> None:
     with HostPlatform("t", tmp_path) as host:
-        server = host.spawn(["python3", "-m", "http.server", "--bind", "127.0.0.1", "15299"])
+        server = host.spawn_service(
+            ["python3", "-m", "http.server", "--bind", "127.0.0.1", "15299"]
+        )
         try:
             wait_for_listen(host, 15299, 20, server)
             assert server.alive()
@@ -96,13 +98,13 @@ def test_spawned_server_is_stopped(tmp_path: Path) -> None:
 @pytest.mark.fault
 def test_wait_for_port_notices_a_dead_server(tmp_path: Path) -> None:
     with HostPlatform("t", tmp_path) as host:
-        server = host.spawn(["false"])
+        server = host.spawn_service(["false"])
         with pytest.raises(TriptychError, match="exited before it listened"):
             wait_for_listen(host, 15298, 10, server)
 
 
 def test_stop_stops_servers_left_running(tmp_path: Path) -> None:
     with HostPlatform("t", tmp_path) as host:
-        server = host.spawn(["sleep", "60"])
+        server = host.spawn_service(["sleep", "60"])
         assert server.alive()
     assert not server.alive()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -19,6 +20,7 @@ import pytest
 from docker.models.containers import Container
 from docker.models.volumes import Volume
 
+from triptych.platforms.base import SERVICE_UID
 from triptych.platforms.docker_sweep import LABEL, MANAGED_LABEL, OWNER_LABEL, sweep_docker
 from triptych.platforms.host_sweep import OWNER_ENV, SESSION_ENV, sweep_host
 from triptych.platforms.host_sweep import OWNER_FILE as HOST_OWNER_FILE
@@ -35,7 +37,11 @@ HOST = socket.gethostname()
 
 
 def owner_of(proc: subprocess.Popen[bytes]) -> str:
-    return f"{HOST}:{proc.pid}:{psutil.Process(proc.pid).create_time():.0f}"
+    """A process's owner mark, written out by hand: host, boot id, pid, start in clock ticks."""
+    boot = Path("/proc/sys/kernel/random/boot_id").read_text().strip()
+    stat = Path(f"/proc/{proc.pid}/stat").read_text()
+    ticks = stat[stat.rindex(")") + 2 :].split()[19]
+    return f"{HOST}:{boot}:{proc.pid}:{ticks}"
 
 
 @pytest.fixture
@@ -63,11 +69,38 @@ def test_owner_dead(live_owner: str, dead_owner: str) -> None:
     assert not owner_dead(owner())  # this process
     assert not owner_dead(live_owner)
     assert owner_dead(dead_owner)
-    _, pid, start = live_owner.split(":")
-    assert owner_dead(f"{HOST}:{pid}:{int(start) - 100}")  # its pid, reused by another process
-    assert not owner_dead(f"other-{HOST}:{dead_owner.split(':', 1)[1]}")  # not ours to judge
-    for garbage in ("", "x", f"{HOST}:pid:start", "a:b"):
+    host, boot, pid, ticks = live_owner.split(":")
+    assert owner_dead(f"{host}:{boot}:{pid}:{int(ticks) - 1}")  # its pid, reused by another
+    assert owner_dead(f"{host}:00000000-0000-4000-8000-000000000000:{pid}:{ticks}")  # a boot ago
+    assert not owner_dead(f"other-{live_owner}")  # another host's: not ours to judge
+    assert not owner_dead(f"other-{dead_owner}")
+    # An older triptych's mark (a wall-clock start time): not provably dead, kept.
+    assert not owner_dead(f"{HOST}:{dead_owner.split(':')[2]}:1700000000")
+    for garbage in ("", "x", f"{HOST}:pid:start", "a:b", f"{HOST}:{boot}:-1:5", f"{HOST}:{boot}::"):
         assert not owner_dead(garbage)
+
+
+def test_owner_identity_ignores_the_wall_clock(live_owner: str) -> None:
+    """The mark holds the start in clock ticks since boot: a step of the wall clock (which moved
+    psutil's create_time, the old mark) cannot make a live owner look dead."""
+    before = owner()
+    with mock_clock_step(days=3):
+        assert owner() == before
+        assert not owner_dead(live_owner)
+
+
+@contextlib.contextmanager
+def mock_clock_step(days: int) -> Iterator[None]:
+    """time.time() and psutil's boot time as after a step of the clock (nothing real moves)."""
+    real_time, real_boot = time.time, psutil.boot_time
+    step = days * 86400
+    time.time = lambda: real_time() + step  # type: ignore[assignment]
+    psutil.boot_time = lambda: real_boot() + step  # type: ignore[assignment]
+    try:
+        yield
+    finally:
+        time.time = real_time  # type: ignore[assignment]
+        psutil.boot_time = real_boot  # type: ignore[assignment]
 
 
 @pytest.mark.docker
@@ -94,7 +127,7 @@ def test_docker_sweep_removes_only_what_dead_runs_left(
             )
         stranger = f"stranger-{session}"
         made.append(docker_client.containers.create(bench_image, ["true"], name=stranger))
-        removed = [r for r in sweep_docker(docker_client, stale_only=True) if session in r]
+        removed = [r for r in sweep_docker(docker_client) if session in r]
         assert sorted(removed) == [
             f"container {NAME_PREFIX}{session}-dead",
             f"volume {NAME_PREFIX}{session}-dead",
@@ -115,69 +148,98 @@ def test_libvirt_sweep_removes_only_what_dead_runs_left(
 ) -> None:
     sessions = {"dead": new_session_id(), "live": new_session_id()}
     nets = {}
+    # A user's own networks whose names start like ours: one persistent, one transient without
+    # a session directory. Neither carries our owner mark, so neither is ours to remove.
+    lab = f"{NAME_PREFIX}lab-{sessions['dead'][-6:]}"
+    lookalike = f"{NAME_PREFIX}{new_session_id()}"
     try:
         for kind, session in sessions.items():
             d = SESSIONS_DIR / f"{NAME_PREFIX}{session}"
             d.mkdir(parents=True)
             (d / OWNER_FILE).write_text(dead_owner if kind == "dead" else live_owner)
-            bridge = "tt" + hashlib.sha256(session.encode()).hexdigest()[:10]
             nets[kind] = conn.networkCreateXML(
-                network_xml(f"{NAME_PREFIX}{session}", bridge, session_subnet(session))
+                network_xml(f"{NAME_PREFIX}{session}", _bridge(session), session_subnet(session))
             )
-        removed = sweep_libvirt(conn, stale_only=True)
+        nets["lab"] = conn.networkDefineXML(network_xml(lab, _bridge(lab), session_subnet(lab)))
+        nets["lookalike"] = conn.networkCreateXML(
+            network_xml(lookalike, _bridge(lookalike), session_subnet(lookalike))
+        )
+        removed = sweep_libvirt(conn)
         dead = f"{NAME_PREFIX}{sessions['dead']}"
         assert f"network {dead}" in removed
         assert f"guest disks {SESSIONS_DIR / dead}" in removed
         assert not any(sessions["live"] in r for r in removed), removed
         names = {n.name() for n in conn.listAllNetworks(0)}
         assert dead not in names
-        assert f"{NAME_PREFIX}{sessions['live']}" in names
+        assert {f"{NAME_PREFIX}{sessions['live']}", lab, lookalike} <= names
         assert (SESSIONS_DIR / f"{NAME_PREFIX}{sessions['live']}" / OWNER_FILE).exists()
     finally:
+        for net in nets.values():
+            with contextlib.suppress(libvirt.libvirtError):
+                if net.isActive():
+                    net.destroy()
+            with contextlib.suppress(libvirt.libvirtError):
+                net.undefine()
         for session in sessions.values():
-            sweep_libvirt(conn, session)
+            shutil.rmtree(SESSIONS_DIR / f"{NAME_PREFIX}{session}", ignore_errors=True)
 
 
-def _marked_sleep(owner_value: str, session: str) -> subprocess.Popen[bytes]:
-    """A stand-in for a host server a run started: a real process carrying the run's marks,
-    in a process group of its own (a child shares it, as PostgreSQL's backends do)."""
+def _bridge(name: str) -> str:
+    return "tt" + hashlib.sha256(name.encode()).hexdigest()[:10]
+
+
+def _marked_sleep(
+    owner_value: str, session: str, as_user: int | None = SERVICE_UID, lead: bool = True
+) -> subprocess.Popen[bytes]:
+    """A stand-in for a host server a run started: a real process carrying the run's marks, as
+    the service user, in a process group of its own (a child shares it, as PostgreSQL's
+    backends do). `as_user=None` runs it as root, `lead=False` in the test's own group."""
     env = {"PATH": "/usr/bin:/bin", OWNER_ENV: owner_value, SESSION_ENV: session}
-    return subprocess.Popen(
-        ["sh", "-c", "sleep 600 & sleep 600; wait"], env=env, start_new_session=True
-    )
+    argv = ["sh", "-c", "sleep 600 & sleep 600; wait"]
+    if as_user is not None:
+        argv = ["setpriv", f"--reuid={as_user}", f"--regid={as_user}", "--clear-groups", *argv]
+    return subprocess.Popen(argv, env=env, start_new_session=lead)
 
 
 def test_host_sweep_kills_only_servers_and_directories_of_dead_runs(
     tmp_path: Path, live_owner: str, dead_owner: str
 ) -> None:
-    dead = _marked_sleep(dead_owner, "dead-session")
-    live = _marked_sleep(live_owner, "live-session")
-    for session, who in (("dead-session", dead_owner), ("live-session", live_owner), ("old", "")):
+    dead_s, live_s, other_s = new_session_id(), new_session_id(), new_session_id()
+    dead = _marked_sleep(dead_owner, dead_s)
+    live = _marked_sleep(live_owner, live_s)
+    # Marked with a dead owner, but as root / not leading its group: never the suite's server.
+    as_root = _marked_sleep(dead_owner, dead_s, as_user=None)
+    follower = _marked_sleep(dead_owner, dead_s, lead=False)
+    for session, who in ((dead_s, dead_owner), (live_s, live_owner), (other_s, "")):
         d = tmp_path / f"{NAME_PREFIX}{session}-x"
         d.mkdir()
         if who:
             (d / HOST_OWNER_FILE).write_text(who + "\n")
+    link = tmp_path / f"{NAME_PREFIX}{new_session_id()}-link"
+    link.symlink_to(tmp_path / f"{NAME_PREFIX}{dead_s}-x")
     try:
         time.sleep(0.3)  # the child sleeps exist
         dead_group = [p.pid for p in psutil.process_iter() if _pgid(p.pid) == dead.pid]
         assert len(dead_group) >= 2  # the shell and its sleeps
-        removed = sweep_host(tmp_path, stale_only=True)
+        removed = sweep_host(tmp_path)
         assert dead.wait(timeout=10) == -9
         assert all(not psutil.pid_exists(pid) or _zombie(pid) for pid in dead_group)
-        assert live.poll() is None
-        assert f"path {tmp_path / (NAME_PREFIX + 'dead-session-x')}" in removed
+        for kept in (live, as_root, follower):
+            assert kept.poll() is None
+        assert f"path {tmp_path / (NAME_PREFIX + dead_s + '-x')}" in removed
         left = sorted(p.name for p in tmp_path.iterdir())
-        # A live run's directory and one with no owner to ask (an older triptych's) are kept.
-        assert left == [f"{NAME_PREFIX}live-session-x", f"{NAME_PREFIX}old-x"]
-        # `triptych clean --session` takes one session's, live or not.
-        sweep_host(tmp_path, session="live-session")
-        assert live.wait(timeout=10) == -9
-        assert sorted(p.name for p in tmp_path.iterdir()) == [f"{NAME_PREFIX}old-x"]
+        # A live run's directory, one with no owner file, and a link are kept.
+        assert left == sorted([f"{NAME_PREFIX}{live_s}-x", f"{NAME_PREFIX}{other_s}-x", link.name])
+        # `triptych clean --session` of a live session removes nothing of it.
+        assert sweep_host(tmp_path, session=live_s) == []
+        assert live.poll() is None
     finally:
-        for p in (dead, live):
+        for p in (dead, live, as_root):
             with contextlib.suppress(ProcessLookupError):
                 os.killpg(p.pid, signal.SIGKILL)
             p.wait()
+        follower.kill()
+        follower.wait()
 
 
 def _pgid(pid: int) -> int:

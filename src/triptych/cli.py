@@ -10,6 +10,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from triptych import machine_lock
 from triptych.errors import TriptychError
 from triptych.platforms.host_sweep import DEFAULT_SCRATCH, sweep_host
 from triptych.report.compare import Sides, changes, markdown, missing, refuse_incomparable
@@ -17,6 +18,7 @@ from triptych.report.gate_input import gate_notes, parse_thresholds
 from triptych.report.history import newest_against_history
 from triptych.report.load import Runs, load_runs
 from triptych.report.render import write_report, write_runs
+from triptych.session import new_session_id, valid_session
 from triptych.store.url import ENV, store_url
 
 
@@ -110,11 +112,27 @@ def _clean(args: argparse.Namespace) -> int:
     from triptych.platforms.docker_sweep import clean_docker  # noqa: PLC0415 - see _images_build
     from triptych.platforms.libvirt_sweep import clean_libvirt  # noqa: PLC0415
 
-    removed = (
-        clean_docker(args.session)
-        + clean_libvirt(args.session)
-        + sweep_host(Path(args.scratch), args.session)
-    )
+    if args.session is not None and not valid_session(args.session):
+        raise TriptychError(
+            f"--session {args.session!r} is not a session id; give one like 20261201215307-"
+            "a1b2c3 (a run's journal name), or leave --session out for every dead run's"
+        )
+    try:
+        lock = machine_lock.acquire(new_session_id(), wait=False)
+    except machine_lock.MachineBusy:
+        raise TriptychError(
+            f"refusing to clean while a run measures on this machine ({machine_lock.holder()}); "
+            "run triptych clean once it has ended"
+        ) from None
+    try:
+        # Only what carries our owner mark and whose owner is provably dead.
+        removed = (
+            clean_docker(args.session)
+            + clean_libvirt(args.session)
+            + sweep_host(Path(args.scratch), args.session)
+        )
+    finally:
+        machine_lock.release(lock)
     for r in removed:
         print(f"triptych: removed {r}")
     print(f"triptych: clean: {len(removed)} resource(s) removed")
@@ -196,7 +214,11 @@ def parser() -> argparse.ArgumentParser:
     )
     b.add_argument("--no-docker", action="store_true", help="only build the root filesystem")
     b.set_defaults(func=_images_build)
-    c = sub.add_parser("clean", help="remove what crashed sessions left (by label only)")
+    c = sub.add_parser(
+        "clean",
+        help="remove what runs that died left (only what carries our owner mark, whose owner "
+        "is provably dead; refused while a run measures)",
+    )
     c.add_argument("--session", default=None, help="only this session's resources")
     c.add_argument(
         "--scratch", default=str(DEFAULT_SCRATCH), help="the host scratch root runs used"

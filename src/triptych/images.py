@@ -4,6 +4,7 @@ imported as the Docker image (and turned into the VM disk by the VM platform).""
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import hashlib
 import json
 import os
@@ -11,7 +12,7 @@ import re
 import shutil
 import subprocess
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -20,6 +21,8 @@ import docker.errors
 
 from triptych import __version__
 from triptych.errors import TriptychError
+from triptych.platforms.base import SERVICE_UID, SERVICES_DIR
+from triptych.private_path import check_dir, open_private_file, private_dir
 
 RELEASE = "bookworm"
 # The benchmark tools (as on the host) and what a guest needs to boot and be reached.
@@ -43,7 +46,7 @@ PACKAGES = (
     "e2fsprogs",
 )
 # Bump when the recipe (post-configuration) changes, so caches are rebuilt.
-RECIPE = 3
+RECIPE = 4
 REQUIRED_TOOLS = (
     "sysbench", "stress-ng", "fio", "iperf3", "sockperf", "redis-server", "nginx", "timeout", "sh",
 )  # fmt: skip
@@ -51,6 +54,10 @@ REQUIRED_TOOLS = (
 SERVICE_UNITS = ("redis-server.service", "nginx.service", "postgresql.service")
 IMAGE_REPOSITORY = "triptych/bench"
 IMAGE_LABEL = "io.triptych.image"
+# Where a container's volume is mounted. The image holds its services directory, owned by the
+# service user: Docker copies it into every new volume, since a container without capabilities
+# cannot chown one itself.
+VOLUME_MOUNT = "/triptych-volume"
 DEFAULT_CACHE = Path(os.environ.get("TRIPTYCH_CACHE", "/var/cache/triptych"))
 Progress = Callable[[str], None]
 
@@ -126,6 +133,10 @@ def _configure_guest(root: Path) -> None:
         mask.symlink_to("/dev/null")
     # The agent is started by udev when its virtio port appears; the root password stays
     # locked: the guest is reached only through the agent.
+    services = root / VOLUME_MOUNT.lstrip("/") / SERVICES_DIR
+    services.mkdir(parents=True, exist_ok=True)
+    os.chown(services, SERVICE_UID, SERVICE_UID)
+    services.chmod(0o700)
 
 
 PROGRESS_LINES = (
@@ -162,17 +173,41 @@ def build_rootfs(
 ) -> Path:
     """The cached root filesystem for recipe, built with debootstrap if missing.
 
-    It is built in a temporary directory and renamed into place only when complete, so a build
-    that fails half-way is never used later.
+    The cache is root's (created 0755, else checked: owned by root, writable by nobody else),
+    and so is every entry it serves. It is built in a temporary directory and renamed into place
+    only when complete, so a build that fails half-way is never used later; builds of one key
+    take turns on a lock, so two at once never delete each other's partial work.
     """
     final = cache / f"rootfs-{recipe.key}"
-    if final.is_dir():
-        return final
+    private_dir(cache, "the image cache", 0o755)
+    if final.is_dir() or final.is_symlink():
+        return check_dir(final, "a cached root filesystem")
     if shutil.which("debootstrap") is None:
         raise TriptychError("debootstrap is not installed; run scripts/install.sh")
-    cache.mkdir(parents=True, exist_ok=True)
-    for stale in cache.glob(f"rootfs-{recipe.key}.partial-*"):
-        shutil.rmtree(stale, ignore_errors=True)
+    with build_lock(cache, recipe.key):
+        if final.is_dir() or final.is_symlink():  # built by the run we waited for
+            return check_dir(final, "a cached root filesystem")
+        # Only the lock's holder builds this key: what a partial directory holds is a dead
+        # build's.
+        for stale in cache.glob(f"rootfs-{recipe.key}.partial-*"):
+            shutil.rmtree(stale, ignore_errors=True)
+        _build(recipe, cache, final, progress)
+    progress(f"root filesystem ready: {final}")
+    return final
+
+
+@contextlib.contextmanager
+def build_lock(cache: Path, key: str) -> Iterator[None]:
+    """Builds of one cache entry, one at a time (an flock the kernel drops with its holder)."""
+    fd = open_private_file(cache / f".build-{key}.lock", os.O_RDWR | os.O_CREAT)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)
+
+
+def _build(recipe: RootfsRecipe, cache: Path, final: Path, progress: Progress) -> None:
     work = cache / f"rootfs-{recipe.key}.partial-{os.getpid()}"
     mirror = apt_mirror()
     argv = [
@@ -188,12 +223,11 @@ def build_rootfs(
         _debootstrap(argv, work, cache / f"debootstrap-{recipe.key}.log", progress)
         _configure_guest(work)
         (work / "etc/triptych-rootfs").write_text(recipe.key + "\n")
+        work.chmod(0o755)
         work.rename(final)
     except BaseException:
         shutil.rmtree(work, ignore_errors=True)
         raise
-    progress(f"root filesystem ready: {final}")
-    return final
 
 
 def docker_image(

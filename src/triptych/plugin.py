@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import random
 import signal
+import sys
 import threading
 from collections.abc import Generator, Iterator
 from pathlib import Path
@@ -312,22 +313,33 @@ def pytest_collection_finish(session: pytest.Session) -> None:
         return
     wait = bool(config.getoption("--triptych-wait"))
     try:
-        config.stash[LOCK_KEY] = machine_lock.acquire(config.stash[SESSION_KEY], wait=False)
-        return
-    except machine_lock.MachineBusy as e:
+        config.stash[LOCK_KEY] = _lock(config, wait)
+    except TriptychError as e:
+        # Refused before any case: one line, and nothing for pytest-benchmark to save.
+        bench_adapter.save_nothing(config)
+        raise pytest.UsageError(str(e)) from None
+
+
+def _lock(config: pytest.Config, wait: bool) -> int:
+    session = config.stash[SESSION_KEY]
+    try:
+        return machine_lock.acquire(session, wait=False)
+    except machine_lock.MachineBusy:
         if not wait:
-            raise pytest.UsageError(str(e)) from None
+            raise
     reporter = config.pluginmanager.get_plugin("terminalreporter")
     if reporter is not None:
         reporter.write_line(f"triptych: waiting for {machine_lock.holder()} to end")
-    config.stash[LOCK_KEY] = machine_lock.acquire(config.stash[SESSION_KEY], wait=True)
+    return machine_lock.acquire(session, wait=True)
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
     for sig, handler in config.stash.get(SIGNALS_KEY, {}).items():
         signal.signal(sig, handler)
     if LOCK_KEY in config.stash:
-        machine_lock.release(config.stash[LOCK_KEY])
+        said = machine_lock.release(config.stash[LOCK_KEY])
+        if said:
+            print(f"triptych: warning: {said}", file=sys.stderr)
 
 
 @pytest.hookimpl(trylast=True)

@@ -35,6 +35,13 @@ class CommandResult:
         return self
 
 
+# The whole environment of what the suite runs as the service user (its servers, their set-up):
+# nothing of the caller's, so no store password or token reaches a process others may talk to.
+CLEAN_ENV = {
+    "PATH": "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
+    "LANG": "C.UTF-8",
+    "HOME": "/",
+}
 # What a shell (and Docker, and our guest agent wrapper) reports for a command killed by SIGKILL.
 KILLED_EXIT = 128 + signal.SIGKILL
 # How long a server gets to exit after SIGTERM before it is killed, on every platform.

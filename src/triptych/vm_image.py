@@ -9,7 +9,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from triptych.errors import TriptychError
-from triptych.images import DEFAULT_CACHE, RootfsRecipe, build_rootfs
+from triptych.images import DEFAULT_CACHE, RootfsRecipe, build_lock, build_rootfs
+from triptych.private_path import check_dir
 from triptych.process import run_local
 
 # Sparse: room for the tools, a 1 GiB fio file and headroom, costing only what is written.
@@ -39,34 +40,33 @@ def guest_boot(recipe: RootfsRecipe, cache: Path = DEFAULT_CACHE) -> GuestBoot:
     """The cached base image, kernel and initrd for recipe, made from its rootfs if missing."""
     rootfs = build_rootfs(recipe, cache)
     final = cache / f"vm-{recipe.key}"
-    if not final.is_dir():
-        work = cache / f"vm-{recipe.key}.partial-{os.getpid()}"
-        shutil.rmtree(work, ignore_errors=True)
-        work.mkdir(parents=True)
-        try:
-            shutil.copy(_newest(rootfs / "boot", "vmlinuz-*"), work / "vmlinuz")
-            shutil.copy(_newest(rootfs / "boot", "initrd.img-*"), work / "initrd.img")
-            run_local(
-                [
-                    "mkfs.ext4",
-                    "-q",
-                    "-F",
-                    "-L",
-                    "triptych",
-                    "-d",
-                    str(rootfs),
-                    str(work / "base.img"),
-                    BASE_SIZE,
-                ],
-                600,
-            ).check("host")
-            # The base never changes: overlays refer to it, so make that a fact on disk.
-            (work / "base.img").chmod(0o444)
-            work.rename(final)
-        except BaseException:
-            shutil.rmtree(work, ignore_errors=True)
-            raise
+    if not (final.is_dir() or final.is_symlink()):
+        with build_lock(cache, f"vm-{recipe.key}"):
+            if not final.is_dir():
+                _make_disk(rootfs, cache / f"vm-{recipe.key}.partial-{os.getpid()}", final)
+    check_dir(final, "a cached guest disk")
     return GuestBoot(final / "base.img", final / "vmlinuz", final / "initrd.img")
+
+
+def _make_disk(rootfs: Path, work: Path, final: Path) -> None:
+    """The guest's kernel, initrd and raw base disk, made in work and renamed to final."""
+    for stale in final.parent.glob(f"{final.name}.partial-*"):
+        shutil.rmtree(stale, ignore_errors=True)  # a dead build's: we hold the build lock
+    work.mkdir(mode=0o755)
+    try:
+        shutil.copy(_newest(rootfs / "boot", "vmlinuz-*"), work / "vmlinuz")
+        shutil.copy(_newest(rootfs / "boot", "initrd.img-*"), work / "initrd.img")
+        run_local(
+            ["mkfs.ext4", "-q", "-F", "-L", "triptych", "-d", str(rootfs), str(work / "base.img"),
+             BASE_SIZE],
+            600,
+        ).check("host")  # fmt: skip
+        # The base never changes: overlays refer to it, so make that a fact on disk.
+        (work / "base.img").chmod(0o444)
+        work.rename(final)
+    except BaseException:
+        shutil.rmtree(work, ignore_errors=True)
+        raise
 
 
 def session_overlay(base: Path, directory: Path, name: str) -> Path:

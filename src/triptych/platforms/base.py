@@ -27,6 +27,8 @@ T = TypeVar("T")
 # never as root: inside a container without capabilities root could not drop to another user,
 # and PostgreSQL refuses to run as root anywhere.
 SERVICE_UID = 65534
+# The directory of the service user's on a platform's primary disk, where servers keep files.
+SERVICES_DIR = "services"
 
 
 def as_service_user(argv: Sequence[str]) -> list[str]:
@@ -135,15 +137,10 @@ class Platform(abc.ABC):
     def execute(self, argv: Sequence[str], timeout: float) -> CommandResult:
         """Run argv on the platform and wait; kill it there if it outlives timeout."""
 
-    def spawn(self, argv: Sequence[str]) -> Background:
-        """Start argv on the platform in the background (a server); stop() stops it."""
-        return self._keep(self._spawn(argv))
-
     def spawn_service(self, argv: Sequence[str]) -> Background:
-        """Start a server as the unprivileged service user; stop() stops it."""
-        return self._keep(self._spawn_service(argv))
-
-    def _keep(self, server: Background) -> Background:
+        """Start a server in the background as the unprivileged service user (every server the
+        suite starts, iperf3's and sockperf's too: never as root); stop() stops it."""
+        server = self._spawn_service(argv)
         self._servers.append(server)
         return server
 
@@ -159,6 +156,14 @@ class Platform(abc.ABC):
     def execute_as_service(self, argv: Sequence[str], timeout: float) -> CommandResult:
         """Run argv as the unprivileged service user (SERVICE_UID) and wait."""
         return self.execute(as_service_user(argv), timeout)
+
+    def service_dir(self, path: str) -> None:
+        """Make path a directory of the service user's (its owner, mode 0700), where its
+        servers keep their files: a server's user gets its directory by ownership, never by a
+        world-writable mode."""
+        uid = str(SERVICE_UID)
+        install = ["install", "-d", "-o", uid, "-g", uid, "-m", "0700", path]
+        self.execute(install, 60).check(self.name)
 
     def _spawn_service(self, argv: Sequence[str]) -> Background:
         """Start argv in the background as the service user (root drops to it here)."""

@@ -19,7 +19,7 @@ from docker.models.volumes import Volume
 
 from triptych.cleanup import report_swept
 from triptych.errors import PlatformUnavailable, TriptychError
-from triptych.images import REQUIRED_TOOLS, RootfsRecipe
+from triptych.images import REQUIRED_TOOLS, VOLUME_MOUNT, RootfsRecipe
 from triptych.platforms.base import (
     SERVICE_UID,
     ColdStart,
@@ -34,7 +34,6 @@ from triptych.platforms.settings import DockerSettings, cpu_list
 from triptych.process import KILLED_EXIT, CommandResult, terminate, timed_result, with_kill_timeout
 from triptych.sample import MetaValue
 
-VOLUME_MOUNT = "/triptych-volume"
 OVERLAY_DIR = "/triptych-overlay"
 PID_DIR = "/run"
 SERVICE_USER = f"{SERVICE_UID}:{SERVICE_UID}"
@@ -155,7 +154,7 @@ class DockerPlatform(Platform):
 
     def start(self) -> None:
         client = self._client = connect()
-        report_swept(sweep_docker(client, stale_only=True))
+        report_swept(sweep_docker(client))
         self._info = client.info()
         self._version = str(client.version().get("Version", "unknown"))
         self._image_id = self._image(client)
@@ -264,6 +263,16 @@ class DockerPlatform(Platform):
     def execute_as_service(self, argv: Sequence[str], timeout: float) -> CommandResult:
         # Docker sets the user itself: the container has no capability to change it.
         return self._exec(argv, timeout, SERVICE_USER)
+
+    def service_dir(self, path: str) -> None:
+        # No capability to chown in here: the volume's services directory comes from the image,
+        # owned by the service user (Docker copies it into each new volume).
+        mine = ["sh", "-c", 'test -d "$0" && test -O "$0" && test -w "$0"', path]
+        if self.execute_as_service(mine, 60).returncode != 0:
+            raise TriptychError(
+                f"{path} in the container is not a directory of the service user's (uid "
+                f"{SERVICE_UID}); rebuild the image with `triptych images build`"
+            )
 
     def _spawn_service(self, argv: Sequence[str]) -> ContainerProcess:
         # As with execute_as_service: Docker sets the user, the container cannot.

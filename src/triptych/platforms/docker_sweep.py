@@ -1,7 +1,7 @@
 """How the suite marks what it creates in Docker, and the sweep that removes it by those marks.
 
-`triptych clean` removes every labelled resource (of one session, or of all); each run, before it
-starts a container platform, removes what runs that died left: resources whose owner is gone.
+Each run, before it starts a container platform, and `triptych clean` remove what runs that died
+left: resources with our labels whose owner is provably dead, never anything else.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ import docker.errors
 
 from triptych.errors import PlatformUnavailable
 from triptych.platforms import docker_conn
-from triptych.session import owner, owner_dead
+from triptych.session import owner, owner_dead, valid_session
 
 LABEL = "io.triptych.session"
 # Every resource the suite creates carries both; `triptych clean` removes only what has them.
@@ -29,16 +29,17 @@ def labels(session: str, platform: str) -> dict[str, str]:
     return {LABEL: session, MANAGED_LABEL: "1", OWNER_LABEL: owner(), PLATFORM_LABEL: platform}
 
 
-def sweep_docker(
-    client: docker.DockerClient, session: str | None = None, stale_only: bool = False
-) -> list[str]:
-    """Remove the suite's containers, volumes and networks: of one session, of all, or only
-    those whose owner process is gone."""
+def sweep_docker(client: docker.DockerClient, session: str | None = None) -> list[str]:
+    """Remove the suite's containers, volumes and networks whose owner is dead (of one session,
+    or of any). Each must carry our managed label and an owner label naming a dead owner: a
+    resource without them (a user's, an older triptych's) is never touched."""
+    if session is not None and not valid_session(session):
+        return []
     selector = [f"{MANAGED_LABEL}=1"] + ([f"{LABEL}={session}"] if session else [])
     filters: dict[str, Any] = {"label": selector}
 
     def chosen(marks: dict[str, str] | None) -> bool:
-        return not stale_only or owner_dead((marks or {}).get(OWNER_LABEL, ""))
+        return owner_dead((marks or {}).get(OWNER_LABEL, ""))
 
     removed: list[str] = []
     for c in client.containers.list(all=True, filters=filters):

@@ -9,9 +9,11 @@ from pathlib import Path
 from typing import ClassVar
 
 from triptych.cleanup import report_swept
-from triptych.platforms.base import Endpoint, Platform, ScratchDir, check_variant
+from triptych.errors import PlatformUnavailable
+from triptych.platforms.base import Endpoint, Platform, ScratchDir, as_service_user, check_variant
 from triptych.platforms.host_sweep import claim_dir, marked_env, sweep_host
-from triptych.process import CommandResult, LocalProcess, run_local
+from triptych.private_path import UnsafePath, private_dir
+from triptych.process import CLEAN_ENV, CommandResult, LocalProcess, run_local
 from triptych.sample import MetaValue
 
 
@@ -26,13 +28,18 @@ class HostPlatform(Platform):
         self._dir: Path | None = None
 
     def start(self) -> None:
-        # /tmp may be tmpfs, where O_DIRECT fails: the scratch root is a real filesystem.
-        self._scratch_root.mkdir(parents=True, exist_ok=True)
-        report_swept(sweep_host(self._scratch_root, stale_only=True))
+        # /tmp may be tmpfs, where O_DIRECT fails: the scratch root is a real filesystem. It
+        # is root's and writable by nobody else (/var/tmp is world-writable: a user who made
+        # it first must not choose what root's fio and chown go through).
+        try:
+            private_dir(self._scratch_root, "the host scratch root", 0o711)
+        except UnsafePath as e:
+            raise PlatformUnavailable(f"{e} (or pass --triptych-scratch DIR)") from None
+        report_swept(sweep_host(self._scratch_root))
         self._dir = Path(tempfile.mkdtemp(prefix=f"{self.session_prefix}-", dir=self._scratch_root))
         claim_dir(self._dir)
         # Traversable (not listable) by the unprivileged service user, whose servers keep
-        # their files in a directory of their own inside.
+        # their files in a directory it owns inside.
         self._dir.chmod(0o711)
 
     def release(self) -> list[str]:
@@ -44,8 +51,12 @@ class HostPlatform(Platform):
     def execute(self, argv: Sequence[str], timeout: float) -> CommandResult:
         return run_local(argv, timeout, where=self.name)
 
+    def execute_as_service(self, argv: Sequence[str], timeout: float) -> CommandResult:
+        return run_local(as_service_user(argv), timeout, where=self.name, env=dict(CLEAN_ENV))
+
     def _spawn(self, argv: Sequence[str]) -> LocalProcess:
-        # Marked, so that the next run finds it if this one is killed before it can stop it.
+        # In a clean environment (the service user's argv comes from spawn_service), marked:
+        # the next run finds it if this one is killed before it can stop it.
         return LocalProcess(argv, where=self.name, env=marked_env(self.session))
 
     def endpoint(self, port: int, variant: str) -> Endpoint:

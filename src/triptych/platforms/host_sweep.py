@@ -1,9 +1,12 @@
 """How the suite marks what it leaves on the host itself, and the sweep that removes it.
 
-A server the host platform starts carries `TRIPTYCH_OWNER=HOST:PID:START` and
-`TRIPTYCH_SESSION` in its environment (its children inherit them: PostgreSQL's backends,
-nginx's workers); a host scratch directory holds an owner file. A run killed with SIGKILL
-cannot stop them; the next run (or `triptych clean`) finds them by those marks.
+A server the host platform starts runs as the service user, leads its own process group, and
+carries `TRIPTYCH_OWNER=HOST:BOOT:PID:TICKS` and `TRIPTYCH_SESSION` in an environment that holds
+nothing else of the caller's; a host scratch directory holds an owner file. A run killed with
+SIGKILL cannot stop them; the next run (or `triptych clean`) finds them by those marks, and
+removes them only when their owner is provably dead. A process is killed only if it leads its
+group, carries the mark and runs as the service user: a mark copied into another user's process
+(or root's) is never enough.
 """
 
 from __future__ import annotations
@@ -12,11 +15,14 @@ import contextlib
 import os
 import shutil
 import signal
+import stat
 from pathlib import Path
 
 import psutil
 
-from triptych.session import NAME_PREFIX, owner, owner_dead
+from triptych.platforms.base import SERVICE_UID
+from triptych.process import CLEAN_ENV
+from triptych.session import NAME_PREFIX, owner, owner_dead, valid_session
 
 OWNER_ENV = "TRIPTYCH_OWNER"
 SESSION_ENV = "TRIPTYCH_SESSION"
@@ -24,22 +30,25 @@ OWNER_FILE = ".triptych-owner"
 # Where the host platform keeps its scratch directories unless --triptych-scratch says otherwise
 # (a real filesystem: /tmp may be tmpfs, where O_DIRECT fails).
 DEFAULT_SCRATCH = Path("/var/tmp/triptych")  # noqa: S108
+MAX_MARK = 512
 
 
 def marked_env(session: str) -> dict[str, str]:
-    """The environment of a host server this process starts: ours, plus its marks."""
-    return {**os.environ, OWNER_ENV: owner(), SESSION_ENV: session}
+    """The environment of a host server this process starts: a clean one, plus its marks."""
+    return {**CLEAN_ENV, OWNER_ENV: owner(), SESSION_ENV: session}
 
 
-def claim_dir(path: Path) -> None:
-    """Mark a host scratch directory as this process's."""
-    (path / OWNER_FILE).write_text(owner() + "\n")
+def claim_dir(path: Path, name: str = OWNER_FILE) -> None:
+    """Mark a directory this process made as its own (an owner file no one else wrote)."""
+    fd = os.open(path / name, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o644)
+    with os.fdopen(fd, "w") as f:
+        f.write(owner() + "\n")
 
 
-def _chosen(marks: dict[str, str], session: str | None, stale_only: bool) -> bool:
+def _chosen(marks: dict[str, str], session: str | None) -> bool:
     if session is not None and marks.get(SESSION_ENV) != session:
         return False
-    return not stale_only or owner_dead(marks.get(OWNER_ENV, ""))
+    return owner_dead(marks.get(OWNER_ENV, ""))
 
 
 def marked_processes() -> list[tuple[psutil.Process, dict[str, str]]]:
@@ -55,37 +64,63 @@ def marked_processes() -> list[tuple[psutil.Process, dict[str, str]]]:
     return found
 
 
-def sweep_processes(session: str | None = None, stale_only: bool = False) -> list[str]:
-    """Kill the suite's host servers (their process groups): of one session, of all, or only
-    those whose owner process is gone."""
+def _ours(p: psutil.Process) -> bool:
+    """A server the suite started: the leader of its group, running as the service user."""
+    try:
+        return os.getpgid(p.pid) == p.pid and p.uids().real == SERVICE_UID
+    except (ProcessLookupError, psutil.Error):
+        return False
+
+
+def sweep_processes(session: str | None = None) -> list[str]:
+    """Kill the process groups of the suite's host servers whose owner is dead (of one session,
+    or of any)."""
     removed: list[str] = []
     for p, env in marked_processes():
-        if not _chosen(env, session, stale_only):
+        if not _chosen(env, session) or not _ours(p):
             continue
         with contextlib.suppress(ProcessLookupError, PermissionError, psutil.Error):
-            os.killpg(os.getpgid(p.pid), signal.SIGKILL)
+            os.killpg(p.pid, signal.SIGKILL)
             removed.append(f"host process {p.pid} {p.info['name']}")
     return removed
 
 
-def sweep_dirs(root: Path, session: str | None = None, stale_only: bool = False) -> list[str]:
-    """Remove the suite's host scratch directories under root whose owner is gone."""
+def read_owner(d: Path, name: str = OWNER_FILE) -> str:
+    """The owner mark of a directory of ours ("" when it is not provably ours: not a real
+    directory of this user's, or its owner file is not a regular file of this user's)."""
+    try:
+        st = os.lstat(d)
+        if not stat.S_ISDIR(st.st_mode) or st.st_uid != os.geteuid():
+            return ""
+        fd = os.open(d / name, os.O_RDONLY | os.O_NOFOLLOW)
+    except OSError:
+        return ""
+    try:
+        mark = os.fstat(fd)
+        if not stat.S_ISREG(mark.st_mode) or mark.st_uid != os.geteuid():
+            return ""
+        return os.read(fd, MAX_MARK).decode("utf-8", "replace").strip()
+    finally:
+        os.close(fd)
+
+
+def sweep_dirs(root: Path, session: str | None = None) -> list[str]:
+    """Remove the suite's host scratch directories under root whose owner is dead. A directory
+    without our owner file (an older triptych's, or anyone else's) is kept."""
     removed: list[str] = []
     with contextlib.suppress(OSError):
         for d in root.glob(f"{NAME_PREFIX}*"):
-            if session is not None and not d.name.startswith(f"{NAME_PREFIX}{session}"):
+            if session is not None and not d.name.startswith(f"{NAME_PREFIX}{session}-"):
                 continue
-            try:
-                mark = (d / OWNER_FILE).read_text().strip()
-            except OSError:
-                mark = ""  # a directory of an older triptych: no owner to ask, kept unless clean
-            if stale_only and not owner_dead(mark):
+            if not owner_dead(read_owner(d)):
                 continue
-            shutil.rmtree(d, ignore_errors=True)
+            shutil.rmtree(d, ignore_errors=True)  # fd-based: never follows a link inside
             removed.append(f"path {d}")
     return removed
 
 
-def sweep_host(root: Path, session: str | None = None, stale_only: bool = False) -> list[str]:
+def sweep_host(root: Path, session: str | None = None) -> list[str]:
     """The host's leftovers: servers first (they hold files open), then scratch directories."""
-    return sweep_processes(session, stale_only) + sweep_dirs(root, session, stale_only)
+    if session is not None and not valid_session(session):
+        return []
+    return sweep_processes(session) + sweep_dirs(root, session)

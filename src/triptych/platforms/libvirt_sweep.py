@@ -1,7 +1,8 @@
 """How the suite marks what it creates in libvirt, and the sweep that removes it by those marks.
 
 A guest carries <triptych:suite session=... owner=...> metadata; the session's network and guest
-disks are owned through an owner file in the session directory. Names start with NAME_PREFIX.
+disks are owned through an owner file in the session directory. Names start with NAME_PREFIX,
+but a name is never enough: only what carries the owner mark of a dead owner is removed.
 """
 
 from __future__ import annotations
@@ -17,7 +18,9 @@ import libvirt
 
 from triptych.errors import PlatformUnavailable
 from triptych.platforms import libvirt_conn
-from triptych.session import NAME_PREFIX, owner, owner_dead
+from triptych.platforms.host_sweep import claim_dir, read_owner
+from triptych.private_path import private_dir
+from triptych.session import NAME_PREFIX, owner, owner_dead, valid_session
 
 NAMESPACE = "https://triptych.dev/xmlns/libvirt/1"
 # Per-session guest disks and the owner record of the session's network live here.
@@ -36,10 +39,11 @@ def metadata_xml(session: str) -> str:
 def claim_session_dir(path: Path) -> bool:
     """Create the session directory with this process as its owner; False if it was there
     already (it holds what an earlier instance could not remove, and must be kept)."""
-    if path.exists():
+    if path.exists() or path.is_symlink():
         return False
-    path.mkdir(parents=True)
-    (path / OWNER_FILE).write_text(owner() + "\n")
+    private_dir(path.parent, "the guests' disk directory", 0o711)
+    path.mkdir(mode=0o711)
+    claim_dir(path, OWNER_FILE)
     return True
 
 
@@ -67,43 +71,42 @@ def _remove(obj: libvirt.virDomain | libvirt.virNetwork, what: str) -> list[str]
     return [what]
 
 
-def _dead_sessions(conn: libvirt.virConnect) -> set[str]:
-    """Sessions whose owner process is gone, from domain metadata and session directories."""
-    dead = set()
+def _dead_dirs(session: str | None) -> list[Path]:
+    """Session directories (guest disks, the network's owner) whose owner is dead."""
+    if not SESSIONS_DIR.is_dir():
+        return []
+    prefix = f"{NAME_PREFIX}{session}" if session else NAME_PREFIX
+    return [
+        d
+        for d in sorted(SESSIONS_DIR.glob(f"{prefix}*"))
+        if (session is None or d.name == prefix or d.name.startswith(f"{prefix}-"))
+        and owner_dead(read_owner(d, OWNER_FILE))
+    ]
+
+
+def sweep_libvirt(conn: libvirt.virConnect, session: str | None = None) -> list[str]:
+    """Destroy what runs that died left (of one session, or of any): domains marked with our
+    metadata whose owner is dead; the transient network and the disks of a session directory
+    whose owner file names a dead owner. A persistent network, or one whose name merely starts
+    like ours, is never touched."""
+    if session is not None and not valid_session(session):
+        return []
+    removed: list[str] = []
     for dom in conn.listAllDomains(0):
         marker = _suite_marker(dom)
-        if marker is not None and owner_dead(marker.get("owner", "")):
-            dead.add(marker.get("session", ""))
-    if SESSIONS_DIR.is_dir():
-        for d in SESSIONS_DIR.glob(f"{NAME_PREFIX}*"):
-            with contextlib.suppress(OSError):
-                if owner_dead((d / OWNER_FILE).read_text().strip()):
-                    dead.add(d.name.removeprefix(NAME_PREFIX))
-    dead.discard("")
-    return dead
-
-
-def sweep_libvirt(
-    conn: libvirt.virConnect, session: str | None = None, stale_only: bool = False
-) -> list[str]:
-    """Destroy the suite's domains and networks (name prefix + our marks) and their disks."""
-    if stale_only:
-        removed: list[str] = []
-        for dead in sorted(_dead_sessions(conn)):
-            removed += sweep_libvirt(conn, dead)
-        return removed
-    prefix = f"{NAME_PREFIX}{session}" if session else NAME_PREFIX
-    removed = []
-    for dom in conn.listAllDomains(0):
-        if dom.name().startswith(prefix) and _suite_marker(dom) is not None:
+        if marker is None or not owner_dead(marker.get("owner", "")):
+            continue
+        if session is None or marker.get("session") == session:
             removed += _remove(dom, f"domain {dom.name()}")
+    dead = _dead_dirs(session)
+    names = {d.name for d in dead}
     for net in conn.listAllNetworks(0):
-        if net.name().startswith(prefix):
-            removed += _remove(net, f"network {net.name()}")
-    if SESSIONS_DIR.is_dir():
-        for d in SESSIONS_DIR.glob(f"{prefix}*"):
-            shutil.rmtree(d, ignore_errors=True)
-            removed.append(f"guest disks {d}")
+        with contextlib.suppress(libvirt.libvirtError):
+            if net.name() in names and not net.isPersistent():
+                removed += _remove(net, f"network {net.name()}")
+    for d in dead:
+        shutil.rmtree(d, ignore_errors=True)
+        removed.append(f"guest disks {d}")
     return removed
 
 

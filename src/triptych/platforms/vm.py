@@ -120,7 +120,7 @@ class VmPlatform(Platform):
             if problem:
                 raise PlatformUnavailable(problem)
         self._conn = connect()
-        report_swept(sweep_libvirt(self._conn, stale_only=True))
+        report_swept(sweep_libvirt(self._conn))
         self._boot = self._boot_files()
         # Who owns the session's network and disks, for the sweep after a run that died.
         self._owns_dir = claim_session_dir(self._dir)

@@ -54,7 +54,7 @@ class ServerWorkload(WorkloadBase):
 
     def prepare(self, platform: Platform, variant: str) -> None:
         self._endpoint = platform.endpoint(self.port, variant)
-        self._server = platform.spawn(self.server_argv(platform))
+        self._server = platform.spawn_service(self.server_argv(platform))
         # Ask the platform whether the port listens, rather than probing it with a connection:
         # iperf3's single-client server stumbles over a probe that sends no cookie.
         wait_for_listen(platform, self.port, SERVER_READY_TIMEOUT, self._server)

@@ -5,14 +5,15 @@ which the latency percentiles are exact."""
 from __future__ import annotations
 
 import math
+import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import ClassVar
 
-from triptych.errors import ParseError
+from triptych.errors import ParseError, TriptychError
 from triptych.platforms.base import Endpoint, Platform
-from triptych.process import CommandResult, run_local
+from triptych.process import CLEAN_ENV, CommandResult, run_local
 from triptych.sample import MetaValue, Sample
 from triptych.validate import setting
 from triptych.workloads.base import number, whole_seconds
@@ -26,9 +27,19 @@ MODES = {"select-only": ["-S"], "tpcb-like": ["-b", "tpcb-like"]}
 LOG_PREFIX = "round"
 TPS = re.compile(r"^tps = ([0-9.]+) \(without initial connection time\)", re.M)
 FAILED = re.compile(r"^number of failed transactions: (\d+)", re.M)
-# Only the suite's own networks reach the server (loopback, the container's bridge, the guest's
-# isolated network): trust, as initdb does for local connections.
-PG_HBA = "local all all trust\nhost all all 0.0.0.0/0 trust\n"
+# The server listens only where its client connects from (loopback on the host and with host
+# networking; the container's or guest's own address otherwise), and every TCP connection
+# authenticates with scram against a password made for this case: never `trust` over TCP, where
+# any local user could connect as the superuser. No Unix socket is opened.
+PG_HBA = (
+    "local all all peer\n"
+    f"host all {USER} 0.0.0.0/0 scram-sha-256\n"
+    f"host all {USER} ::/0 scram-sha-256\n"
+)
+PASSFILE = "pgpass"
+# A random password, made where the server runs by the service user, never on a command line.
+MAKE_PASSWORD = 'umask 077 && head -c 18 /dev/urandom | base64 > "$0"'  # noqa: S105 - a script
+PASSWORD = re.compile(r"[A-Za-z0-9+/]{24}")
 
 
 @dataclass(frozen=True)
@@ -50,13 +61,33 @@ class Pgbench(ServiceWorkload):
     params: PgbenchParams
     port: ClassVar[int] = POSTGRES_PORT
 
+    _password: str = ""
+
     def setup(self, platform: Platform, directory: str) -> None:
+        pwfile = f"{directory}/initdb-password"
+        platform.execute_as_service(["sh", "-c", MAKE_PASSWORD, pwfile], 60).check(platform.name)
+        made = platform.execute_as_service(["cat", pwfile], 60).check(platform.name)
+        if not PASSWORD.fullmatch(made.stdout.strip()):
+            raise TriptychError(f"could not make a password for PostgreSQL on {platform.name}")
+        self._password = made.stdout.strip()
         initdb = [
-            f"{PG_BIN}/initdb", "-D", f"{directory}/data", "-U", USER, "--auth=trust",
-            "-E", "UTF8", "--no-instructions",
+            f"{PG_BIN}/initdb", "-D", f"{directory}/data", "-U", USER, f"--pwfile={pwfile}",
+            "--auth-host=scram-sha-256", "--auth-local=peer", "-E", "UTF8", "--no-instructions",
         ]  # fmt: skip
-        platform.execute_as_service(initdb, SETUP_TIMEOUT).check(platform.name)
+        try:
+            platform.execute_as_service(initdb, SETUP_TIMEOUT).check(platform.name)
+        finally:
+            platform.execute_as_service(["rm", "-f", "--", pwfile], 60)
         write_file(platform, f"{directory}/data/pg_hba.conf", PG_HBA)
+
+    def client_env(self, client_dir: Path) -> dict[str, str]:
+        """pgbench finds the password in a file of root's (0600), never on its command line."""
+        passfile = client_dir / PASSFILE
+        if not passfile.exists():
+            fd = os.open(passfile, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
+            with os.fdopen(fd, "w") as f:
+                f.write(f"*:*:*:{USER}:{self._password}\n")
+        return {**CLEAN_ENV, "PGPASSFILE": str(passfile)}
 
     def server_argv(self, platform: Platform, directory: str) -> list[str]:
         return [
@@ -74,7 +105,10 @@ class Pgbench(ServiceWorkload):
     def load(self, endpoint: Endpoint, client_dir: Path) -> None:
         argv = [f"{PG_BIN}/pgbench", "-i", "-q", "-s", str(self.params.scale)]
         where = "host (pgbench -i)"
-        run_local([*argv, *self._connect(endpoint), DATABASE], SETUP_TIMEOUT, where).check(where)
+        env = self.client_env(client_dir)
+        run_local([*argv, *self._connect(endpoint), DATABASE], SETUP_TIMEOUT, where, env).check(
+            where
+        )
 
     def client_argv(self, endpoint: Endpoint, client_dir: Path) -> list[str]:
         for old in client_dir.glob(f"{LOG_PREFIX}.*"):

@@ -16,7 +16,14 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 from triptych.errors import TriptychError
-from triptych.platforms.base import SERVICE_UID, Background, Endpoint, Platform, wait_for_listen
+from triptych.platforms.base import (
+    SERVICE_UID,
+    SERVICES_DIR,
+    Background,
+    Endpoint,
+    Platform,
+    wait_for_listen,
+)
 from triptych.process import CommandResult, run_local
 from triptych.sample import Sample
 from triptych.workloads.base import RunSpec, WorkloadBase
@@ -24,7 +31,6 @@ from triptych.workloads.placement import Placement, place
 
 SERVER_READY_TIMEOUT = 120.0
 SETUP_TIMEOUT = 600.0  # initdb and loading a table, under emulation too
-SERVICES_DIR = "services"
 LOG = "server.log"
 
 
@@ -70,6 +76,10 @@ class ServiceWorkload(WorkloadBase):
     def parse_round(self, result: CommandResult, client_dir: Path) -> list[Sample]:
         raise NotImplementedError
 
+    def client_env(self, client_dir: Path) -> dict[str, str] | None:
+        """The client's environment (None: the caller's), e.g. where its password file is."""
+        return None
+
     # The lifecycle every service shares.
     def prepare(self, platform: Platform, variant: str) -> None:
         try:
@@ -86,8 +96,7 @@ class ServiceWorkload(WorkloadBase):
         self.placement = place(machine_cpus(), platform.pinned_cpus(), platform.pins_own_servers)
         self._client_dir = Path(tempfile.mkdtemp(prefix=f"triptych-{self.name}-client-"))
         base = f"{platform.scratch(platform.disk_variants[0]).path}/{SERVICES_DIR}"
-        platform.execute(["mkdir", "-p", base], 60).check(platform.name)
-        platform.execute(["chmod", "0777", base], 60).check(platform.name)
+        platform.service_dir(base)
         if platform.execute_as_service(["test", "-w", base], 60).returncode != 0:
             raise TriptychError(
                 f"the service user (uid {SERVICE_UID}) cannot reach {base} on {platform.name}; "
@@ -135,7 +144,8 @@ class ServiceWorkload(WorkloadBase):
             )
         client_dir = self._started_dir()
         argv = self.placement.client_argv(self.client_argv(self._endpoint, client_dir))
-        result = run_local(argv, self.spec.timeout, where=f"host (client of {platform.name})")
+        where = f"host (client of {platform.name})"
+        result = run_local(argv, self.spec.timeout, where, env=self.client_env(client_dir))
         if result.returncode != 0:
             if not self._server.alive():
                 raise TriptychError(
