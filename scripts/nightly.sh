@@ -20,7 +20,13 @@ summary() { if [ -n "${GITHUB_STEP_SUMMARY:-}" ]; then printf '%s\n' "$*" >>"$GI
 
 case "${1:-}" in
   run)
-    mkdir -p "$RESULTS"
+    # Root's and private to writes: nothing another user plants here is ever published.
+    install -d -m 0755 "$RESULTS"
+    if [ "$(stat -c %u "$RESULTS")" != "$(id -u)" ] || [ -L "$RESULTS" ] \
+      || [ -n "$(find "$RESULTS" -maxdepth 0 -perm /022)" ]; then
+      echo "triptych: $RESULTS is not this user's or is writable by others; remove it" >&2
+      exit 2
+    fi
     # Another benchmark on this machine (a pull request's) runs first: wait for its lock.
     SCENARIO=${2:-${SCENARIO:-scenarios/default.toml}} NAME=nightly STORAGE="$RESULTS" \
       bash scripts/main.sh --triptych-wait
@@ -35,7 +41,8 @@ case "${1:-}" in
   gate)
     status=0
     if [ -n "$STORE" ]; then
-      .venv/bin/triptych compare --store "$STORE" --last "$HISTORY" || status=$?
+      # The store's URL (with its password) stays in the environment: never on a command line.
+      .venv/bin/triptych compare --last "$HISTORY" || status=$?
     else
       .venv/bin/triptych compare "$RESULTS" --last "$HISTORY" || status=$?
     fi
@@ -50,7 +57,7 @@ case "${1:-}" in
     ;;
   report)
     if [ -n "$STORE" ]; then
-      .venv/bin/triptych report --store "$STORE" -o reports/index.html
+      .venv/bin/triptych report -o reports/index.html
     else
       .venv/bin/triptych report "$RESULTS" -o reports/index.html
     fi

@@ -4,6 +4,7 @@ promises, and its own steps, run here in order for two nights against a real loc
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 from pathlib import Path
 from typing import Any
@@ -67,9 +68,50 @@ def test_the_workflow_runs_nightly_one_job_per_machine_and_always_reports() -> N
         "bash scripts/nightly.sh report",
         "actions/upload-artifact",
     ]
-    pr = doc["jobs"]["pull-request"]
-    assert "scenarios/quick.toml" in " ".join(s.get("run", "") for s in pr["steps"])
-    assert "benchmark" in pr["if"]
+    assert "pull-request" not in doc["jobs"]
+
+
+WORKFLOWS = sorted((ROOT / ".github" / "workflows").glob("*.yml"))
+SHA = re.compile(r"[^@\s]+@[0-9a-f]{40}")
+
+
+def _steps(doc: dict[Any, Any]) -> list[dict[str, Any]]:
+    return [step for job in doc["jobs"].values() for step in job["steps"]]
+
+
+@pytest.mark.parametrize("path", WORKFLOWS, ids=lambda p: p.name)
+def test_no_workflow_runs_for_a_pull_request_or_trusts_a_moving_ref(path: Path) -> None:
+    """GitHub's hardening guide: a pull request (a fork's edit of the workflow included) never
+    starts a job on a self-hosted runner; actions are pinned to commits; the token reads only;
+    checkout leaves no credential behind on the runner."""
+    assert check_schema(path).returncode == 0
+    doc = yaml.safe_load(path.read_text())
+    triggers = doc[True]
+    assert not {"pull_request", "pull_request_target", "push", "issue_comment"} & set(triggers)
+    assert doc["permissions"] == {}
+    for job in doc["jobs"].values():
+        assert job["permissions"] == {"contents": "read"}
+        assert "default_branch" in job["if"]
+    for step in _steps(doc):
+        if "uses" in step:
+            assert SHA.fullmatch(step["uses"]), step["uses"]
+        if step.get("uses", "").startswith("actions/checkout@"):
+            assert step["with"]["persist-credentials"] is False
+
+
+def test_the_store_secret_reaches_only_the_steps_that_use_the_store() -> None:
+    doc = workflow()
+    nightly = doc["jobs"]["nightly"]
+    assert "TRIPTYCH_STORE" not in nightly["env"]
+    holders = [s["run"] for s in nightly["steps"] if "TRIPTYCH_STORE" in s.get("env", {})]
+    assert holders == [f"bash scripts/nightly.sh {p}" for p in ("publish", "gate", "report")]
+    (run,) = [s for s in nightly["steps"] if s.get("name") == "Run the suite"]
+    assert "secrets." not in str(run)
+    pr = (ROOT / ".github" / "workflows" / "benchmark-pr.yml").read_text()
+    assert "secrets." not in pr
+    assert "environment: benchmark-pr" in pr
+    # Never on a command line: `--store "$STORE"` would show the password to `ps`.
+    assert "--store" not in (ROOT / "scripts" / "nightly.sh").read_text()
 
 
 def _env(values: dict[str, str], store: str, scenario: Path, results: Path) -> dict[str, str]:
