@@ -371,3 +371,34 @@ def test_a_sweep_cannot_repeat_another_case_name(tmp_path: Path) -> None:
 def test_bad_service_parameters(tmp_path: Path, workload: str, params: str, expected: str) -> None:
     text = GOOD_HEAD + f'[[case]]\nworkload = "{workload}"\nparams = {{ {params} }}\n'
     assert expected in error_for(tmp_path, text)
+
+
+CASE = '[[case]]\nworkload = "sysbench-cpu"\n'
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        # Patterns match the whole value: a trailing newline is not a name.
+        (GOOD_HEAD + '[[case]]\nname = "cpu\\n"\nworkload = "sysbench-cpu"\n', "case[0].name: "),
+        (GOOD_HEAD + '[[case]]\nworkload = "fio"\nparams = { size = "256M\\n" }\n', "not a size"),
+        ('[scenario]\nname = "t\\n"\nplatforms = ["host"]\n' + CASE, "is not a valid name"),
+        # Numbers: too large for a float, not finite, out of range.
+        (GOOD_HEAD + "rounds = " + "9" * 400 + "\n" + CASE, "scenario.rounds: the integer is too"),
+        (GOOD_HEAD + "timeout = nan\n" + CASE, "scenario.timeout: nan is not a finite number"),
+        (GOOD_HEAD + "timeout = inf\n" + CASE, "scenario.timeout: inf is not a finite number"),
+        (GOOD_HEAD + "duration = -inf\n" + CASE, "scenario.duration: -inf is not a finite"),
+        (GOOD_HEAD + CASE + "timeout = 1e9\n", "case[0].timeout: 1e+09 s is out of range"),
+        (
+            GOOD_HEAD + CASE + "params = { threads = " + "1" * 5000 + " }\n",
+            "too large or too deeply",
+        ),
+        # CPU lists name CPUs this machine has.
+        (GOOD_HEAD + '[docker]\ncpuset = "0-4095"\n' + CASE, "docker.cpuset: CPU(s) 2,3,4"),
+        (GOOD_HEAD + '[docker]\ncpuset = "99999"\n' + CASE, "beyond this machine's"),
+        (GOOD_HEAD + '[docker]\ncpuset = "1-0"\n' + CASE, "runs backwards"),
+        (GOOD_HEAD + '[vm]\nvcpus = 1\ncpu_pins = "7"\n' + CASE, "vm.cpu_pins: CPU(s) 7 are not"),
+    ],
+)
+def test_hostile_values_are_one_line(tmp_path: Path, text: str, expected: str) -> None:
+    assert expected in error_for(tmp_path, text)

@@ -20,6 +20,7 @@ from triptych.workloads.base import RunSpec, Workload
 from triptych.workloads.registry import WORKLOADS
 
 MIN_DURATION, MAX_DURATION = 1.0, 3600.0
+MAX_TIMEOUT = 86400.0  # a hung tool is killed within a day, whatever the scenario says
 MIN_ROUNDS, MAX_ROUNDS = 1, 1000
 # Keys a case may set, and the scenario may set as the default of every case.
 _SHARED_KEYS = {
@@ -138,7 +139,7 @@ def _params(where: Where, key: str, workload: str, given: object) -> Any:  # noq
 
 def _name(where: Where, key: str, value: object) -> str:
     name = check_type(where, key, value, str)
-    if not NAME.match(name):
+    if not NAME.fullmatch(name):
         raise where.error(
             key,
             f"{name!r} is not a valid name",
@@ -158,6 +159,11 @@ def _read_toml(path: Path) -> dict[str, Any]:
         raise ScenarioError(f"{path}: cannot read ({e}); check the path and permissions") from None
     except tomllib.TOMLDecodeError as e:
         raise ScenarioError(f"{path}: TOML syntax error: {e}; fix the syntax there") from None
+    except (ValueError, RecursionError):
+        # An integer past Python's conversion limit, or tables nested past its stack.
+        raise ScenarioError(
+            f"{path}: a value too large or too deeply nested to read; use plain settings"
+        ) from None
 
 
 @dataclass(frozen=True)
@@ -255,6 +261,15 @@ def _spec(where: Where, key: str, c: dict[str, Any], d: _Defaults, workload: str
         )
     timeout = c.get("timeout", d.timeout)
     timeout = float(timeout) if timeout is not None else max(120.0, 10 * duration)
+    in_range(
+        where,
+        f"{key}.timeout" if "timeout" in c else "scenario.timeout",
+        timeout,
+        MIN_DURATION,
+        MAX_TIMEOUT,
+        " s",
+        "timeout = 600",
+    )
     if timeout <= duration:
         raise where.error(
             f"{key}.timeout" if "timeout" in c else "scenario.timeout",

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import difflib
+import math
 import re
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
@@ -113,12 +114,36 @@ def check_type(where: Where, key: str, value: object, t: type) -> Any:  # noqa: 
         ok = isinstance(value, t)
     if not ok:
         name = TYPE_NAMES[t]
+        shown = _short(value)
         raise where.error(
             key,
-            f"expected {name}, got {type(value).__name__} {value!r}",
+            f"expected {name}, got {type(value).__name__} {shown}",
             f"write {key.rsplit('.', 1)[-1]} as {name}",
         )
+    if t in (int, float):
+        _finite(where, key, value)  # type: ignore[arg-type]
     return float(value) if t is float else value  # type: ignore[arg-type]
+
+
+def _short(value: object) -> str:
+    if isinstance(value, int) and value.bit_length() > 64:
+        return "a very large integer"
+    text = repr(value)
+    return text if len(text) <= 40 else text[:40] + "..."
+
+
+# No setting needs more: larger integers would lose their value as floats (or overflow them).
+MAX_MAGNITUDE = 2**53
+
+
+def _finite(where: Where, key: str, value: float) -> None:
+    """A number every later step can use: finite, and an integer a float holds exactly."""
+    if isinstance(value, int):
+        if abs(value) > MAX_MAGNITUDE:
+            # Never str() it: a 5000-digit integer is past Python's own conversion limit.
+            raise where.error(key, "the integer is too large", f"use a value below {MAX_MAGNITUDE}")
+    elif not math.isfinite(value):
+        raise where.error(key, f"{value} is not a finite number", "give a finite number")
 
 
 def check_keys(where: Where, prefix: str, table: Mapping[str, Any], known: Iterable[str]) -> None:
@@ -154,7 +179,7 @@ def _check_value(where: Where, key: str, owner: str, f: dataclasses.Field[Any], 
     meta = f.metadata
     if meta.get("choices") and v not in meta["choices"]:
         raise where.error(key, f"{v!r} is not accepted by {owner}", suggest(v, meta["choices"]))
-    if meta.get("pattern") is not None and not meta["pattern"].match(v):
+    if meta.get("pattern") is not None and not meta["pattern"].fullmatch(v):
         raise where.error(key, f"{v!r} is not {meta['what']}", meta["fix"])
     if meta.get("low") is not None and meta.get("high") is not None:
         in_range(where, key, v, meta["low"], meta["high"], meta["unit"], meta["hint"])

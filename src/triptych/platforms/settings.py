@@ -3,6 +3,7 @@ rules `triptych.validate.build` enforces. Imports neither the Docker SDK nor lib
 
 from __future__ import annotations
 
+import os
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
@@ -26,6 +27,26 @@ def cpu_list(text: str) -> tuple[int, ...]:
     return tuple(sorted(cpus))
 
 
+def host_cpus_problem(key: str, text: str) -> Iterator[Problem]:
+    """A CPU list naming CPUs this machine does not let the suite use."""
+    allowed = set(os.sched_getaffinity(0))
+    parts = [p.partition("-") for p in text.split(",")]
+    if any(len(low) > 4 or len(high) > 4 for low, _, high in parts):
+        yield Problem(key, f"{text!r} names CPUs beyond this machine's", _cpus_fix(allowed))
+        return
+    if any(high and int(high) < int(low) for low, _, high in parts):
+        yield Problem(key, f"{text!r} has a range that runs backwards", 'write ranges as "0-1"')
+        return
+    beyond = sorted(set(cpu_list(text)) - allowed)
+    if beyond:
+        shown = ",".join(map(str, beyond[:8]))
+        yield Problem(key, f"CPU(s) {shown} are not among this machine's", _cpus_fix(allowed))
+
+
+def _cpus_fix(allowed: set[int]) -> str:
+    return f"use CPUs this machine has ({','.join(map(str, sorted(allowed)))})"
+
+
 @dataclass(frozen=True)
 class DockerSettings:
     """Per-scenario container settings: an image of the user's own, and resource limits."""
@@ -40,6 +61,10 @@ class DockerSettings:
     memory: str | None = setting(
         None, pattern=MEMORY, what="a memory size", fix='write it like "512m" or "2g"'
     )
+
+    def problems(self) -> Iterator[Problem]:
+        if self.cpuset is not None:
+            yield from host_cpus_problem("cpuset", self.cpuset)
 
     def metadata(self) -> dict[str, MetaValue]:
         return {
@@ -78,6 +103,8 @@ class VmSettings:
 
     def problems(self) -> Iterator[Problem]:
         """Rules across fields, each valid alone."""
+        if self.cpu_pins is not None:
+            yield from host_cpus_problem("cpu_pins", self.cpu_pins)
         if self.cpu_pins is not None and len(self.cpu_pins.split(",")) != self.vcpus:
             yield Problem(
                 "cpu_pins",

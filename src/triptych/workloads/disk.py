@@ -7,13 +7,21 @@ import posixpath
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
-from triptych.errors import ParseError
+from triptych.errors import ParseError, TriptychError
 from triptych.platforms.base import Platform
 from triptych.sample import MetaValue, Sample
 from triptych.validate import setting, size_setting
 from triptych.workloads.base import ToolWorkload, number, whole_seconds
 
 FILE_NAME = "triptych-fio.dat"
+RESERVE = 2**30  # bytes left free beside the fio file
+UNITS = {"": 1, "k": 2**10, "m": 2**20, "g": 2**30}
+
+
+def size_bytes(size: str) -> int:
+    """A size as fio reads it (4k, 256M, 1G: powers of 1024) in bytes."""
+    unit = size[-1].lower() if size[-1].isalpha() else ""
+    return int(size.removesuffix(size[-1]) if unit else size) * UNITS[unit]
 
 
 @dataclass(frozen=True)
@@ -45,6 +53,7 @@ class Fio(ToolWorkload):
         return posixpath.join(platform.scratch(variant).path, FILE_NAME)
 
     def prepare(self, platform: Platform, variant: str) -> None:
+        self._check_room(platform, variant)
         # Lay the file out with real data once, so reads hit written blocks, not holes.
         argv = [
             "fio",
@@ -57,6 +66,23 @@ class Fio(ToolWorkload):
             "--output-format=json",
         ]
         platform.execute(argv, self.spec.timeout).check(platform.name)
+
+    def _check_room(self, platform: Platform, variant: str) -> None:
+        """Refuse a file that would not fit beside a reserve: a scenario must never fill the
+        platform's (or the host's) filesystem."""
+        directory = platform.scratch(variant).path
+        df = platform.execute(["df", "-P", "-B1", directory], 60).check(platform.name)
+        try:
+            free = int(df.stdout.splitlines()[-1].split()[3])
+        except (IndexError, ValueError):
+            raise ParseError("df", "no available-bytes column", df.stdout) from None
+        wanted = size_bytes(self.params.size)
+        if wanted > free - RESERVE:
+            raise TriptychError(
+                f"fio params.size = {self.params.size!r} does not fit in {directory} on "
+                f"{platform.name} ({free / 2**30:.1f} GiB free, {RESERVE / 2**30:g} GiB kept "
+                "free); set a smaller params.size in the scenario"
+            )
 
     def primary(self) -> str:
         what = "IOPS" if self.params.rw.startswith("rand") else "bandwidth"
