@@ -45,7 +45,7 @@ def first_nights(root: Path) -> list[Path]:
         write_run(
             path, PLATFORMS, 7, noisy({"vm": 1.3, "docker-bridge": 1.05}, seed=i), METRICS,
             date="2026-11-28T02:17:00+00:00",
-            machine={"session": f"night{i}", "kernel": f"6.1.0-{i}", "scenario": "default"},
+            machine={"session": f"{20260101000000 + i}-{i:06x}", "kernel": f"6.1.0-{i}", "scenario": "default"},
         )  # fmt: skip
         doc = json.loads(path.read_text())
         doc["machine_info"]["node"] = machine

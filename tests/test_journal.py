@@ -17,6 +17,7 @@ from triptych.errors import TriptychError
 from triptych.journal import Journal, read_journal
 from triptych.report.load import load_runs
 from triptych.sample import Sample
+from triptych.session import new_session_id
 
 ROOT = Path(__file__).parent.parent
 RECORD = case_record(
@@ -28,24 +29,26 @@ RECORD = case_record(
 
 
 def test_roundtrip_and_partial(tmp_path: Path) -> None:
-    j = Journal(tmp_path / "s1.jsonl", "s1", {"cpu_model": "x"})
+    s1 = new_session_id()
+    j = Journal(tmp_path / "s1.jsonl", s1, {"cpu_model": "x"})
     j.case("t/cpu/host", RECORD, "passed")
     run = read_journal(tmp_path / "s1.jsonl")
     assert run.partial
-    assert run.session == "s1"
+    assert run.session == s1
     assert run.doc["benchmarks"][0]["extra_info"]["samples"][0]["value"] == 10.0
     j.close(complete=True, exitstatus=0)
     assert not read_journal(tmp_path / "s1.jsonl").partial
 
 
 def test_half_written_last_record_is_ignored_with_a_warning(tmp_path: Path) -> None:
-    j = Journal(tmp_path / "s2.jsonl", "s2", {})
+    s2 = new_session_id()
+    j = Journal(tmp_path / "s2.jsonl", s2, {})
     j.case("t/cpu/host", RECORD, "passed")
     j.close(complete=False, exitstatus=2)
     with (tmp_path / "s2.jsonl").open("a") as f:
         f.write('{"type": "case", "name": "t/disk/host", "extra_info": {"sampl')  # the crash
     runs = load_runs([tmp_path])
-    assert runs.partial == {"s2-journal"}
+    assert runs.partial == {f"{s2}-journal"}
     assert len(runs.samples) == 1
     assert any("last record is half-written and was ignored" in w for w in runs.warnings)
 
@@ -75,12 +78,13 @@ def test_disk_full_is_a_clear_error(tmp_path: Path) -> None:
 
 
 def test_saved_json_wins_over_its_journal(tmp_path: Path) -> None:
-    j = Journal(tmp_path / "journal" / "s3.jsonl", "s3", {})
+    s3 = new_session_id()
+    j = Journal(tmp_path / "journal" / "s3.jsonl", s3, {})
     j.case("t/cpu/host", RECORD, "passed")
     j.close(complete=True, exitstatus=0)
     doc = {
         "datetime": "2026-11-28T00:00:00",
-        "machine_info": {"triptych": {"session": "s3"}},
+        "machine_info": {"triptych": {"session": s3}},
         "commit_info": {},
         "benchmarks": [{"name": "x", "extra_info": RECORD.to_extra_info()}],
     }

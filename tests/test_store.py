@@ -26,6 +26,7 @@ from triptych.report.compare import Sides, changes
 from triptych.report.history import newest_against_history
 from triptych.report.load import Runs, load_runs, run_key
 from triptych.sample import Sample
+from triptych.session import new_session_id
 from triptych.store.commands import gate_runs, report_runs
 
 HISTORY = Path(__file__).parent / "data" / "history"
@@ -231,18 +232,19 @@ def test_a_partial_run_is_published_as_such_and_replaced_by_its_whole_run(
         for r in range(3)
     ]  # fmt: skip
     record = case_record("host", "cpu", "cpu", samples)
-    journal = Journal(tmp_path / "journal" / "s-partial.jsonl", "s-partial", {})
+    session = new_session_id()
+    journal = Journal(tmp_path / "journal" / f"{session}.jsonl", session, {})
     journal.case("t/cpu/host", record, "passed")  # killed before close(): partial
     assert main(["publish", str(tmp_path), "--store", store]) == 0
     with psycopg.connect(store) as conn:
         assert conn.execute("SELECT name, partial, samples FROM runs").fetchall() == [
-            ("s-partial-journal", True, 3)
+            (f"{session}-journal", True, 3)
         ]
-    assert report_runs(store, None, None).partial == {f"s-partial-journal@{platform.node()}"}
+    assert report_runs(store, None, None).partial == {f"{session}-journal@{platform.node()}"}
     # The same session saved in full later: the whole run replaces the partial one.
     doc = {
         "datetime": "2026-11-29T00:00:00+00:00",
-        "machine_info": {"node": platform.node(), "triptych": {"session": "s-partial"}},
+        "machine_info": {"node": platform.node(), "triptych": {"session": session}},
         "commit_info": {},
         "benchmarks": [{"name": "x", "group": "t/cpu", "extra_info": record.to_extra_info()}],
     }

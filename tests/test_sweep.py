@@ -80,27 +80,13 @@ def test_owner_dead(live_owner: str, dead_owner: str) -> None:
         assert not owner_dead(garbage)
 
 
-def test_owner_identity_ignores_the_wall_clock(live_owner: str) -> None:
-    """The mark holds the start in clock ticks since boot: a step of the wall clock (which moved
-    psutil's create_time, the old mark) cannot make a live owner look dead."""
-    before = owner()
-    with mock_clock_step(days=3):
-        assert owner() == before
-        assert not owner_dead(live_owner)
-
-
-@contextlib.contextmanager
-def mock_clock_step(days: int) -> Iterator[None]:
-    """time.time() and psutil's boot time as after a step of the clock (nothing real moves)."""
-    real_time, real_boot = time.time, psutil.boot_time
-    step = days * 86400
-    time.time = lambda: real_time() + step  # type: ignore[assignment]
-    psutil.boot_time = lambda: real_boot() + step  # type: ignore[assignment]
-    try:
-        yield
-    finally:
-        time.time = real_time  # type: ignore[assignment]
-        psutil.boot_time = real_boot  # type: ignore[assignment]
+def test_owner_identity_is_the_boot_and_the_start_in_clock_ticks() -> None:
+    """Not the wall clock (psutil's create_time, the old mark): a clock step cannot make a live
+    owner look dead, and a reboot makes every earlier owner dead."""
+    boot = Path("/proc/sys/kernel/random/boot_id").read_text().strip()
+    stat = Path(f"/proc/{os.getpid()}/stat").read_text()
+    ticks = stat[stat.rindex(")") + 2 :].split()[19]
+    assert owner() == f"{HOST}:{boot}:{os.getpid()}:{ticks}"
 
 
 @pytest.mark.docker
@@ -238,6 +224,8 @@ def test_host_sweep_kills_only_servers_and_directories_of_dead_runs(
             with contextlib.suppress(ProcessLookupError):
                 os.killpg(p.pid, signal.SIGKILL)
             p.wait()
+        for child in psutil.Process(follower.pid).children(recursive=True):
+            child.kill()
         follower.kill()
         follower.wait()
 

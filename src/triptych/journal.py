@@ -16,8 +16,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from triptych import fields
 from triptych.errors import JournalError, TriptychError
 from triptych.record import CaseRecord
+from triptych.session import valid_session
 
 
 class Journal:
@@ -108,9 +110,10 @@ class JournalRun:
 
 
 def read_journal(path: Path) -> JournalRun:
-    """Read a journal; a half-written last record is dropped with a warning, never a crash."""
+    """Read a journal; a line that cannot be read (half-written, not UTF-8, nested too deep,
+    not an object) is skipped with a warning naming it, never a crash."""
     try:
-        lines = path.read_bytes().split(b"\n")
+        lines = fields.read_file(path).split(b"\n")
     except OSError as e:
         raise TriptychError(f"{path}: cannot read the run journal ({e.strerror})") from None
     warnings: list[str] = []
@@ -118,24 +121,39 @@ def read_journal(path: Path) -> JournalRun:
     for i, line in enumerate(lines):
         if not line.strip():
             continue
+        where = "its last record" if i >= len(lines) - 2 else f"line {i + 1}"
         try:
-            records.append(json.loads(line))
-        except json.JSONDecodeError:
-            where = "its last record" if i >= len(lines) - 2 else f"record {i + 1}"
-            warnings.append(f"{path}: {where} is half-written and was ignored")
-    head = next((r for r in records if r.get("type") == "run"), None)
+            record = json.loads(line)
+        except (ValueError, RecursionError):  # JSON, UTF-8 and nesting errors alike
+            how = "half-written" if where == "its last record" else "damaged"
+            warnings.append(f"{path}: {where} is {how} and was ignored")
+            continue
+        if not isinstance(record, dict) or not isinstance(record.get("type"), str):
+            warnings.append(f"{path}: {where} is not a journal record, skipped")
+            continue
+        records.append(record)
+    head = next((r for r in records if r["type"] == "run"), None)
     if head is None:
         raise TriptychError(f"{path}: not a triptych journal (no run record); remove it")
-    benchmarks = [
-        {"name": r.get("name", ""), "extra_info": r.get("extra_info", {})}
-        for r in records
-        if r.get("type") == "case"
-    ]
-    partial = not any(r.get("type") == "end" for r in records)
+    session = head.get("session")
+    if not isinstance(session, str) or not valid_session(session):
+        raise TriptychError(f"{path}: its session id is not one triptych writes; remove it")
+    benchmarks = []
+    for r in records:
+        if r["type"] != "case":
+            continue
+        name, info = r.get("name", ""), r.get("extra_info", {})
+        if not isinstance(name, str) or not isinstance(info, dict):
+            warnings.append(f"{path}: a case record of the wrong shape, skipped")
+            continue
+        benchmarks.append({"name": name, "extra_info": info})
+    partial = not any(r["type"] == "end" for r in records)
+    machine = head.get("machine_info", {})
+    date = head.get("datetime", "")
     doc = {
-        "datetime": head.get("datetime", ""),
-        "machine_info": head.get("machine_info", {}),
+        "datetime": date if isinstance(date, str) else "",
+        "machine_info": machine if isinstance(machine, dict) else {},
         "commit_info": {},
         "benchmarks": benchmarks,
     }
-    return JournalRun(doc, str(head.get("session", "")), partial, warnings)
+    return JournalRun(doc, session, partial, warnings)

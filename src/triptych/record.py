@@ -11,6 +11,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from triptych import fields
 from triptych.errors import TriptychError
 from triptych.sample import MetaValue, Sample
 
@@ -129,8 +130,8 @@ class CaseRecord:
     def from_extra_info(cls, info: Mapping[str, Any], where: str = "record") -> CaseRecord:
         """Read a record of any version up to ours; RecordError says what is wrong and the fix."""
         try:
-            version = int(info[VERSION_KEY])
-        except (KeyError, TypeError, ValueError):
+            version = fields.whole(info, VERSION_KEY, high=10**6)
+        except fields.FieldError:
             raise RecordError(
                 f"{where}: no readable {VERSION_KEY}; not a triptych record"
             ) from None
@@ -141,6 +142,11 @@ class CaseRecord:
             )
         try:
             return cls._read(_upgrade(dict(info), version))
+        except fields.FieldError as e:
+            raise RecordError(
+                f"{where}: malformed record ({e}); the file was edited or damaged: "
+                "remove it or restore it"
+            ) from None
         except (KeyError, TypeError, ValueError, AttributeError) as e:
             raise RecordError(
                 f"{where}: malformed record ({e!r}); the file was edited or truncated: "
@@ -151,32 +157,47 @@ class CaseRecord:
     def _read(cls, d: dict[str, Any]) -> CaseRecord:
         policy = d.get("rounds_policy")
         return cls(
-            scenario=str(d["scenario"]),
-            case=str(d["case"]),
-            workload=str(d["workload"]),
-            family=str(d["family"]),
-            tool=str(d.get("tool", "")),
-            platform=str(d["platform"]),
-            variant=str(d.get("variant", "default")),
-            primary_variant=bool(d["primary_variant"]),
-            emulated=bool(d["emulated"]),
-            platform_rank=int(d["platform_rank"]),
-            params=dict(d.get("params", {})),
-            duration=float(d.get("duration", 0.0)),
-            rounds=int(d.get("rounds", 0)),
-            platform_metadata=dict(d.get("platform_metadata", {})),
-            samples=[Sample.from_dict(s) for s in d.get("samples", [])],
-            primary_metric=d.get("primary_metric"),
-            rounds_policy=RoundsPolicy(**policy) if policy else None,
-            pass_index=int(d.get("pass_index", 0)),
-            passes=int(d.get("passes", 1)),
-            profile=str(d.get("profile", "")),
-            stats_measure=str(d.get("stats_measure", "round wall time")),
-            round_seconds=[float(x) for x in d.get("round_seconds", [])],
-            series=str(d.get("series", "")),
-            warmup_seconds=float(d.get("warmup_seconds", 0.0)),
-            warmup_samples=[Sample.from_dict(x) for x in d.get("warmup_samples", [])],
+            scenario=fields.text(d, "scenario"),
+            case=fields.text(d, "case"),
+            workload=fields.text(d, "workload"),
+            family=fields.text(d, "family"),
+            tool=fields.text(d, "tool", ""),
+            platform=fields.text(d, "platform"),
+            variant=fields.text(d, "variant", "default"),
+            primary_variant=fields.flag(d, "primary_variant"),
+            emulated=fields.flag(d, "emulated"),
+            platform_rank=fields.whole(d, "platform_rank", high=1000),
+            params=fields.table(d, "params", {}),
+            duration=fields.real(d, "duration", 0.0),
+            rounds=fields.whole(d, "rounds", 0, high=10**6),
+            platform_metadata=fields.meta_table(d, "platform_metadata"),
+            samples=[Sample.from_dict(s) for s in fields.items(d, "samples", [])],
+            primary_metric=fields.optional_text(d, "primary_metric"),
+            rounds_policy=_policy(policy) if policy else None,
+            pass_index=fields.whole(d, "pass_index", 0, high=10**6),
+            passes=fields.whole(d, "passes", 1, low=1, high=10**6),
+            profile=fields.text(d, "profile", ""),
+            stats_measure=fields.text(d, "stats_measure", "round wall time"),
+            round_seconds=[
+                fields.finite(x, "round_seconds") for x in fields.items(d, "round_seconds", [])
+            ],
+            series=fields.text(d, "series", ""),
+            warmup_seconds=fields.real(d, "warmup_seconds", 0.0),
+            warmup_samples=[Sample.from_dict(x) for x in fields.items(d, "warmup_samples", [])],
         )
+
+
+def _policy(d: object) -> RoundsPolicy:
+    if not isinstance(d, dict):
+        raise fields.FieldError(f"rounds_policy: expected an object, got {type(d).__name__}")
+    target = d.get("target_ci")
+    return RoundsPolicy(
+        min=fields.whole(d, "min", high=10**6),
+        max=fields.whole(d, "max", high=10**6),
+        target_ci=None if target is None else fields.real(d, "target_ci"),
+        achieved_ci=fields.real(d, "achieved_ci"),
+        converged=fields.flag(d, "converged"),
+    )
 
 
 def _upgrade(d: dict[str, Any], version: int) -> dict[str, Any]:
@@ -186,7 +207,8 @@ def _upgrade(d: dict[str, Any], version: int) -> dict[str, Any]:
         meta = dict(d.get("platform_metadata", {}))
         first = samples[0].get("metadata", {}) if samples else {}
         d["primary_variant"] = d.get("variant", "default") in _V1_PRIMARY
-        d["emulated"] = bool(meta.get("emulated", first.get("acceleration") == "tcg"))
+        emulated = meta.get("emulated", first.get("acceleration") == "tcg")
+        d["emulated"] = emulated is True  # a string "false" must not read as true
         d["platform_rank"] = _V1_RANK.get(str(d.get("platform")), 9)
         d.setdefault("primary_metric", _V1_HEADLINES.get(str(d.get("workload"))))
     return d

@@ -7,6 +7,8 @@ from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
+from triptych import fields
+
 MetaValue = str | int | float | bool
 
 
@@ -43,14 +45,15 @@ class Sample:
 
     @classmethod
     def from_dict(cls, d: Mapping[str, Any]) -> Sample:
+        """A stored sample, every field type-checked (FieldError names the one that is not)."""
         return cls(
-            metric=str(d["metric"]),
-            value=float(d["value"]),
-            unit=str(d["unit"]),
-            higher_is_better=bool(d["higher_is_better"]),
-            platform=str(d.get("platform", "")),
-            workload=str(d.get("workload", "")),
-            scenario=str(d.get("scenario", "")),
-            metadata=dict(d.get("metadata", {})),
-            timestamp=float(d.get("timestamp", 0.0)),
+            metric=fields.text(d, "metric"),
+            value=fields.real(d, "value"),
+            unit=fields.text(d, "unit"),
+            higher_is_better=fields.flag(d, "higher_is_better"),
+            platform=fields.text(d, "platform", ""),
+            workload=fields.text(d, "workload", ""),
+            scenario=fields.text(d, "scenario", ""),
+            metadata=fields.meta_table(d, "metadata"),
+            timestamp=fields.real(d, "timestamp", 0.0),
         )

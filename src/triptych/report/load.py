@@ -14,9 +14,10 @@ import numpy as np
 import orjson
 import pandas as pd
 
+from triptych import fields
 from triptych.errors import TriptychError
 from triptych.record import CaseRecord
-from triptych.report.sources import find_runs, sources
+from triptych.report.sources import find_runs, session_in, sources
 
 COLUMNS = [
     "run",
@@ -72,7 +73,22 @@ def chronological(df: pd.DataFrame) -> pd.DataFrame:
 def env_key(machine: dict[str, Any]) -> str:
     """The environment a run was taken in, as one comparable string."""
     t = machine.get("triptych", {})
-    return " | ".join(f"{k}={t.get(k, '?')}" for k in ENV_KEYS)
+    t = t if isinstance(t, dict) else {}
+    return " | ".join(f"{k}={_plain(t.get(k, '?'))}" for k in ENV_KEYS)
+
+
+def _plain(v: object) -> str:
+    return str(v) if isinstance(v, str | int | float | bool) else "?"
+
+
+def machine_of(doc: dict[str, Any]) -> dict[str, Any]:
+    """A run's machine_info, as an object whose `triptych` is an object (a damaged one: {})."""
+    machine = doc.get("machine_info")
+    if not isinstance(machine, dict):
+        return {}
+    if not isinstance(machine.get("triptych", {}), dict):
+        return {**machine, "triptych": {}}
+    return machine
 
 
 @dataclass
@@ -93,9 +109,12 @@ class Runs:
 def records_of(path: Path, doc: dict[str, Any]) -> list[CaseRecord]:
     """The run's case records (plain pytest-benchmark results in the same file are skipped)."""
     records = []
-    for bench in doc.get("benchmarks", []):
-        info = bench.get("extra_info") or {}
-        if CaseRecord.is_record(info):
+    benchmarks = doc.get("benchmarks", [])
+    if not isinstance(benchmarks, list):
+        raise TriptychError(f"{path}: 'benchmarks' is not a list; remove it or restore it")
+    for bench in benchmarks:
+        info = bench.get("extra_info") if isinstance(bench, dict) else None
+        if isinstance(info, dict) and CaseRecord.is_record(info):
             records.append(
                 CaseRecord.from_extra_info(info, f"{path}: benchmark {bench.get('name')}")
             )
@@ -118,8 +137,8 @@ def run_columns(path: Path, doc: dict[str, Any], records: list[CaseRecord]) -> d
         "run": path.stem,
         "run_file": str(path),
         "run_date": doc.get("datetime", ""),
-        "commit": (doc.get("commit_info") or {}).get("id") or "",
-        "env": env_key(doc.get("machine_info") or {}),
+        "commit": _commit(doc),
+        "env": env_key(machine_of(doc)),
     }
     for r in records:
         n = len(r.samples)
@@ -134,7 +153,7 @@ def run_columns(path: Path, doc: dict[str, Any], records: list[CaseRecord]) -> d
             "emulated": r.emulated,
             "rank": r.platform_rank,
             "series": r.series,
-            "connections": float(r.params.get("connections", math.nan)),
+            "connections": _connections(r.params),
         }
         for key, value in per_case.items():
             cols[key].extend([value] * n)
@@ -154,10 +173,29 @@ def run_columns(path: Path, doc: dict[str, Any], records: list[CaseRecord]) -> d
     return cols
 
 
+def _commit(doc: dict[str, Any]) -> str:
+    info = doc.get("commit_info")
+    commit = info.get("id") if isinstance(info, dict) else None
+    return commit if isinstance(commit, str) else ""
+
+
+def _connections(params: dict[str, Any]) -> float:
+    """The case's `connections` (NaN: none, or not a count)."""
+    c = params.get("connections")
+    if isinstance(c, int) and not isinstance(c, bool) and 0 < c < 10**6:
+        return float(c)
+    return math.nan
+
+
 def read_run(path: Path) -> dict[str, Any]:
     try:
-        doc = orjson.loads(path.read_bytes())
-    except (OSError, orjson.JSONDecodeError) as e:
+        doc = orjson.loads(fields.read_file(path))
+    except OSError as e:
+        raise TriptychError(
+            f"{path}: not a readable pytest-benchmark run ({e.strerror}); remove it or pass "
+            "other runs"
+        ) from None
+    except orjson.JSONDecodeError as e:
         raise TriptychError(
             f"{path}: not a readable pytest-benchmark run ({e}); remove it or pass other runs"
         ) from None
@@ -166,6 +204,8 @@ def read_run(path: Path) -> dict[str, Any]:
             f"{path}: not a pytest-benchmark run (no 'benchmarks'); "
             "pass files saved with --benchmark-save"
         )
+    if not isinstance(doc.get("datetime", ""), str):
+        raise TriptychError(f"{path}: its 'datetime' is not text; remove it or restore it")
     return doc
 
 
@@ -185,8 +225,8 @@ def _digest(path: Path, doc: dict[str, Any]) -> dict[str, Any]:
         encoded[c] = {"categories": [str(x) for x in cats], "codes": codes.tolist()}
     return {
         "version": CACHE_VERSION,
-        "session": ((doc.get("machine_info") or {}).get("triptych") or {}).get("session"),
-        "machine_info": doc.get("machine_info") or {},
+        "session": session_in(doc),
+        "machine_info": machine_of(doc),
         "platforms": platforms_of(records),
         "text": encoded,
         **{c: cols[c] for c in TYPED},
@@ -202,8 +242,10 @@ def _digest_file(path: Path) -> dict[str, Any]:
     """The digest of a saved run, from the cache when the file has not changed since."""
     cached = _cache_path(path)
     try:
-        return dict(orjson.loads(cached.read_bytes()))
-    except (OSError, orjson.JSONDecodeError):
+        # Only a cache file of ours: one planted by another user is never believed.
+        if cached.lstat().st_uid == os.geteuid():
+            return dict(orjson.loads(fields.read_file(cached)))
+    except (OSError, orjson.JSONDecodeError, TypeError, ValueError):
         pass
     digest = _digest(path, read_run(path))
     try:
@@ -216,24 +258,49 @@ def _digest_file(path: Path) -> dict[str, Any]:
     return digest
 
 
-def _digests(files: list[Path]) -> list[dict[str, Any]]:
+def _try_digest(path: Path) -> dict[str, Any] | str:
+    """The digest, or the one-line reason the run cannot be read."""
+    try:
+        return _digest_file(path)
+    except TriptychError as e:
+        return str(e)
+
+
+def _digests(files: list[Path]) -> list[dict[str, Any] | str]:
     if len(files) < PARALLEL_FROM or (os.cpu_count() or 1) < 2:
-        return [_digest_file(f) for f in files]
+        return [_try_digest(f) for f in files]
     with ProcessPoolExecutor(max_workers=os.cpu_count()) as pool:
-        return list(pool.map(_digest_file, files, chunksize=8))
+        return list(pool.map(_try_digest, files, chunksize=8))
 
 
 def load_runs(paths: Iterable[Path]) -> Runs:
-    """All samples of the given runs (saved JSON, and journals of runs that saved none)."""
+    """All samples of the given runs (saved JSON, and journals of runs that saved none). A run
+    that cannot be read is skipped with a warning naming it; the others are read."""
     runs = Runs(pd.DataFrame())
+    paths = list(paths)
     files = find_runs(paths)
+    named = set(paths)  # a file named on the command line must be read; one found may be skipped
     saved_files = [p for p in files if p.suffix == ".json"]
-    digests = list(zip(saved_files, _digests(saved_files), strict=True))
-    found = sources(files, {p: str(d["session"] or "") for p, d in digests})
+    digests: list[tuple[Path, dict[str, Any]]] = []
+    for path, d in zip(saved_files, _digests(saved_files), strict=True):
+        if isinstance(d, str) and path in named:
+            raise TriptychError(d)
+        if isinstance(d, str):
+            runs.warnings.append(f"skipped {d}")
+        else:
+            digests.append((path, d))
+    readable = {p for p, _ in digests}
+    found = sources(
+        [p for p in files if p.suffix != ".json" or p in readable],
+        {p: str(d["session"] or "") for p, d in digests},
+    )
     runs.warnings.extend(found.warnings)
     for s in found.runs:
         if s.doc is not None:
-            digests.append((s.path, _digest(s.path, s.doc)))
+            try:
+                digests.append((s.path, _digest(s.path, s.doc)))
+            except TriptychError as e:
+                runs.warnings.append(f"skipped {e}")
     names = _run_names(digests)
     runs.partial = {names[s.path] for s in found.runs if s.partial}
     for path, d in digests:

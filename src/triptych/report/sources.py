@@ -11,8 +11,10 @@ from typing import Any
 
 import orjson
 
+from triptych import fields
 from triptych.errors import TriptychError
 from triptych.journal import read_journal
+from triptych.session import valid_session
 
 
 def find_runs(paths: Iterable[Path]) -> list[Path]:
@@ -20,7 +22,11 @@ def find_runs(paths: Iterable[Path]) -> list[Path]:
     found: list[Path] = []
     for p in paths:
         if p.is_dir():
-            found.extend(sorted([*p.rglob("*.json"), *p.rglob("*.jsonl")]))
+            # Links are not followed (what one points at is not the directory's); each file is
+            # opened without following one and read only if regular and under a size cap.
+            found.extend(
+                sorted(f for f in [*p.rglob("*.json"), *p.rglob("*.jsonl")] if not f.is_symlink())
+            )
         elif p.is_file():
             found.append(p)
         else:
@@ -49,13 +55,21 @@ class Sources:
 
 
 def session_of(path: Path) -> str:
-    """A saved run's session id (its machine_info.triptych.session), read cheaply."""
+    """A saved run's session id (its machine_info.triptych.session), read cheaply; "" when it
+    has none that triptych writes."""
     try:
-        doc = orjson.loads(path.read_bytes())
+        doc = orjson.loads(fields.read_file(path))
     except (OSError, orjson.JSONDecodeError):
         return ""
+    return session_in(doc)
+
+
+def session_in(doc: object) -> str:
+    """The session id a run document names, if it is one triptych writes (else "")."""
     machine = doc.get("machine_info") if isinstance(doc, dict) else None
-    return str(((machine or {}).get("triptych") or {}).get("session") or "")
+    t = machine.get("triptych") if isinstance(machine, dict) else None
+    session = t.get("session") if isinstance(t, dict) else None
+    return session if isinstance(session, str) and valid_session(session) else ""
 
 
 def sources(files: list[Path], sessions: dict[Path, str] | None = None) -> Sources:
@@ -68,7 +82,11 @@ def sources(files: list[Path], sessions: dict[Path, str] | None = None) -> Sourc
     partial: set[str] = set()
     journals: list[Source] = []
     for path in (p for p in files if p.suffix == ".jsonl"):
-        j = read_journal(path)
+        try:
+            j = read_journal(path)
+        except TriptychError as e:
+            out.warnings.append(f"skipped {path}: {e}")
+            continue
         out.warnings.extend(j.warnings)
         if j.session in by_session:
             if j.partial:

@@ -14,7 +14,7 @@ import psycopg
 
 from triptych.errors import TriptychError
 from triptych.report.load import Runs
-from triptych.store.publish import publish
+from triptych.store.publish import Published, publish
 from triptych.store.read import Selection, gate_view, report_view
 from triptych.store.url import StoreError, connect, redact, shown
 
@@ -35,7 +35,13 @@ def store(url: str) -> Iterator[psycopg.Connection[Any]]:
 def publish_runs(url: str, paths: list[Path]) -> list[str]:
     """Publish; one line per run saying what happened."""
     with store(url) as conn:
-        return [f"{p.name} ({p.session}): {p.outcome}" for p in publish(conn, paths)]
+        return [_said(p) for p in publish(conn, paths)]
+
+
+def _said(p: Published) -> str:
+    if p.session:
+        return f"{p.name} ({p.session}): {p.outcome}"
+    return f"{p.name}: {p.outcome}" if p.name else p.outcome
 
 
 def parse_since(text: str | None) -> datetime | None:

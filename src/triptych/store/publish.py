@@ -16,8 +16,17 @@ import orjson
 import pandas as pd
 import psycopg
 
+from triptych.errors import TriptychError
 from triptych.report.analysis import labelled
-from triptych.report.load import TYPED, env_key, platforms_of, read_run, records_of, run_columns
+from triptych.report.load import (
+    TYPED,
+    env_key,
+    machine_of,
+    platforms_of,
+    read_run,
+    records_of,
+    run_columns,
+)
 from triptych.report.sources import Source, find_runs, sources
 from triptych.report.summary import trend_costs
 from triptych.store.schema import migrate
@@ -54,17 +63,18 @@ NULLABLE = frozenset({"foreign_cpu", "connections"})
 class Published:
     name: str
     session: str
-    outcome: str  # "stored", "replaced (was partial)" or "already stored"
+    outcome: str  # "stored", "replaced (was partial)", "already stored" or "skipped: WHY"
 
 
 def _run_row(source: Source, doc: dict[str, Any], samples: int) -> dict[str, Any]:
-    machine = doc.get("machine_info") or {}
+    machine = machine_of(doc)
     triptych = machine.get("triptych") or {}
-    scenarios = sorted({str(b.get("group", "")).split("/")[0] for b in doc.get("benchmarks", [])})
+    groups = [b.get("group") for b in doc.get("benchmarks", []) if isinstance(b, dict)]
+    scenarios = sorted({g.split("/")[0] for g in groups if isinstance(g, str)})
     return {
         "session": source.session,
         "name": source.name,
-        "machine": str(machine.get("node") or "unknown"),
+        "machine": _machine_name(machine),
         "env": env_key(machine),
         "started": doc.get("datetime") or None,
         "commit": str((doc.get("commit_info") or {}).get("id") or ""),
@@ -72,6 +82,11 @@ def _run_row(source: Source, doc: dict[str, Any], samples: int) -> dict[str, Any
         "partial": source.partial,
         "samples": samples,
     }
+
+
+def _machine_name(machine: dict[str, Any]) -> str:
+    node = machine.get("node")
+    return node if isinstance(node, str) and node else "unknown"
 
 
 def _copy_samples(cur: psycopg.Cursor[Any], run_id: int, cols: dict[str, list[Any]]) -> None:
@@ -91,7 +106,7 @@ def publish_source(conn: psycopg.Connection[Any], source: Source) -> Published:
     records = records_of(source.path, doc)
     cols = run_columns(source.path, doc, records)
     row = _run_row(source, doc, len(cols["value"]))
-    machine_info = orjson.dumps(doc.get("machine_info") or {}).decode()
+    machine_info = orjson.dumps(machine_of(doc)).decode()
     platforms = orjson.dumps(platforms_of(records), option=orjson.OPT_NON_STR_KEYS).decode()
     with conn.transaction(), conn.cursor() as cur:
         # Publishers of the same session queue here; the second finds it stored.
@@ -138,10 +153,21 @@ def publish(conn: psycopg.Connection[Any], paths: list[Path]) -> list[Published]
     # A night publishes its whole results directory: runs stored whole are not read again.
     stored = {str(s) for (s,) in conn.execute("SELECT session FROM runs WHERE NOT partial")}
     conn.commit()
-    return [
-        Published(s.name, s.session, "already stored")
-        if s.session in stored
-        else publish_source(conn, s)
-        for s in found.runs
-        if s.session
-    ]
+    out = [Published("", "", w) for w in found.warnings if w.startswith("skipped ")]
+    for s in found.runs:
+        if not s.session:
+            out.append(Published(s.name, "", f"skipped: {s.path} names no session id"))
+        elif s.session in stored:
+            out.append(Published(s.name, s.session, "already stored"))
+        else:
+            out.append(_publish_one(conn, s))
+    return out
+
+
+def _publish_one(conn: psycopg.Connection[Any], source: Source) -> Published:
+    """One run, or why it was skipped: one damaged run never stops a night's publish."""
+    try:
+        return publish_source(conn, source)
+    except TriptychError as e:
+        conn.rollback()
+        return Published(source.name, source.session, f"skipped: {e}")
