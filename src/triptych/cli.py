@@ -14,7 +14,7 @@ from triptych import machine_lock
 from triptych.errors import TriptychError
 from triptych.platforms.host_sweep import DEFAULT_SCRATCH, sweep_host
 from triptych.report.compare import Sides, changes, markdown, missing, refuse_incomparable
-from triptych.report.gate_input import gate_notes, parse_thresholds
+from triptych.report.gate_input import check_last, gate_notes, parse_thresholds, percent
 from triptych.report.history import newest_against_history
 from triptych.report.load import Runs, load_runs
 from triptych.report.render import write_report, write_runs
@@ -69,7 +69,10 @@ def _sides(args: argparse.Namespace) -> tuple[Runs, Runs, str, str]:
 
 
 def _compare(args: argparse.Namespace) -> int:
-    thresholds = parse_thresholds(args.metric_threshold)  # bad arguments fail before any I/O
+    # Bad arguments fail before any I/O.
+    threshold = percent(str(args.threshold), "--threshold")
+    thresholds = parse_thresholds(args.metric_threshold)
+    check_last(args.last)
     baseline, current, base_name, cur_name = _sides(args)
     for name, runs, given in (("BASELINE", baseline, base_name), ("CURRENT", current, cur_name)):
         if runs.samples.empty:
@@ -79,7 +82,7 @@ def _compare(args: argparse.Namespace) -> int:
             )
     sides = Sides.of(baseline, current)
     refuse_incomparable(sides, args.allow_env_change)
-    found = changes(sides, args.threshold / 100, thresholds)
+    found = changes(sides, threshold, thresholds)
     lacking = missing(sides)
     text = markdown(found, base_name, cur_name, gate_notes(baseline, current, lacking))
     print(text)
@@ -166,9 +169,8 @@ def _compare_parser(sub: Any) -> None:  # noqa: ANN401 - argparse's private subp
     )
     cmp.add_argument(
         "--threshold",
-        type=float,
-        default=5.0,
-        help="percent worse that counts as a regression (default 5)",
+        default="5",
+        help="percent worse that counts as a regression, 0 to 100 (default 5)",
     )
     cmp.add_argument(
         "--metric-threshold",
@@ -232,7 +234,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return int(args.func(args))
     except TriptychError as e:
-        print(f"triptych: error: {e}", file=sys.stderr)
+        # One line, whatever a file we read put in the message (no line of ours starts `::`).
+        print(f"triptych: error: {' '.join(str(e).split())}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("triptych: interrupted", file=sys.stderr)

@@ -203,11 +203,24 @@ def missing(sides: Sides) -> list[str]:
     ]
 
 
+# What Markdown (GitHub's, in a step summary) would read as markup or HTML, and its escape.
+_MARKUP = {c: f"\\{c}" for c in "\\`*_[]|#!~"} | {"<": "&lt;", ">": "&gt;", "&": "&amp;"}
+_CONTROL = re.compile(r"[\x00-\x1f\x7f\u2028\u2029]+")
+
+
+def md(text: object) -> str:
+    """A string we did not write (a case, metric or run name, a path, a warning), safe in a
+    Markdown table cell or line: on one line, every markup character and HTML escaped. Each line
+    the gate prints starts with its own text, so none can start a workflow command (`::`)."""
+    one_line = _CONTROL.sub(" ", str(text))
+    return "".join(_MARKUP.get(ch, ch) for ch in one_line)
+
+
 def markdown(found: list[Change], baseline: str, current: str, notes: list[str]) -> str:
     regressions = [c for c in found if c.regression]
     improvements = [c for c in found if c.improvement]
-    lines = [f"## triptych compare: `{baseline}` -> `{current}`", ""]
-    lines += [*(f"> **Note:** {n}" for n in notes), ""]
+    lines = [f"## triptych compare: {md(baseline)} -> {md(current)}", ""]
+    lines += [*(f"> **Note:** {md(n)}" for n in notes), ""]
     lines.append(
         f"**{len(regressions)} regression(s)**, {len(improvements)} improvement(s) "
         f"of {len(found)} metrics compared (family-wise error 5%)."
@@ -224,8 +237,8 @@ def markdown(found: list[Change], baseline: str, current: str, notes: list[str])
         ]
         for c in sorted(rows, key=lambda c: -abs(math.log(c.effect.cost))):
             lines.append(
-                f"| {c.case} | {c.metric} | {c.platform} | {c.baseline:.4g} {c.unit} | "
-                f"{c.current:.4g} {c.unit} | {describe(c.effect)} | {c.margin:.0%} | "
-                f"{c.history} |"
+                f"| {md(c.case)} | {md(c.metric)} | {md(c.platform)} | "
+                f"{c.baseline:.4g} {md(c.unit)} | {c.current:.4g} {md(c.unit)} | "
+                f"{md(describe(c.effect))} | {c.margin:.0%} | {c.history} |"
             )
     return "\n".join(lines) + "\n"

@@ -3,8 +3,22 @@ notes a reader must see before trusting its verdict."""
 
 from __future__ import annotations
 
+import math
+
 from triptych.errors import TriptychError
 from triptych.report.load import Runs
+
+
+def percent(text: str, option: str) -> float:
+    """A threshold given in percent, as a fraction: finite, from 0 to 100 (NaN or inf would
+    switch the gate off)."""
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    if not math.isfinite(value) or not 0 <= value <= 100:
+        raise TriptychError(f"{option} {text!r}: give a percentage from 0 to 100, e.g. 5")
+    return value / 100
 
 
 def parse_thresholds(items: list[str]) -> dict[str, float]:
@@ -12,17 +26,21 @@ def parse_thresholds(items: list[str]) -> dict[str, float]:
     out = {}
     for item in items:
         metric, sep, pct = item.rpartition("=")
-        try:
-            value = float(pct) / 100
-        except ValueError:
-            value = -1.0
-        if not sep or not metric or value < 0:
+        if not sep or not metric.strip():
             raise TriptychError(
                 f"--metric-threshold {item!r}: expected METRIC=PERCENT, "
                 'e.g. --metric-threshold "tcp throughput=10"'
             )
-        out[metric.strip()] = value
+        out[metric.strip()] = percent(pct, f"--metric-threshold {metric.strip()}=")
     return out
+
+
+def check_last(last: int | None) -> None:
+    if last is not None and last < 1:
+        raise TriptychError(
+            f"--last {last}: give the number of earlier runs to gate against, 1 or more "
+            "(e.g. --last 7)"
+        )
 
 
 def gate_notes(baseline: Runs, current: Runs, lacking: list[str]) -> list[str]:

@@ -1,31 +1,62 @@
 """The nightly gate's sides: a machine's newest run, against the runs before it that were taken
-in the same environment (never the newest itself), from files or from the store alike."""
+in the same environment (never the newest itself), from files or from the store alike.
+
+"Newest" never rests on a run's own date alone: a run dated beyond a small clock skew into the
+future (a wrong clock, or a hostile publisher), or with no readable date, would otherwise be the
+newest forever and tonight's run never gated. Such a run is named in a warning and left out.
+"""
 
 from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pandas as pd
 
 from triptych.errors import TriptychError
 from triptych.report.load import Runs, chronological
 
+CLOCK_SKEW = pd.Timedelta(minutes=10)
 
-def subset(runs: Runs, keys: list[str]) -> Runs:
-    """The given runs of runs."""
+
+def subset(runs: Runs, keys: list[str], warnings: list[str] | None = None) -> Runs:
+    """The given runs of runs (with `warnings`, else the runs' own)."""
     chosen = set(keys)
     return Runs(
         runs.samples[runs.samples.run.isin(chosen)].reset_index(drop=True),
         {k: v for k, v in runs.machines.items() if k in chosen},
         {k: v for k, v in runs.platforms.items() if k in chosen},
         runs.partial & chosen,
-        list(runs.warnings),
+        list(runs.warnings) if warnings is None else warnings,
     )
 
 
-def newest_against_history(runs: Runs, last: int) -> tuple[Runs, Runs, str, str]:
+def _dated(firsts: pd.DataFrame, now: datetime) -> tuple[pd.DataFrame, list[str]]:
+    """The runs whose date is readable and not in the future, and a warning for each other."""
+    when = pd.to_datetime(firsts.run_date.astype(str), utc=True, format="ISO8601", errors="coerce")
+    limit = pd.Timestamp(now) + CLOCK_SKEW
+    bad = when.isna() | (when > limit)
+    warnings = [
+        f"run {run} is dated {date or 'nothing readable'}, "
+        + ("unreadable" if pd.isna(w) else f"after this machine's clock ({now:%Y-%m-%d %H:%M} UTC)")
+        + ": it is left out of the gate, never taken as the newest run (a wrong clock, or a "
+        "run published under a false date)"
+        for run, date, w in zip(firsts.run[bad], firsts.run_date[bad], when[bad], strict=True)
+    ]
+    return firsts[~bad], warnings
+
+
+def newest_against_history(
+    runs: Runs, last: int, now: datetime | None = None
+) -> tuple[Runs, Runs, str, str]:
     """(baseline, current, baseline's name, current's name): the newest complete run, and up to
     `last` complete runs before it in its environment (machine, CPU, kernel, virtualisation)."""
     firsts = runs.samples.drop_duplicates("run")
-    firsts = chronological(firsts[~firsts.run.isin(runs.partial)])
+    firsts, undated = _dated(firsts[~firsts.run.isin(runs.partial)], now or datetime.now(UTC))
+    firsts = chronological(firsts)
     if firsts.empty:
-        raise TriptychError("no complete run to gate; run the suite first")
+        raise TriptychError(
+            "no complete run to gate; run the suite first" + (f" ({undated[0]})" if undated else "")
+        )
     newest = firsts.iloc[-1]
     same = firsts[(firsts.env == newest.env) & (firsts.run != newest.run)]
     before = [str(r) for r in same.run][-last:]
@@ -35,4 +66,5 @@ def newest_against_history(runs: Runs, last: int) -> tuple[Runs, Runs, str, str]
             "nothing to gate against (a new machine, or its kernel changed); the next runs gate"
         )
     name = f"{len(before)} earlier run(s) in the same environment"
-    return subset(runs, before), subset(runs, [str(newest.run)]), name, str(newest.run)
+    current = subset(runs, [str(newest.run)], [*runs.warnings, *undated])
+    return subset(runs, before, []), current, name, str(newest.run)

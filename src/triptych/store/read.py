@@ -9,12 +9,13 @@ compared against. A year of nightly runs on a fleet is then a few runs' worth of
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 import pandas as pd
 from psycopg import sql
 
+from triptych.report.history import CLOCK_SKEW
 from triptych.report.load import COLUMNS, TYPED, Runs, run_key
 from triptych.store.publish import SAMPLE_COLUMNS
 from triptych.store.schema import current
@@ -24,8 +25,11 @@ RUNS_QUERY = """
 SELECT id, name, machine, started, commit, env, partial, scenario FROM runs
 WHERE (%(machine)s::text IS NULL OR machine = %(machine)s)
   AND (%(since)s::timestamptz IS NULL OR started >= %(since)s)
-ORDER BY started, id
+ORDER BY {order}
 """
+# The report orders by when runs were taken; the gate by when the store received them (a run's
+# own date is the publisher's word: it never makes a run "tonight's").
+BY_START, BY_RECEIPT = "started, id", "published, id"
 SAMPLES_QUERY = sql.SQL("SELECT s.run_id, {} FROM samples s WHERE s.run_id = ANY(%s)").format(
     sql.SQL(", ").join(sql.Identifier("s", c) for c in SAMPLE_COLUMNS)
 )
@@ -54,12 +58,12 @@ class StoredRun:
     scenario: str
 
 
-def stored_runs(conn: Any, sel: Selection) -> list[StoredRun]:  # noqa: ANN401 - psycopg
+def stored_runs(conn: Any, sel: Selection, order: str = BY_START) -> list[StoredRun]:  # noqa: ANN401
     """The selected runs' facts, oldest first (no samples)."""
     if current(conn) == 0:
         raise StoreError("the store holds no runs yet; publish some with `triptych publish`")
     with conn.cursor() as cur:
-        cur.execute(RUNS_QUERY, {"machine": sel.machine, "since": sel.since})
+        cur.execute(RUNS_QUERY.format(order=order), {"machine": sel.machine, "since": sel.since})
         return [
             StoredRun(
                 int(rid), run_key(name, machine), machine,
@@ -125,12 +129,21 @@ def report_view(conn: Any, sel: Selection) -> Runs:  # noqa: ANN401 - psycopg
 def gate_view(conn: Any, machine: str, last: int) -> Runs:  # noqa: ANN401 - psycopg
     """The machine's newest complete run and up to `last` complete runs before it in its
     environment (report.history picks the same ones from these)."""
-    runs = [r for r in stored_runs(conn, Selection(machine)) if not r.partial]
+    received = [r for r in stored_runs(conn, Selection(machine), BY_RECEIPT) if not r.partial]
+    limit = datetime.now(UTC) + CLOCK_SKEW.to_pytimedelta()
+    runs = [r for r in received if r.started and datetime.fromisoformat(r.started) <= limit]
     if not runs:
         return Runs(pd.DataFrame(columns=COLUMNS))
     newest = runs[-1]
     before = [r for r in runs[:-1] if r.env == newest.env][-last:]
-    return load_chosen(conn, [*before, newest])
+    view = load_chosen(conn, [*before, newest])
+    view.warnings += [
+        f"run {r.key} is dated {r.started or 'nothing'}, after the store's clock: it is left out "
+        "of the gate, never taken as the newest run"
+        for r in received
+        if r not in runs
+    ]
+    return view
 
 
 def _frame(rows: list[tuple[Any, ...]], by_id: dict[int, StoredRun]) -> pd.DataFrame:
