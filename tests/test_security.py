@@ -22,6 +22,7 @@ import pytest
 from tests.intruder import intruder
 from triptych import machine_lock
 from triptych.errors import PlatformUnavailable, TriptychError
+from triptych.images import RootfsRecipe, build_rootfs
 from triptych.platforms.base import SERVICE_UID
 from triptych.platforms.host import HostPlatform
 from triptych.platforms.host_sweep import OWNER_ENV, SESSION_ENV, sweep_host
@@ -229,3 +230,40 @@ def _wait_for_env(pid: int) -> None:
                 return
         time.sleep(0.05)
     raise AssertionError("the marked process never started")
+
+
+def test_two_image_builds_never_delete_each_others_partial_work(root_dir: Path) -> None:
+    """A builder that holds the key's lock keeps its partial tree; a second build of the same
+    key waits, then takes the finished one (the old code deleted every partial on start)."""
+    cache = root_dir / "cache"
+    cache.mkdir()
+    recipe = RootfsRecipe()
+    partial = cache / f"rootfs-{recipe.key}.partial-1"
+    child = (
+        "import sys, time; from pathlib import Path; from triptych.images import build_lock\n"
+        "cache, key, partial = Path(sys.argv[1]), sys.argv[2], Path(sys.argv[3])\n"
+        "with build_lock(cache, key):\n"
+        "    partial.mkdir(); print('building', flush=True); time.sleep(2)\n"
+        "    partial.rename(cache / f'rootfs-{key}')\n"
+    )
+    first = subprocess.Popen(
+        [sys.executable, "-c", child, str(cache), recipe.key, str(partial)],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    assert first.stdout is not None
+    assert first.stdout.readline().strip() == "building"
+    built = build_rootfs(recipe, cache, progress=lambda line: None)
+    assert first.wait(timeout=30) == 0, "the first build lost its partial tree"
+    first.stdout.close()
+    assert built == cache / f"rootfs-{recipe.key}"
+    assert built.is_dir()
+
+
+def test_a_planted_image_cache_is_refused(root_dir: Path) -> None:
+    cache = root_dir / "cache"
+    with intruder() as bad:
+        cache.mkdir()
+        os.chown(cache, bad.uid, bad.gid)
+        with pytest.raises(UnsafePath, match=rf"the image cache is owned by uid {bad.uid}"):
+            build_rootfs(RootfsRecipe(), cache, progress=lambda line: None)

@@ -15,19 +15,21 @@ from pathlib import Path
 import psutil
 import pytest
 
+from tests.intruder import intruder
 from tests.leftovers import suite_resources
 from tests.suite_run import run_suite, run_until_case, suite_env
 from triptych.errors import TriptychError
 from triptych.platforms.base import SERVICE_UID, Platform
 from triptych.platforms.docker import DockerBridgePlatform
 from triptych.platforms.host import HostPlatform
-from triptych.platforms.host_sweep import marked_processes
+from triptych.platforms.host_sweep import OWNER_ENV, SESSION_ENV, marked_processes
 from triptych.platforms.settings import DockerSettings
 from triptych.report.load import load_runs
 from triptych.session import new_session_id
 from triptych.workloads.base import RunSpec
+from triptych.workloads.network import Iperf3Params, Iperf3Tcp, SockperfParams, SockperfPingPong
 from triptych.workloads.nginx import NginxParams, NginxWrk
-from triptych.workloads.postgres import Pgbench, PgbenchParams
+from triptych.workloads.postgres import PG_BIN, Pgbench, PgbenchParams
 from triptych.workloads.redis import RedisBenchmark, RedisParams
 from triptych.workloads.registry import SERVER_PORTS
 
@@ -224,3 +226,57 @@ def test_a_scratch_root_the_service_user_cannot_reach_is_named(tmp_path: Path) -
         pytest.raises(TriptychError, match=unreachable),
     ):
         RedisBenchmark(RedisParams(), SPEC).prepare(host, "loopback")
+
+
+SECRET = "postgresql://nightly:hunter2-not-for-servers@store.example/triptych"  # noqa: S105 - bait
+
+
+def _environ(p: psutil.Process) -> dict[str, str]:
+    return {k: v for k, v in p.environ().items()}
+
+
+@pytest.mark.parametrize("where", ["host", pytest.param("docker-bridge", marks=pytest.mark.docker)])
+def test_postgres_over_tcp_asks_every_client_for_the_cases_password(
+    where: str, scratch: Path, request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Never `trust` over TCP: a local user connecting as the superuser is refused (the old
+    pg_hba let anyone in, and `COPY ... TO PROGRAM 'env'` then read the run's secrets). The
+    password is made where the server runs and is on no command line; the servers hold nothing
+    of the caller's environment."""
+    if where != "host":
+        request.getfixturevalue("bench_image")
+    monkeypatch.setenv("TRIPTYCH_STORE", SECRET)
+    with platform_named(where, scratch) as platform, intruder() as bad:
+        variant = platform.network_variants[0]
+        w = Pgbench(PgbenchParams(connections=1), SPEC)
+        w.prepare(platform, variant)
+        try:
+            endpoint = platform.endpoint(w.port, variant)
+            psql = [f"{PG_BIN}/psql", "-h", endpoint.host, "-p", str(endpoint.port), "-U", "bench",
+                    "-w", "-c", "SELECT 1", "postgres"]  # fmt: skip
+            refused = bad.run(*psql)
+            assert refused.returncode != 0
+            assert "password" in refused.stderr, refused.stderr
+            for server in listeners(w.port):
+                assert "TRIPTYCH_STORE" not in _environ(server)
+                assert not any(w._password in part for part in server.cmdline())
+            # The case's own client, with its password file, gets in.
+            assert w.measure(platform, variant)
+        finally:
+            w.cleanup(platform, variant)
+
+
+def test_every_host_server_runs_as_the_service_user_in_a_clean_environment(
+    scratch: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("TRIPTYCH_STORE", SECRET)
+    with HostPlatform(new_session_id(), scratch) as host:
+        for w in (Iperf3Tcp(Iperf3Params(), SPEC), SockperfPingPong(SockperfParams(), SPEC)):
+            w.prepare(host, "loopback")
+            try:
+                (server,) = [p for p, _ in marked_processes() if p.name() in ("iperf3", "sockperf")]
+                assert server.uids().real == SERVICE_UID
+                env = _environ(server)
+                assert set(env) == {"PATH", "LANG", "HOME", OWNER_ENV, SESSION_ENV}, env
+            finally:
+                w.cleanup(host, "loopback")

@@ -22,6 +22,9 @@ from triptych.record import CaseRecord
 from triptych.session import valid_session
 
 
+APPEND = os.O_WRONLY | os.O_CREAT | os.O_APPEND | os.O_NOFOLLOW | os.O_CLOEXEC
+
+
 class Journal:
     """Append-only, line-per-record, durable after every write."""
 
@@ -29,7 +32,8 @@ class Journal:
         self.path = path
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
-            self._fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
+            # Never through a link: a results directory may be one others can write.
+            self._fd = os.open(path, APPEND, 0o644)
         except OSError as e:
             raise JournalError(
                 f"{path}: cannot write the run journal ({e.strerror}); make "
@@ -67,7 +71,7 @@ class Journal:
         return self.path.with_suffix(".log")
 
     def keep_raw(self, case: str, tool: str, raw: str) -> Path:
-        with self.log_path.open("a", encoding="utf-8") as f:
+        with os.fdopen(os.open(self.log_path, APPEND, 0o644), "a", encoding="utf-8") as f:
             f.write(f"===== {_now()} {case}: unreadable {tool} output =====\n{raw}\n")
         return self.log_path
 
