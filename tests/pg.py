@@ -31,11 +31,13 @@ def postgres() -> Iterator[str]:
     if not (PG_BIN / "initdb").exists():
         raise RuntimeError("postgresql-15 is not installed; run scripts/install.sh")
     root = Path(tempfile.mkdtemp(prefix="triptych-pg-"))
-    root.chmod(0o777)
     data = root / "data"
     pwfile = root / "pw"
     pwfile.write_text(PASSWORD + "\n")
-    pwfile.chmod(0o644)
+    # The server's user gets its directory by ownership, never by a world-writable mode.
+    for path in (root, pwfile):
+        os.chown(path, 65534, 65534)
+    pwfile.chmod(0o600)
     run = [*NOBODY, str(PG_BIN / "initdb"), "-D", str(data), "-U", USER, f"--pwfile={pwfile}"]
     auth = ["--auth-host=scram-sha-256", "--auth-local=scram-sha-256", "--no-instructions"]
     subprocess.run([*run, *auth], check=True, capture_output=True)

@@ -9,6 +9,7 @@ from collections.abc import Iterator
 import docker
 import pytest
 
+from tests.intruder import crashed
 from triptych.errors import CommandTimeout, PlatformUnavailable, TriptychError
 from triptych.platforms.base import wait_for_listen
 from triptych.platforms.docker import DockerBridgePlatform, DockerHostPlatform
@@ -155,17 +156,27 @@ def test_user_image_without_tools_is_refused(
 
 
 def test_clean_removes_only_labelled(bench_image: str, docker_client: docker.DockerClient) -> None:
-    session = new_session_id()
-    crashed = DockerHostPlatform(session, PORTS, DockerSettings())
-    crashed.start()  # never stopped: what a crashed session leaves
+    session, live = new_session_id(), new_session_id()
+    running = DockerHostPlatform(live, PORTS, DockerSettings())  # a live run's: never touched
+    running.start()  # first: its start sweeps what dead runs left
+    # What a run killed by SIGKILL leaves: its owner is provably dead.
+    crashed(
+        "from triptych.platforms.docker import DockerHostPlatform\n"
+        "from triptych.platforms.settings import DockerSettings\n"
+        "from triptych.workloads.registry import SERVER_PORTS\n"
+        f"DockerHostPlatform({session!r}, SERVER_PORTS, DockerSettings()).start()"
+    )
     stranger = docker_client.containers.run(bench_image, ["sleep", "600"], detach=True, init=True)
     try:
         removed = clean_docker()
         assert any(session in r for r in removed)
+        assert not any(live in r for r in removed)
         assert suite_resources(docker_client, session) == []
+        assert suite_resources(docker_client, live) != []
         stranger.reload()
         assert stranger.status == "running"
     finally:
+        running.stop()
         stranger.remove(force=True)
 
 

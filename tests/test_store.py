@@ -28,6 +28,7 @@ from triptych.report.load import Runs, load_runs, run_key
 from triptych.sample import Sample
 from triptych.session import new_session_id
 from triptych.store.commands import gate_runs, report_runs
+from triptych.store.schema import machine_role_sql
 
 HISTORY = Path(__file__).parent / "data" / "history"
 
@@ -43,7 +44,11 @@ def store(server: str) -> Iterator[str]:
     """An empty store (the schema is created by the first publish)."""
     yield server
     with psycopg.connect(server, autocommit=True) as conn:
-        conn.execute("DROP TABLE IF EXISTS run_costs, samples, runs, triptych_schema")
+        conn.execute(
+            "DROP TABLE IF EXISTS run_costs, samples, runs, machine_roles, triptych_schema"
+        )
+        for f in ("triptych_check_rows()", "triptych_owns_store()", "triptych_may_publish(text)"):
+            conn.execute(f"DROP FUNCTION IF EXISTS {f} CASCADE")
 
 
 @pytest.fixture
@@ -254,3 +259,63 @@ def test_a_partial_run_is_published_as_such_and_replaced_by_its_whole_run(
     assert main(["publish", str(saved), "--store", store]) == 0
     with psycopg.connect(store) as conn:
         assert conn.execute("SELECT name, partial FROM runs").fetchall() == [("0001_t", False)]
+
+
+def _run_of(machine: str, source: Path, dest: Path) -> Path:
+    """A real saved run, as if taken on `machine` (its own session)."""
+    doc = json.loads(source.read_text())
+    doc["machine_info"]["node"] = machine
+    doc["machine_info"]["triptych"]["session"] = new_session_id()
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    dest.write_text(json.dumps(doc))
+    return dest
+
+
+def test_a_machines_role_publishes_only_that_machines_runs(
+    store: str, history: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """One credential per machine, checked by the store (row-level security): a runner's role
+    cannot publish, nor replace, another machine's runs; the README's SQL sets it up."""
+    first = sorted(history.glob("*.json"))[0]
+    assert main(["publish", str(_run_of("bench-b", first, tmp_path / "b" / "0001_b.json")),
+                 "--store", store]) == 0  # fmt: skip
+    role, password = "tt_bench_a", "pw-bench-a-only"
+    with psycopg.connect(store, autocommit=True) as conn:
+        conn.execute(f"DROP ROLE IF EXISTS {role}")
+        conn.execute(f"CREATE ROLE {role} LOGIN PASSWORD '{password}'")
+        for statement, params in machine_role_sql(role, "bench-a"):
+            conn.execute(statement, params)
+    as_a = store.replace(f"tester:{PASSWORD}", f"{role}:{password}")
+    try:
+        own = _run_of("bench-a", first, tmp_path / "a" / "0001_a.json")
+        capsys.readouterr()
+        assert main(["publish", str(own), "--store", as_a]) == 0
+        session = json.loads(own.read_text())["machine_info"]["triptych"]["session"]
+        assert f"0001_a ({session}): stored" in capsys.readouterr().out
+        forged = _run_of("bench-b", first, tmp_path / "forged" / "0002_b.json")
+        capsys.readouterr()
+        assert main(["publish", str(forged), "--store", as_a]) == 1
+        out = capsys.readouterr().out
+        assert (
+            "refused by the store: this credential may not publish runs of machine 'bench-b'" in out
+        )
+        with psycopg.connect(store) as conn:
+            rows = conn.execute("SELECT machine, count(*) FROM runs GROUP BY 1 ORDER BY 1")
+            assert rows.fetchall() == [("bench-a", 1), ("bench-b", 1)]
+        # Nor can it add figures to another machine's run, or delete one.
+        with psycopg.connect(as_a) as conn:
+            (b_id,) = conn.execute("SELECT id FROM runs WHERE machine = 'bench-b'").fetchone() or ()
+            with pytest.raises(psycopg.errors.InsufficientPrivilege):
+                conn.execute(
+                    "INSERT INTO run_costs (run_id, family, label, cost) VALUES (%s, 'cpu', 'x', 9)",
+                    (b_id,),
+                )
+            conn.rollback()
+            assert conn.execute("DELETE FROM runs WHERE id = %s", (b_id,)).rowcount == 0
+            conn.commit()
+        # Its role reads the store like anyone (the report and the gate work as before).
+        assert main(["report", "--store", as_a, "-o", str(tmp_path / "r.html")]) == 0
+    finally:
+        with psycopg.connect(store, autocommit=True) as conn:
+            conn.execute(f"DROP OWNED BY {role}")
+            conn.execute(f"DROP ROLE {role}")

@@ -9,6 +9,7 @@ from pathlib import Path
 import libvirt
 import pytest
 
+from tests.intruder import crashed
 from triptych.errors import CommandTimeout, PlatformUnavailable, TriptychError
 from triptych.images import RootfsRecipe
 from triptych.platforms import libvirt_conn
@@ -131,13 +132,19 @@ def test_libvirtd_down_is_unavailable() -> None:
 @pytest.mark.fault
 def test_destroyed_guest_is_reported_and_clean_sweeps(conn: libvirt.virConnect) -> None:
     session = new_session_id()
-    crashed = VmPlatform(session, SMALL)
-    crashed.start()
-    assert crashed._guest is not None
-    # Someone destroys the guest from outside in the middle of a run.
-    crashed._guest.domain.destroy()
-    with pytest.raises(TriptychError, match=r"guest .* (was destroyed|stopped) during the run"):
-        crashed.execute(["true"], 30)
+    with VmPlatform(session, SMALL) as p:
+        assert p._guest is not None
+        # Someone destroys the guest from outside in the middle of a run.
+        p._guest.domain.destroy()
+        with pytest.raises(TriptychError, match=r"guest .* (was destroyed|stopped) during the run"):
+            p.execute(["true"], 30)
+    # A run killed by SIGKILL with its guest up: its owner is provably dead.
+    crashed_session = new_session_id()
+    crashed(
+        "from triptych.platforms.vm import VmPlatform\n"
+        "from triptych.platforms.settings import VmSettings\n"
+        f"VmPlatform({crashed_session!r}, VmSettings(vcpus=1, memory_mib=1024)).start()"
+    )
     # A stranger with a name like ours but without our metadata, and one with another name.
     boot = guest_boot(RootfsRecipe())
     xml = (
@@ -150,12 +157,13 @@ def test_destroyed_guest_is_reported_and_clean_sweeps(conn: libvirt.virConnect) 
         for n in (f"{NAME_PREFIX}lookalike-{session}", f"stranger-{session}")
     ]
     try:
-        # The "crashed" session never called stop(): its network and disks are still there.
-        assert suite_objects(conn, session)
-        removed = clean_libvirt(session)
+        # The killed run never called stop(): its guest, network and disks are still there.
+        assert suite_objects(conn, crashed_session)
+        removed = clean_libvirt(crashed_session)
         assert any("network" in r for r in removed), removed
-        assert suite_objects(conn, session) == []
-        assert not (SESSIONS_DIR / f"{NAME_PREFIX}{session}").exists()
+        assert any("domain" in r for r in removed), removed
+        assert suite_objects(conn, crashed_session) == []
+        assert not (SESSIONS_DIR / f"{NAME_PREFIX}{crashed_session}").exists()
         for s in strangers:
             assert s.isActive()
     finally:

@@ -40,12 +40,13 @@ def _publish(args: argparse.Namespace) -> int:
     if url is None:
         raise TriptychError("publish needs a store: pass --store URL or set TRIPTYCH_STORE")
     from triptych.store.commands import publish_runs  # noqa: PLC0415 - psycopg on demand
+    from triptych.store.publish import REFUSED  # noqa: PLC0415
 
     lines = publish_runs(url, [Path(r) for r in args.runs] or [Path(".benchmarks")])
     for line in lines:
-        print(f"triptych: {line}")
+        print(f"triptych: {' '.join(line.split())}")
     print(f"triptych: publish: {len(lines)} run(s)")
-    return 0
+    return 1 if any(REFUSED in line for line in lines) else 0
 
 
 def _sides(args: argparse.Namespace) -> tuple[Runs, Runs, str, str]:

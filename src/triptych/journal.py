@@ -21,7 +21,6 @@ from triptych.errors import JournalError, TriptychError
 from triptych.record import CaseRecord
 from triptych.session import valid_session
 
-
 APPEND = os.O_WRONLY | os.O_CREAT | os.O_APPEND | os.O_NOFOLLOW | os.O_CLOEXEC
 
 

@@ -59,6 +59,9 @@ SAMPLE_COLUMNS = {
 NULLABLE = frozenset({"foreign_cpu", "connections"})
 
 
+REFUSED = "refused by the store"
+
+
 @dataclass(frozen=True)
 class Published:
     name: str
@@ -171,3 +174,12 @@ def _publish_one(conn: psycopg.Connection[Any], source: Source) -> Published:
     except TriptychError as e:
         conn.rollback()
         return Published(source.name, source.session, f"skipped: {e}")
+    except psycopg.errors.InsufficientPrivilege:
+        conn.rollback()
+        return Published(
+            source.name,
+            source.session,
+            f"{REFUSED}: this credential may not publish runs of machine "
+            f"{_machine_name(machine_of(source.doc or read_run(source.path)))!r} (a machine's "
+            "role publishes only its own machine's runs)",
+        )

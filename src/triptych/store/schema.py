@@ -68,7 +68,58 @@ MIGRATIONS: tuple[str, ...] = (
         PRIMARY KEY (run_id, family, label)
     );
     """,
+    # 2: one role per machine. A machine's role publishes (and replaces) only runs of its own
+    # machine, checked here by row-level security, so one runner's credential cannot publish
+    # as another. The tables' owner (a single shared credential, as before) is not limited.
+    """
+    CREATE TABLE machine_roles (
+        role     name PRIMARY KEY,              -- a PostgreSQL role a runner logs in as
+        machine  text NOT NULL                  -- the one machine (host name) it publishes
+    );
+    CREATE FUNCTION triptych_may_publish(m text) RETURNS boolean LANGUAGE sql STABLE AS
+        $$ SELECT EXISTS (SELECT 1 FROM machine_roles WHERE role = current_user AND machine = m) $$;
+    ALTER TABLE runs ENABLE ROW LEVEL SECURITY;
+    CREATE POLICY runs_read ON runs FOR SELECT USING (true);
+    CREATE POLICY runs_publish ON runs FOR INSERT WITH CHECK (triptych_may_publish(machine));
+    CREATE POLICY runs_replace ON runs FOR DELETE USING (triptych_may_publish(machine));
+    -- Samples and costs arrive by COPY, which row-level security refuses: a statement
+    -- trigger checks every row a statement added belongs to a run its role may publish.
+    CREATE FUNCTION triptych_owns_store() RETURNS boolean LANGUAGE sql STABLE AS
+        $$ SELECT pg_has_role(current_user, relowner, 'MEMBER') FROM pg_class
+           WHERE oid = 'runs'::regclass $$;
+    CREATE FUNCTION triptych_check_rows() RETURNS trigger LANGUAGE plpgsql AS $$
+    BEGIN
+        IF NOT triptych_owns_store() AND EXISTS (
+            SELECT 1 FROM added a JOIN runs r ON r.id = a.run_id
+            WHERE NOT triptych_may_publish(r.machine)
+        ) THEN
+            RAISE EXCEPTION 'this role may publish only its own machine''s runs'
+                USING ERRCODE = 'insufficient_privilege';
+        END IF;
+        RETURN NULL;
+    END $$;
+    CREATE TRIGGER samples_own_machine AFTER INSERT ON samples
+        REFERENCING NEW TABLE AS added FOR EACH STATEMENT EXECUTE FUNCTION triptych_check_rows();
+    CREATE TRIGGER run_costs_own_machine AFTER INSERT ON run_costs
+        REFERENCING NEW TABLE AS added FOR EACH STATEMENT EXECUTE FUNCTION triptych_check_rows();
+    """,
 )
+
+
+def machine_role_sql(role: str, machine: str) -> list[tuple[str, tuple[str, ...]]]:
+    """What the store's owner runs to let `role` publish the runs of `machine`, and only those
+    (the README shows it as SQL). The role must exist, with LOGIN and a password of its own."""
+    ident = '"' + role.replace('"', '""') + '"'
+    return [
+        (f"GRANT SELECT, INSERT, DELETE ON runs, samples, run_costs TO {ident}", ()),
+        (f"GRANT SELECT ON {VERSION_TABLE}, machine_roles TO {ident}", ()),
+        (f"GRANT USAGE ON SEQUENCE runs_id_seq TO {ident}", ()),
+        (
+            "INSERT INTO machine_roles (role, machine) VALUES (%s, %s) "
+            "ON CONFLICT (role) DO UPDATE SET machine = excluded.machine",
+            (role, machine),
+        ),
+    ]
 
 
 def current(conn: psycopg.Connection[tuple[object, ...]]) -> int:
@@ -86,6 +137,10 @@ def current(conn: psycopg.Connection[tuple[object, ...]]) -> int:
 def migrate(conn: psycopg.Connection[tuple[object, ...]]) -> int:
     """Bring the store to the newest schema; concurrent callers wait on one lock. Returns the
     version it has now."""
+    up_to_date = current(conn) == len(MIGRATIONS)
+    conn.commit()  # end the read's transaction: what follows is one of its own
+    if up_to_date:
+        return len(MIGRATIONS)  # nothing to create: a machine's role may not create anything
     with conn.transaction(), conn.cursor() as cur:
         # One migrator at a time, across every process that publishes.
         cur.execute("SELECT pg_advisory_xact_lock(hashtext('triptych-schema'))")
