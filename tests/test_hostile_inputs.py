@@ -15,11 +15,15 @@ import pytest
 
 from tests.synthetic import Metric, case_record, write_run
 from triptych.cli import main
+from triptych.errors import TriptychError
 from triptych.journal import Journal, read_journal
+from triptych.platforms.host import HostPlatform
 from triptych.record import CaseRecord, RecordError
 from triptych.report.load import load_runs
 from triptych.sample import Sample
 from triptych.session import new_session_id
+from triptych.workloads.base import RunSpec
+from triptych.workloads.disk import Fio, FioParams
 
 
 def steady(seed: int) -> Any:
@@ -195,3 +199,15 @@ def test_a_run_dated_in_the_future_is_never_tonights(
     assert "-> 0004\\_n" in out  # tonight's run is the newest real one
     assert "run 0003\\_n is dated 2099-01-01T00:00:00, after this machine's clock" in out
     assert "3 earlier run(s)" not in out
+
+
+def test_a_fio_file_that_would_fill_the_disk_is_refused_before_writing(tmp_path: Path) -> None:
+    with HostPlatform(new_session_id(), tmp_path / "scratch") as host:
+        fio = Fio(FioParams(size="999999G"), RunSpec(duration=1, timeout=60))
+        with pytest.raises(TriptychError) as e:
+            fio.prepare(host, "host-fs")
+        message = str(e.value)
+        assert "\n" not in message
+        assert "fio params.size = '999999G' does not fit in" in message
+        assert "set a smaller params.size in the scenario" in message
+        assert not list(Path(host.scratch("host-fs").path).glob("triptych-fio.dat"))

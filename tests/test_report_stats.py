@@ -74,7 +74,7 @@ def test_compare_gate_fails_on_planted_regression_and_passes_unchanged(
     assert "### Improvements" in out
     # A generous per-metric threshold lets the latency change pass the gate.
     assert (
-        main(["compare", str(base), str(worse), "--metric-threshold", "round-trip time p50=150"])
+        main(["compare", str(base), str(worse), "--metric-threshold", "round-trip time p50=100"])
         == 0
     )
 

@@ -23,10 +23,10 @@ from tests.intruder import intruder
 from triptych import machine_lock
 from triptych.errors import PlatformUnavailable, TriptychError
 from triptych.images import RootfsRecipe, build_rootfs
-from triptych.platforms.base import SERVICE_UID
 from triptych.platforms.host import HostPlatform
 from triptych.platforms.host_sweep import OWNER_ENV, SESSION_ENV, sweep_host
 from triptych.private_path import UnsafePath, private_dir
+from triptych.service_user import SERVICE_UID
 from triptych.session import new_session_id
 
 CLI = [sys.executable, "-m", "triptych.cli"]

@@ -19,12 +19,13 @@ from tests.intruder import intruder
 from tests.leftovers import suite_resources
 from tests.suite_run import run_suite, run_until_case, suite_env
 from triptych.errors import TriptychError
-from triptych.platforms.base import SERVICE_UID, Platform
+from triptych.platforms.base import Platform
 from triptych.platforms.docker import DockerBridgePlatform
 from triptych.platforms.host import HostPlatform
 from triptych.platforms.host_sweep import OWNER_ENV, SESSION_ENV, marked_processes
 from triptych.platforms.settings import DockerSettings
 from triptych.report.load import load_runs
+from triptych.service_user import SERVICE_UID
 from triptych.session import new_session_id
 from triptych.workloads.base import RunSpec
 from triptych.workloads.network import Iperf3Params, Iperf3Tcp, SockperfParams, SockperfPingPong

@@ -20,12 +20,12 @@ import pytest
 from docker.models.containers import Container
 from docker.models.volumes import Volume
 
-from triptych.platforms.base import SERVICE_UID
 from triptych.platforms.docker_sweep import LABEL, MANAGED_LABEL, OWNER_LABEL, sweep_docker
 from triptych.platforms.host_sweep import OWNER_ENV, SESSION_ENV, sweep_host
 from triptych.platforms.host_sweep import OWNER_FILE as HOST_OWNER_FILE
 from triptych.platforms.libvirt_sweep import OWNER_FILE, SESSIONS_DIR, sweep_libvirt
 from triptych.platforms.vm_xml import network_xml, session_subnet
+from triptych.service_user import SERVICE_UID
 from triptych.session import (
     NAME_PREFIX,
     new_session_id,

@@ -21,8 +21,8 @@ import docker.errors
 
 from triptych import __version__
 from triptych.errors import TriptychError
-from triptych.platforms.base import SERVICE_UID, SERVICES_DIR
 from triptych.private_path import check_dir, open_private_file, private_dir
+from triptych.service_user import SERVICE_UID, SERVICES_DIR
 
 RELEASE = "bookworm"
 # The benchmark tools (as on the host) and what a guest needs to boot and be reached.

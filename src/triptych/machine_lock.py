@@ -18,6 +18,7 @@ import math
 import os
 import re
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 from triptych.errors import TriptychError
@@ -139,6 +140,17 @@ def acquire(session: str, wait: bool, path: Path | None = None) -> int:
     record = {"session": session, "pid": os.getpid(), "since": time.time()}
     os.pwrite(fd, json.dumps(record).encode(), 0)
     return fd
+
+
+def acquire_or_wait(session: str, wait: bool, say: Callable[[str], object]) -> int:
+    """acquire(), and with `wait` a held lock is waited for (saying whose) instead of refused."""
+    try:
+        return acquire(session, wait=False)
+    except MachineBusy:
+        if not wait:
+            raise
+    say(f"triptych: waiting for {holder()} to end")
+    return acquire(session, wait=True)
 
 
 def release(fd: int, path: Path | None = None) -> str:

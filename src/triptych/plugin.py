@@ -312,25 +312,14 @@ def pytest_collection_finish(session: pytest.Session) -> None:
     if not any(isinstance(_trial_of(item), Trial) for item in session.items):
         return
     wait = bool(config.getoption("--triptych-wait"))
+    reporter = config.pluginmanager.get_plugin("terminalreporter")
+    say = reporter.write_line if reporter is not None else print
     try:
-        config.stash[LOCK_KEY] = _lock(config, wait)
+        config.stash[LOCK_KEY] = machine_lock.acquire_or_wait(config.stash[SESSION_KEY], wait, say)
     except TriptychError as e:
         # Refused before any case: one line, and nothing for pytest-benchmark to save.
         bench_adapter.save_nothing(config)
         raise pytest.UsageError(str(e)) from None
-
-
-def _lock(config: pytest.Config, wait: bool) -> int:
-    session = config.stash[SESSION_KEY]
-    try:
-        return machine_lock.acquire(session, wait=False)
-    except machine_lock.MachineBusy:
-        if not wait:
-            raise
-    reporter = config.pluginmanager.get_plugin("terminalreporter")
-    if reporter is not None:
-        reporter.write_line(f"triptych: waiting for {machine_lock.holder()} to end")
-    return machine_lock.acquire(session, wait=True)
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:

@@ -261,18 +261,11 @@ def _spec(where: Where, key: str, c: dict[str, Any], d: _Defaults, workload: str
         )
     timeout = c.get("timeout", d.timeout)
     timeout = float(timeout) if timeout is not None else max(120.0, 10 * duration)
-    in_range(
-        where,
-        f"{key}.timeout" if "timeout" in c else "scenario.timeout",
-        timeout,
-        MIN_DURATION,
-        MAX_TIMEOUT,
-        " s",
-        "timeout = 600",
-    )
+    timeout_key = f"{key}.timeout" if "timeout" in c else "scenario.timeout"
+    in_range(where, timeout_key, timeout, MIN_DURATION, MAX_TIMEOUT, " s", "timeout = 600")
     if timeout <= duration:
         raise where.error(
-            f"{key}.timeout" if "timeout" in c else "scenario.timeout",
+            timeout_key,
             f"{timeout:g} s is not longer than the duration {duration:g} s",
             "allow more time than the measurement",
         )

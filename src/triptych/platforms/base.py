@@ -20,27 +20,10 @@ from triptych.errors import NotApplicable, TriptychError
 from triptych.platforms.catalog import KINDS, PlatformKind
 from triptych.process import CommandResult
 from triptych.sample import MetaValue
+from triptych.service_user import SERVICE_UID, as_service_user
 from triptych.session import NAME_PREFIX
 
 T = TypeVar("T")
-# Servers of the services workloads run as nobody:nogroup on every platform (Debian's 65534),
-# never as root: inside a container without capabilities root could not drop to another user,
-# and PostgreSQL refuses to run as root anywhere.
-SERVICE_UID = 65534
-# The directory of the service user's on a platform's primary disk, where servers keep files.
-SERVICES_DIR = "services"
-
-
-def as_service_user(argv: Sequence[str]) -> list[str]:
-    """argv run by root as the service user (util-linux setpriv, on the host and in guests)."""
-    return [
-        "setpriv",
-        f"--reuid={SERVICE_UID}",
-        f"--regid={SERVICE_UID}",
-        "--clear-groups",
-        "--",
-        *[str(a) for a in argv],
-    ]
 
 
 @dataclass(frozen=True)

@@ -21,7 +21,6 @@ from triptych.cleanup import report_swept
 from triptych.errors import PlatformUnavailable, TriptychError
 from triptych.images import REQUIRED_TOOLS, VOLUME_MOUNT, RootfsRecipe
 from triptych.platforms.base import (
-    SERVICE_UID,
     ColdStart,
     Endpoint,
     Platform,
@@ -33,6 +32,7 @@ from triptych.platforms.docker_sweep import labels, sweep_docker
 from triptych.platforms.settings import DockerSettings, cpu_list
 from triptych.process import KILLED_EXIT, CommandResult, terminate, timed_result, with_kill_timeout
 from triptych.sample import MetaValue
+from triptych.service_user import SERVICE_UID
 
 OVERLAY_DIR = "/triptych-overlay"
 PID_DIR = "/run"

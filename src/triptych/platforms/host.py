@@ -10,11 +10,12 @@ from typing import ClassVar
 
 from triptych.cleanup import report_swept
 from triptych.errors import PlatformUnavailable
-from triptych.platforms.base import Endpoint, Platform, ScratchDir, as_service_user, check_variant
+from triptych.platforms.base import Endpoint, Platform, ScratchDir, check_variant
 from triptych.platforms.host_sweep import claim_dir, marked_env, sweep_host
 from triptych.private_path import UnsafePath, private_dir
 from triptych.process import CLEAN_ENV, CommandResult, LocalProcess, run_local
 from triptych.sample import MetaValue
+from triptych.service_user import as_service_user
 
 
 class HostPlatform(Platform):

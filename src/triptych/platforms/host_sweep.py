@@ -20,8 +20,8 @@ from pathlib import Path
 
 import psutil
 
-from triptych.platforms.base import SERVICE_UID
 from triptych.process import CLEAN_ENV
+from triptych.service_user import SERVICE_UID
 from triptych.session import NAME_PREFIX, owner, owner_dead, valid_session
 
 OWNER_ENV = "TRIPTYCH_OWNER"

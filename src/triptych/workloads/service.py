@@ -17,8 +17,6 @@ from typing import Any, ClassVar
 
 from triptych.errors import TriptychError
 from triptych.platforms.base import (
-    SERVICE_UID,
-    SERVICES_DIR,
     Background,
     Endpoint,
     Platform,
@@ -26,6 +24,7 @@ from triptych.platforms.base import (
 )
 from triptych.process import CommandResult, run_local
 from triptych.sample import Sample
+from triptych.service_user import SERVICE_UID, SERVICES_DIR
 from triptych.workloads.base import RunSpec, WorkloadBase
 from triptych.workloads.placement import Placement, place
 
