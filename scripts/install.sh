@@ -9,13 +9,17 @@ PACKAGES=(
   libvirt-daemon-system libvirt-daemon-driver-qemu qemu-system-x86 qemu-utils
   dnsmasq-base                                # DHCP/DNS for the suite's libvirt network
   debootstrap                                 # builds the one userland every platform runs
-  sysbench stress-ng fio iperf3 sockperf      # the benchmark tools, on the host too
-  redis-server nginx-light postgresql-15      # the services (servers on the host platform)
-  redis-tools wrk                             # their load generators (pgbench: postgresql-15)
   libvirt-dev pkg-config                      # to build libvirt-python
   iproute2 procps e2fsprogs                   # ip, pkill, mkfs.ext4 -d
   chromium                                    # renders the report in the tests
 )
+
+# The benchmark tools, the services' servers and their load generators, as src/triptych/tools.py
+# declares them (it runs on the system's python3 with no dependencies).
+TOOL_PACKAGES=$(python3 src/triptych/tools.py)
+[ -n "$TOOL_PACKAGES" ] || { echo "triptych: src/triptych/tools.py listed no packages" >&2; exit 1; }
+mapfile -t TOOL_PACKAGES <<<"$TOOL_PACKAGES"
+PACKAGES+=("${TOOL_PACKAGES[@]}")
 
 missing=()
 for p in "${PACKAGES[@]}"; do

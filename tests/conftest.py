@@ -1,21 +1,24 @@
-"""Shared fixtures for triptych's own tests."""
+"""Shared fixtures for triptych's own tests.
+
+The engines' libraries (docker, libvirt) are imported by the fixtures that need them, never at
+the top: the parser and statistics tests run where neither is installed.
+"""
 
 from __future__ import annotations
 
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import docker
-import libvirt
 import pytest
 
 from tests.engines import unavailable
-from tests.leftovers import suite_resources
 from triptych.errors import PlatformUnavailable
-from triptych.images import RootfsRecipe, build_rootfs, docker_image
-from triptych.platforms import libvirt_conn
-from triptych.platforms.docker_conn import connect
+
+if TYPE_CHECKING:
+    import docker
+    import libvirt
 
 pytest_plugins = ["pytester"]
 
@@ -42,6 +45,8 @@ def real_run(tmp_path: Path) -> Path:
 @pytest.fixture(scope="session")
 def docker_client() -> Iterator[docker.DockerClient]:
     """A client of the real local Docker engine."""
+    from triptych.platforms.docker_conn import connect  # noqa: PLC0415 - the engine on demand
+
     try:
         client = connect()
     except PlatformUnavailable as e:
@@ -55,6 +60,8 @@ def docker_client() -> Iterator[docker.DockerClient]:
 @pytest.fixture(scope="module")
 def conn() -> Iterator[libvirt.virConnect]:
     """A connection to the real local libvirtd."""
+    from triptych.platforms import libvirt_conn  # noqa: PLC0415 - the engine on demand
+
     try:
         c = libvirt_conn.connect()
     except PlatformUnavailable as e:
@@ -68,6 +75,8 @@ def conn() -> Iterator[libvirt.virConnect]:
 @pytest.fixture(scope="session")
 def bench_image(docker_client: docker.DockerClient) -> str:
     """The suite's own image, built (or taken from the cache) exactly as `triptych images build`."""
+    from triptych.images import RootfsRecipe, build_rootfs, docker_image  # noqa: PLC0415
+
     recipe = RootfsRecipe()
     return docker_image(docker_client, recipe, build_rootfs(recipe))
 
@@ -79,6 +88,8 @@ def no_leftovers(request: pytest.FixtureRequest) -> Iterator[None]:
     if request.node.get_closest_marker("fault") is None:
         yield
         return
+    from tests.leftovers import suite_resources  # noqa: PLC0415 - the engines on demand
+
     before = suite_resources()
     yield
     assert sorted(suite_resources() - before) == []

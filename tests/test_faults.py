@@ -7,6 +7,7 @@ import json
 import os
 import re
 import signal
+import socket
 import subprocess
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -316,3 +317,38 @@ def test_dev_kvm_missing(tmp_path: Path) -> None:
     meta = case["extra_info"]["platform_metadata"]
     assert meta["acceleration_reason"] == "/dev/kvm is missing: using TCG emulation"
     assert set(runs.samples[runs.samples.platform == "host"].scenario) == {"k"}
+
+
+FAILS_IN_PREPARE = """
+[scenario]
+name = "p"
+platforms = ["host"]
+rounds = 1
+duration = 1
+warmup = 0
+
+[[case]]
+name = "web"
+workload = "nginx"
+
+[[case]]
+name = "cpu"
+workload = "sysbench-cpu"
+"""
+
+
+def test_a_case_that_fails_before_its_rounds_is_reported_once(tmp_path: Path) -> None:
+    """Its one line, once: not also an ERROR for pytest-benchmark's "fixture was not used"."""
+    with socket.socket() as squatter:
+        squatter.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        squatter.bind(("127.0.0.1", 18080))
+        squatter.listen()
+        done = run_suite(tmp_path, FAILS_IN_PREPARE, "--benchmark-save=p")
+    out = done.stdout
+    assert done.returncode == 1, out[-3000:]
+    assert "1 failed, 1 passed in" in out, out[-3000:]
+    assert "error" not in out.splitlines()[-1], out[-3000:]
+    assert "not used at all" not in out
+    assert out.count("port 18080 on host is already in use") == 1, out[-3000:]  # once
+    saved = json.loads(next((tmp_path / ".benchmarks").glob("*/*.json")).read_text())
+    assert [b["name"] for b in saved["benchmarks"]] == ["test_case[p/cpu/host]"]

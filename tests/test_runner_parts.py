@@ -19,14 +19,16 @@ from triptych.runner import ci_halfwidth
 from triptych.workloads.startup import startup_samples
 
 
-def test_ci_halfwidth_against_the_t_table() -> None:
-    # mean 2, sd 1, n 3: t(0.975, 2) = 4.303 (table) -> 4.303 / sqrt(3) / 2 = 1.2421
-    assert ci_halfwidth([1.0, 2.0, 3.0]) == pytest.approx(1.2421, abs=1e-4)
-    # mean 10, sd sqrt(4/3) = 1.1547, n 4: t(0.975, 3) = 3.182 -> 3.182 * 1.1547 / 2 / 10
-    assert ci_halfwidth([9.0, 11.0, 9.0, 11.0]) == pytest.approx(0.1837, abs=2e-4)
+def test_ci_halfwidth_on_logs_against_the_t_table() -> None:
+    # logs 0, 0.6931, 1.0986: sd 0.5555, n 3; t(0.975, 2) = 4.303 (table)
+    # -> exp(4.303 * 0.5555 / sqrt(3)) - 1 = exp(1.3800) - 1 = 2.975
+    assert ci_halfwidth([1.0, 2.0, 3.0]) == pytest.approx(2.975, abs=2e-3)
+    # logs 2.1972, 2.3979 twice each: sd 0.1159, n 4; t(0.975, 3) = 3.182
+    # -> exp(3.182 * 0.1159 / 2) - 1 = exp(0.1844) - 1 = 0.2025
+    assert ci_halfwidth([9.0, 11.0, 9.0, 11.0]) == pytest.approx(0.2025, abs=2e-4)
     assert ci_halfwidth([5.0, 5.0, 5.0]) == 0.0
     assert math.isinf(ci_halfwidth([5.0]))
-    assert math.isinf(ci_halfwidth([-1.0, 1.0]))  # mean 0: no relative width
+    assert math.isinf(ci_halfwidth([-1.0, 1.0]))  # no log of a value <= 0
 
 
 def test_variants_per_platform_and_target() -> None:

@@ -273,7 +273,7 @@ def test_docker_settings_reach_every_case(tmp_path: Path) -> None:
         '[[case]]\nworkload = "fio"\n[[case]]\nworkload = "sysbench-cpu"\n',
     )
     expected = DockerSettings(image="mine:1", cpus=1.5, cpuset="0", memory="2g")
-    assert [c.docker for c in s.cases] == [expected, expected]  # type: ignore[attr-defined]
+    assert [c.engines.docker for c in s.cases] == [expected, expected]  # type: ignore[attr-defined]
 
 
 def test_adaptive_round_policy(tmp_path: Path) -> None:

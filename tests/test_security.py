@@ -26,6 +26,7 @@ from triptych.images import RootfsRecipe, build_rootfs
 from triptych.platforms.host import HostPlatform
 from triptych.platforms.host_sweep import OWNER_ENV, SESSION_ENV, sweep_host
 from triptych.private_path import UnsafePath, private_dir
+from triptych.report.load import CACHE_VERSION, load_runs
 from triptych.service_user import SERVICE_UID
 from triptych.session import new_session_id
 
@@ -267,3 +268,28 @@ def test_a_planted_image_cache_is_refused(root_dir: Path) -> None:
         os.chown(cache, bad.uid, bad.gid)
         with pytest.raises(UnsafePath, match=rf"the image cache is owned by uid {bad.uid}"):
             build_rootfs(RootfsRecipe(), cache, progress=lambda line: None)
+
+
+def test_the_report_never_writes_through_a_cache_another_user_planted(root_dir: Path) -> None:
+    """A directory of runs may be shared (an artifact, a scratch share): the report's cache
+    there is used only if it is ours, and never written through a link."""
+    shared = root_dir / "shared"
+    shared.mkdir()
+    shared.chmod(0o1777)
+    run = shared / "0001_x.json"
+    shutil.copy(Path(__file__).parent / "data" / "run-quick-all-platforms.json", run)
+    victim = root_dir / "victim"
+    victim.write_text("root's own file\n")
+    st = run.stat()
+    with intruder() as bad:
+        cache = shared / ".triptych-cache"
+        assert bad.run("mkdir", str(cache)).returncode == 0
+        stem = f"{run.name}.{st.st_size}.{st.st_mtime_ns}"
+        # Links where the cache file and (as the old code named it) its temporary file go.
+        planted = sorted([f"{stem}.v{CACHE_VERSION}", f"{stem}.tmp"])
+        for name in planted:
+            assert bad.run("ln", "-s", str(victim), str(cache / name)).returncode == 0
+        runs = load_runs([shared])
+        assert set(runs.samples.run) == {"0001_x"}
+        assert victim.read_text() == "root's own file\n"
+        assert sorted(p.name for p in cache.iterdir()) == planted  # nothing of root's added

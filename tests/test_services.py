@@ -281,3 +281,27 @@ def test_every_host_server_runs_as_the_service_user_in_a_clean_environment(
                 assert set(env) == {"PATH", "LANG", "HOME", OWNER_ENV, SESSION_ENV}, env
             finally:
                 w.cleanup(host, "loopback")
+
+
+def test_a_server_that_listens_but_answers_no_request_is_not_ready(scratch: Path) -> None:
+    """Ready means a real client request succeeded, not that a port listens (PostgreSQL under
+    emulation listens while it still refuses connections)."""
+
+    class Mute(RedisBenchmark):
+        ready_timeout = 3.0
+
+        def server_argv(self, platform: Platform, directory: str) -> list[str]:
+            # Listens on redis's port, but speaks HTTP: redis-cli's PING gets no PONG.
+            return ["python3", "-m", "http.server", "--bind", "127.0.0.1", str(self.port)]
+
+    with HostPlatform(new_session_id(), scratch) as host:
+        w = Mute(RedisParams(), SPEC)
+        with pytest.raises(TriptychError) as err:
+            w.prepare(host, "loopback")
+        w.cleanup(host, "loopback")
+    message = str(err.value)
+    assert "\n" not in message
+    assert message.startswith(
+        "redis-benchmark server on host: it listened on port 16379 but answered no client "
+        "request within 3 s (last: "
+    ), message

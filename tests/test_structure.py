@@ -75,3 +75,34 @@ def test_plugin_and_scenario_load_without_docker_or_libvirt() -> None:
         [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True
     )
     assert out.stdout.strip() == "[]"
+
+
+# The tests of what is computed from captured output and saved data: they need no engine.
+ENGINE_FREE_TESTS = (
+    "tests/test_parsers.py",
+    "tests/test_service_parsers.py",
+    "tests/test_stats.py",
+    "tests/test_per_unit.py",
+    "tests/test_scenario.py",
+    "tests/test_hostile_inputs.py",
+)
+BLOCK_ENGINES = """
+import builtins, sys
+real = builtins.__import__
+def guard(name, *args, **kwargs):
+    if name.split(".")[0] in ("docker", "libvirt", "libvirt_qemu"):
+        raise ImportError(f"{name} is blocked: this test must not need an engine")
+    return real(name, *args, **kwargs)
+builtins.__import__ = guard
+import pytest
+sys.exit(pytest.main(["-q", "-p", "no:cacheprovider", *sys.argv[1:]]))
+"""
+
+
+def test_parser_and_statistics_tests_run_without_docker_or_libvirt() -> None:
+    done = subprocess.run(
+        [sys.executable, "-c", BLOCK_ENGINES, *ENGINE_FREE_TESTS],
+        cwd=ROOT, capture_output=True, text=True, check=False, timeout=300,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-2000:]
+    assert " passed" in done.stdout.splitlines()[-1]

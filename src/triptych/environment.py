@@ -13,14 +13,7 @@ import psutil
 from triptych.errors import CommandFailed
 from triptych.process import run_local
 from triptych.sample import MetaValue
-
-TOOLS = {  # tool -> argv that prints its version on the first line
-    "sysbench": ["sysbench", "--version"],
-    "stress-ng": ["stress-ng", "--version"],
-    "fio": ["fio", "--version"],
-    "iperf3": ["iperf3", "--version"],
-    "sockperf": ["sockperf", "--version"],
-}
+from triptych.tools import TOOLS
 
 
 def _read(path: str) -> str | None:
@@ -140,6 +133,6 @@ def collect() -> dict[str, MetaValue]:
         "aslr": _read("/proc/sys/kernel/randomize_va_space") or "unknown",
         "smt": _read("/sys/devices/system/cpu/smt/active") or "unknown",
     }
-    for tool, argv in TOOLS.items():
-        info[f"tool_{tool}"] = tool_version(argv)
+    for tool in TOOLS.values():  # every tool, the load generators on the host too
+        info[f"tool_{tool.name}"] = tool_version(list(tool.version))
     return info

@@ -23,18 +23,12 @@ from triptych import __version__
 from triptych.errors import TriptychError
 from triptych.private_path import check_dir, open_private_file, private_dir
 from triptych.service_user import SERVICE_UID, SERVICES_DIR
+from triptych.tools import PLATFORM, on_platforms, packages
 
 RELEASE = "bookworm"
-# The benchmark tools (as on the host) and what a guest needs to boot and be reached.
+# The tools every platform runs (triptych.tools), and what a guest needs to boot and be reached.
 PACKAGES = (
-    "sysbench",
-    "stress-ng",
-    "fio",
-    "iperf3",
-    "sockperf",
-    "redis-server",
-    "nginx-light",
-    "postgresql-15",
+    *packages(PLATFORM),
     "procps",
     "iproute2",
     "python3",
@@ -47,9 +41,7 @@ PACKAGES = (
 )
 # Bump when the recipe (post-configuration) changes, so caches are rebuilt.
 RECIPE = 4
-REQUIRED_TOOLS = (
-    "sysbench", "stress-ng", "fio", "iperf3", "sockperf", "redis-server", "nginx", "timeout", "sh",
-)  # fmt: skip
+REQUIRED_TOOLS = (*(t.executable for t in on_platforms()), "timeout", "sh")
 # The packaged services the suite starts itself, in the foreground: never at a guest's boot.
 SERVICE_UNITS = ("redis-server.service", "nginx.service", "postgresql.service")
 IMAGE_REPOSITORY = "triptych/bench"

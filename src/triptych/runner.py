@@ -57,12 +57,14 @@ class Trial:
 
 
 def ci_halfwidth(values: list[float]) -> float:
-    """Half-width of the 95% t confidence interval of the mean, as a fraction of the mean."""
+    """Half-width of the 95% t confidence interval of the mean log value, as a fraction
+    (expm1 of it): on logs, as the report tests, so a round's cost is relative whichever way
+    the metric runs. Infinite when it has no meaning (fewer than 2 rounds, a value <= 0)."""
     n = len(values)
-    mean = statistics.fmean(values) if values else 0.0
-    if n < 2 or mean == 0:
+    if n < 2 or any(v <= 0 for v in values):
         return math.inf
-    return float(stdtrit(n - 1, 0.975)) * statistics.stdev(values) / math.sqrt(n) / abs(mean)
+    logs = [math.log(v) for v in values]
+    return math.expm1(float(stdtrit(n - 1, 0.975)) * statistics.stdev(logs) / math.sqrt(n))
 
 
 def adaptive_rounds(
@@ -160,7 +162,7 @@ def _journalled(
         yield
         status = "passed"
     except ParseError as e:
-        benchmark.has_error = True
+        bench_adapter.failed(benchmark)
         if journal is None:
             raise
         kept = journal.keep_raw(trial.id, e.tool, e.raw)
@@ -171,7 +173,7 @@ def _journalled(
         error = str(e).splitlines()[0] if str(e) else type(e).__name__
         # pytest-benchmark marks only Exceptions; an interrupted case must not be saved with
         # no data either (its session-end save would crash and lose every other case).
-        benchmark.has_error = True
+        bench_adapter.failed(benchmark)
         raise
     finally:
         if journal is not None:

@@ -92,10 +92,6 @@ class Case:
         return sum(self.rounds_in_pass(i) for i in range(index))
 
     @property
-    def docker(self) -> DockerSettings:
-        return self.engines.docker
-
-    @property
     def params_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self.params)
 

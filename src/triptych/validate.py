@@ -14,7 +14,7 @@ import re
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Protocol, TypeVar
+from typing import Any, TypeVar
 
 from triptych.errors import ScenarioError
 
@@ -29,12 +29,6 @@ class Problem:
     key: str
     problem: str
     fix: str
-
-
-class Checked(Protocol):
-    """Settings whose fields depend on each other say what is wrong across them."""
-
-    def problems(self) -> Iterator[Problem]: ...
 
 
 class Where:

@@ -15,13 +15,14 @@ from types import TracebackType
 from typing import ClassVar, Protocol, Self, TypeVar
 
 from triptych.cleanup import report_left
-from triptych.environment import TOOLS, version_line
+from triptych.environment import version_line
 from triptych.errors import NotApplicable, TriptychError
 from triptych.platforms.catalog import KINDS, PlatformKind
 from triptych.process import CommandResult
 from triptych.sample import MetaValue
 from triptych.service_user import SERVICE_UID, as_service_user
 from triptych.session import NAME_PREFIX
+from triptych.tools import on_platforms
 
 T = TypeVar("T")
 
@@ -168,14 +169,14 @@ class Platform(abc.ABC):
         """Each measuring tool's version as this platform runs it (the container image's, the
         guest's), as `tool_NAME`: the report warns when platforms of a run used other builds."""
         out: dict[str, MetaValue] = {}
-        for tool, argv in TOOLS.items():
+        for tool in on_platforms():  # the servers' too: redis, nginx, postgres
             try:
-                r = self.execute(argv, 60)
+                r = self.execute(tool.version, 60)
             except TriptychError:
-                out[f"tool_{tool}"] = "unknown"
+                out[f"tool_{tool.name}"] = "unknown"
                 continue
             ok = r.returncode == 0
-            out[f"tool_{tool}"] = version_line(r.stdout, r.stderr) if ok else "missing"
+            out[f"tool_{tool.name}"] = version_line(r.stdout, r.stderr) if ok else "missing"
         return out
 
     @abc.abstractmethod

@@ -19,7 +19,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from triptych import families
 from triptych.errors import TriptychError
+from triptych.families import FAMILIES, TAIL_GROUP
 from triptych.report.analysis import labelled
 from triptych.report.effect import FASTER, SLOWER, Effect, describe
 from triptych.report.gate_stats import Rounds, gate_tests
@@ -27,34 +29,23 @@ from triptych.report.load import ENV_KEYS, Runs
 from triptych.report.stats import decide
 
 DEFAULT_THRESHOLD = 0.05
-# What one baseline run cannot show: how far a whole run moves from night to night. Per family,
-# and for tail latencies (p99 and beyond) of any family, the largest run-to-run spread (standard
-# deviation of a run's mean log value beyond its rounds' own noise) measured among the metrics of
-# six unchanged quick runs of our machine kind (tests/data/history; tests/test_gate_sim.py keeps
-# this table at or above what those runs show).
-RUN_TO_RUN = {
-    "cpu": 0.08,
-    "memory": 0.10,
-    "disk": 0.34,
-    "network": 0.15,
-    "startup": 0.11,
-    "tail": 0.42,
-}
+# What one baseline run cannot show: how far a whole run moves from night to night, per noise
+# group (triptych.families, where each family's measured spread is declared).
+RUN_TO_RUN = {f.name: f.run_to_run for f in (*FAMILIES.values(), TAIL_GROUP)}
 # Against one baseline run a change must exceed its floor: what two runs differing only by that
 # spread exceed once in ~1000 (3 standard deviations of a difference of two runs).
 FLOOR_SIGMAS = 3.0
-TAIL = re.compile(r"\bp99")
 
 
 def noise_group(family: str, metric: str) -> str:
     """Metrics whose run-to-run noise is alike: a family's, and tail latencies of any family
     (the floors, and the variances moderated together in a history, are per group)."""
-    return "tail" if TAIL.search(metric) else family
+    return families.noise_group(family, metric).name
 
 
 def floor_of(family: str, metric: str) -> float:
     """The noise floor a change must exceed against a single baseline run."""
-    spread = RUN_TO_RUN.get(noise_group(family, metric), max(RUN_TO_RUN.values()))
+    spread = families.noise_group(family, metric).run_to_run
     return math.expm1(FLOOR_SIGMAS * math.sqrt(2) * spread)
 
 

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import math
 import os
+import tempfile
 from collections.abc import Iterable
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
@@ -16,6 +18,7 @@ import pandas as pd
 
 from triptych import fields
 from triptych.errors import TriptychError
+from triptych.private_path import UnsafePath, private_dir
 from triptych.record import CaseRecord
 from triptych.report.sources import find_runs, session_in, sources
 
@@ -248,14 +251,25 @@ def _digest_file(path: Path) -> dict[str, Any]:
     except (OSError, orjson.JSONDecodeError, TypeError, ValueError):
         pass
     digest = _digest(path, read_run(path))
-    try:
-        cached.parent.mkdir(exist_ok=True)
-        tmp = cached.with_suffix(".tmp")
-        tmp.write_bytes(orjson.dumps(digest))
-        tmp.replace(cached)
-    except OSError:
-        pass  # a read-only results directory still renders, just without the cache
+    with contextlib.suppress(OSError, UnsafePath):  # read-only or not ours: no cache, same report
+        _keep(cached, orjson.dumps(digest))
     return digest
+
+
+def _keep(cached: Path, data: bytes) -> None:
+    """Write a cache file, only into a cache directory of ours that no one else can write, and
+    never through a link: a directory of runs may come from anywhere (an artifact, a share)."""
+    private_dir(cached.parent, "the report's cache", 0o755)
+    fd, tmp = tempfile.mkstemp(dir=cached.parent, prefix=".tmp-")  # O_EXCL: never a link
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+        os.chmod(tmp, 0o644)
+        os.replace(tmp, cached)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
 
 
 def _try_digest(path: Path) -> dict[str, Any] | str:

@@ -10,6 +10,7 @@ from typing import Any
 
 import jinja2
 
+from triptych.families import order
 from triptych.record import DOCUMENT_KEYS
 from triptych.report import svg
 from triptych.report.analysis import Group, Row, analyse
@@ -17,8 +18,8 @@ from triptych.report.effect import Effect, count_difference, describe, factor
 from triptych.report.load import Runs, load_runs
 from triptych.report.stats import MARGIN
 from triptych.report.summary import HOST, SummaryCell
+from triptych.tools import TOOLS
 
-FAMILY_ORDER = ("cpu", "memory", "disk", "network", "services", "startup")
 # Besides each case's primary metric, what a concurrency sweep is drawn for: the p99 latencies.
 SWEEP_TAIL = re.compile(r"\bp99$")
 MACHINE_KEYS = (
@@ -28,9 +29,7 @@ MACHINE_KEYS = (
     "kernel",
     "cpu_governor",
     "host_virtualization",
-    "tool_sysbench",
-    "tool_fio",
-    "tool_iperf3",
+    *(f"tool_{name}" for name in TOOLS),
 )
 
 
@@ -62,8 +61,7 @@ def effect_css(e: Effect) -> str:
 
 
 def families(g: Group) -> list[str]:
-    present = {r.family for r in g.rows}
-    return [f for f in FAMILY_ORDER if f in present] + sorted(present - set(FAMILY_ORDER))
+    return order({r.family for r in g.rows})
 
 
 def family_chart(g: Group, family: str) -> str:
@@ -135,10 +133,10 @@ class Fleet:
 
 def fleet(groups: list[Group], machines: dict[str, dict[str, Any]]) -> Fleet:
     present = {f for g in groups for f in g.summary}
-    order = {lab: g.columns[lab].order for g in groups for lab in g.labels}
+    columns = {lab: g.columns[lab].order for g in groups for lab in g.labels}
     return Fleet(
-        [f for f in FAMILY_ORDER if f in present] + sorted(present - set(FAMILY_ORDER)),
-        sorted(order, key=lambda lab: order[lab]),
+        order(present),
+        sorted(columns, key=lambda lab: columns[lab]),
         {g.env: str(machines.get(g.latest, {}).get("node", "?")) for g in groups},
     )
 

@@ -3,8 +3,10 @@
 
 from __future__ import annotations
 
+import http.client
 import json
 from dataclasses import dataclass
+from http import HTTPStatus
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -87,6 +89,18 @@ class NginxWrk(ServiceWorkload):
 
     def server_argv(self, platform: Platform, directory: str) -> list[str]:
         return ["nginx", "-e", "stderr", "-p", directory, "-c", f"{directory}/nginx.conf"]
+
+    def request(self, endpoint: Endpoint, client_dir: Path) -> str | None:
+        """A GET of the file the rounds fetch, answered 200."""
+        conn = http.client.HTTPConnection(endpoint.host, endpoint.port, timeout=10)
+        try:
+            conn.request("GET", "/file")
+            status = conn.getresponse().status
+        except OSError as e:
+            return f"GET /file: {e}"
+        finally:
+            conn.close()
+        return None if status == HTTPStatus.OK else f"GET /file answered {status}"
 
     def load(self, endpoint: Endpoint, client_dir: Path) -> None:
         (client_dir / "done.lua").write_text(DONE_LUA)

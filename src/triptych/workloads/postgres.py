@@ -17,7 +17,7 @@ from triptych.process import CLEAN_ENV, CommandResult, run_local
 from triptych.sample import MetaValue, Sample
 from triptych.validate import setting
 from triptych.workloads.base import number, whole_seconds
-from triptych.workloads.service import SETUP_TIMEOUT, ServiceWorkload, write_file
+from triptych.workloads.service import SETUP_TIMEOUT, ServiceWorkload, answered, write_file
 
 POSTGRES_PORT = 15432
 PG_BIN = "/usr/lib/postgresql/15/bin"  # Debian 12's PostgreSQL, on the host and in the image
@@ -98,6 +98,10 @@ class Pgbench(ServiceWorkload):
             "-c", "unix_socket_directories=",
             "-c", f"max_connections={max(100, self.params.connections + 10)}",
         ]  # fmt: skip
+
+    def request(self, endpoint: Endpoint, client_dir: Path) -> str | None:
+        psql = [f"{PG_BIN}/psql", *self._connect(endpoint), "-w", "-X", "-q", "-c", "SELECT 1"]
+        return answered([*psql, DATABASE], self.client_env(client_dir))
 
     def _connect(self, endpoint: Endpoint) -> list[str]:
         return ["-h", endpoint.host, "-p", str(endpoint.port), "-U", USER]

@@ -15,7 +15,7 @@ from triptych.process import CommandResult
 from triptych.sample import MetaValue, Sample
 from triptych.validate import setting
 from triptych.workloads.base import RunSpec, number
-from triptych.workloads.service import ServiceWorkload
+from triptych.workloads.service import ServiceWorkload, answered
 
 REDIS_PORT = 16379
 TESTS = ("SET", "GET")
@@ -44,6 +44,10 @@ class RedisBenchmark(ServiceWorkload):
     def __init__(self, params: Any, spec: RunSpec) -> None:  # noqa: ANN401
         super().__init__(params, spec)
         self.rate = FIRST_RATE
+
+    def request(self, endpoint: Endpoint, client_dir: Path) -> str | None:
+        # -e: an error reply (LOADING while it starts) is a failure, not an answer.
+        return answered(["redis-cli", "-e", "-h", endpoint.host, "-p", str(endpoint.port), "PING"])
 
     def requests(self) -> int:
         """Requests per test so that SET and GET together take about `duration`."""

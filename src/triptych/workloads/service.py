@@ -12,6 +12,7 @@ import contextlib
 import os
 import shutil
 import tempfile
+import time
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -29,6 +30,7 @@ from triptych.workloads.base import RunSpec, WorkloadBase
 from triptych.workloads.placement import Placement, place
 
 SERVER_READY_TIMEOUT = 120.0
+READY_POLL = 0.5
 SETUP_TIMEOUT = 600.0  # initdb and loading a table, under emulation too
 LOG = "server.log"
 
@@ -36,6 +38,18 @@ LOG = "server.log"
 def machine_cpus() -> tuple[int, ...]:
     """The host CPUs this process may use (the client inherits them)."""
     return tuple(sorted(os.sched_getaffinity(0)))
+
+
+def answered(argv: list[str], env: dict[str, str] | None = None) -> str | None:
+    """A client request made by a tool on the host: None when it exited 0, else its last line."""
+    try:
+        r = run_local(argv, 30, "host (readiness request)", env)
+    except TriptychError as e:
+        return str(e)
+    if r.returncode == 0:
+        return None
+    lines = (r.stderr.strip() or r.stdout.strip() or f"exit code {r.returncode}").splitlines()
+    return lines[-1]
 
 
 def write_file(platform: Platform, path: str, text: str) -> None:
@@ -50,6 +64,7 @@ class ServiceWorkload(WorkloadBase):
     family: ClassVar[str] = "services"
     target: ClassVar[str] = "network"
     port: ClassVar[int]
+    ready_timeout: ClassVar[float] = SERVER_READY_TIMEOUT
 
     def __init__(self, params: Any, spec: RunSpec) -> None:  # noqa: ANN401
         super().__init__(params, spec)
@@ -73,6 +88,12 @@ class ServiceWorkload(WorkloadBase):
         raise NotImplementedError
 
     def parse_round(self, result: CommandResult, client_dir: Path) -> list[Sample]:
+        raise NotImplementedError
+
+    def request(self, endpoint: Endpoint, client_dir: Path) -> str | None:
+        """One real client request: None when the server answered it, else why not. A server
+        that listens is not yet ready (PostgreSQL under emulation refuses connections while it
+        starts up): a case begins only once a request succeeded."""
         raise NotImplementedError
 
     def client_env(self, client_dir: Path) -> dict[str, str] | None:
@@ -117,12 +138,26 @@ class ServiceWorkload(WorkloadBase):
         logged = ["sh", "-c", 'exec "$@" >"$0" 2>&1', log, *self.server_argv(platform, self._dir)]
         self._server = platform.spawn_service(self.placement.server_argv(logged))
         try:
-            wait_for_listen(platform, self.port, SERVER_READY_TIMEOUT, self._server)
+            wait_for_listen(platform, self.port, self.ready_timeout, self._server)
+            self._wait_answered(platform, self._endpoint, self._client_dir)
         except TriptychError as e:
             raise TriptychError(
                 f"{self.tool} server on {platform.name}: {e} ({self.last_log(platform)})"
             ) from None
         self.load(self._endpoint, self._client_dir)
+
+    def _wait_answered(self, platform: Platform, endpoint: Endpoint, client_dir: Path) -> None:
+        """Until a real client request succeeds (bounded, saying what it waited for)."""
+        deadline = time.monotonic() + self.ready_timeout
+        while (why := self.request(endpoint, client_dir)) is not None:
+            if self._server is not None and not self._server.alive():
+                raise TriptychError("it exited before it answered a client request")
+            if time.monotonic() > deadline:
+                raise TriptychError(
+                    f"it listened on port {self.port} but answered no client request within "
+                    f"{self.ready_timeout:g} s (last: {why})"
+                )
+            time.sleep(READY_POLL)
 
     def last_log(self, platform: Platform) -> str:
         """The server's own last log line, for an error that says why it stopped."""
