@@ -138,9 +138,9 @@ def test_engines_down_the_run_goes_on_with_the_host(tmp_path: Path) -> None:
     assert "During handling" not in done.stdout, done.stdout[-3000:]
 
 
-@contextmanager
-def daemon_stopped(name: str, platform: str) -> Iterator[None]:
-    """Stop the daemon scripts/daemons.sh started (only that one, by its pid); start it again."""
+def our_daemon(name: str, platform: str) -> psutil.Process:
+    """The daemon scripts/daemons.sh started here (only that one, by its pid), or a skip: asked
+    before a run starts, so a skip never leaves a run behind (holding the machine's lock)."""
     state = Path(os.environ.get("TRIPTYCH_DAEMON_STATE", ROOT / ".run" / "daemons"))
     try:
         proc = psutil.Process(int((state / f"{name}.pid").read_text()))
@@ -148,6 +148,12 @@ def daemon_stopped(name: str, platform: str) -> Iterator[None]:
             raise ValueError(proc.name())
     except (OSError, ValueError, psutil.Error) as e:
         unavailable(platform, f"{name} was not started by scripts/daemons.sh here ({e})")
+    return proc
+
+
+@contextmanager
+def daemon_stopped(proc: psutil.Process) -> Iterator[None]:
+    """Stop the daemon; start it again (with scripts/daemons.sh) afterwards."""
     proc.send_signal(signal.SIGTERM)
     try:
         proc.wait(60)
@@ -164,6 +170,7 @@ def engine_stopped_mid_run(
     finished cases are kept; what the daemon's death left is named, and the next run removes
     it."""
     order = ("--triptych-order=scenario", "--benchmark-save=f")
+    engine = our_daemon(daemon, platform)
     proc, journal = run_until_case(
         tmp_path,
         scenario(platform, "host", long=40, after=True),
@@ -173,7 +180,7 @@ def engine_stopped_mid_run(
         settle=4,
     )
     session = journal.stem
-    with daemon_stopped(daemon, platform):
+    with daemon_stopped(engine):
         out, _ = proc.communicate(timeout=300)
     assert proc.returncode == 1, out[-3000:]
     assert "1 failed, 4 passed, 1 skipped" in out, out[-3000:]

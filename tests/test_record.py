@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from tests.synthetic import case_record
-from triptych.record import RECORD_VERSION, CaseRecord, RecordError, RoundsPolicy
+from triptych.record import RECORD_VERSION, CaseRecord, RecordError, RoundsReached
 from triptych.sample import Sample
 
 DATA = Path(__file__).parent / "data"
@@ -30,7 +30,7 @@ def _record() -> CaseRecord:
         primary_variant=False,
         params={"streams": 1},
         platform_metadata={"layer": "container", "limit_cpus": 0.5},
-        rounds_policy=RoundsPolicy(2, 9, 0.02, 0.015, True),
+        rounds_policy=RoundsReached(2, 9, 0.02, 0.015, True),
     )
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import math
 import shutil
 from collections.abc import Callable
@@ -253,3 +254,42 @@ def test_a_cell_is_never_coloured_against_its_own_figure() -> None:
     assert cell.direction == ""
     agreeing = SummaryCell(1.2, ("a", "b"), 2, (SLOWER, "undetermined"))
     assert agreeing.direction == SLOWER
+
+
+SERVICES_RUNS = sorted((Path(__file__).parent / "data" / "history-services").glob("*.json"))
+
+
+def _twice_as_bad(source: Path, dest: Path) -> Path:
+    """A real services run with every figure made 2x worse in its own direction."""
+    doc = json.loads(source.read_text())
+    for b in doc["benchmarks"]:
+        for s in b["extra_info"]["samples"]:
+            if s["unit"] != "count":
+                s["value"] = s["value"] / 2 if s["higher_is_better"] else s["value"] * 2
+    doc["machine_info"]["triptych"]["session"] = "20261201000000-bad0bd"
+    dest.write_text(json.dumps(doc))
+    return dest
+
+
+def test_services_twice_as_slow_fail_the_gate_against_their_history(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Five real unchanged services runs as the history: the sixth passes, and the sixth with
+    every service figure 2x worse fails, in every service. Against ONE baseline run a 2x change
+    cannot fail here: the services' floor, measured from these runs, is 3.0x (TCG PostgreSQL's
+    run-to-run spread), where it fell back to the widest group's 5.0x before."""
+    history = tmp_path / "history"
+    history.mkdir()
+    for run in SERVICES_RUNS[:5]:
+        shutil.copy(run, history / run.name)
+    same = tmp_path / "0006_same.json"
+    shutil.copy(SERVICES_RUNS[5], same)
+    bad = _twice_as_bad(SERVICES_RUNS[5], tmp_path / "0006_bad.json")
+    assert main(["compare", str(history), str(same)]) == 0
+    capsys.readouterr()
+    assert main(["compare", str(history), str(bad)]) == 1
+    out = capsys.readouterr().out
+    regressions = out.split("### Regressions")[1]
+    for case in ("redis", "nginx", "postgres"):
+        assert f"| {case} |" in regressions, (case, regressions[:3000])
+    assert floor_of("services", "get rate") == pytest.approx(math.expm1(3 * math.sqrt(2) * 0.26))

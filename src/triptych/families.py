@@ -28,7 +28,7 @@ FAMILIES: dict[str, Family] = {
         Family("memory", 0.10),
         Family("disk", 0.34),
         Family("network", 0.15),
-        Family("services", 0.34),  # provisional (the disk family's) until measured
+        Family("services", 0.26),
         Family("startup", 0.11),
     )
 }

@@ -45,8 +45,8 @@ class RecordError(TriptychError):
 
 
 @dataclass(frozen=True)
-class RoundsPolicy:
-    """What adaptive rounds asked for and reached."""
+class RoundsReached:
+    """What adaptive rounds asked for and reached (the scenario's RoundPolicy is what it asks)."""
 
     min: int
     max: int
@@ -75,7 +75,7 @@ class CaseRecord:
     platform_metadata: dict[str, MetaValue]
     samples: list[Sample] = field(default_factory=list)
     primary_metric: str | None = None
-    rounds_policy: RoundsPolicy | None = None
+    rounds_policy: RoundsReached | None = None
     pass_index: int = 0  # which pass over the cases this is (rounds are numbered across them)
     passes: int = 1
     profile: str = ""  # the guest profile when a run compares several (its own VM column)
@@ -187,11 +187,11 @@ class CaseRecord:
         )
 
 
-def _policy(d: object) -> RoundsPolicy:
+def _policy(d: object) -> RoundsReached:
     if not isinstance(d, dict):
         raise fields.FieldError(f"rounds_policy: expected an object, got {type(d).__name__}")
     target = d.get("target_ci")
-    return RoundsPolicy(
+    return RoundsReached(
         min=fields.whole(d, "min", high=10**6),
         max=fields.whole(d, "max", high=10**6),
         target_ci=None if target is None else fields.real(d, "target_ci"),

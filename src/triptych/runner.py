@@ -18,7 +18,7 @@ from triptych.journal import Journal
 from triptych.platforms.base import Platform
 from triptych.platforms.catalog import KINDS
 from triptych.platforms.settings import EngineSettings
-from triptych.record import DOCUMENT_KEYS, CaseRecord, RoundsPolicy
+from triptych.record import DOCUMENT_KEYS, CaseRecord, RoundsReached
 from triptych.sample import Sample
 from triptych.scenario import Case, RoundPolicy
 from triptych.workloads.base import Workload
@@ -81,7 +81,7 @@ def adaptive_rounds(
         return not converged and done < policy.max_rounds
 
     record.rounds = timed_rounds(benchmark, one_round, more)
-    record.rounds_policy = RoundsPolicy(
+    record.rounds_policy = RoundsReached(
         policy.rounds,
         policy.max_rounds,
         policy.target_ci,
@@ -210,16 +210,12 @@ def _warm_up(trial: Trial, workload: Workload, platform: Platform, record: CaseR
     spec = trial.case.warmup_spec(workload.min_duration)
     if spec is None:
         return
-    measuring = workload.spec
-    workload.spec = spec
     try:
-        warm = workload.measure(platform, trial.variant)
+        warm = workload.measure(platform, trial.variant, spec)
     except ParseError:
         # A short run may report nothing a round would (stress-ng's stream rate under
         # emulation): it warmed up all the same, and its figures are discarded anyway.
         warm = []
-    finally:
-        workload.spec = measuring
     record.warmup_seconds = spec.duration
     record.warmup_samples = [
         s.with_context(

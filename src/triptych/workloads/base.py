@@ -27,11 +27,13 @@ class Workload(Protocol):
     target: ClassVar[str]
     tool: ClassVar[str]
     min_duration: ClassVar[float]
-    spec: RunSpec  # how long a round measures (the warm-up run swaps in a shorter one)
+    spec: RunSpec  # how long a round measures (the warm-up passes its own to measure())
 
     def prepare(self, platform: Platform, variant: str) -> None: ...
 
-    def measure(self, platform: Platform, variant: str) -> list[Sample]: ...
+    def measure(self, platform: Platform, variant: str, run: RunSpec | None = None) -> list[Sample]:
+        """One round (or, given `run`, a run of that length: the warm-up)."""
+        ...
 
     def primary(self) -> str: ...
 
@@ -65,7 +67,7 @@ class WorkloadBase:
 class ToolWorkload(WorkloadBase):
     """A workload that is one command on the platform per round; subclasses give argv and parse."""
 
-    def argv(self, platform: Platform, variant: str) -> list[str]:
+    def argv(self, platform: Platform, variant: str, run: RunSpec) -> list[str]:
         raise NotImplementedError
 
     def parse(self, output: str) -> list[Sample]:
@@ -74,8 +76,9 @@ class ToolWorkload(WorkloadBase):
     def prepare(self, platform: Platform, variant: str) -> None:
         return None
 
-    def measure(self, platform: Platform, variant: str) -> list[Sample]:
-        result = platform.execute(self.argv(platform, variant), self.spec.timeout)
+    def measure(self, platform: Platform, variant: str, run: RunSpec | None = None) -> list[Sample]:
+        run = run or self.spec
+        result = platform.execute(self.argv(platform, variant, run), run.timeout)
         result.check(platform.name)
         return self.parse(result.stdout)
 

@@ -10,7 +10,7 @@ from triptych.errors import ParseError
 from triptych.platforms.base import Platform
 from triptych.sample import Sample
 from triptych.validate import setting
-from triptych.workloads.base import ToolWorkload, number, whole_seconds
+from triptych.workloads.base import RunSpec, ToolWorkload, number, whole_seconds
 from triptych.workloads.stressng import stressng_metrics
 
 EVENTS = re.compile(r"events per second:\s*(\S+)")
@@ -32,12 +32,12 @@ class SysbenchCpu(ToolWorkload):
     Params: ClassVar[type[SysbenchCpuParams]] = SysbenchCpuParams
     params: SysbenchCpuParams
 
-    def argv(self, platform: Platform, variant: str) -> list[str]:
+    def argv(self, platform: Platform, variant: str, run: RunSpec) -> list[str]:
         return [
             "sysbench",
             "cpu",
             f"--threads={self.params.threads}",
-            f"--time={whole_seconds(self.spec.duration)}",
+            f"--time={whole_seconds(run.duration)}",
             f"--cpu-max-prime={self.params.max_prime}",
             "run",
         ]
@@ -77,7 +77,7 @@ class StressNgCpu(ToolWorkload):
     def primary(self) -> str:
         return f"cpu {self.params.method} bogo-ops"
 
-    def argv(self, platform: Platform, variant: str) -> list[str]:
+    def argv(self, platform: Platform, variant: str, run: RunSpec) -> list[str]:
         return [
             "stress-ng",
             "--cpu",
@@ -85,7 +85,7 @@ class StressNgCpu(ToolWorkload):
             "--cpu-method",
             self.params.method,
             "--timeout",
-            f"{whole_seconds(self.spec.duration)}s",
+            f"{whole_seconds(run.duration)}s",
             "--metrics",
             "--yaml",
             "/dev/stdout",

@@ -11,7 +11,7 @@ from triptych.errors import ParseError, TriptychError
 from triptych.platforms.base import Platform
 from triptych.sample import MetaValue, Sample
 from triptych.validate import setting, size_setting
-from triptych.workloads.base import ToolWorkload, number, whole_seconds
+from triptych.workloads.base import RunSpec, ToolWorkload, number, whole_seconds
 
 FILE_NAME = "triptych-fio.dat"
 RESERVE = 2**30  # bytes left free beside the fio file
@@ -88,7 +88,7 @@ class Fio(ToolWorkload):
         what = "IOPS" if self.params.rw.startswith("rand") else "bandwidth"
         return f"{self.params.rw} {what}"
 
-    def argv(self, platform: Platform, variant: str) -> list[str]:
+    def argv(self, platform: Platform, variant: str, run: RunSpec) -> list[str]:
         p = self.params
         return [
             "fio",
@@ -100,7 +100,7 @@ class Fio(ToolWorkload):
             f"--iodepth={p.iodepth}",
             f"--ioengine={p.ioengine}",
             f"--direct={int(p.direct)}",
-            f"--runtime={whole_seconds(self.spec.duration)}",
+            f"--runtime={whole_seconds(run.duration)}",
             "--time_based",
             "--randrepeat=0",
             "--output-format=json",

@@ -10,7 +10,7 @@ from triptych.errors import ParseError
 from triptych.platforms.base import Platform
 from triptych.sample import MetaValue, Sample
 from triptych.validate import setting, size_setting
-from triptych.workloads.base import ToolWorkload, number, whole_seconds
+from triptych.workloads.base import RunSpec, ToolWorkload, number, whole_seconds
 from triptych.workloads.stressng import stressng_metrics
 
 # The read rate's YAML key: stress-ng 0.15 writes it as below; 0.16 and later write the metric's
@@ -38,7 +38,7 @@ class StressNgStream(ToolWorkload):
     # Shorter runs end with "run duration too short to determine memory rate" and no figure.
     min_duration: ClassVar[float] = 5.0
 
-    def argv(self, platform: Platform, variant: str) -> list[str]:
+    def argv(self, platform: Platform, variant: str, run: RunSpec) -> list[str]:
         return [
             "stress-ng",
             "--stream",
@@ -46,7 +46,7 @@ class StressNgStream(ToolWorkload):
             "--stream-l3-size",
             self.params.l3_size,
             "--timeout",
-            f"{whole_seconds(self.spec.duration)}s",
+            f"{whole_seconds(run.duration)}s",
             "--metrics",
             "--yaml",
             "/dev/stdout",
@@ -104,12 +104,12 @@ class SysbenchRandomAccess(ToolWorkload):
     Params: ClassVar[type[RandomAccessParams]] = RandomAccessParams
     params: RandomAccessParams
 
-    def argv(self, platform: Platform, variant: str) -> list[str]:
+    def argv(self, platform: Platform, variant: str, run: RunSpec) -> list[str]:
         return [
             "sysbench",
             "memory",
             "--threads=1",
-            f"--time={whole_seconds(self.spec.duration)}",
+            f"--time={whole_seconds(run.duration)}",
             f"--memory-block-size={self.params.buffer}",
             "--memory-total-size=100T",
             "--memory-oper=read",

@@ -46,7 +46,7 @@ class ServerWorkload(WorkloadBase):
     def server_argv(self, platform: Platform) -> list[str]:
         raise NotImplementedError
 
-    def client_argv(self, endpoint: Endpoint) -> list[str]:
+    def client_argv(self, endpoint: Endpoint, run: RunSpec) -> list[str]:
         raise NotImplementedError
 
     def parse(self, output: str) -> list[Sample]:
@@ -59,13 +59,14 @@ class ServerWorkload(WorkloadBase):
         # iperf3's single-client server stumbles over a probe that sends no cookie.
         wait_for_listen(platform, self.port, SERVER_READY_TIMEOUT, self._server)
 
-    def measure(self, platform: Platform, variant: str) -> list[Sample]:
+    def measure(self, platform: Platform, variant: str, run: RunSpec | None = None) -> list[Sample]:
+        run = run or self.spec
         if self._endpoint is None or self._server is None:
             raise TriptychError(f"{self.name}: run() before prepare()")
         if not self._server.alive():
             raise TriptychError(f"{self.tool} server on {platform.name} is no longer running")
         where = f"host (client of {platform.name})"
-        result = run_local(self.client_argv(self._endpoint), self.spec.timeout, where=where)
+        result = run_local(self.client_argv(self._endpoint, run), run.timeout, where=where)
         for _ in range(CONNECT_RETRIES):
             # A server that just served a round may briefly re-open its listener or still be
             # tearing the last test down (iperf3 does, slowly under emulation): retry a failed
@@ -73,7 +74,7 @@ class ServerWorkload(WorkloadBase):
             if not any(e in result.stdout + result.stderr for e in CONTROL_ERRORS):
                 break
             time.sleep(1)
-            result = run_local(self.client_argv(self._endpoint), self.spec.timeout, where=where)
+            result = run_local(self.client_argv(self._endpoint, run), run.timeout, where=where)
         if result.returncode != 0 and not result.stdout.strip():
             result.check(f"host (client of {platform.name})")
         return self.parse(result.stdout)
@@ -103,7 +104,7 @@ class Iperf3Tcp(ServerWorkload):
     def server_argv(self, platform: Platform) -> list[str]:
         return ["iperf3", "-s", "-B", platform.listen_host(), "-p", str(self.port)]
 
-    def client_argv(self, endpoint: Endpoint) -> list[str]:
+    def client_argv(self, endpoint: Endpoint, run: RunSpec) -> list[str]:
         argv = [
             "iperf3",
             "-c",
@@ -111,7 +112,7 @@ class Iperf3Tcp(ServerWorkload):
             "-p",
             str(endpoint.port),
             "-t",
-            str(whole_seconds(self.spec.duration)),
+            str(whole_seconds(run.duration)),
             "-P",
             str(self.params.streams),
             "-J",
@@ -172,7 +173,7 @@ class SockperfPingPong(ServerWorkload):
     def server_argv(self, platform: Platform) -> list[str]:
         return ["sockperf", "server", "--tcp", "-i", platform.listen_host(), "-p", str(self.port)]
 
-    def client_argv(self, endpoint: Endpoint) -> list[str]:
+    def client_argv(self, endpoint: Endpoint, run: RunSpec) -> list[str]:
         return [
             "sockperf",
             "ping-pong",
@@ -182,7 +183,7 @@ class SockperfPingPong(ServerWorkload):
             "-p",
             str(endpoint.port),
             "-t",
-            str(whole_seconds(self.spec.duration)),
+            str(whole_seconds(run.duration)),
             "-m",
             str(self.params.message_size),
             "--full-rtt",

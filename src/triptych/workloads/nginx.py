@@ -15,7 +15,7 @@ from triptych.platforms.base import Endpoint, Platform
 from triptych.process import CommandResult
 from triptych.sample import MetaValue, Sample
 from triptych.validate import setting
-from triptych.workloads.base import number, whole_seconds
+from triptych.workloads.base import RunSpec, number, whole_seconds
 from triptych.workloads.service import ServiceWorkload, write_file
 
 NGINX_PORT = 18080
@@ -105,14 +105,14 @@ class NginxWrk(ServiceWorkload):
     def load(self, endpoint: Endpoint, client_dir: Path) -> None:
         (client_dir / "done.lua").write_text(DONE_LUA)
 
-    def client_argv(self, endpoint: Endpoint, client_dir: Path) -> list[str]:
+    def client_argv(self, endpoint: Endpoint, client_dir: Path, run: RunSpec) -> list[str]:
         c = self.params.connections
         threads = min(c, len(self.client_cpus()))
         return [
             "wrk",
             "-t", str(threads),
             "-c", str(c),
-            "-d", f"{whole_seconds(self.spec.duration)}s",
+            "-d", f"{whole_seconds(run.duration)}s",
             "--timeout", "10s",
             "--latency",
             "-s", str(client_dir / "done.lua"),

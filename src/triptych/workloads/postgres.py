@@ -16,7 +16,7 @@ from triptych.platforms.base import Endpoint, Platform
 from triptych.process import CLEAN_ENV, CommandResult, run_local
 from triptych.sample import MetaValue, Sample
 from triptych.validate import setting
-from triptych.workloads.base import number, whole_seconds
+from triptych.workloads.base import RunSpec, number, whole_seconds
 from triptych.workloads.service import SETUP_TIMEOUT, ServiceWorkload, answered, write_file
 
 POSTGRES_PORT = 15432
@@ -114,7 +114,7 @@ class Pgbench(ServiceWorkload):
             where
         )
 
-    def client_argv(self, endpoint: Endpoint, client_dir: Path) -> list[str]:
+    def client_argv(self, endpoint: Endpoint, client_dir: Path, run: RunSpec) -> list[str]:
         for old in client_dir.glob(f"{LOG_PREFIX}.*"):
             old.unlink()
         c = self.params.connections
@@ -123,7 +123,7 @@ class Pgbench(ServiceWorkload):
             *self._connect(endpoint),
             "-c", str(c),
             "-j", str(min(c, len(self.client_cpus()))),
-            "-T", str(whole_seconds(self.spec.duration)),
+            "-T", str(whole_seconds(run.duration)),
             *MODES[self.params.mode],
             "-l", f"--log-prefix={client_dir / LOG_PREFIX}",
             DATABASE,

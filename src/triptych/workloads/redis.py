@@ -44,14 +44,15 @@ class RedisBenchmark(ServiceWorkload):
     def __init__(self, params: Any, spec: RunSpec) -> None:  # noqa: ANN401
         super().__init__(params, spec)
         self.rate = FIRST_RATE
+        self._requests = MIN_REQUESTS
 
     def request(self, endpoint: Endpoint, client_dir: Path) -> str | None:
         # -e: an error reply (LOADING while it starts) is a failure, not an answer.
         return answered(["redis-cli", "-e", "-h", endpoint.host, "-p", str(endpoint.port), "PING"])
 
-    def requests(self) -> int:
+    def requests(self, run: RunSpec) -> int:
         """Requests per test so that SET and GET together take about `duration`."""
-        n = int(self.rate * self.spec.duration / len(TESTS))
+        n = int(self.rate * run.duration / len(TESTS))
         return max(MIN_REQUESTS, min(MAX_REQUESTS, n))
 
     def server_argv(self, platform: Platform, directory: str) -> list[str]:
@@ -67,14 +68,15 @@ class RedisBenchmark(ServiceWorkload):
             "--maxclients", str(self.params.connections + 32),
         ]  # fmt: skip
 
-    def client_argv(self, endpoint: Endpoint, client_dir: Path) -> list[str]:
+    def client_argv(self, endpoint: Endpoint, client_dir: Path, run: RunSpec) -> list[str]:
+        self._requests = self.requests(run)  # what this run asks for, as parse_round reads it
         p = self.params
         return [
             "redis-benchmark",
             "-h", endpoint.host,
             "-p", str(endpoint.port),
             "-c", str(p.connections),
-            "-n", str(self.requests()),
+            "-n", str(self._requests),
             "-d", str(p.value_size),
             "-P", str(p.pipeline),
             "-t", ",".join(t.lower() for t in TESTS),
@@ -82,7 +84,7 @@ class RedisBenchmark(ServiceWorkload):
         ]  # fmt: skip
 
     def parse_round(self, result: CommandResult, client_dir: Path) -> list[Sample]:
-        samples = parse_redis_csv(result.stdout, self.params, self.requests())
+        samples = parse_redis_csv(result.stdout, self.params, self._requests)
         rates = [s.value for s in samples if s.metric.endswith(" rate")]
         self.rate = min(rates)
         return samples

@@ -84,7 +84,7 @@ class ServiceWorkload(WorkloadBase):
     def load(self, endpoint: Endpoint, client_dir: Path) -> None:
         """Client work once the server listens, before the rounds (e.g. pgbench -i)."""
 
-    def client_argv(self, endpoint: Endpoint, client_dir: Path) -> list[str]:
+    def client_argv(self, endpoint: Endpoint, client_dir: Path, run: RunSpec) -> list[str]:
         raise NotImplementedError
 
     def parse_round(self, result: CommandResult, client_dir: Path) -> list[Sample]:
@@ -168,7 +168,8 @@ class ServiceWorkload(WorkloadBase):
         line = tail.stdout.strip()
         return f"its last log line: {line}" if line else "its log is empty"
 
-    def measure(self, platform: Platform, variant: str) -> list[Sample]:
+    def measure(self, platform: Platform, variant: str, run: RunSpec | None = None) -> list[Sample]:
+        run = run or self.spec
         if self._endpoint is None or self._server is None or self.placement is None:
             raise TriptychError(f"{self.name}: run() before prepare()")
         if not self._server.alive():
@@ -177,9 +178,9 @@ class ServiceWorkload(WorkloadBase):
                 f"({self.last_log(platform)})"
             )
         client_dir = self._started_dir()
-        argv = self.placement.client_argv(self.client_argv(self._endpoint, client_dir))
+        argv = self.placement.client_argv(self.client_argv(self._endpoint, client_dir, run))
         where = f"host (client of {platform.name})"
-        result = run_local(argv, self.spec.timeout, where, env=self.client_env(client_dir))
+        result = run_local(argv, run.timeout, where, env=self.client_env(client_dir))
         if result.returncode != 0:
             if not self._server.alive():
                 raise TriptychError(

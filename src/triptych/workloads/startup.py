@@ -7,7 +7,7 @@ from typing import ClassVar
 
 from triptych.platforms.base import ColdStart, Platform
 from triptych.sample import Sample
-from triptych.workloads.base import WorkloadBase
+from triptych.workloads.base import RunSpec, WorkloadBase
 
 TIME_TO_FIRST_EXEC = "startup time to first exec"
 IDLE_MEMORY = "memory footprint at idle"
@@ -47,8 +47,8 @@ class Startup(WorkloadBase):
     def prepare(self, platform: Platform, variant: str) -> None:
         return None
 
-    def measure(self, platform: Platform, variant: str) -> list[Sample]:
-        return startup_samples(platform.cold_start(self.spec.timeout))
+    def measure(self, platform: Platform, variant: str, run: RunSpec | None = None) -> list[Sample]:
+        return startup_samples(platform.cold_start((run or self.spec).timeout))
 
     def cleanup(self, platform: Platform, variant: str) -> None:
         return None

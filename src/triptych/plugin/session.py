@@ -1,15 +1,8 @@
-"""The pytest plugin: scenario x platform x variant parametrization, platforms, machine info.
-
-`pytest bench/ --benchmark-save=NAME --triptych-scenarios=scenarios/quick.toml` collects one test
-(a Trial) per case, platform and variant; the test requests the `triptych_trial`,
-`triptych_platform`, `triptych_journal` and `benchmark` fixtures and calls
-`triptych.runner.run_trial`.
-"""
+"""The run session: its id and signals, its platforms, its journal, the machine lock, the guard
+round pytest-benchmark's save, and the machine record."""
 
 from __future__ import annotations
 
-import os
-import random
 import signal
 import sys
 import threading
@@ -22,131 +15,22 @@ import pytest
 from triptych import bench_adapter, environment, machine_lock
 from triptych.errors import JournalError, PlatformUnavailable, TriptychError
 from triptych.journal import Journal
-from triptych.platforms.catalog import KINDS, PLATFORM_NAMES
-from triptych.platforms.host_sweep import DEFAULT_SCRATCH
 from triptych.platforms.registry import PlatformSettings
+from triptych.plugin.collection import load_scenarios, trial_of
+from triptych.plugin.keys import (
+    JOURNAL_KEY,
+    LOCK_KEY,
+    MACHINE_KEY,
+    ORDER_KEY,
+    SCENARIOS_KEY,
+    SESSION_KEY,
+    SIGNALS_KEY,
+)
+from triptych.plugin.options import selected_platforms, split_list
 from triptych.pool import PlatformPool
 from triptych.runner import Trial
-from triptych.scenario import Scenario, load_scenario
 from triptych.session import new_session_id
-from triptych.workloads.registry import SERVER_PORTS, WORKLOADS
-
-SCENARIOS_KEY = pytest.StashKey[list[Scenario]]()
-SESSION_KEY = pytest.StashKey[str]()
-SIGNALS_KEY = pytest.StashKey[dict[signal.Signals, Any]]()
-REQUIRE_ENV = "TRIPTYCH_REQUIRE_PLATFORMS"
-# A disk-backed directory (/tmp may be tmpfs, where O_DIRECT fails); each session makes its own
-# private subdirectory with mkdtemp, so the shared parent is not a race.
-DEFAULT_SCENARIO = "scenarios/quick.toml"
-
-
-def pytest_addoption(parser: pytest.Parser) -> None:
-    group = parser.getgroup("triptych", "triptych benchmark suite")
-    group.addoption(
-        "--triptych-scenarios",
-        default=None,
-        metavar="FILE[,FILE...]",
-        help="scenario files to run (default: scenarios/quick.toml)",
-    )
-    group.addoption(
-        "--triptych-platforms",
-        default=None,
-        metavar="LIST",
-        help="comma-separated platforms to run on (default: each scenario's list)",
-    )
-    group.addoption(
-        "--triptych-require-platforms",
-        default=os.environ.get(REQUIRE_ENV),
-        metavar="LIST",
-        help="platforms that must not be skipped: a skip becomes a failure "
-        f"(default: ${REQUIRE_ENV}; 'all' means every selected platform)",
-    )
-    group.addoption(
-        "--triptych-order",
-        default="shuffle",
-        choices=("shuffle", "scenario"),
-        help="order of the platforms within each case: shuffled (default; a drifting machine "
-        "then favours no platform) or as the scenario lists them",
-    )
-    group.addoption(
-        "--triptych-seed",
-        type=int,
-        default=None,
-        help="seed of the shuffle (default: random; recorded in the saved run)",
-    )
-    group.addoption(
-        "--triptych-journal",
-        default=None,
-        metavar="DIR",
-        help="where each finished case is journalled as it completes (kept if the run dies); "
-        "default: journal/ in the --benchmark-storage directory",
-    )
-    _add_machine_options(group)
-
-
-def _add_machine_options(group: pytest.OptionGroup) -> None:
-    """Where the run keeps its files, and how it shares the machine."""
-    group.addoption(
-        "--triptych-wait",
-        action="store_true",
-        help="if another run is measuring on this machine, wait for it to end (default: "
-        "refuse to start)",
-    )
-    group.addoption(
-        "--triptych-scratch",
-        default=str(DEFAULT_SCRATCH),
-        metavar="DIR",
-        help="where the host keeps scratch files (a real filesystem, not tmpfs)",
-    )
-
-
-def _split(value: str | None) -> list[str]:
-    return [v.strip() for v in (value or "").split(",") if v.strip()]
-
-
-def _selected_platforms(config: pytest.Config) -> list[str] | None:
-    chosen = _split(config.getoption("--triptych-platforms"))
-    for name in chosen:
-        if name not in PLATFORM_NAMES:
-            raise pytest.UsageError(
-                f"--triptych-platforms: unknown platform {name!r}; "
-                f"use a comma-separated list of {', '.join(PLATFORM_NAMES)}"
-            )
-    return chosen or None
-
-
-def _load(files: list[str]) -> list[Scenario]:
-    return [load_scenario(Path(f)) for f in files]
-
-
-def _scenarios(config: pytest.Config) -> list[Scenario]:
-    """The scenarios named on the command line (loaded at configure) or the default one."""
-    if SCENARIOS_KEY not in config.stash:
-        try:
-            config.stash[SCENARIOS_KEY] = _load([DEFAULT_SCENARIO])
-        except TriptychError as e:
-            pytest.fail(str(e), pytrace=False)
-    return config.stash[SCENARIOS_KEY]
-
-
-def trials(config: pytest.Config) -> list[Trial]:
-    """Every (case, platform, variant) the selected scenarios and platforms ask for."""
-    selected = _selected_platforms(config)
-    found = []
-    for scenario in _scenarios(config):
-        for index in range(scenario.passes):  # pass by pass over all the cases
-            for case in scenario.cases:
-                target = WORKLOADS[case.workload].target
-                for name in case.platforms:
-                    if selected is not None and name not in selected:
-                        continue
-                    profiles = case.engines.vm_profiles if name == "vm" else ()
-                    found += [
-                        Trial(case, name, v, index, profile)
-                        for profile in profiles or ("",)
-                        for v in KINDS[name].variants(target)
-                    ]
-    return found
+from triptych.workloads.registry import SERVER_PORTS
 
 
 def _interrupt(signum: int, _frame: object) -> None:
@@ -164,50 +48,13 @@ def pytest_configure(config: pytest.Config) -> None:
         }
     # The plugin is active in every pytest run of the environment: only scenarios the user
     # named are read up front (so a mistake stops the run before anything starts).
-    named = _split(config.getoption("--triptych-scenarios"))
+    named = split_list(config.getoption("--triptych-scenarios"))
     if named:
         try:
-            config.stash[SCENARIOS_KEY] = _load(named)
+            config.stash[SCENARIOS_KEY] = load_scenarios(named)
         except TriptychError as e:
             raise pytest.UsageError(str(e)) from None
-    _selected_platforms(config)
-
-
-ORDER_KEY = pytest.StashKey[dict[str, Any]]()
-
-
-def _trial_of(item: pytest.Item) -> object:
-    """The Trial a collected test measures (None for tests that measure nothing)."""
-    callspec = getattr(item, "callspec", None)
-    return callspec.params.get("triptych_trial") if callspec is not None else None
-
-
-def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Shuffle the platforms within each case (cases keep their order); record what was done."""
-    seed = config.getoption("--triptych-seed")
-    seed = seed if seed is not None else random.SystemRandom().randrange(2**31)
-    mode = config.getoption("--triptych-order")
-    rng = random.Random(seed)  # noqa: S311 - an experiment's order, not a secret
-    by_case: dict[str, list[int]] = {}
-    for i, item in enumerate(items):
-        trial = _trial_of(item)
-        if isinstance(trial, Trial):
-            key = f"{trial.case.scenario}/{trial.case.name}/{trial.pass_index}"
-            by_case.setdefault(key, []).append(i)
-    if mode == "shuffle":
-        for positions in by_case.values():
-            chosen = [items[i] for i in positions]
-            rng.shuffle(chosen)
-            for i, item in zip(positions, chosen, strict=True):
-                items[i] = item
-    order = [item.nodeid.split("[", 1)[-1].rstrip("]") for item in items if "[" in item.nodeid]
-    config.stash[ORDER_KEY] = {"mode": mode, "seed": seed, "order": order}
-
-
-def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
-    if "triptych_trial" in metafunc.fixturenames:
-        found = trials(metafunc.config)
-        metafunc.parametrize("triptych_trial", found, ids=[t.id for t in found])
+    selected_platforms(config)
 
 
 @pytest.fixture(scope="session")
@@ -242,14 +89,10 @@ def triptych_platform(
     except PlatformUnavailable as e:
         reason = str(e)
     # Outside the except block: the user sees one line, not a chain of exceptions.
-    required = _split(request.config.getoption("--triptych-require-platforms"))
+    required = split_list(request.config.getoption("--triptych-require-platforms"))
     if name in required or "all" in required:
         pytest.fail(f"required platform {name} is unavailable: {reason}", pytrace=False)
     pytest.skip(f"platform {name} unavailable: {reason}")
-
-
-JOURNAL_KEY = pytest.StashKey[Journal]()
-MACHINE_KEY = pytest.StashKey[dict[str, Any]]()
 
 
 def _machine(config: pytest.Config) -> dict[str, Any]:
@@ -303,13 +146,10 @@ def pytest_runtest_makereport(
     return report
 
 
-LOCK_KEY = pytest.StashKey[int]()
-
-
 def pytest_collection_finish(session: pytest.Session) -> None:
     """A run that measures holds the machine-wide lock from here to its end."""
     config = session.config
-    if not any(isinstance(_trial_of(item), Trial) for item in session.items):
+    if not any(isinstance(trial_of(item), Trial) for item in session.items):
         return
     wait = bool(config.getoption("--triptych-wait"))
     reporter = config.pluginmanager.get_plugin("terminalreporter")
@@ -366,24 +206,6 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
         # Interrupted or not, the journal holds every finished case; only a run that got to
         # its natural end is marked complete.
         journal.close(exitstatus != pytest.ExitCode.INTERRUPTED, int(exitstatus))
-
-
-@pytest.hookimpl(trylast=True)  # after pytest-benchmark's table
-def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> None:  # noqa: ANN401
-    """The verdicts of this run, in the report's words, after pytest-benchmark's table."""
-    journal = config.stash.get(JOURNAL_KEY, None)
-    if journal is None or not journal.path.exists():
-        return
-    from triptych.report.terminal import summary_lines  # noqa: PLC0415 - pandas, only here
-
-    try:
-        lines = summary_lines(journal.path)
-    except TriptychError as e:
-        lines = [f"no summary: {e}"]
-    if lines:
-        terminalreporter.section("triptych summary")
-        for line in lines:
-            terminalreporter.write_line(line)
 
 
 def pytest_benchmark_update_machine_info(
