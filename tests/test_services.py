@@ -98,6 +98,18 @@ def test_postgres_runs_as_the_service_user_on_the_primary_disk_and_goes(
         assert gone.returncode == 1
 
 
+def refusal_of(service: type[RedisBenchmark], scratch: Path) -> str:
+    """The one-line error a Redis-like service's prepare on the host ends in."""
+    with HostPlatform(new_session_id(), scratch) as host:
+        w = service(RedisParams(), SPEC)
+        with pytest.raises(TriptychError) as err:
+            w.prepare(host, "loopback")
+        w.cleanup(host, "loopback")
+    message = str(err.value)
+    assert "\n" not in message
+    return message
+
+
 def test_a_server_that_cannot_start_says_why_with_its_own_last_log_line(scratch: Path) -> None:
     class Unbindable(RedisBenchmark):
         def server_argv(self, platform: Platform, directory: str) -> list[str]:
@@ -109,13 +121,7 @@ def test_a_server_that_cannot_start_says_why_with_its_own_last_log_line(scratch:
                 *argv[argv.index("--bind") + 2 :],
             ]
 
-    with HostPlatform(new_session_id(), scratch) as host:
-        w = Unbindable(RedisParams(), SPEC)
-        with pytest.raises(TriptychError) as err:
-            w.prepare(host, "loopback")
-        w.cleanup(host, "loopback")
-    message = str(err.value)
-    assert "\n" not in message
+    message = refusal_of(Unbindable, scratch)
     assert message.startswith(
         "redis-benchmark server on host: server for port 16379 on host exited"
     )
@@ -294,13 +300,7 @@ def test_a_server_that_listens_but_answers_no_request_is_not_ready(scratch: Path
             # Listens on redis's port, but speaks HTTP: redis-cli's PING gets no PONG.
             return ["python3", "-m", "http.server", "--bind", "127.0.0.1", str(self.port)]
 
-    with HostPlatform(new_session_id(), scratch) as host:
-        w = Mute(RedisParams(), SPEC)
-        with pytest.raises(TriptychError) as err:
-            w.prepare(host, "loopback")
-        w.cleanup(host, "loopback")
-    message = str(err.value)
-    assert "\n" not in message
+    message = refusal_of(Mute, scratch)
     assert message.startswith(
         "redis-benchmark server on host: it listened on port 16379 but answered no client "
         "request within 3 s (last: "
