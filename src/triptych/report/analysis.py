@@ -2,16 +2,16 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from triptych.report.effect import Effect
 from triptych.report.load import chronological
-from triptych.report.notices import Notice, builds, warnings_for
-from triptych.report.stats import Comparison, compare, cv, decide
+from triptych.report.model import Cell, Column, Group, Notice, Row
+from triptych.report.notices import builds, warnings_for
+from triptych.report.stats import compare, cv, decide
 from triptych.report.summary import (
     HOST,
     Headline,
@@ -22,32 +22,6 @@ from triptych.report.summary import (
 )
 
 COLUMN_KEYS = ["platform", "profile", "variant", "primary", "emulated", "rank"]
-
-
-@dataclass(frozen=True)
-class Column:
-    """A platform through one path, as the saved records describe it. Its own path (its
-    address, a volume, its virtual disk) is the platform's column; other paths (a published
-    port, the overlay layer) get columns of their own."""
-
-    platform: str
-    profile: str  # a guest profile when a run compares several, else empty
-    variant: str
-    primary: bool
-    emulated: bool
-    rank: int
-
-    @property
-    def label(self) -> str:
-        """How the column is named: platform (and guest profile), a secondary path if any,
-        emulation loudly."""
-        name = f"{self.platform} {self.profile}" if self.profile else self.platform
-        label = name if self.primary else f"{name} ({self.variant})"
-        return f"{label} [TCG emulation]" if self.emulated else label
-
-    @property
-    def order(self) -> tuple[int, bool, str]:
-        return (self.rank, not self.primary, self.variant)
 
 
 def _distinct(df: pd.DataFrame) -> tuple[pd.DataFrame, list[Column]]:
@@ -71,47 +45,6 @@ def labelled(df: pd.DataFrame) -> pd.DataFrame:
     combos = combos.assign(label=[c.label for c in found])
     merged = df.merge(combos, on=COLUMN_KEYS, how="left")
     return merged.assign(label=merged.label.astype("category"))
-
-
-@dataclass(frozen=True)
-class Cell:
-    label: str
-    median: float
-    n: int
-    cv: float
-    comparison: Comparison | None
-    values: tuple[float, ...]
-    effect: Effect | None = None  # decided over the whole run (corrected for multiplicity)
-
-
-@dataclass(frozen=True)
-class Row:
-    family: str
-    case: str
-    metric: str
-    unit: str
-    higher_is_better: bool
-    host: Cell | None
-    cells: dict[str, Cell]
-    headline: bool  # the figure that stands for its case (the workload's primary metric)
-    series: str = ""  # the concurrency sweep the case belongs to (empty: none)
-    connections: float = float("nan")  # its `connections` parameter, if it has one
-
-
-@dataclass
-class Group:
-    """Runs taken in one environment: compared and trended together, never with other groups."""
-
-    env: str
-    runs: list[str]
-    latest: str
-    labels: list[str]
-    columns: dict[str, Column]
-    rows: list[Row]
-    summary: dict[str, dict[str, SummaryCell]]  # family -> label -> its cell
-    trends: dict[str, dict[str, list[tuple[str, float]]]]  # family -> label -> [(run, cost)]
-    run_info: dict[str, tuple[str, str]]  # run -> (date, commit)
-    warnings: list[Notice] = field(default_factory=list)
 
 
 def _cell_values(run: pd.DataFrame, keys: list[str]) -> dict[tuple[Any, ...], dict[str, Any]]:

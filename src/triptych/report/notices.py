@@ -3,28 +3,17 @@ changes what the figures mean (a Group's notices, from analysis)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import pandas as pd
 
 from triptych.quiet import BUSY_SHARE
 from triptych.report.effect import UNTESTABLE
+from triptych.report.model import Group, Notice
 from triptych.workloads.placement import APART_FROM
-
-if TYPE_CHECKING:
-    from triptych.report.analysis import Group
 
 CV_WARN = 0.10
 FEW_ROUNDS = 4
-
-
-@dataclass(frozen=True)
-class Notice:
-    """A warning above the figures; `loud` ones change what the figures mean."""
-
-    text: str
-    loud: bool = False
 
 
 def builds(platforms: dict[str, dict[str, Any]]) -> list[Notice]:

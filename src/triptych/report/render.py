@@ -13,9 +13,10 @@ import jinja2
 from triptych.families import order
 from triptych.record import DOCUMENT_KEYS
 from triptych.report import svg
-from triptych.report.analysis import Group, Row, analyse
+from triptych.report.analysis import analyse
 from triptych.report.effect import Effect, count_difference, describe, factor
 from triptych.report.load import Runs, load_runs
+from triptych.report.model import Group, Row
 from triptych.report.stats import MARGIN
 from triptych.report.summary import HOST, SummaryCell
 from triptych.tools import TOOLS
