@@ -16,17 +16,16 @@ import fcntl
 import json
 import math
 import os
-import re
 import time
 from collections.abc import Callable
 from pathlib import Path
 
 from triptych.errors import TriptychError
 from triptych.private_path import UnsafePath, check_dir, open_private_file
+from triptych.session import valid_session
 
 ENV = "TRIPTYCH_LOCK"
 DEFAULT_PATH = Path("/run/triptych.lock")
-SESSION = re.compile(r"[0-9]{14}-[0-9a-f]{6}")
 # A record that claims its holder started later than now by more than this is not believed.
 SKEW = 300.0
 MAX_RECORD = 4096
@@ -64,7 +63,7 @@ def _believable(info: object) -> bool:
     session, pid, since = info.get("session"), info.get("pid"), info.get("since")
     return (
         isinstance(session, str)
-        and SESSION.fullmatch(session) is not None
+        and valid_session(session)
         and isinstance(pid, int)
         and not isinstance(pid, bool)
         and 0 < pid < 2**22

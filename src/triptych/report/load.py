@@ -140,7 +140,7 @@ def run_columns(path: Path, doc: dict[str, Any], records: list[CaseRecord]) -> d
         "run": path.stem,
         "run_file": str(path),
         "run_date": doc.get("datetime", ""),
-        "commit": _commit(doc),
+        "commit": commit_of(doc),
         "env": env_key(machine_of(doc)),
     }
     for r in records:
@@ -176,7 +176,8 @@ def run_columns(path: Path, doc: dict[str, Any], records: list[CaseRecord]) -> d
     return cols
 
 
-def _commit(doc: dict[str, Any]) -> str:
+def commit_of(doc: dict[str, Any]) -> str:
+    """The run's commit id ("": none, or not text)."""
     info = doc.get("commit_info")
     commit = info.get("id") if isinstance(info, dict) else None
     return commit if isinstance(commit, str) else ""

@@ -20,6 +20,7 @@ from triptych.errors import TriptychError
 from triptych.report.analysis import labelled
 from triptych.report.load import (
     TYPED,
+    commit_of,
     env_key,
     machine_of,
     platforms_of,
@@ -80,7 +81,7 @@ def _run_row(source: Source, doc: dict[str, Any], samples: int) -> dict[str, Any
         "machine": _machine_name(machine),
         "env": env_key(machine),
         "started": doc.get("datetime") or None,
-        "commit": str((doc.get("commit_info") or {}).get("id") or ""),
+        "commit": commit_of(doc),
         "scenario": ",".join(s for s in scenarios if s) or str(triptych.get("scenario", "")),
         "partial": source.partial,
         "samples": samples,
