@@ -19,6 +19,7 @@ import psycopg
 
 from tests.pg import postgres
 from tests.synthetic import Metric, noisy, write_run
+from triptych.results.columns import STORED
 from triptych.store.publish import publish
 
 NIGHTS = 365
@@ -62,15 +63,14 @@ SELECT o.session || '-' || k, lpad((365 - k)::text, 4, '0') || '_nightly', o.mac
        o.machine_info, o.platforms
 FROM runs o, generate_series(1, %(nights)s - 1) k
 """
-COPY_SAMPLES = """
-INSERT INTO samples
-SELECT n.id, s.scenario, s.case_name, s.workload, s.family, s.platform, s.variant, s.profile,
-       s.metric, s.unit, s.higher_is_better, s.round, s.value * (0.95 + random() * 0.1),
-       s.foreign_cpu, s.layer, s.acceleration, s.primary_metric, s.is_primary, s.emulated,
-       s.rank, s.series, s.connections, s.placement
-FROM runs o JOIN runs n ON n.session LIKE o.session || '-%%' JOIN samples s ON s.run_id = o.id
-WHERE o.session NOT LIKE '%%-%%'
-"""
+NOISY = {"value": "s.value * (0.95 + random() * 0.1)"}
+# The column table's own names, never input.
+COPY_SAMPLES = (
+    f"INSERT INTO samples (run_id, {', '.join(STORED)})\n"
+    f"SELECT n.id, {', '.join(NOISY.get(c, f's.{c}') for c in STORED)}\n"
+    "FROM runs o JOIN runs n ON n.session LIKE o.session || '-%%' JOIN samples s ON s.run_id = o.id\n"
+    "WHERE o.session NOT LIKE '%%-%%'"
+)
 COPY_COSTS = """
 INSERT INTO run_costs
 SELECT n.id, c.family, c.label, c.cost * (0.97 + random() * 0.06)

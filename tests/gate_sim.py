@@ -15,9 +15,9 @@ from pathlib import Path
 
 import numpy as np
 
-from triptych.report.compare import DEFAULT_THRESHOLD, Key, floor_of, noise_group, series
-from triptych.report.gate_stats import Rounds, gate_tests, regressions
-from triptych.report.load import load_runs
+from triptych.gate.compare import DEFAULT_THRESHOLD, Key, floor_of, noise_group, series
+from triptych.gate.stats import Rounds, gate_tests, regressions
+from triptych.results.load import load_runs
 
 HISTORY = Path(__file__).parent / "data" / "history"
 # Six unchanged runs of the services cases alone (their README says how they were taken).

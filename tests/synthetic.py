@@ -10,7 +10,7 @@ from typing import Any
 import numpy as np
 
 from triptych.platforms.catalog import KINDS
-from triptych.record import CaseRecord
+from triptych.record import CaseRecord, rounds_from_samples
 from triptych.sample import Sample
 
 MACHINE = {
@@ -32,7 +32,8 @@ DEFAULT_METRICS: list[Metric] = [
 def case_record(
     platform: str, case: str, family: str, samples: list[Sample], **fields: Any
 ) -> CaseRecord:
-    """A record as the runner stores it; `fields` override the defaults (variant, emulated...)."""
+    """A record as the runner stores it, its rounds numbered by each sample's `round`
+    metadata; `fields` override the defaults (variant, emulated...)."""
     kind = KINDS.get(platform)
     values: dict[str, Any] = {
         "scenario": "synthetic",
@@ -48,8 +49,8 @@ def case_record(
         "params": {},
         "duration": 1.0,
         "rounds": len({s.metadata.get("round", 0) for s in samples}),
-        "platform_metadata": {"platform": platform},
-        "samples": samples,
+        "platform_metadata": {"platform": platform, "layer": "none"},
+        "measured": rounds_from_samples(samples),
     }
     return CaseRecord(**{**values, **fields})
 
@@ -73,10 +74,7 @@ def write_run(
                     value(platform, (case, family, metric, unit, hib), r),
                     unit,
                     hib,
-                    platform=platform,
-                    workload=case,
-                    scenario="synthetic",
-                    metadata={"round": r, "layer": "none"},
+                    metadata={"round": r},
                     timestamp=0.0,
                 )
                 for r in range(rounds)

@@ -11,9 +11,9 @@ from pathlib import Path
 
 from triptych.environment import collect
 from triptych.families import FAMILIES, order
+from triptych.gate.compare import floor_of
 from triptych.images import PACKAGES, REQUIRED_TOOLS
 from triptych.platforms.host import HostPlatform
-from triptych.report.compare import floor_of
 from triptych.session import new_session_id
 from triptych.tools import HOST, PLATFORM, TOOLS, on_platforms, packages
 from triptych.workloads.registry import WORKLOADS

@@ -13,8 +13,8 @@ import pytest
 
 from tests.synthetic import noisy, write_run
 from triptych import environment
-from triptych.report.load import load_runs
 from triptych.report.render import render
+from triptych.results.load import load_runs
 
 
 def _detect(*options: str) -> str:

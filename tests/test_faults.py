@@ -22,7 +22,7 @@ from tests.engines import unavailable
 from tests.leftovers import suite_resources
 from tests.suite_run import run_suite, run_until_case, suite_env
 from triptych.platforms.docker_sweep import LABEL
-from triptych.report.load import load_runs
+from triptych.results.load import load_runs
 from triptych.session import NAME_PREFIX
 
 ROOT = Path(__file__).parent.parent

@@ -27,10 +27,10 @@ from tests.gate_sim import (
     worse,
 )
 from tests.synthetic import Metric, write_run
-from triptych.report.compare import DEFAULT_THRESHOLD, RUN_TO_RUN, Sides, changes, noise_group
-from triptych.report.gate_stats import prior, trigamma_inverse
-from triptych.report.load import load_runs
-from triptych.report.stats import ALPHA, adjust
+from triptych.gate.compare import DEFAULT_THRESHOLD, RUN_TO_RUN, Sides, changes, noise_group
+from triptych.gate.stats import prior, trigamma_inverse
+from triptych.results.load import load_runs
+from triptych.verdict.stats import ALPHA, adjust
 
 NIGHTS = 2000
 

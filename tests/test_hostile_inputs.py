@@ -19,7 +19,7 @@ from triptych.errors import TriptychError
 from triptych.journal import Journal, read_journal
 from triptych.platforms.host import HostPlatform
 from triptych.record import CaseRecord, RecordError
-from triptych.report.load import load_runs
+from triptych.results.load import load_runs
 from triptych.sample import Sample
 from triptych.session import new_session_id
 from triptych.workloads.base import RunSpec
@@ -32,7 +32,7 @@ def steady(seed: int) -> Any:
 
 
 def _record_doc(**changes: Any) -> dict[str, Any]:
-    samples = [Sample("cpu events", 1000.0, "events/s", True, "host", "cpu", "t", {"round": 0})]
+    samples = [Sample("cpu events", 1000.0, "events/s", True, {"round": 0})]
     info = case_record("host", "cpu", "cpu", samples).to_extra_info()
     info.update(changes)
     return info
@@ -42,7 +42,9 @@ def _record_doc(**changes: Any) -> dict[str, Any]:
     ("changes", "field"),
     [
         ({"primary_variant": "false"}, "primary_variant: expected true or false"),
-        ({"samples": {"metric": "x"}}, "samples: expected a list"),
+        ({"measured": {"metric": "x"}}, "measured: expected a list"),
+        ({"measured": [{"number": 0, "client_placement": "beside"}]}, "client_placement: 'beside'"),
+        ({"measured": [{"number": 0, "foreign_cpu": "busy"}]}, "foreign_cpu: expected a number"),
         ({"params": ["connections", 8]}, "params: expected an object"),
         ({"platform_rank": 1e300}, "platform_rank: expected an integer"),
         ({"platform_metadata": {"cpus": [1, 2]}}, "platform_metadata.cpus: expected a plain"),
@@ -60,7 +62,7 @@ def test_a_stored_record_is_type_checked_field_by_field(
 @pytest.mark.parametrize("value", [1e300, float("inf"), float("nan"), "1000", True])
 def test_a_sample_value_must_be_a_finite_figure(value: object) -> None:
     info = _record_doc()
-    info["samples"][0]["value"] = value
+    info["measured"][0]["samples"][0]["value"] = value
     with pytest.raises(RecordError, match=r"malformed record \(value: "):
         CaseRecord.from_extra_info(info)
 
@@ -107,7 +109,7 @@ def test_damaged_journal_lines_are_skipped_with_their_line(tmp_path: Path) -> No
     session = new_session_id()
     path = tmp_path / f"{session}.jsonl"
     j = Journal(path, session, {})
-    samples = [Sample("cpu events", 10.0, "events/s", True, "host", "cpu", "t", {"round": 0})]
+    samples = [Sample("cpu events", 10.0, "events/s", True, {"round": 0})]
     j.case("t/cpu/host", case_record("host", "cpu", "cpu", samples), "passed")
     with path.open("ab") as f:
         f.write(b"[" * 100_000 + b"\n")  # nested past any parser's stack

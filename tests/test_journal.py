@@ -15,7 +15,7 @@ from tests.synthetic import case_record
 from triptych.cli import main
 from triptych.errors import TriptychError
 from triptych.journal import Journal, read_journal
-from triptych.report.load import load_runs
+from triptych.results.load import load_runs
 from triptych.sample import Sample
 from triptych.session import new_session_id
 
@@ -24,7 +24,7 @@ RECORD = case_record(
     "host",
     "cpu",
     "cpu",
-    [Sample("cpu events", 10.0, "events/s", True, "host", "sysbench-cpu", "t", {"round": 0}, 0.0)],
+    [Sample("cpu events", 10.0, "events/s", True, {"round": 0}, 0.0)],
 )
 
 
@@ -35,7 +35,7 @@ def test_roundtrip_and_partial(tmp_path: Path) -> None:
     run = read_journal(tmp_path / "s1.jsonl")
     assert run.partial
     assert run.session == s1
-    assert run.doc["benchmarks"][0]["extra_info"]["samples"][0]["value"] == 10.0
+    assert run.doc["benchmarks"][0]["extra_info"]["measured"][0]["samples"][0]["value"] == 10.0
     j.close(complete=True, exitstatus=0)
     assert not read_journal(tmp_path / "s1.jsonl").partial
 

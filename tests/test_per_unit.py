@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from triptych.per_unit import describe_measure, per_round, seconds_per_unit
+from triptych.record import rounds_from_samples
 from triptych.sample import Sample
 
 
@@ -52,11 +53,14 @@ def test_one_figure_per_round_in_round_order() -> None:
         _s("other", 7.0, "events/s", 0),
         _s("rate", 4000.0, "events/s", 2),
     ]
-    assert per_round(samples, "rate") == pytest.approx([0.001, 0.0005, 0.00025])
+    assert per_round(rounds_from_samples(samples), "rate") == pytest.approx(
+        [0.001, 0.0005, 0.00025]
+    )
     # Two figures in one round, or a round without a convertible one: no per-round series.
-    assert per_round([*samples, _s("rate", 10.0, "events/s", 2)], "rate") is None
-    assert per_round([_s("n", 3.0, "count", 0)], "n") is None
-    assert per_round(samples, "missing") is None
+    two = rounds_from_samples([*samples, _s("rate", 10.0, "events/s", 2)])
+    assert per_round(two, "rate") is None
+    assert per_round(rounds_from_samples([_s("n", 3.0, "count", 0)]), "n") is None
+    assert per_round(rounds_from_samples(samples), "missing") is None
 
 
 def test_the_record_says_what_the_stats_are() -> None:

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from triptych.report.load import load_runs
+from triptych.results.load import load_runs
 
 ROOT = Path(__file__).parent.parent
 
@@ -115,9 +115,9 @@ def test_real_host_run_saves_samples_of_every_family(pytester: pytest.Pytester) 
     for bench in doc["benchmarks"]:
         info = bench["extra_info"]
         assert info["platform"] == "host"
-        assert len({s["metadata"]["round"] for s in info["samples"]}) == info["rounds"]
+        assert len({r["number"] for r in info["measured"]}) == info["rounds"]
         assert bench["stats"]["rounds"] == info["rounds"]
-        for s in info["samples"]:
+        for s in (s for r in info["measured"] for s in r["samples"]):
             assert s["value"] > 0 or s["metric"] == "tcp retransmits"
             families.setdefault(info["family"], set()).add(s["metric"])
     assert set(families) == {"cpu", "memory", "disk", "network"}
@@ -242,10 +242,10 @@ def test_container_rows_with_variants(pytester: pytest.Pytester, bench_image: st
     assert {v for (p, c, v) in rows if c == "net"} == {"bridge-ip", "published", "host-net"}
     assert {v for (p, c, v) in rows if c == "disk"} == {"volume", "overlay"}
     info = rows[("docker-bridge", "cpu", "default")]
-    meta = info["samples"][0]["metadata"]
+    meta = info["platform_metadata"]
     assert meta["image_id"] == bench_image
     assert (meta["network_mode"], meta["limit_cpus"], meta["layer"]) == ("bridge", 1.5, "container")
-    assert rows[("docker-host", "startup", "default")]["samples"][0]["value"] > 0
+    assert rows[("docker-host", "startup", "default")]["measured"][0]["samples"][0]["value"] > 0
 
 
 @pytest.mark.fault
@@ -311,7 +311,7 @@ def test_adaptive_rounds_stop_when_the_ci_is_tight_and_at_the_bound(
     assert loose["extra_info"]["rounds_policy"]["converged"] is True
     assert impossible["extra_info"]["rounds"] == impossible["stats"]["rounds"] == 5
     assert impossible["extra_info"]["rounds_policy"]["converged"] is False
-    assert len(impossible["extra_info"]["samples"]) == 5
+    assert len(impossible["extra_info"]["measured"]) == 5
 
 
 def test_platforms_are_shuffled_within_each_case(pytester: pytest.Pytester) -> None:
@@ -404,7 +404,7 @@ def test_rounds_are_spread_over_passes_over_all_the_cases(pytester: pytest.Pytes
     records = [b["extra_info"] for b in saved_run(pytester)["benchmarks"]]
     cpu = sorted((r for r in records if r["case"] == "cpu"), key=lambda r: r["pass_index"])
     assert [(r["pass_index"], r["passes"], r["rounds"]) for r in cpu] == [(0, 2, 2), (1, 2, 1)]
-    rounds = [s["metadata"]["round"] for r in cpu for s in r["samples"]]
-    assert rounds == [0, 1, 2]  # numbered across passes
+    rounds = [(r["number"], r["pass_index"]) for rec in cpu for r in rec["measured"]]
+    assert rounds == [(0, 0), (1, 0), (2, 1)]  # numbered across passes
     samples = load_runs([pytester.path / ".benchmarks"]).samples
     assert len(samples[samples.case == "cpu"]) == 3  # one case of 3 rounds in the report

@@ -16,8 +16,8 @@ import pytest
 from tests.suite_run import run_suite
 from tests.synthetic import noisy, write_run
 from triptych import quiet
-from triptych.report.load import load_runs
 from triptych.report.render import render
+from triptych.results.load import load_runs
 
 BURN = "import time\nend = time.time() + 30\nwhile time.time() < end: pass\n"
 
@@ -51,9 +51,10 @@ def test_a_report_says_when_the_machine_was_not_quiet(tmp_path: Path) -> None:
     saved = write_run(tmp_path / "0001_busy.json", ["host", "docker-bridge"], 3, noisy({}))
     doc = json.loads(saved.read_text())
     for b in doc["benchmarks"]:
-        for s in b["extra_info"]["samples"]:
-            busy = s["platform"] == "docker-bridge" and s["metadata"]["round"] == 1
-            s["metadata"]["foreign_cpu"] = 0.42 if busy else 0.01
+        info = b["extra_info"]
+        for r in info["measured"]:
+            busy = info["platform"] == "docker-bridge" and r["number"] == 1
+            r["foreign_cpu"] = 0.42 if busy else 0.01
     saved.write_text(json.dumps(doc))
     html = render(load_runs([saved]))
     assert "Not a quiet machine: in 2 of 12 rounds" in html

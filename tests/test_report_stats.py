@@ -13,11 +13,11 @@ import pytest
 
 from tests.synthetic import DEFAULT_METRICS, Metric, noisy, write_run
 from triptych.cli import main
+from triptych.gate.compare import Sides, changes, floor_of
 from triptych.report.analysis import analyse
-from triptych.report.compare import Sides, changes, floor_of
-from triptych.report.effect import SLOWER
-from triptych.report.load import load_runs
 from triptych.report.summary import SummaryCell
+from triptych.results.load import load_runs
+from triptych.verdict.effect import SLOWER
 
 
 def test_report_analysis_on_constructed_runs(tmp_path: Path) -> None:

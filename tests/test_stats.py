@@ -10,8 +10,8 @@ import numpy as np
 import pytest
 from scipy.stats import binomtest, multinomial, norm
 
-from triptych.report.effect import FASTER, SAME, SLOWER, UNDETERMINED, UNTESTABLE, describe
-from triptych.report.stats import (
+from triptych.verdict.effect import FASTER, SAME, SLOWER, UNDETERMINED, UNTESTABLE, describe
+from triptych.verdict.stats import (
     ALPHA,
     MARGIN,
     adjust,

@@ -20,15 +20,16 @@ import pytest
 from tests.pg import PASSWORD, PORT, postgres, url
 from tests.synthetic import case_record
 from triptych.cli import main
+from triptych.gate.compare import Sides, changes
+from triptych.gate.history import newest_against_history
 from triptych.journal import Journal
 from triptych.report.analysis import analyse
-from triptych.report.compare import Sides, changes
-from triptych.report.history import newest_against_history
-from triptych.report.load import Runs, load_runs, run_key
+from triptych.results.columns import COLUMNS_TABLE, KINDS
+from triptych.results.load import Runs, load_runs, run_key
 from triptych.sample import Sample
 from triptych.session import new_session_id
 from triptych.store.commands import gate_runs, report_runs
-from triptych.store.schema import machine_role_sql
+from triptych.store.schema import MIGRATIONS, VERSION_TABLE, machine_role_sql, migrate
 
 HISTORY = Path(__file__).parent / "data" / "history"
 
@@ -232,8 +233,7 @@ def test_a_partial_run_is_published_as_such_and_replaced_by_its_whole_run(
     store: str, tmp_path: Path
 ) -> None:
     samples = [
-        Sample("cpu events", 1000.0 + r, "events/s", True, "host", "sysbench-cpu", "t",
-               {"round": r})
+        Sample("cpu events", 1000.0 + r, "events/s", True, {"round": r})
         for r in range(3)
     ]  # fmt: skip
     record = case_record("host", "cpu", "cpu", samples)
@@ -319,3 +319,43 @@ def test_a_machines_role_publishes_only_that_machines_runs(
         with psycopg.connect(store, autocommit=True) as conn:
             conn.execute(f"DROP OWNED BY {role}")
             conn.execute(f"DROP ROLE {role}")
+
+
+def test_the_samples_table_is_the_column_table(store: str, history: Path) -> None:
+    """Migrations 1-2 were written by hand before the column table; 3 and later add what it
+    declares. After them all, the live table and the declaration agree column for column, and
+    a run stored under schema 2 (connections, no pass or set-up) reads back as a sweep."""
+    with psycopg.connect(store) as conn:
+        with conn.cursor() as cur:
+            cur.execute(f"CREATE TABLE {VERSION_TABLE} (version integer NOT NULL)")
+            for step in MIGRATIONS[:2]:
+                cur.execute(step)
+            cur.execute(f"INSERT INTO {VERSION_TABLE} VALUES (2)")  # noqa: S608 - a constant
+            cur.execute(
+                "INSERT INTO runs (session, name, machine, env, partial, samples, machine_info,"
+                " platforms) VALUES ('s', 'old', 'm', 'e', false, 1, '{}', '{}') RETURNING id"
+            )
+            row = cur.fetchone()
+            assert row is not None
+            cur.execute(
+                "INSERT INTO samples VALUES (%s, 'q', 'redis-c8', 'redis', 'services', 'host',"
+                " 'loopback', '', 'get rate', 'requests/s', true, 0, 10.0, NULL, 'none', '',"
+                " 'get rate', true, false, 0, 'redis', 8, 'shared')",
+                (row[0],),
+            )
+        conn.commit()
+        assert migrate(conn) == len(MIGRATIONS)
+        live = conn.execute(
+            "SELECT column_name, data_type, is_nullable FROM information_schema.columns"
+            " WHERE table_name = 'samples' AND column_name <> 'run_id' ORDER BY column_name"
+        ).fetchall()
+        old = conn.execute(
+            "SELECT pass_index, setup, sweep_axis, sweep_value FROM samples"
+        ).fetchall()
+    declared = sorted(
+        (c.stored_as, KINDS[c.kind][1], "YES" if c.nullable else "NO")
+        for c in COLUMNS_TABLE
+        if c.store is not None
+    )
+    assert sorted(live) == declared
+    assert old == [(0, 0, "connections", 8.0)]

@@ -63,6 +63,24 @@ def test_low_level_modules_do_not_import_upwards() -> None:
     assert {k: v for k, v in upward.items() if v} == {}
 
 
+# Who reads saved runs as data: they take it from the results package, never from the report.
+DATA_CONSUMERS = ("gate", "store", "results", "verdict", "plugin")
+
+
+def test_no_module_outside_the_report_imports_it_for_data() -> None:
+    reaching = {
+        str(p.relative_to(SRC)): sorted(m for m in _imports(p) if m.startswith("triptych.report"))
+        for package in DATA_CONSUMERS
+        for p in (SRC / package).rglob("*.py")
+    }
+    # The terminal summary is drawn by the report's terminal module: the plugin calls it (a
+    # view, not data), and nothing else of the report.
+    reaching["plugin/terminal.py"] = [
+        m for m in reaching.get("plugin/terminal.py", []) if m != "triptych.report.terminal"
+    ]
+    assert {k: v for k, v in reaching.items() if v} == {}
+
+
 def test_plugin_and_scenario_load_without_docker_or_libvirt() -> None:
     # The plugin is active in every pytest run of the environment: it must stay light.
     code = (

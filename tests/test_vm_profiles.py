@@ -21,8 +21,8 @@ from triptych.platforms.vm import VmPlatform
 from triptych.platforms.vm_profile import hugepages_problem, resolve, topology
 from triptych.platforms.vm_xml import domain_xml, neutral_xml
 from triptych.record import CaseRecord
-from triptych.report.load import load_runs
 from triptych.report.render import render
+from triptych.results.load import load_runs
 from triptych.session import NAME_PREFIX, new_session_id
 from triptych.vm_image import guest_boot
 

@@ -12,12 +12,12 @@ from typing import Any
 
 from triptych import machine_lock
 from triptych.errors import TriptychError
+from triptych.gate.compare import Sides, changes, markdown, missing, refuse_incomparable
+from triptych.gate.history import newest_against_history
+from triptych.gate.inputs import check_last, gate_notes, parse_thresholds, percent
 from triptych.platforms.host_sweep import DEFAULT_SCRATCH, sweep_host
-from triptych.report.compare import Sides, changes, markdown, missing, refuse_incomparable
-from triptych.report.gate_input import check_last, gate_notes, parse_thresholds, percent
-from triptych.report.history import newest_against_history
-from triptych.report.load import Runs, load_runs
 from triptych.report.render import write_report, write_runs
+from triptych.results.load import Runs, load_runs
 from triptych.session import new_session_id, valid_session
 from triptych.store.url import ENV, store_url
 

@@ -8,7 +8,9 @@ latency or a time as itself, in seconds. Its OPS column is then the rate (events
 
 from __future__ import annotations
 
-from triptych.sample import Sample
+from collections.abc import Sequence
+
+from triptych.record import Round
 
 TIME_UNITS = {"s": 1.0, "ms": 1e-3, "us": 1e-6, "ns": 1e-9}
 
@@ -29,15 +31,17 @@ def describe_measure(metric: str, unit: str, higher_is_better: bool) -> str:
     return f"{metric} in seconds (from {unit})"
 
 
-def per_round(samples: list[Sample], metric: str) -> list[float] | None:
+def per_round(rounds: Sequence[Round], metric: str) -> list[float] | None:
     """Each round's primary figure in seconds per unit, in round order; None unless every
     round has exactly one convertible figure."""
-    by_round: dict[int, list[float | None]] = {}
-    for s in samples:
-        if s.metric == metric:
-            value = seconds_per_unit(s.value, s.unit, s.higher_is_better)
-            by_round.setdefault(int(s.metadata.get("round", 0)), []).append(value)
-    values = [v[0] for _, v in sorted(by_round.items()) if len(v) == 1]
-    if not values or len(values) != len(by_round) or any(v is None for v in values):
-        return None
-    return [v for v in values if v is not None]
+    values: list[float] = []
+    for r in sorted(rounds, key=lambda r: r.number):
+        figures = [
+            seconds_per_unit(s.value, s.unit, s.higher_is_better)
+            for s in r.samples
+            if s.metric == metric
+        ]
+        if len(figures) != 1 or figures[0] is None:
+            return None
+        values.append(figures[0])
+    return values or None

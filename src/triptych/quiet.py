@@ -73,9 +73,14 @@ def foreign_share(before: Snapshot, after: Snapshot) -> float:
     return max(0.0, used / wall) if wall > 0 else 0.0
 
 
-def round_quietness(before: Snapshot) -> dict[str, float]:
+@dataclass(frozen=True)
+class Quietness:
     """What a round records about the machine: foreign CPU share and the 1-minute load."""
-    return {
-        "foreign_cpu": round(foreign_share(before, snapshot()), 4),
-        "load1": round(os.getloadavg()[0], 2),
-    }
+
+    foreign_cpu: float
+    load1: float
+
+
+def round_quietness(before: Snapshot) -> Quietness:
+    """The machine's quietness since `before`."""
+    return Quietness(round(foreign_share(before, snapshot()), 4), round(os.getloadavg()[0], 2))

@@ -1,13 +1,16 @@
 """The stored record of one case on one platform: the one shape the runner writes, the journal
 keeps, the report loads and the tests build.
 
-It lives in pytest-benchmark's `extra_info` of each benchmark (and in each journal line), under
-the key `triptych_api` = its version. Older versions are upgraded when read; newer ones refused.
+A run holds CaseRecords; a CaseRecord holds its Rounds, each with the facts of that round as
+typed fields (its number, pass, set-up, the machine's foreign CPU, where the client ran) and the
+round's Samples; the platform's facts are kept once per record. It lives in pytest-benchmark's
+`extra_info` of each benchmark (and in each journal line), under the key `triptych_api` = its
+version. Older versions are upgraded when read; newer ones refused.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -18,7 +21,7 @@ from triptych.sample import MetaValue, Sample
 # Platform metadata kept once per record, never copied into each sample (the guest's domain
 # XML: a few KiB, the same for every round).
 DOCUMENT_KEYS = frozenset({"domain_xml"})
-RECORD_VERSION = 2
+RECORD_VERSION = 3
 VERSION_KEY = "triptych_api"
 
 # Version 1 records did not say which variant was the platform's own path, nor where its column
@@ -55,6 +58,54 @@ class RoundsReached:
     converged: bool
 
 
+PLACEMENTS = ("", "apart", "shared")  # "": the workload has no client of its own
+
+
+@dataclass(frozen=True)
+class Round:
+    """One round of a case: its figures and what is known about the moment they were taken."""
+
+    number: int  # numbered across the case's passes and set-ups
+    samples: tuple[Sample, ...]
+    pass_index: int = 0
+    setup: int = 0  # which set-up (a fresh container, guest, file and servers) it ran on
+    foreign_cpu: float | None = None  # the machine's CPU share used by others (None: unknown)
+    load1: float | None = None
+    client_placement: str = ""  # the load generator apart from the server, or sharing CPUs
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "number": self.number,
+            "pass_index": self.pass_index,
+            "setup": self.setup,
+            "foreign_cpu": self.foreign_cpu,
+            "load1": self.load1,
+            "client_placement": self.client_placement,
+            "samples": [s.to_dict() for s in self.samples],
+        }
+
+    @classmethod
+    def from_dict(cls, d: object) -> Round:
+        if not isinstance(d, dict):
+            raise fields.FieldError(f"rounds: expected an object, got {type(d).__name__}")
+        placement = fields.text(d, "client_placement", "")
+        if placement not in PLACEMENTS:
+            raise fields.FieldError(f"client_placement: {placement!r} is not one of {PLACEMENTS}")
+        return cls(
+            number=fields.whole(d, "number", high=10**6),
+            samples=tuple(Sample.from_dict(s) for s in fields.items(d, "samples", [])),
+            pass_index=fields.whole(d, "pass_index", 0, high=10**6),
+            setup=fields.whole(d, "setup", 0, high=10**6),
+            foreign_cpu=_optional_real(d, "foreign_cpu"),
+            load1=_optional_real(d, "load1"),
+            client_placement=placement,
+        )
+
+
+def _optional_real(d: Mapping[str, Any], key: str) -> float | None:
+    return None if d.get(key) is None else fields.real(d, key)
+
+
 @dataclass
 class CaseRecord:
     """One scenario case measured on one platform through one variant."""
@@ -73,7 +124,7 @@ class CaseRecord:
     duration: float
     rounds: int
     platform_metadata: dict[str, MetaValue]
-    samples: list[Sample] = field(default_factory=list)
+    measured: list[Round] = field(default_factory=list)
     primary_metric: str | None = None
     rounds_policy: RoundsReached | None = None
     pass_index: int = 0  # which pass over the cases this is (rounds are numbered across them)
@@ -86,8 +137,20 @@ class CaseRecord:
     warmup_seconds: float = 0.0
     warmup_samples: list[Sample] = field(default_factory=list)
     round_seconds: list[float] = field(default_factory=list)
-    # The case a concurrency sweep made this one from (its `connections` is in params).
+    # The case a sweep made this one from, the parameter it sweeps and this case's value of it.
     series: str = ""
+    sweep_axis: str = ""
+    sweep_value: float | None = None
+    setups: int = 1
+
+    @property
+    def samples(self) -> list[Sample]:
+        """Every round's samples, in round order."""
+        return [s for r in self.measured for s in r.samples]
+
+    def values(self, metric: str) -> list[float]:
+        """The metric's values, in round order."""
+        return [s.value for s in self.samples if s.metric == metric]
 
     def to_extra_info(self) -> dict[str, Any]:
         info: dict[str, Any] = {
@@ -113,9 +176,12 @@ class CaseRecord:
             "stats_measure": self.stats_measure,
             "round_seconds": list(self.round_seconds),
             "series": self.series,
+            "sweep_axis": self.sweep_axis,
+            "sweep_value": self.sweep_value,
+            "setups": self.setups,
             "warmup_seconds": self.warmup_seconds,
             "warmup_samples": [s.to_dict() for s in self.warmup_samples],
-            "samples": [s.to_dict() for s in self.samples],
+            "measured": [r.to_dict() for r in self.measured],
         }
         if self.rounds_policy is not None:
             info["rounds_policy"] = self.rounds_policy.__dict__.copy()
@@ -171,7 +237,7 @@ class CaseRecord:
             duration=fields.real(d, "duration", 0.0),
             rounds=fields.whole(d, "rounds", 0, high=10**6),
             platform_metadata=fields.meta_table(d, "platform_metadata"),
-            samples=[Sample.from_dict(s) for s in fields.items(d, "samples", [])],
+            measured=[Round.from_dict(r) for r in fields.items(d, "measured", [])],
             primary_metric=fields.optional_text(d, "primary_metric"),
             rounds_policy=_policy(policy) if policy else None,
             pass_index=fields.whole(d, "pass_index", 0, high=10**6),
@@ -182,6 +248,9 @@ class CaseRecord:
                 fields.finite(x, "round_seconds") for x in fields.items(d, "round_seconds", [])
             ],
             series=fields.text(d, "series", ""),
+            sweep_axis=fields.text(d, "sweep_axis", ""),
+            sweep_value=_optional_real(d, "sweep_value"),
+            setups=fields.whole(d, "setups", 1, low=1, high=10**6),
             warmup_seconds=fields.real(d, "warmup_seconds", 0.0),
             warmup_samples=[Sample.from_dict(x) for x in fields.items(d, "warmup_samples", [])],
         )
@@ -211,4 +280,55 @@ def _upgrade(d: dict[str, Any], version: int) -> dict[str, Any]:
         d["emulated"] = emulated is True  # a string "false" must not read as true
         d["platform_rank"] = _V1_RANK.get(str(d.get("platform")), 9)
         d.setdefault("primary_metric", _V1_HEADLINES.get(str(d.get("workload"))))
+    if version < 3:
+        _v2_rounds(d)
     return d
+
+
+# What a version 2 record copied into every sample's metadata besides the platform's own
+# metadata: facts of the case or of the round, kept once in version 3.
+_V2_CONTEXT = frozenset(
+    {"variant", "tool", "family", "case", "round", "foreign_cpu", "load1", "client_placement"}
+)
+_V2_SWEPT = "connections"  # the one parameter version 2 swept
+
+
+def _v2_rounds(d: dict[str, Any]) -> None:
+    """A version 2 record's flat samples, grouped into its rounds (each sample said its round
+    in its metadata) with the round's facts lifted out of the samples."""
+    pass_index = d.get("pass_index", 0)
+    copied = _V2_CONTEXT | set(d.get("platform_metadata") or {})
+    rounds: dict[object, dict[str, Any]] = {}
+    for s in fields.items(d, "samples", []):
+        if not isinstance(s, dict):
+            raise fields.FieldError(f"samples: expected an object, got {type(s).__name__}")
+        meta = fields.meta_table(s, "metadata")
+        number = meta.get("round", 0)
+        placement = meta.get("client_placement", "")
+        r = rounds.setdefault(
+            number,
+            {
+                "number": number,
+                "pass_index": pass_index,
+                "foreign_cpu": meta.get("foreign_cpu"),
+                "load1": meta.get("load1"),
+                "client_placement": placement if placement in PLACEMENTS else "",
+                "samples": [],
+            },
+        )
+        own = {k: v for k, v in meta.items() if k not in copied}
+        r["samples"].append({**s, "metadata": own})
+    d["measured"] = list(rounds.values())
+    swept = (d.get("params") or {}).get(_V2_SWEPT) if d.get("series") else None
+    if isinstance(swept, int) and not isinstance(swept, bool):
+        d["sweep_axis"], d["sweep_value"] = _V2_SWEPT, swept
+
+
+def rounds_from_samples(samples: Iterable[Sample], pass_index: int = 0) -> list[Round]:
+    """Rounds from samples that say their round in their metadata (`round`, default 0), the
+    way older records and hand-built test data number them."""
+    by_number: dict[int, list[Sample]] = {}
+    for s in samples:
+        number = s.metadata.get("round", 0)
+        by_number.setdefault(int(number), []).append(s)
+    return [Round(n, tuple(group), pass_index) for n, group in sorted(by_number.items())]

@@ -13,14 +13,14 @@ from scipy.special import stdtrit
 
 from triptych import bench_adapter, per_unit, quiet
 from triptych.bench_adapter import Benchmark, timed_rounds
+from triptych.cases import Case, RoundPolicy
 from triptych.errors import ParseError
 from triptych.journal import Journal
 from triptych.platforms.base import Platform
 from triptych.platforms.catalog import KINDS
 from triptych.platforms.settings import EngineSettings
-from triptych.record import DOCUMENT_KEYS, CaseRecord, RoundsReached
+from triptych.record import CaseRecord, Round, RoundsReached
 from triptych.sample import Sample
-from triptych.scenario import Case, RoundPolicy
 from triptych.workloads.base import Workload
 from triptych.workloads.registry import WORKLOADS
 
@@ -75,8 +75,8 @@ def adaptive_rounds(
 
     def more(done: int) -> bool:
         nonlocal halfwidth
-        first = record.samples[0].metric if record.samples else ""
-        halfwidth = ci_halfwidth([s.value for s in record.samples if s.metric == first])
+        samples = record.samples
+        halfwidth = ci_halfwidth(record.values(samples[0].metric)) if samples else math.inf
         converged = done >= policy.rounds and halfwidth <= (policy.target_ci or 0)
         return not converged and done < policy.max_rounds
 
@@ -116,37 +116,33 @@ def new_record(trial: Trial, platform: Platform, workload: Workload) -> CaseReco
         passes=case.passes,
         profile=trial.profile,
         series=case.series,
+        sweep_axis=case.sweep_axis,
+        sweep_value=case.sweep_value,
     )
 
 
 def _round_function(
     trial: Trial, workload: Workload, platform: Platform, record: CaseRecord, benchmark: Benchmark
 ) -> Callable[[], None]:
-    """One round: measure, label every sample with where it was taken, store the record."""
-    case = trial.case
-    context = {
-        **{k: v for k, v in record.platform_metadata.items() if k not in DOCUMENT_KEYS},
-        "variant": trial.variant,
-        "tool": record.tool,
-        "family": record.family,
-        "case": case.name,
-    }
-    round_numbers = itertools.count(case.first_round(trial.pass_index))
+    """One round: measure, keep its figures with what is known about the moment, store the
+    record."""
+    round_numbers = itertools.count(trial.case.first_round(trial.pass_index))
 
     def one_round() -> None:
         number = next(round_numbers)
         before = quiet.snapshot()
         measured = workload.measure(platform, trial.variant)
         machine = quiet.round_quietness(before)
-        for s in measured:
-            record.samples.append(
-                s.with_context(
-                    platform=trial.platform_name,
-                    workload=case.workload,
-                    scenario=case.scenario,
-                    metadata={**context, **machine, "round": number},
-                )
+        record.measured.append(
+            Round(
+                number,
+                tuple(measured),
+                pass_index=trial.pass_index,
+                foreign_cpu=machine.foreign_cpu,
+                load1=machine.load1,
+                client_placement=workload.client_placement(),
             )
+        )
         benchmark.extra_info.update(record.to_extra_info())
 
     return one_round
@@ -217,22 +213,14 @@ def _warm_up(trial: Trial, workload: Workload, platform: Platform, record: CaseR
         # emulation): it warmed up all the same, and its figures are discarded anyway.
         warm = []
     record.warmup_seconds = spec.duration
-    record.warmup_samples = [
-        s.with_context(
-            platform=trial.platform_name,
-            workload=trial.case.workload,
-            scenario=trial.case.scenario,
-            metadata={"warmup": True},
-        )
-        for s in warm
-    ]
+    record.warmup_samples = warm
 
 
 def _restate_stats(benchmark: Benchmark, record: CaseRecord) -> None:
     """pytest-benchmark's stats become the primary metric per unit of work (per_unit.py); the
     rounds' wall times stay in the record."""
     metric = record.primary_metric or ""
-    values = per_unit.per_round(record.samples, metric)
+    values = per_unit.per_round(record.measured, metric)
     if values is None:
         return
     walls = bench_adapter.restate(benchmark, values)

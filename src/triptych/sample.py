@@ -1,10 +1,14 @@
-"""The one result record: every workload returns a list of Samples."""
+"""One measured value: every workload returns a list of Samples, one round's figures.
+
+Where it was taken (platform, case, round) is not repeated here: the record holds it once
+(record.py: a CaseRecord's rounds hold its samples).
+"""
 
 from __future__ import annotations
 
 import time
 from collections.abc import Mapping
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from triptych import fields
@@ -20,23 +24,8 @@ class Sample:
     value: float
     unit: str
     higher_is_better: bool
-    platform: str = ""
-    workload: str = ""
-    scenario: str = ""
     metadata: Mapping[str, MetaValue] = field(default_factory=dict)
     timestamp: float = field(default_factory=time.time)
-
-    def with_context(
-        self, *, platform: str, workload: str, scenario: str, metadata: Mapping[str, MetaValue]
-    ) -> Sample:
-        """The same sample labelled with where it was taken; the sample's own metadata wins."""
-        return replace(
-            self,
-            platform=platform,
-            workload=workload,
-            scenario=scenario,
-            metadata={**metadata, **self.metadata},
-        )
 
     def to_dict(self) -> dict[str, Any]:
         d = asdict(self)
@@ -45,15 +34,13 @@ class Sample:
 
     @classmethod
     def from_dict(cls, d: Mapping[str, Any]) -> Sample:
-        """A stored sample, every field type-checked (FieldError names the one that is not)."""
+        """A stored sample, every field type-checked (FieldError names the one that is not);
+        the context older records copied into it (platform, workload, scenario) is ignored."""
         return cls(
             metric=fields.text(d, "metric"),
             value=fields.real(d, "value"),
             unit=fields.text(d, "unit"),
             higher_is_better=fields.flag(d, "higher_is_better"),
-            platform=fields.text(d, "platform", ""),
-            workload=fields.text(d, "workload", ""),
-            scenario=fields.text(d, "scenario", ""),
             metadata=fields.meta_table(d, "metadata"),
             timestamp=fields.real(d, "timestamp", 0.0),
         )

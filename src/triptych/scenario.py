@@ -8,15 +8,16 @@ from __future__ import annotations
 import dataclasses
 import re
 import tomllib
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from triptych.cases import Case, RoundPolicy, Scenario
 from triptych.errors import ScenarioError
 from triptych.platforms.catalog import PLATFORM_NAMES
 from triptych.platforms.settings import VM_PROFILES, DockerSettings, EngineSettings, VmSettings
 from triptych.validate import Where, build, check_keys, check_type, in_range, suggest
-from triptych.workloads.base import RunSpec, Workload
+from triptych.workloads.base import RunSpec
 from triptych.workloads.registry import WORKLOADS
 
 MIN_DURATION, MAX_DURATION = 1.0, 3600.0
@@ -36,78 +37,8 @@ SCENARIO_KEYS = {"name": str, "description": str, "passes": int, **_SHARED_KEYS}
 MAX_PASSES = 100
 CASE_KEYS = {"name": str, "workload": str, "params": dict, **_SHARED_KEYS}
 TOP_KEYS = {"scenario": dict, "case": list, "docker": dict, "vm": dict}
-# A parameter that may be a list: each value is its own case (a concurrency sweep).
-SWEPT = "connections"
 # Scenario and case names become test ids, file names and report text: letters, digits, . _ -
 NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
-
-
-@dataclass(frozen=True)
-class RoundPolicy:
-    """How many rounds: at least `rounds`; more, up to max_rounds, until the 95% CI half-width
-    of the case's first metric is under target_ci of its mean (a bounded dynamic run count)."""
-
-    rounds: int
-    max_rounds: int
-    target_ci: float | None
-
-    @property
-    def adaptive(self) -> bool:
-        return self.target_ci is not None and self.max_rounds > self.rounds
-
-
-@dataclass(frozen=True)
-class Case:
-    """One workload with its parameters, as a scenario asks for it."""
-
-    scenario: str
-    name: str
-    workload: str
-    params: Any
-    rounds: int
-    spec: RunSpec
-    platforms: tuple[str, ...]
-    source: str
-    engines: EngineSettings = field(default_factory=EngineSettings)
-    policy: RoundPolicy | None = None
-    passes: int = 1  # the case's rounds are spread over this many passes over all the cases
-    warmup: float = 1.0  # seconds of one discarded run before the rounds (0: none)
-    # The case a `connections = [...]` list was given to; each value is a case of its own,
-    # named "SERIES-cN" (empty: not part of a sweep).
-    series: str = ""
-
-    def warmup_spec(self, min_duration: float) -> RunSpec | None:
-        """The warm-up run: `warmup` seconds (at least what the tool needs, at most a round)."""
-        if self.warmup <= 0:
-            return None
-        duration = min(max(self.warmup, min_duration), self.spec.duration)
-        return RunSpec(duration, self.spec.timeout)
-
-    def rounds_in_pass(self, index: int) -> int:
-        """How many of the case's rounds pass `index` (from 0) runs: as even as they go."""
-        return self.rounds // self.passes + (1 if index < self.rounds % self.passes else 0)
-
-    def first_round(self, index: int) -> int:
-        """The number of the first round pass `index` runs (rounds are numbered across passes)."""
-        return sum(self.rounds_in_pass(i) for i in range(index))
-
-    @property
-    def params_dict(self) -> dict[str, Any]:
-        return dataclasses.asdict(self.params)
-
-    def build(self) -> Workload:
-        workload: Workload = WORKLOADS[self.workload](self.params, self.spec)  # type: ignore[assignment]
-        return workload
-
-
-@dataclass(frozen=True)
-class Scenario:
-    name: str
-    description: str
-    path: str
-    platforms: tuple[str, ...]
-    cases: tuple[Case, ...]
-    passes: int = 1
 
 
 def _platforms(where: Where, key: str, value: object) -> tuple[str, ...]:
@@ -300,18 +231,26 @@ def _case(where: Where, i: int, raw: object, d: _Defaults) -> Case:
 
 
 def _cases(where: Where, i: int, raw: object, d: _Defaults) -> list[Case]:
-    """The case, or one case per value when its `connections` parameter is a list."""
+    """The case, or one case per value when its workload's sweep axis is given a list."""
     c = check_type(where, f"case[{i}]", raw, dict)
     params = c.get("params")
-    values = params.get(SWEPT) if isinstance(params, dict) else None
+    wtype = WORKLOADS.get(c.get("workload")) if isinstance(c.get("workload"), str) else None
+    axis = wtype.sweep_axis if wtype is not None else ""
+    values = params.get(axis) if axis and isinstance(params, dict) else None
     if not isinstance(values, list):
         return [_case(where, i, c, d)]
-    key = f"case[{i}].params.{SWEPT}"
+    key = f"case[{i}].params.{axis}"
     if not values or len(set(map(str, values))) != len(values):
-        raise where.error(key, "expected distinct values", f"write e.g. {SWEPT} = [1, 8, 32]")
-    cases = [_case(where, i, {**c, "params": {**params, SWEPT: v}}, d) for v in values]
+        raise where.error(key, "expected distinct values", f"write e.g. {axis} = [1, 8, 32]")
+    cases = [_case(where, i, {**c, "params": {**params, axis: v}}, d) for v in values]
     return [
-        dataclasses.replace(case, name=f"{case.name}-c{v}", series=case.name)
+        dataclasses.replace(
+            case,
+            name=f"{case.name}-{axis[0]}{v}",
+            series=case.name,
+            sweep_axis=axis,
+            sweep_value=float(v),
+        )
         for case, v in zip(cases, values, strict=True)
     ]
 

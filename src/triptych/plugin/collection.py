@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from triptych.cases import Scenario
 from triptych.errors import TriptychError
 from triptych.platforms.catalog import KINDS
 from triptych.plugin.keys import (
@@ -16,7 +17,7 @@ from triptych.plugin.keys import (
 )
 from triptych.plugin.options import selected_platforms
 from triptych.runner import Trial
-from triptych.scenario import Scenario, load_scenario
+from triptych.scenario import load_scenario
 from triptych.workloads.registry import WORKLOADS
 
 DEFAULT_SCENARIO = "scenarios/quick.toml"

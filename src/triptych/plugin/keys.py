@@ -7,8 +7,8 @@ from typing import Any
 
 import pytest
 
+from triptych.cases import Scenario
 from triptych.journal import Journal
-from triptych.scenario import Scenario
 
 SCENARIOS_KEY = pytest.StashKey[list[Scenario]]()
 SESSION_KEY = pytest.StashKey[str]()

@@ -8,43 +8,13 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from triptych.report.load import chronological
-from triptych.report.model import Cell, Column, Group, Notice, Row
+from triptych.report.model import Cell, Group, Notice, Row
 from triptych.report.notices import builds, warnings_for
-from triptych.report.stats import compare, cv, decide
-from triptych.report.summary import (
-    HOST,
-    Headline,
-    SummaryCell,
-    primary_rows,
-    summarise,
-    trend_costs,
-)
-
-COLUMN_KEYS = ["platform", "profile", "variant", "primary", "emulated", "rank"]
-
-
-def _distinct(df: pd.DataFrame) -> tuple[pd.DataFrame, list[Column]]:
-    """The distinct column facts of the samples, and a Column for each."""
-    combos = df[COLUMN_KEYS].drop_duplicates()
-    found = [
-        Column(str(p), str(pf), str(v), bool(pr), bool(e), int(r))
-        for p, pf, v, pr, e, r in combos.itertuples(index=False)
-    ]
-    return combos, found
-
-
-def columns_of(df: pd.DataFrame) -> dict[str, Column]:
-    """Every column the samples have, by label."""
-    return {c.label: c for c in _distinct(df)[1]}
-
-
-def labelled(df: pd.DataFrame) -> pd.DataFrame:
-    """Adds each sample's column label, rendered once per distinct column."""
-    combos, found = _distinct(df)
-    combos = combos.assign(label=[c.label for c in found])
-    merged = df.merge(combos, on=COLUMN_KEYS, how="left")
-    return merged.assign(label=merged.label.astype("category"))
+from triptych.report.summary import Headline, SummaryCell, summarise
+from triptych.results.costs import HOST, primary_rows, trend_costs
+from triptych.results.labels import columns_of, labelled
+from triptych.results.load import chronological
+from triptych.verdict.stats import compare, cv, decide
 
 
 def _cell_values(run: pd.DataFrame, keys: list[str]) -> dict[tuple[Any, ...], dict[str, Any]]:
@@ -95,7 +65,8 @@ def _rows(run: pd.DataFrame) -> list[Row]:
                 cells,
                 headline,
                 str(sweep.series[case]),
-                float(sweep.connections[case]),
+                str(sweep.sweep_axis[case]),
+                float(sweep.sweep_value[case]),
             )
         )
     return _decided(rows)

@@ -5,35 +5,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from triptych.report.effect import Effect
-from triptych.report.stats import Comparison
 from triptych.report.summary import SummaryCell
-
-
-@dataclass(frozen=True)
-class Column:
-    """A platform through one path, as the saved records describe it. Its own path (its
-    address, a volume, its virtual disk) is the platform's column; other paths (a published
-    port, the overlay layer) get columns of their own."""
-
-    platform: str
-    profile: str  # a guest profile when a run compares several, else empty
-    variant: str
-    primary: bool
-    emulated: bool
-    rank: int
-
-    @property
-    def label(self) -> str:
-        """How the column is named: platform (and guest profile), a secondary path if any,
-        emulation loudly."""
-        name = f"{self.platform} {self.profile}" if self.profile else self.platform
-        label = name if self.primary else f"{name} ({self.variant})"
-        return f"{label} [TCG emulation]" if self.emulated else label
-
-    @property
-    def order(self) -> tuple[int, bool, str]:
-        return (self.rank, not self.primary, self.variant)
+from triptych.results.labels import Column
+from triptych.verdict.effect import Effect
+from triptych.verdict.stats import Comparison
 
 
 @dataclass(frozen=True)
@@ -65,8 +40,9 @@ class Row:
     host: Cell | None
     cells: dict[str, Cell]
     headline: bool  # the figure that stands for its case (the workload's primary metric)
-    series: str = ""  # the concurrency sweep the case belongs to (empty: none)
-    connections: float = float("nan")  # its `connections` parameter, if it has one
+    series: str = ""  # the sweep the case belongs to (empty: none)
+    sweep_axis: str = ""  # the parameter the sweep varies ("connections")
+    sweep_value: float = float("nan")  # this case's value of it
 
 
 @dataclass

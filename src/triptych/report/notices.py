@@ -8,8 +8,8 @@ from typing import Any
 import pandas as pd
 
 from triptych.quiet import BUSY_SHARE
-from triptych.report.effect import UNTESTABLE
 from triptych.report.model import Group, Notice
+from triptych.verdict.effect import UNTESTABLE
 from triptych.workloads.placement import APART_FROM
 
 CV_WARN = 0.10

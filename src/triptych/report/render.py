@@ -14,12 +14,13 @@ from triptych.families import order
 from triptych.record import DOCUMENT_KEYS
 from triptych.report import svg
 from triptych.report.analysis import analyse
-from triptych.report.effect import Effect, count_difference, describe, factor
-from triptych.report.load import Runs, load_runs
 from triptych.report.model import Group, Row
-from triptych.report.stats import MARGIN
-from triptych.report.summary import HOST, SummaryCell
+from triptych.report.summary import SummaryCell
+from triptych.results.costs import HOST
+from triptych.results.load import Runs, load_runs
 from triptych.tools import TOOLS
+from triptych.verdict.effect import Effect, count_difference, describe, factor
+from triptych.verdict.stats import MARGIN
 
 # Besides each case's primary metric, what a concurrency sweep is drawn for: the p99 latencies.
 SWEEP_TAIL = re.compile(r"\bp99$")
@@ -80,21 +81,21 @@ def family_chart(g: Group, family: str) -> str:
 
 
 def sweeps(g: Group, family: str) -> list[str]:
-    """Throughput and p99 against concurrency, per platform, for each sweep of the family
-    (cases made from one `connections` list) that has two or more values."""
-    lines: dict[tuple[str, str, str], dict[str, list[tuple[float, float]]]] = {}
+    """Throughput and p99 against the swept parameter, per platform, for each sweep of the
+    family (cases made from one list of values, e.g. `connections`) that has two or more."""
+    lines: dict[tuple[str, str, str, str], dict[str, list[tuple[float, float]]]] = {}
     for r in g.rows:
         if r.family != family or not r.series:
             continue
         if not (r.headline or SWEEP_TAIL.search(r.metric)):
             continue
         cells = {**({HOST: r.host} if r.host else {}), **r.cells}
-        chart = lines.setdefault((r.series, r.metric, r.unit), {})
+        chart = lines.setdefault((r.series, r.sweep_axis, r.metric, r.unit), {})
         for label, cell in cells.items():
-            chart.setdefault(label, []).append((r.connections, cell.median))
+            chart.setdefault(label, []).append((r.sweep_value, cell.median))
     return [
-        svg.sweep_chart(by_label, f"{series}: {metric} against connections", unit, "connections")
-        for (series, metric, unit), by_label in lines.items()
+        svg.sweep_chart(by_label, f"{series}: {metric} against {axis}", unit, axis)
+        for (series, axis, metric, unit), by_label in lines.items()
         if max(len(pts) for pts in by_label.values()) > 1
     ]
 

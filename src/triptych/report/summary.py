@@ -11,12 +11,7 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-import numpy as np
-import pandas as pd
-
-from triptych.report.effect import FASTER, SAME, SLOWER, UNDETERMINED, Effect
-
-HOST = "host"  # the baseline column's label: every cost is against it
+from triptych.verdict.effect import FASTER, SAME, SLOWER, UNDETERMINED, Effect
 
 
 @dataclass(frozen=True)
@@ -81,32 +76,3 @@ def summarise(
             tuple(h.effect.verdict for h in hs),
         )
     return out
-
-
-def primary_rows(df: pd.DataFrame) -> pd.DataFrame:
-    """Each case's primary metric only (a case from a record that named none: its first)."""
-    named = df.primary_metric.astype(str)
-    first = df.groupby(["run", "case"], observed=True).metric.transform("first").astype(str)
-    primary = np.where(named != "", named, first)
-    return df[df.metric.astype(str) == primary]
-
-
-def trend_costs(df: pd.DataFrame) -> dict[tuple[str, str, str], float]:
-    """(run, family, label) -> geometric mean of the cases' primary-metric median costs."""
-    med = (
-        primary_rows(df)
-        .groupby(["run", "family", "case", "higher_is_better", "label"], observed=True)["value"]
-        .median()
-        .reset_index()
-    )
-    host = med[med.label == HOST].set_index(["run", "case"])["value"]
-    med = med[med.label != HOST].join(host.rename("host"), on=["run", "case"])
-    med = med[(med.host > 0) & (med.value > 0)]
-    ratio = med.value / med.host
-    med = med.assign(lc=np.log(np.where(med.higher_is_better, 1 / ratio, ratio)))
-    means = med.groupby(["run", "family", "label"], observed=True)["lc"].mean()
-    return {
-        (str(k[0]), str(k[1]), str(k[2])): math.exp(float(v))
-        for k, v in means.items()
-        if isinstance(k, tuple)
-    }

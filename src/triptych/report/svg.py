@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 from markupsafe import escape
 
-from triptych.report.effect import factor, span
+from triptych.verdict.effect import factor, span
 
 PALETTE = (
     "#1f77b4",

@@ -7,8 +7,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from triptych.report.analysis import analyse
-from triptych.report.effect import describe
-from triptych.report.load import load_runs
+from triptych.results.load import load_runs
+from triptych.verdict.effect import describe
 
 
 def summary_lines(journal: Path) -> list[str]:

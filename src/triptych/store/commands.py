@@ -13,7 +13,7 @@ from typing import Any
 import psycopg
 
 from triptych.errors import TriptychError
-from triptych.report.load import Runs
+from triptych.results.load import Runs
 from triptych.store.publish import Published, publish
 from triptych.store.read import Selection, gate_view, report_view
 from triptych.store.url import StoreError, connect, redact, shown

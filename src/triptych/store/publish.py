@@ -17,9 +17,10 @@ import pandas as pd
 import psycopg
 
 from triptych.errors import TriptychError
-from triptych.report.analysis import labelled
-from triptych.report.load import (
-    TYPED,
+from triptych.results.columns import NULLABLE, STORED, TYPED
+from triptych.results.costs import trend_costs
+from triptych.results.labels import labelled
+from triptych.results.load import (
     commit_of,
     env_key,
     machine_of,
@@ -28,37 +29,8 @@ from triptych.report.load import (
     records_of,
     run_columns,
 )
-from triptych.report.sources import Source, find_runs, sources
-from triptych.report.summary import trend_costs
+from triptych.results.sources import Source, find_runs, sources
 from triptych.store.schema import migrate
-
-# samples' columns in the store, and the loader's column each is filled from.
-SAMPLE_COLUMNS = {
-    "scenario": "scenario",
-    "case_name": "case",
-    "workload": "workload",
-    "family": "family",
-    "platform": "platform",
-    "variant": "variant",
-    "profile": "profile",
-    "metric": "metric",
-    "unit": "unit",
-    "higher_is_better": "higher_is_better",
-    "round": "round",
-    "value": "value",
-    "foreign_cpu": "foreign_cpu",
-    "layer": "layer",
-    "acceleration": "acceleration",
-    "primary_metric": "primary_metric",
-    "is_primary": "primary",
-    "emulated": "emulated",
-    "rank": "rank",
-    "series": "series",
-    "connections": "connections",
-    "placement": "placement",
-}
-NULLABLE = frozenset({"foreign_cpu", "connections"})
-
 
 REFUSED = "refused by the store"
 
@@ -94,11 +66,11 @@ def _machine_name(machine: dict[str, Any]) -> str:
 
 
 def _copy_samples(cur: psycopg.Cursor[Any], run_id: int, cols: dict[str, list[Any]]) -> None:
-    names = list(SAMPLE_COLUMNS)
+    names = list(STORED)
     with cur.copy(f"COPY samples (run_id, {', '.join(names)}) FROM STDIN") as copy:
         for i in range(len(cols["value"])):
             row: list[Any] = [run_id]
-            for store, loader in SAMPLE_COLUMNS.items():
+            for store, loader in STORED.items():
                 v = cols[loader][i]
                 row.append(None if store in NULLABLE and math.isnan(float(v)) else v)
             copy.write_row(row)

@@ -15,9 +15,9 @@ from typing import Any
 import pandas as pd
 from psycopg import sql
 
-from triptych.report.history import CLOCK_SKEW
-from triptych.report.load import COLUMNS, TYPED, Runs, run_key
-from triptych.store.publish import SAMPLE_COLUMNS
+from triptych.gate.history import CLOCK_SKEW
+from triptych.results.columns import COLUMNS, STORED, TYPED
+from triptych.results.load import Runs, run_key
 from triptych.store.schema import current
 from triptych.store.url import StoreError
 
@@ -31,7 +31,7 @@ ORDER BY {order}
 # own date is the publisher's word: it never makes a run "tonight's").
 BY_START, BY_RECEIPT = "started, id", "published, id"
 SAMPLES_QUERY = sql.SQL("SELECT s.run_id, {} FROM samples s WHERE s.run_id = ANY(%s)").format(
-    sql.SQL(", ").join(sql.Identifier("s", c) for c in SAMPLE_COLUMNS)
+    sql.SQL(", ").join(sql.Identifier("s", c) for c in STORED)
 )
 DETAILS_QUERY = "SELECT id, machine_info, platforms FROM runs WHERE id = ANY(%s)"
 COSTS_QUERY = "SELECT run_id, family, label, cost FROM run_costs WHERE run_id = ANY(%s)"
@@ -147,8 +147,8 @@ def gate_view(conn: Any, machine: str, last: int) -> Runs:  # noqa: ANN401 - psy
 
 
 def _frame(rows: list[tuple[Any, ...]], by_id: dict[int, StoredRun]) -> pd.DataFrame:
-    df = pd.DataFrame(rows, columns=["run_id", *SAMPLE_COLUMNS])
-    data: dict[str, Any] = {loader: df[s] for s, loader in SAMPLE_COLUMNS.items()}
+    df = pd.DataFrame(rows, columns=["run_id", *STORED])
+    data: dict[str, Any] = {loader: df[s] for s, loader in STORED.items()}
     ids = df["run_id"]
     for column, field in (("run", "key"), ("run_date", "started"), ("commit", "commit")):
         data[column] = ids.map({rid: getattr(r, field) for rid, r in by_id.items()})

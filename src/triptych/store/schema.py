@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import psycopg
 
+from triptych.results.columns import added_in
 from triptych.store.url import StoreError
 
 VERSION_TABLE = "triptych_schema"
@@ -103,6 +104,12 @@ MIGRATIONS: tuple[str, ...] = (
     CREATE TRIGGER run_costs_own_machine AFTER INSERT ON run_costs
         REFERENCING NEW TABLE AS added FOR EACH STATEMENT EXECUTE FUNCTION triptych_check_rows();
     """,
+    # 3: typed rounds and a general sweep axis: each sample's pass and set-up, the parameter its
+    # sweep varies (the columns come from the column table, results/columns.py); the one axis
+    # of older runs was `connections`.
+    "ALTER TABLE samples RENAME COLUMN connections TO sweep_value;\n"
+    f"ALTER TABLE samples {', '.join(added_in(3))};\n"
+    "UPDATE samples SET sweep_axis = 'connections' WHERE sweep_value IS NOT NULL;",
 )
 
 

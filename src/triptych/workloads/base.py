@@ -37,6 +37,10 @@ class Workload(Protocol):
 
     def primary(self) -> str: ...
 
+    def client_placement(self) -> str:
+        """Where its load generator ran against its server ("apart", "shared"; "": no client)."""
+        ...
+
     def cleanup(self, platform: Platform, variant: str) -> None: ...
 
 
@@ -53,6 +57,9 @@ class WorkloadBase:
     # workload's main figure, e.g. events/s); primary() may choose it from the parameters.
     primary_metric: ClassVar[str]
     min_duration: ClassVar[float] = 1.0
+    # The parameter a scenario may give as a list, one case per value, drawn as a curve
+    # ("connections"; "" : none).
+    sweep_axis: ClassVar[str] = ""
     Params: ClassVar[type[Any]]
 
     def __init__(self, params: Any, spec: RunSpec) -> None:  # noqa: ANN401
@@ -62,6 +69,10 @@ class WorkloadBase:
     def primary(self) -> str:
         """The metric that stands for this case."""
         return self.primary_metric
+
+    def client_placement(self) -> str:
+        """No client of its own: a workload with a load generator says where it ran."""
+        return ""
 
 
 class ToolWorkload(WorkloadBase):

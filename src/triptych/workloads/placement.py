@@ -39,7 +39,6 @@ class Placement:
 
     def metadata(self) -> dict[str, MetaValue]:
         return {
-            "client_placement": "shared" if self.shared else "apart",
             "client_cpus": _text(self.client) or "any",
             "server_cpus": _text(self.server) or "the platform's",
             "placement_note": self.note,

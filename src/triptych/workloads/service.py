@@ -63,6 +63,7 @@ class ServiceWorkload(WorkloadBase):
 
     family: ClassVar[str] = "services"
     target: ClassVar[str] = "network"
+    sweep_axis: ClassVar[str] = "connections"  # every service's load is its client count
     port: ClassVar[int]
     ready_timeout: ClassVar[float] = SERVER_READY_TIMEOUT
 
@@ -193,6 +194,11 @@ class ServiceWorkload(WorkloadBase):
             Sample(s.metric, s.value, s.unit, s.higher_is_better, metadata={**meta, **s.metadata})
             for s in self.parse_round(result, client_dir)
         ]
+
+    def client_placement(self) -> str:
+        if self.placement is None:
+            return ""
+        return "shared" if self.placement.shared else "apart"
 
     def client_cpus(self) -> tuple[int, ...]:
         """The CPUs the load generator runs on (its threads are sized to them)."""

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.special import digamma, polygamma
 
-from triptych.report.stats import ALPHA, Comparison, adjust, beyond_p
+from triptych.verdict.stats import ALPHA, Comparison, adjust, beyond_p
 
 BIG_DF = 1e6  # degrees of freedom standing in for "known" (a t with it is a normal)
 

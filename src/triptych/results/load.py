@@ -19,49 +19,10 @@ import pandas as pd
 from triptych import fields
 from triptych.errors import TriptychError
 from triptych.private_path import UnsafePath, private_dir
-from triptych.record import CaseRecord
-from triptych.report.sources import find_runs, session_in, sources
+from triptych.record import RECORD_VERSION, CaseRecord
+from triptych.results.columns import COLUMNS, TYPED, table_digest
+from triptych.results.sources import find_runs, session_in, sources
 
-COLUMNS = [
-    "run",
-    "run_file",
-    "run_date",
-    "commit",
-    "env",
-    "scenario",
-    "case",
-    "workload",
-    "family",
-    "platform",
-    "variant",
-    "profile",
-    "metric",
-    "unit",
-    "higher_is_better",
-    "round",
-    "value",
-    "foreign_cpu",
-    "layer",
-    "acceleration",
-    "primary_metric",
-    "primary",
-    "emulated",
-    "rank",
-    "series",
-    "connections",
-    "placement",
-]
-# Columns that are not text (the others are categorical strings).
-TYPED: dict[str, Any] = {
-    "value": float,
-    "foreign_cpu": float,  # NaN: not recorded (runs before the quietness record)
-    "round": np.int64,
-    "higher_is_better": bool,
-    "primary": bool,
-    "emulated": bool,
-    "rank": np.int64,
-    "connections": float,  # NaN: the case has no `connections` parameter
-}
 # What must match for two runs to be compared or trended together (pyperf's rule, ours).
 ENV_KEYS = ("cpu_model", "cpu_count_logical", "kernel", "host_virtualization")
 
@@ -147,33 +108,44 @@ def run_columns(path: Path, doc: dict[str, Any], records: list[CaseRecord]) -> d
         n = len(r.samples)
         per_case = {
             **run,
+            "scenario": r.scenario,
             "case": r.case,
+            "workload": r.workload,
             "family": r.family,
+            "platform": r.platform,
             "variant": r.variant,
             "profile": r.profile,
+            "layer": _text(r.platform_metadata.get("layer")),
+            "acceleration": _text(r.platform_metadata.get("acceleration")),
             "primary_metric": r.primary_metric or "",
             "primary": r.primary_variant,
             "emulated": r.emulated,
             "rank": r.platform_rank,
             "series": r.series,
-            "connections": _connections(r.params),
+            "sweep_axis": r.sweep_axis,
+            "sweep_value": math.nan if r.sweep_value is None else r.sweep_value,
         }
         for key, value in per_case.items():
             cols[key].extend([value] * n)
-        for smp in r.samples:
-            cols["scenario"].append(smp.scenario)
-            cols["workload"].append(smp.workload)
-            cols["platform"].append(smp.platform)
-            cols["metric"].append(smp.metric)
-            cols["unit"].append(smp.unit)
-            cols["higher_is_better"].append(smp.higher_is_better)
-            cols["round"].append(smp.metadata.get("round", 0))
-            cols["value"].append(smp.value)
-            cols["foreign_cpu"].append(float(smp.metadata.get("foreign_cpu", math.nan)))
-            cols["layer"].append(smp.metadata.get("layer", ""))
-            cols["acceleration"].append(smp.metadata.get("acceleration", ""))
-            cols["placement"].append(smp.metadata.get("client_placement", ""))
+        for rnd in r.measured:
+            k = len(rnd.samples)
+            cols["round"].extend([rnd.number] * k)
+            cols["pass"].extend([rnd.pass_index] * k)
+            cols["setup"].extend([rnd.setup] * k)
+            cols["foreign_cpu"].extend(
+                [math.nan if rnd.foreign_cpu is None else rnd.foreign_cpu] * k
+            )
+            cols["placement"].extend([rnd.client_placement] * k)
+            for smp in rnd.samples:
+                cols["metric"].append(smp.metric)
+                cols["unit"].append(smp.unit)
+                cols["higher_is_better"].append(smp.higher_is_better)
+                cols["value"].append(smp.value)
     return cols
+
+
+def _text(v: object) -> str:
+    return v if isinstance(v, str) else ""
 
 
 def commit_of(doc: dict[str, Any]) -> str:
@@ -181,14 +153,6 @@ def commit_of(doc: dict[str, Any]) -> str:
     info = doc.get("commit_info")
     commit = info.get("id") if isinstance(info, dict) else None
     return commit if isinstance(commit, str) else ""
-
-
-def _connections(params: dict[str, Any]) -> float:
-    """The case's `connections` (NaN: none, or not a count)."""
-    c = params.get("connections")
-    if isinstance(c, int) and not isinstance(c, bool) and 0 < c < 10**6:
-        return float(c)
-    return math.nan
 
 
 def read_run(path: Path) -> dict[str, Any]:
@@ -215,7 +179,9 @@ def read_run(path: Path) -> dict[str, Any]:
 
 TEXT = [c for c in COLUMNS if c not in TYPED]
 CACHE_DIR = ".triptych-cache"
-CACHE_VERSION = 5
+# The cache is read back only by the code that wrote it: its version is the record's and the
+# column table's.
+CACHE_VERSION = f"{RECORD_VERSION}-{table_digest()}"
 PARALLEL_FROM = 16  # files; below this a process pool costs more than it saves
 
 

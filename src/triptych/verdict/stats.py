@@ -19,7 +19,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.special import stdtr, stdtrit  # Student's t CDF and its inverse (light to import)
 
-from triptych.report.effect import FASTER, SAME, SLOWER, UNDETERMINED, UNTESTABLE, Effect
+from triptych.verdict.effect import FASTER, SAME, SLOWER, UNDETERMINED, UNTESTABLE, Effect
 
 ALPHA = 0.05
 MARGIN = 0.02

@@ -6,7 +6,7 @@ from __future__ import annotations
 import math
 
 from triptych.errors import TriptychError
-from triptych.report.load import Runs
+from triptych.results.load import Runs
 
 
 def percent(text: str, option: str) -> float:

@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 import pandas as pd
 
 from triptych.errors import TriptychError
-from triptych.report.load import Runs, chronological
+from triptych.results.load import Runs, chronological
 
 CLOCK_SKEW = pd.Timedelta(minutes=10)
 

@@ -22,11 +22,11 @@ import numpy as np
 from triptych import families
 from triptych.errors import TriptychError
 from triptych.families import FAMILIES, TAIL_GROUP
-from triptych.report.analysis import labelled
-from triptych.report.effect import FASTER, SLOWER, Effect, describe
-from triptych.report.gate_stats import Rounds, gate_tests
-from triptych.report.load import ENV_KEYS, Runs
-from triptych.report.stats import decide
+from triptych.gate.stats import Rounds, gate_tests
+from triptych.results.labels import labelled
+from triptych.results.load import ENV_KEYS, Runs
+from triptych.verdict.effect import FASTER, SLOWER, Effect, describe
+from triptych.verdict.stats import decide
 
 DEFAULT_THRESHOLD = 0.05
 # What one baseline run cannot show: how far a whole run moves from night to night, per noise

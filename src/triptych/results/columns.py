@@ -1,0 +1,105 @@
+"""The samples' columns, declared once: the loader's DataFrame (names, order and types), the
+store's `samples` table (its COPY order, the columns each migration adds) and the loader's cache
+version all read this table.
+
+A run-level column (the run, its file, date, commit and environment) is in the DataFrame only: the
+store keeps it once in `runs`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+# How a kind of value is held: in the DataFrame, in PostgreSQL, and the store's default for rows
+# stored before the column existed.
+KINDS: dict[str, tuple[Any, str, str]] = {
+    "text": ("category", "text", "''"),
+    "real": (float, "double precision", "NULL"),
+    "int": (np.int64, "integer", "0"),
+    "flag": (bool, "boolean", "false"),
+}
+
+
+@dataclass(frozen=True)
+class Col:
+    name: str  # in the DataFrame
+    kind: str  # a key of KINDS
+    store: str | None = ""  # in the store's samples table ("": the same name; None: not there)
+    nullable: bool = False  # NaN in the DataFrame, NULL in the store
+    since: int = 1  # the store schema version that added it
+
+    @property
+    def stored_as(self) -> str:
+        return self.name if self.store == "" else str(self.store)
+
+    @property
+    def dtype(self) -> Any:  # noqa: ANN401 - a numpy or pandas dtype
+        return KINDS[self.kind][0]
+
+    @property
+    def sql(self) -> str:
+        """The column's PostgreSQL definition."""
+        null = "" if self.nullable else " NOT NULL"
+        return f"{self.stored_as} {KINDS[self.kind][1]}{null}"
+
+
+COLUMNS_TABLE: tuple[Col, ...] = (
+    Col("run", "text", None),
+    Col("run_file", "text", None),
+    Col("run_date", "text", None),
+    Col("commit", "text", None),
+    Col("env", "text", None),
+    Col("scenario", "text"),
+    Col("case", "text", "case_name"),
+    Col("workload", "text"),
+    Col("family", "text"),
+    Col("platform", "text"),
+    Col("variant", "text"),
+    Col("profile", "text"),
+    Col("metric", "text"),
+    Col("unit", "text"),
+    Col("higher_is_better", "flag"),
+    Col("round", "int"),
+    Col("pass", "int", "pass_index", since=3),
+    Col("setup", "int", since=3),
+    Col("value", "real"),
+    Col("foreign_cpu", "real", nullable=True),  # NaN: not recorded (older runs)
+    Col("layer", "text"),
+    Col("acceleration", "text"),
+    Col("primary_metric", "text"),
+    Col("primary", "flag", "is_primary"),
+    Col("emulated", "flag"),
+    Col("rank", "int"),
+    Col("series", "text"),
+    Col("sweep_axis", "text", since=3),
+    # NaN: not a point of a sweep. In the store since 1, as `connections` until 3.
+    Col("sweep_value", "real", nullable=True),
+    Col("placement", "text"),
+)
+
+COLUMNS = [c.name for c in COLUMNS_TABLE]
+# Columns that are not text (the others are categorical strings).
+TYPED: dict[str, Any] = {c.name: c.dtype for c in COLUMNS_TABLE if c.kind != "text"}
+# The store's samples columns, in COPY order, and the DataFrame column each is filled from.
+STORED = {c.stored_as: c.name for c in COLUMNS_TABLE if c.store is not None}
+NULLABLE = frozenset(c.stored_as for c in COLUMNS_TABLE if c.store is not None and c.nullable)
+
+
+def added_in(version: int) -> list[str]:
+    """The ALTER TABLE clauses adding the samples columns that store version `version` added."""
+    return [
+        f"ADD COLUMN {c.sql} DEFAULT {KINDS[c.kind][2]}"
+        for c in COLUMNS_TABLE
+        if c.store is not None and c.since == version
+    ]
+
+
+def table_digest() -> str:
+    """A short digest of the table: the loader's cache is keyed by it, so a column added or
+    retyped can never be read from a cache written before."""
+    text = repr([(c.name, c.kind, c.store, c.nullable) for c in COLUMNS_TABLE])
+    return hashlib.sha256(text.encode()).hexdigest()[:12]

@@ -1,0 +1,2 @@
+"""The statistics of a verdict and its one vocabulary of effect, shared by the report and the
+gate."""
