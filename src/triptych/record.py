@@ -300,9 +300,9 @@ def _v2_rounds(d: dict[str, Any]) -> None:
     copied = _V2_CONTEXT | set(d.get("platform_metadata") or {})
     rounds: dict[object, dict[str, Any]] = {}
     for s in fields.items(d, "samples", []):
-        if not isinstance(s, dict):
-            raise fields.FieldError(f"samples: expected an object, got {type(s).__name__}")
-        meta = fields.meta_table(s, "metadata")
+        meta = s.get("metadata", {}) if isinstance(s, dict) else None
+        if not isinstance(meta, dict):
+            raise fields.FieldError(f"samples: expected objects with metadata, got {s!r:.40}")
         number = meta.get("round", 0)
         placement = meta.get("client_placement", "")
         r = rounds.setdefault(
@@ -316,6 +316,7 @@ def _v2_rounds(d: dict[str, Any]) -> None:
                 "samples": [],
             },
         )
+        # What is kept is type-checked as the round's sample is read (Round.from_dict).
         own = {k: v for k, v in meta.items() if k not in copied}
         r["samples"].append({**s, "metadata": own})
     d["measured"] = list(rounds.values())
