@@ -9,10 +9,9 @@ from pathlib import Path
 import pytest
 
 from triptych.errors import PlatformUnavailable
-from triptych.platforms.base import ColdStart
+from triptych.platforms.base import ColdStart, PlatformSettings
 from triptych.platforms.catalog import KINDS
 from triptych.platforms.host import HostPlatform
-from triptych.platforms.registry import PlatformSettings
 from triptych.platforms.settings import EngineSettings, VmSettings
 from triptych.pool import PlatformPool
 from triptych.runner import ci_halfwidth

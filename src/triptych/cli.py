@@ -15,7 +15,7 @@ from triptych.errors import TriptychError
 from triptych.gate.compare import Sides, changes, markdown, missing, refuse_incomparable
 from triptych.gate.history import newest_against_history
 from triptych.gate.inputs import check_last, gate_notes, parse_thresholds, percent
-from triptych.platforms.host_sweep import DEFAULT_SCRATCH, sweep_host
+from triptych.platforms.host_sweep import DEFAULT_SCRATCH
 from triptych.report.render import write_report, write_runs
 from triptych.results.load import Runs, load_runs
 from triptych.session import new_session_id, valid_session
@@ -113,8 +113,7 @@ def _images_build(args: argparse.Namespace) -> int:
 
 
 def _clean(args: argparse.Namespace) -> int:
-    from triptych.platforms.docker_sweep import clean_docker  # noqa: PLC0415 - see _images_build
-    from triptych.platforms.libvirt_sweep import clean_libvirt  # noqa: PLC0415
+    from triptych.platforms.registry import cleaners  # noqa: PLC0415 - see _images_build
 
     if args.session is not None and not valid_session(args.session):
         raise TriptychError(
@@ -130,11 +129,7 @@ def _clean(args: argparse.Namespace) -> int:
         ) from None
     try:
         # Only what carries our owner mark and whose owner is provably dead.
-        removed = (
-            clean_docker(args.session)
-            + clean_libvirt(args.session)
-            + sweep_host(Path(args.scratch), args.session)
-        )
+        removed = [r for clean in cleaners() for r in clean(args.session, Path(args.scratch))]
     finally:
         machine_lock.release(lock)
     for r in removed:

@@ -5,8 +5,8 @@ from __future__ import annotations
 import contextlib
 import warnings
 
-from triptych.platforms.base import Platform
-from triptych.platforms.registry import PlatformSettings, make_platform
+from triptych.platforms.base import Platform, PlatformSettings
+from triptych.platforms.registry import make_platform
 from triptych.platforms.settings import EngineSettings
 
 

@@ -14,7 +14,7 @@ from typing import Any
 
 from triptych.cases import Case, RoundPolicy, Scenario
 from triptych.errors import ScenarioError
-from triptych.platforms.catalog import PLATFORM_NAMES
+from triptych.platforms.catalog import DOCKER_BRIDGE, PLATFORM_NAMES, SETTINGS_TABLES, VM
 from triptych.platforms.settings import VM_PROFILES, DockerSettings, EngineSettings, VmSettings
 from triptych.validate import Where, build, check_keys, check_type, in_range, suggest
 from triptych.workloads.base import RunSpec
@@ -36,7 +36,7 @@ _SHARED_KEYS = {
 SCENARIO_KEYS = {"name": str, "description": str, "passes": int, **_SHARED_KEYS}
 MAX_PASSES = 100
 CASE_KEYS = {"name": str, "workload": str, "params": dict, **_SHARED_KEYS}
-TOP_KEYS = {"scenario": dict, "case": list, "docker": dict, "vm": dict}
+TOP_KEYS = {"scenario": dict, "case": list, **dict.fromkeys(SETTINGS_TABLES, dict)}
 # Scenario and case names become test ids, file names and report text: letters, digits, . _ -
 NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 
@@ -130,13 +130,12 @@ def _policy(
 
 
 def _engines(where: Where, raw: dict[str, Any]) -> EngineSettings:
-    docker = check_type(where, "docker", raw.get("docker", {}), dict)
-    vm = dict(check_type(where, "vm", raw.get("vm", {}), dict))
-    profiles = _vm_profiles(where, vm.pop("profiles", None), "profile" in vm)
+    d, v = DOCKER_BRIDGE.settings, VM.settings  # the tables' names, as the catalog declares
+    docker = check_type(where, d, raw.get(d, {}), dict)
+    vm = dict(check_type(where, v, raw.get(v, {}), dict))
+    profiles = _vm_profiles(where, vm.pop(VM.side_by_side, None), "profile" in vm)
     return EngineSettings(
-        build(where, "docker", DockerSettings, docker),
-        build(where, "vm", VmSettings, vm),
-        profiles,
+        build(where, d, DockerSettings, docker), build(where, v, VmSettings, vm), profiles
     )
 
 

@@ -11,6 +11,7 @@ import abc
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from types import TracebackType
 from typing import ClassVar, Protocol, Self, TypeVar
 
@@ -18,6 +19,7 @@ from triptych.cleanup import report_left
 from triptych.environment import version_line
 from triptych.errors import NotApplicable, TriptychError
 from triptych.platforms.catalog import KINDS, PlatformKind
+from triptych.platforms.settings import EngineSettings
 from triptych.process import CommandResult
 from triptych.sample import MetaValue
 from triptych.service_user import SERVICE_UID, as_service_user
@@ -25,6 +27,15 @@ from triptych.session import NAME_PREFIX
 from triptych.tools import on_platforms
 
 T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class PlatformSettings:
+    """What every platform may need from the run: where scratch files go, and the session id."""
+
+    session: str
+    scratch_root: Path
+    server_ports: tuple[int, ...]
 
 
 @dataclass(frozen=True)
@@ -76,6 +87,11 @@ class Platform(abc.ABC):
         self.session = session
         self._servers: list[Background] = []
         self.tools: dict[str, MetaValue] = {}  # tool_versions(), read once it has started
+
+    @classmethod
+    @abc.abstractmethod
+    def create(cls, settings: PlatformSettings, engines: EngineSettings) -> Self:
+        """One for the run (the registry calls this: every platform is built the same way)."""
 
     @property
     def kind(self) -> PlatformKind:

@@ -1,8 +1,11 @@
-"""What each platform is, in one place: its name, layer, paths and which path is its own.
+"""Every platform, declared once: its name, layer, paths and which path is its own, its column
+order, the scenario table that shapes it, the class that runs it (imported only when one is
+made), what removes its leftovers, and what the report says it is.
 
-Read by the scenario loader and the plugin (names, variants) and by the Platform classes
-(their variants and layer); the runner stores `primary` and `rank` in every case record, so the
-report reads them from saved data and never from this module.
+The registry, the scenario's keys, the plugin, `triptych clean`, the platform classes and the
+report read this table; the runner stores `primary` and `rank` in every case record, so the
+report reads them from saved data and never from this module. No import here but the standard
+library: the plugin and the scenario loader read it without the engines' libraries.
 """
 
 from __future__ import annotations
@@ -23,6 +26,15 @@ class PlatformKind:
     disk_variants: tuple[str, ...]
     rank: int  # the order of columns in a report: host, then containers, then the VM
     cold_starts: bool  # whether it can start fresh instances of itself (startup workload)
+    # "module:Class" of its Platform, imported when one is made (Platform.create builds it).
+    runs_on: str
+    # "module:function(session, scratch) -> removed" that removes what dead runs left of it.
+    cleaner: str
+    description: str  # what the report says its column is
+    # The scenario table whose settings shape it ("docker", "vm"; "": none), and the key of
+    # that table whose list runs it once per entry, side by side ("profiles"; "": none).
+    settings: str = ""
+    side_by_side: str = ""
 
     def variants(self, target: str) -> tuple[str, ...]:
         """The variants a workload of `target` (compute, disk, network, lifecycle) runs through."""
@@ -39,15 +51,60 @@ class PlatformKind:
         return variant in ("default", self.network_variants[0], self.disk_variants[0])
 
 
-KINDS: dict[str, PlatformKind] = {
-    k.name: k
-    for k in (
-        PlatformKind("host", "none", ("loopback",), ("host-fs",), 0, False),
-        PlatformKind(
-            "docker-bridge", "container", ("bridge-ip", "published"), ("volume", "overlay"), 2, True
-        ),
-        PlatformKind("docker-host", "container", ("host-net",), ("volume", "overlay"), 1, True),
-        PlatformKind("vm", "vm", ("virtio-net",), ("virtio-disk",), 3, True),
-    )
-}
+HOST = PlatformKind(
+    "host",
+    "none",
+    ("loopback",),
+    ("host-fs",),
+    0,
+    False,
+    "triptych.platforms.host:HostPlatform",
+    "triptych.platforms.host_sweep:clean_host",
+    "the machine itself: the baseline every cost is against",
+)
+DOCKER_BRIDGE = PlatformKind(
+    "docker-bridge",
+    "container",
+    ("bridge-ip", "published"),
+    ("volume", "overlay"),
+    2,
+    True,
+    "triptych.platforms.docker:DockerBridgePlatform",
+    "triptych.platforms.docker_sweep:clean_docker",
+    "a Docker container on the default bridge, reached at its own address; (published) is a "
+    "port published on 127.0.0.1 through Docker's proxy",
+    settings="docker",
+)
+DOCKER_HOST = PlatformKind(
+    "docker-host",
+    "container",
+    ("host-net",),
+    ("volume", "overlay"),
+    1,
+    True,
+    "triptych.platforms.docker:DockerHostPlatform",
+    "triptych.platforms.docker_sweep:clean_docker",
+    "a Docker container in the host's network namespace (--net=host)",
+    settings="docker",
+)
+VM = PlatformKind(
+    "vm",
+    "vm",
+    ("virtio-net",),
+    ("virtio-disk",),
+    3,
+    True,
+    "triptych.platforms.vm:VmPlatform",
+    "triptych.platforms.libvirt_sweep:clean_libvirt",
+    "a libvirt guest (KVM, or QEMU's emulation where KVM cannot run it), reached through its "
+    "virtio NIC, its disk a virtio disk",
+    settings="vm",
+    side_by_side="profiles",
+)
+
+KINDS: dict[str, PlatformKind] = {k.name: k for k in (HOST, DOCKER_BRIDGE, DOCKER_HOST, VM)}
 PLATFORM_NAMES = tuple(KINDS)
+BASELINE = HOST.name  # the column every cost is against
+# The scenario tables that shape platforms, once each ("docker", "vm").
+SETTINGS_TABLES = tuple(dict.fromkeys(k.settings for k in KINDS.values() if k.settings))
+CLEANERS = tuple(dict.fromkeys(k.cleaner for k in KINDS.values()))

@@ -10,7 +10,7 @@ import contextlib
 import json
 import time
 from collections.abc import Sequence
-from typing import Any, ClassVar, cast
+from typing import Any, ClassVar, Self, cast
 
 import docker
 import docker.errors
@@ -24,12 +24,14 @@ from triptych.platforms.base import (
     ColdStart,
     Endpoint,
     Platform,
+    PlatformSettings,
     ScratchDir,
     check_variant,
 )
+from triptych.platforms.catalog import DOCKER_BRIDGE, DOCKER_HOST
 from triptych.platforms.docker_conn import ENGINE_GONE, connect, why_gone
 from triptych.platforms.docker_sweep import labels, sweep_docker
-from triptych.platforms.settings import DockerSettings, cpu_list
+from triptych.platforms.settings import DockerSettings, EngineSettings, cpu_list
 from triptych.process import KILLED_EXIT, CommandResult, terminate, timed_result, with_kill_timeout
 from triptych.sample import MetaValue
 from triptych.service_user import SERVICE_UID
@@ -97,6 +99,10 @@ class DockerPlatform(Platform):
 
     network_mode: ClassVar[str]
     engine_gone: ClassVar[str] = "the Docker engine is gone"
+
+    @classmethod
+    def create(cls, settings: PlatformSettings, engines: EngineSettings) -> Self:
+        return cls(settings.session, settings.server_ports, engines.docker)
 
     def __init__(self, session: str, ports: tuple[int, ...], settings: DockerSettings) -> None:
         super().__init__(session)
@@ -322,7 +328,7 @@ class DockerPlatform(Platform):
 class DockerBridgePlatform(DockerPlatform):
     """Docker's default bridge: reached at the container's address or a port published on lo."""
 
-    name: ClassVar[str] = "docker-bridge"
+    name: ClassVar[str] = DOCKER_BRIDGE.name
     network_mode: ClassVar[str] = "bridge"
 
     def endpoint(self, port: int, variant: str) -> Endpoint:
@@ -342,7 +348,7 @@ class DockerBridgePlatform(DockerPlatform):
 class DockerHostPlatform(DockerPlatform):
     """`--net=host`: the host's network namespace, so servers listen on loopback."""
 
-    name: ClassVar[str] = "docker-host"
+    name: ClassVar[str] = DOCKER_HOST.name
     network_mode: ClassVar[str] = "host"
 
     def listen_host(self) -> str:
@@ -351,11 +357,6 @@ class DockerHostPlatform(DockerPlatform):
     def endpoint(self, port: int, variant: str) -> Endpoint:
         check_variant(self, variant, self.network_variants)
         return Endpoint(variant, "127.0.0.1", port)
-
-
-DOCKER_PLATFORMS: dict[str, type[DockerPlatform]] = {
-    p.name: p for p in (DockerBridgePlatform, DockerHostPlatform)
-}
 
 
 # What of a container's creation shapes its figures (Docker's HostConfig names), as recorded.

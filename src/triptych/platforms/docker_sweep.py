@@ -7,6 +7,7 @@ left: resources with our labels whose owner is provably dead, never anything els
 from __future__ import annotations
 
 import contextlib
+from pathlib import Path
 from typing import Any
 
 import docker
@@ -60,7 +61,7 @@ def sweep_docker(client: docker.DockerClient, session: str | None = None) -> lis
     return removed
 
 
-def clean_docker(session: str | None = None) -> list[str]:
+def clean_docker(session: str | None = None, scratch: Path | None = None) -> list[str]:
     """`triptych clean` for Docker: nothing to do when the engine is not there."""
     try:
         client = docker_conn.connect()

@@ -6,12 +6,14 @@ import shutil
 import tempfile
 from collections.abc import Sequence
 from pathlib import Path
-from typing import ClassVar
+from typing import ClassVar, Self
 
 from triptych.cleanup import report_swept
 from triptych.errors import PlatformUnavailable
-from triptych.platforms.base import Endpoint, Platform, ScratchDir, check_variant
+from triptych.platforms.base import Endpoint, Platform, PlatformSettings, ScratchDir, check_variant
+from triptych.platforms.catalog import HOST
 from triptych.platforms.host_sweep import claim_dir, marked_env, sweep_host
+from triptych.platforms.settings import EngineSettings
 from triptych.private_path import UnsafePath, private_dir
 from triptych.process import CLEAN_ENV, CommandResult, LocalProcess, run_local
 from triptych.sample import MetaValue
@@ -21,12 +23,16 @@ from triptych.service_user import as_service_user
 class HostPlatform(Platform):
     """Runs tools directly on the host; servers listen on loopback."""
 
-    name: ClassVar[str] = "host"
+    name: ClassVar[str] = HOST.name
 
     def __init__(self, session: str, scratch_root: Path) -> None:
         super().__init__(session)
         self._scratch_root = scratch_root
         self._dir: Path | None = None
+
+    @classmethod
+    def create(cls, settings: PlatformSettings, engines: EngineSettings) -> Self:
+        return cls(settings.session, settings.scratch_root)
 
     def start(self) -> None:
         # /tmp may be tmpfs, where O_DIRECT fails: the scratch root is a real filesystem. It

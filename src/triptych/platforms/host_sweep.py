@@ -124,3 +124,8 @@ def sweep_host(root: Path, session: str | None = None) -> list[str]:
     if session is not None and not valid_session(session):
         return []
     return sweep_processes(session) + sweep_dirs(root, session)
+
+
+def clean_host(session: str | None, scratch: Path) -> list[str]:
+    """`triptych clean` for the host: its servers and scratch directories under `scratch`."""
+    return sweep_host(scratch, session)

@@ -110,7 +110,7 @@ def sweep_libvirt(conn: libvirt.virConnect, session: str | None = None) -> list[
     return removed
 
 
-def clean_libvirt(session: str | None = None) -> list[str]:
+def clean_libvirt(session: str | None = None, scratch: Path | None = None) -> list[str]:
     """`triptych clean` for libvirt: nothing to do when libvirtd is not there."""
     try:
         conn = libvirt_conn.connect()

@@ -1,4 +1,4 @@
-"""Which Platform class serves each platform name, and how to build one from settings.
+"""Which Platform class serves each platform name (the catalog's `runs_on`), and building one.
 
 The classes are imported when a platform is made, not before: loading the plugin and a scenario
 never imports the Docker SDK or libvirt.
@@ -6,34 +6,34 @@ never imports the Docker SDK or libvirt.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import importlib
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from triptych.errors import PlatformUnavailable
-from triptych.platforms.base import Platform
+from triptych.platforms.base import Platform, PlatformSettings
+from triptych.platforms.catalog import CLEANERS, KINDS
 from triptych.platforms.settings import EngineSettings
 
 
-@dataclass(frozen=True)
-class PlatformSettings:
-    """What every platform may need from the run: where scratch files go, and the session id."""
+def _resolve(target: str) -> Any:  # noqa: ANN401 - a class or a function, by its "module:name"
+    module, name = target.split(":")
+    return getattr(importlib.import_module(module), name)
 
-    session: str
-    scratch_root: Path
-    server_ports: tuple[int, ...]
+
+def platform_class(name: str) -> type[Platform]:
+    kind = KINDS.get(name)
+    if kind is None:
+        raise PlatformUnavailable(f"platform {name} is not implemented in this version of triptych")
+    cls: type[Platform] = _resolve(kind.runs_on)
+    return cls
 
 
 def make_platform(name: str, settings: PlatformSettings, engines: EngineSettings) -> Platform:
-    if name == "host":
-        from triptych.platforms.host import HostPlatform  # noqa: PLC0415 - see module docstring
+    return platform_class(name).create(settings, engines)
 
-        return HostPlatform(settings.session, settings.scratch_root)
-    if name == "vm":
-        from triptych.platforms.vm import VmPlatform  # noqa: PLC0415
 
-        return VmPlatform(settings.session, engines.vm)
-    if name in ("docker-bridge", "docker-host"):
-        from triptych.platforms.docker import DOCKER_PLATFORMS  # noqa: PLC0415
-
-        return DOCKER_PLATFORMS[name](settings.session, settings.server_ports, engines.docker)
-    raise PlatformUnavailable(f"platform {name} is not implemented in this version of triptych")
+def cleaners() -> list[Callable[[str | None, Path], list[str]]]:
+    """What removes each engine's leftovers of dead runs (each engine once)."""
+    return [_resolve(c) for c in CLEANERS]

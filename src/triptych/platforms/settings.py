@@ -8,6 +8,7 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
 
+from triptych.platforms.catalog import DOCKER_BRIDGE, KINDS, VM
 from triptych.sample import MetaValue
 from triptych.validate import Problem, setting
 
@@ -150,7 +151,17 @@ class EngineSettings:
         return replace(self, vm=replace(self.vm, profile=profile))
 
     def for_platform(self, name: str) -> DockerSettings | VmSettings | None:
-        """The part that shapes platform `name` (None: nothing does)."""
-        if name.startswith("docker-"):
-            return self.docker
-        return self.vm if name == "vm" else None
+        """The part that shapes platform `name` (None: nothing does): its catalog's table."""
+        kind = KINDS.get(name)
+        tables: dict[str, DockerSettings | VmSettings] = {
+            DOCKER_BRIDGE.settings: self.docker,
+            VM.settings: self.vm,
+        }
+        return tables.get(kind.settings) if kind is not None else None
+
+    def side_by_side(self, name: str) -> tuple[str, ...]:
+        """What platform `name` runs once per, side by side, each its own column (the guest
+        profiles of `[vm] profiles`); (): it runs once."""
+        kind = KINDS.get(name)
+        lists = {(VM.settings, VM.side_by_side): self.vm_profiles}
+        return lists.get((kind.settings, kind.side_by_side), ()) if kind is not None else ()

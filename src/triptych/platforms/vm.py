@@ -13,7 +13,7 @@ import shutil
 import time
 from collections.abc import Sequence
 from pathlib import Path
-from typing import ClassVar
+from typing import ClassVar, Self
 
 import libvirt
 
@@ -21,12 +21,20 @@ from triptych.cleanup import report_swept
 from triptych.errors import PlatformUnavailable, TriptychError
 from triptych.images import DEFAULT_CACHE, RootfsRecipe
 from triptych.platforms import libvirt_conn
-from triptych.platforms.base import ColdStart, Endpoint, Platform, ScratchDir, check_variant
+from triptych.platforms.base import (
+    ColdStart,
+    Endpoint,
+    Platform,
+    PlatformSettings,
+    ScratchDir,
+    check_variant,
+)
+from triptych.platforms.catalog import VM
 from triptych.platforms.guest import Guest, choose_acceleration
 from triptych.platforms.guest_agent import GuestProcess
 from triptych.platforms.libvirt_conn import connect
 from triptych.platforms.libvirt_sweep import SESSIONS_DIR, claim_session_dir, sweep_libvirt
-from triptych.platforms.settings import VmSettings, cpu_list
+from triptych.platforms.settings import EngineSettings, VmSettings, cpu_list
 from triptych.platforms.vm_profile import (
     GuestShape,
     host_threads_per_core,
@@ -46,9 +54,13 @@ BOOT_ATTEMPTS = 2
 class VmPlatform(Platform):
     """A guest booted for the session; servers in it are reached over the suite's network."""
 
-    name: ClassVar[str] = "vm"
+    name: ClassVar[str] = VM.name
     pins_own_servers: ClassVar[bool] = False
     engine_gone: ClassVar[str] = "libvirtd is gone"
+
+    @classmethod
+    def create(cls, settings: PlatformSettings, engines: EngineSettings) -> Self:
+        return cls(settings.session, engines.vm)
 
     def __init__(self, session: str, settings: VmSettings, cache: Path = DEFAULT_CACHE) -> None:
         super().__init__(session)
@@ -148,7 +160,7 @@ class VmPlatform(Platform):
         (seen once in CI: no agent after 300 s, where boots take ~16 s): a guest silent for
         half the boot timeout is destroyed and booted once more, and the record says so."""
         for attempt in range(1, BOOT_ATTEMPTS + 1):
-            self._guest = self._start_guest("vm")
+            self._guest = self._start_guest(self.name)
             try:
                 self.boot_seconds = self._guest.wait_for_agent(BOOT_TIMEOUT / BOOT_ATTEMPTS)
             except PlatformUnavailable:

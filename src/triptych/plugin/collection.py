@@ -48,7 +48,7 @@ def trials(config: pytest.Config) -> list[Trial]:
                 for name in case.platforms:
                     if selected is not None and name not in selected:
                         continue
-                    profiles = case.engines.vm_profiles if name == "vm" else ()
+                    profiles = case.engines.side_by_side(name)
                     found += [
                         Trial(case, name, v, index, profile)
                         for profile in profiles or ("",)

@@ -15,7 +15,7 @@ import pytest
 from triptych import bench_adapter, environment, machine_lock
 from triptych.errors import JournalError, PlatformUnavailable, TriptychError
 from triptych.journal import Journal
-from triptych.platforms.registry import PlatformSettings
+from triptych.platforms.base import PlatformSettings
 from triptych.plugin.collection import load_scenarios, trial_of
 from triptych.plugin.keys import (
     JOURNAL_KEY,

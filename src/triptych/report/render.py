@@ -101,7 +101,7 @@ def sweeps(g: Group, family: str) -> list[str]:
 
 
 def distribution(r: Row) -> str:
-    groups = ([("host", list(r.host.values))] if r.host else []) + [
+    groups = ([(HOST, list(r.host.values))] if r.host else []) + [
         (lab, list(c.values)) for lab, c in r.cells.items()
     ]
     return svg.strip_plot(groups, f"{r.case}: {r.metric}", r.unit)

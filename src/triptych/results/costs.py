@@ -8,7 +8,9 @@ import math
 import numpy as np
 import pandas as pd
 
-HOST = "host"  # the baseline column's label: every cost is against it
+from triptych.platforms.catalog import BASELINE
+
+HOST = BASELINE  # the baseline column's label: every cost is against it
 
 
 def primary_rows(df: pd.DataFrame) -> pd.DataFrame:
@@ -28,9 +30,9 @@ def trend_costs(df: pd.DataFrame) -> dict[tuple[str, str, str], float]:
         .reset_index()
     )
     host = med[med.label == HOST].set_index(["run", "case"])["value"]
-    med = med[med.label != HOST].join(host.rename("host"), on=["run", "case"])
-    med = med[(med.host > 0) & (med.value > 0)]
-    ratio = med.value / med.host
+    med = med[med.label != HOST].join(host.rename("baseline"), on=["run", "case"])
+    med = med[(med.baseline > 0) & (med.value > 0)]
+    ratio = med.value / med.baseline
     med = med.assign(lc=np.log(np.where(med.higher_is_better, 1 / ratio, ratio)))
     means = med.groupby(["run", "family", "label"], observed=True)["lc"].mean()
     return {
