@@ -103,6 +103,7 @@ ENGINE_FREE_TESTS = (
     "tests/test_per_unit.py",
     "tests/test_scenario.py",
     "tests/test_hostile_inputs.py",
+    "tests/test_runner_fast.py",
 )
 BLOCK_ENGINES = """
 import builtins, sys

@@ -108,6 +108,12 @@ def save_nothing(config: pytest.Config) -> None:
             setattr(session, name, None)
 
 
+def nothing_measured(config: pytest.Config) -> bool:
+    """Whether no case of the session has figures to save (every one skipped or failed)."""
+    session = getattr(config, "_benchmarksession", None)
+    return session is not None and not getattr(session, "benchmarks", None)
+
+
 def failed(benchmark: Benchmark) -> None:
     """A case that failed, possibly before its rounds: marked so pytest-benchmark neither saves
     it nor adds "Benchmark fixture was not used at all" (an error under `filterwarnings =

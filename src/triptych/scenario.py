@@ -14,7 +14,7 @@ from typing import Any
 
 from triptych.cases import Case, RoundPolicy, Scenario
 from triptych.errors import ScenarioError
-from triptych.platforms.catalog import DOCKER_BRIDGE, PLATFORM_NAMES, SETTINGS_TABLES, VM
+from triptych.platforms.catalog import DOCKER_BRIDGE, KINDS, SETTINGS_TABLES, VM
 from triptych.platforms.settings import VM_PROFILES, DockerSettings, EngineSettings, VmSettings
 from triptych.validate import Where, build, check_keys, check_type, in_range, suggest
 from triptych.workloads.base import RunSpec
@@ -44,18 +44,16 @@ NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 def _platforms(where: Where, key: str, value: object) -> tuple[str, ...]:
     items = check_type(where, key, value, list)
     if not items:
-        raise where.error(key, "empty list", f"name at least one of {', '.join(PLATFORM_NAMES)}")
+        raise where.error(key, "empty list", f"name at least one of {', '.join(KINDS)}")
     for i, item in enumerate(items):
         if not isinstance(item, str):
             raise where.error(
                 f"{key}[{i}]",
                 f"expected a platform name, got {item!r}",
-                f"use one of {', '.join(PLATFORM_NAMES)}",
+                f"use one of {', '.join(KINDS)}",
             )
-        if item not in PLATFORM_NAMES:
-            raise where.error(
-                f"{key}[{i}]", f"unknown platform {item!r}", suggest(item, PLATFORM_NAMES)
-            )
+        if item not in KINDS:
+            raise where.error(f"{key}[{i}]", f"unknown platform {item!r}", suggest(item, KINDS))
     return tuple(items)
 
 

@@ -103,8 +103,6 @@ VM = PlatformKind(
 )
 
 KINDS: dict[str, PlatformKind] = {k.name: k for k in (HOST, DOCKER_BRIDGE, DOCKER_HOST, VM)}
-PLATFORM_NAMES = tuple(KINDS)
 BASELINE = HOST.name  # the column every cost is against
 # The scenario tables that shape platforms, once each ("docker", "vm").
 SETTINGS_TABLES = tuple(dict.fromkeys(k.settings for k in KINDS.values() if k.settings))
-CLEANERS = tuple(dict.fromkeys(k.cleaner for k in KINDS.values()))

@@ -13,7 +13,7 @@ from typing import Any
 
 from triptych.errors import PlatformUnavailable
 from triptych.platforms.base import Platform, PlatformSettings
-from triptych.platforms.catalog import CLEANERS, KINDS
+from triptych.platforms.catalog import KINDS
 from triptych.platforms.settings import EngineSettings
 
 
@@ -36,4 +36,4 @@ def make_platform(name: str, settings: PlatformSettings, engines: EngineSettings
 
 def cleaners() -> list[Callable[[str | None, Path], list[str]]]:
     """What removes each engine's leftovers of dead runs (each engine once)."""
-    return [_resolve(c) for c in CLEANERS]
+    return [_resolve(c) for c in dict.fromkeys(k.cleaner for k in KINDS.values())]

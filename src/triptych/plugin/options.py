@@ -6,7 +6,7 @@ import os
 
 import pytest
 
-from triptych.platforms.catalog import PLATFORM_NAMES
+from triptych.platforms.catalog import KINDS
 from triptych.platforms.host_sweep import DEFAULT_SCRATCH
 
 REQUIRE_ENV = "TRIPTYCH_REQUIRE_PLATFORMS"
@@ -79,9 +79,9 @@ def split_list(value: str | None) -> list[str]:
 def selected_platforms(config: pytest.Config) -> list[str] | None:
     chosen = split_list(config.getoption("--triptych-platforms"))
     for name in chosen:
-        if name not in PLATFORM_NAMES:
+        if name not in KINDS:
             raise pytest.UsageError(
                 f"--triptych-platforms: unknown platform {name!r}; "
-                f"use a comma-separated list of {', '.join(PLATFORM_NAMES)}"
+                f"use a comma-separated list of {', '.join(KINDS)}"
             )
     return chosen or None

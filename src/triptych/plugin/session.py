@@ -200,6 +200,20 @@ def pytest_sessionstart(session: pytest.Session) -> None:
     bench_adapter.replace_save(store, guarded_save)
 
 
+@pytest.hookimpl(wrapper=True)
+def pytest_runtestloop(session: pytest.Session) -> Generator[None, object, object]:
+    """A run whose every case was skipped (no platform could start) or failed says so in one
+    line; pytest-benchmark's "Not saving anything" warning, at session finish, would end it in
+    a traceback (an error under `filterwarnings = error`)."""
+    result = yield
+    if LOCK_KEY in session.config.stash and bench_adapter.nothing_measured(session.config):
+        bench_adapter.save_nothing(session.config)
+        reporter = session.config.pluginmanager.get_plugin("terminalreporter")
+        if reporter is not None:
+            reporter.write_line("triptych: nothing measured: no case has figures to save")
+    return result
+
+
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     journal = session.config.stash.get(JOURNAL_KEY, None)
     if journal is not None:

@@ -1,0 +1,155 @@
+"""The runner, the warm-up, adaptive rounds, passes, the journal and the pool, through the real
+plugin and pytest-benchmark on the fake platform (tests/fake_platform.py): no engine, no tool,
+each run a fraction of a second."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.fake_platform import FakePlatform, FakeRate, declared
+from triptych.results.load import load_runs
+
+ROOT = Path(__file__).parent.parent
+
+
+def scenario(rounds: int = 3, extra: str = "", case: str = "") -> str:
+    return (
+        f'[scenario]\nname = "f"\nplatforms = ["fake"]\nrounds = {rounds}\nduration = 1\n{extra}\n'
+        f'[[case]]\nname = "rate"\nworkload = "fake-rate"\n{case}\n'
+    )
+
+
+def run(pytester: pytest.Pytester, text: str, *options: str) -> pytest.RunResult:
+    shutil.copy(ROOT / "bench" / "test_triptych.py", pytester.path / "test_triptych.py")
+    (pytester.path / "s.toml").write_text(text)
+    return pytester.runpytest_inprocess(
+        "--benchmark-save=fake",
+        "--triptych-scenarios=s.toml",
+        f"--triptych-scratch={pytester.path}/scratch",
+        "-p",
+        "no:cacheprovider",
+        *options,
+    )
+
+
+def saved(pytester: pytest.Pytester) -> list[dict[str, Any]]:
+    (path,) = (pytester.path / ".benchmarks").rglob("*.json")
+    return [b for b in json.loads(path.read_text())["benchmarks"]]
+
+
+def test_rounds_warm_up_and_stats(
+    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with declared(monkeypatch, [50.0, 100.0, 200.0, 400.0]):
+        run(pytester, scenario()).assert_outcomes(passed=1)
+    (bench,) = saved(pytester)
+    info = bench["extra_info"]
+    # The warm-up printed the first value and was kept apart; the rounds printed the next three.
+    assert [s["value"] for s in info["warmup_samples"]] == [50.0]
+    rounds = [(r["number"], r["pass_index"], r["samples"][0]["value"]) for r in info["measured"]]
+    assert rounds == [(0, 0, 100.0), (1, 0, 200.0), (2, 0, 400.0)]
+    # The warm-up ran at the warm-up's length (1 s: the scenario's default), the rounds at theirs.
+    assert [spec.duration for spec in FakeRate.printed] == [1.0, 1.0, 1.0, 1.0]
+    # pytest-benchmark's stats are seconds per unit of the rate: 1/100, 1/200, 1/400.
+    assert bench["stats"]["rounds"] == 3
+    assert bench["stats"]["min"] == pytest.approx(1 / 400)
+    assert bench["stats"]["max"] == pytest.approx(1 / 100)
+    assert info["stats_measure"].startswith("seconds per unit of fake rate")
+    assert FakePlatform.events == ["start", "stop"]
+
+
+def test_no_warm_up_when_the_scenario_says_none(
+    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with declared(monkeypatch, [10.0]):
+        run(pytester, scenario(extra="warmup = 0")).assert_outcomes(passed=1)
+    (bench,) = saved(pytester)
+    assert bench["extra_info"]["warmup_samples"] == []
+    assert len(FakeRate.printed) == 3
+
+
+@pytest.mark.parametrize(
+    ("values", "reached", "converged"),
+    [
+        ([100.0], 3, True),  # no spread: the interval is narrow at the minimum
+        ([100.0, 300.0], 6, False),  # a 3x swing every round: never narrow, stops at the maximum
+    ],
+)
+def test_adaptive_rounds_stop_when_narrow_or_at_the_maximum(
+    pytester: pytest.Pytester,
+    monkeypatch: pytest.MonkeyPatch,
+    values: list[float],
+    reached: int,
+    converged: bool,
+) -> None:
+    policy = "max_rounds = 6\ntarget_ci = 0.05\nwarmup = 0"
+    with declared(monkeypatch, values):
+        run(pytester, scenario(extra=policy)).assert_outcomes(passed=1)
+    (bench,) = saved(pytester)
+    info = bench["extra_info"]
+    assert info["rounds"] == bench["stats"]["rounds"] == len(info["measured"]) == reached
+    assert info["rounds_policy"]["converged"] is converged
+
+
+def test_passes_number_rounds_across_them(
+    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with declared(monkeypatch, [1.0, 2.0, 3.0]):
+        run(pytester, scenario(extra="passes = 2\nwarmup = 0")).assert_outcomes(passed=2)
+    records = sorted((b["extra_info"] for b in saved(pytester)), key=lambda i: i["pass_index"])
+    got = [(r["number"], r["pass_index"]) for i in records for r in i["measured"]]
+    assert got == [(0, 0), (1, 0), (2, 1)]
+    runs = load_runs([pytester.path / ".benchmarks"])
+    assert sorted(runs.samples["pass"].tolist()) == [0, 0, 1]
+    # One platform for both passes: started once, stopped once.
+    assert FakePlatform.events == ["start", "stop"]
+
+
+def test_a_round_that_fails_keeps_the_rounds_before_it_and_is_reported_once(
+    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Command 1 is the warm-up's; 2 and 3 are rounds; the third round (command 4) fails.
+    with declared(monkeypatch, [7.0], fail_at="command:4"):
+        result = run(pytester, scenario())
+    result.assert_outcomes(failed=1)
+    out = result.stdout.str()
+    assert out.count("told to fail at command 4") >= 1
+    assert "ERROR" not in out  # one case, reported once: never also as an error
+    (journal,) = (pytester.path / ".benchmarks" / "journal").glob("*.jsonl")
+    cases = [json.loads(line) for line in journal.read_text().splitlines()]
+    (case,) = [c for c in cases if c["type"] == "case"]
+    assert case["status"] == "failed"
+    assert case["error"] == "told to fail at command 4"
+    assert [r["number"] for r in case["extra_info"]["measured"]] == [0, 1]
+
+
+def test_a_platform_that_cannot_start_skips_its_cases_with_the_reason(
+    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    two = scenario(case='\n[[case]]\nname = "again"\nworkload = "fake-rate"\n')
+    with declared(monkeypatch, [1.0], fail_at="start"):
+        result = run(pytester, two, "-rs")
+    result.assert_outcomes(skipped=2)
+    assert "platform fake unavailable: told to fail at start" in result.stdout.str()
+    # Tried once, not once per case; stopped after its failed start.
+    assert FakePlatform.events == ["start", "stop"]
+    with declared(monkeypatch, [1.0], fail_at="start"):
+        required = run(pytester, two, "--triptych-require-platforms=fake")
+    required.assert_outcomes(errors=2)  # failed in the platform fixture: a setup error
+    assert "required platform fake is unavailable: told to fail at start" in required.stdout.str()
+
+
+def test_what_a_platform_could_not_remove_is_named_and_nothing_is_lost(
+    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with declared(monkeypatch, [5.0], fail_at="stop"):
+        result = run(pytester, scenario(extra="warmup = 0"), "-W", "default")
+    result.assert_outcomes(passed=1)
+    assert "fake resource (told to stay)" in result.stdout.str()
+    (bench,) = saved(pytester)
+    assert len(bench["extra_info"]["measured"]) == 3
