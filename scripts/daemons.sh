@@ -31,7 +31,10 @@ start() {
   if running dockerd; then
     echo "triptych: dockerd already running; leaving it alone" >&2
   else
-    nohup dockerd >"$LOGS/dockerd.log" 2>&1 &
+    # The installed runtimes besides runc (gVisor's, one name per network mode), registered
+    # as src/triptych/platforms/runtimes.py declares them.
+    python3 "$(dirname "$0")/../src/triptych/platforms/runtimes.py" >"$STATE/dockerd.json"
+    nohup dockerd --config-file "$STATE/dockerd.json" >"$LOGS/dockerd.log" 2>&1 &
     echo $! >"$STATE/dockerd.pid"
     wait_for dockerd 60 docker version --format '{{.Server.Version}}'
   fi

@@ -20,6 +20,10 @@ TOOL_PACKAGES=$(python3 src/triptych/tools.py)
 [ -n "$TOOL_PACKAGES" ] || { echo "triptych: src/triptych/tools.py listed no packages" >&2; exit 1; }
 mapfile -t TOOL_PACKAGES <<<"$TOOL_PACKAGES"
 PACKAGES+=("${TOOL_PACKAGES[@]}")
+# The container runtimes besides dockerd's own runc, as src/triptych/platforms/runtimes.py
+# declares them (gVisor's runsc, crun): a scenario's `[docker] runtimes` chooses among them.
+mapfile -t RUNTIME_PACKAGES < <(python3 src/triptych/platforms/runtimes.py packages)
+PACKAGES+=("${RUNTIME_PACKAGES[@]}")
 
 missing=()
 for p in "${PACKAGES[@]}"; do

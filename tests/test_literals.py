@@ -31,6 +31,8 @@ OTHER_MEANINGS = {
     ("vm_image.py", "host"): "the same",
     ("tools.py", "host"): "where a tool runs: on the host only (a load generator)",
     ("platforms/docker.py", "host"): "Docker's network mode named host (--net=host)",
+    ("platforms/runtimes.py", "host"): "the same network mode, as a runtime is registered for it",
+    ("platforms/runtimes.py", "network"): "a workload target (network paths), not the family",
     ("environment.py", "vm"): "systemd-detect-virt's --vm, the kind of layer it detects",
     ("platforms/catalog.py", "disk"): "a workload target (disk backings), not the family",
     ("platforms/catalog.py", "network"): "a workload target (network paths), not the family",

@@ -19,7 +19,7 @@ def test_two_cpus_share_and_say_so() -> None:
     assert p.client_argv(["wrk"]) == ["wrk"]
     assert p.server_argv(["nginx"]) == ["nginx"]
     meta = p.metadata()
-    assert meta["client_placement"] == "shared"
+    assert p.kind == "shared"
     assert meta["client_cpus"] == "any"
     assert "share this machine's 2 CPUs" in str(meta["placement_note"])
 
@@ -28,7 +28,7 @@ def test_four_unpinned_cpus_split_in_halves() -> None:
     p = place((0, 1, 2, 3), None, pins_own=True)
     assert p.client_argv(["wrk", "-c", "8"]) == ["taskset", "-c", "2,3", "wrk", "-c", "8"]
     assert p.server_argv(["redis-server"]) == ["taskset", "-c", "0,1", "redis-server"]
-    assert p.metadata()["client_placement"] == "apart"
+    assert p.kind == "apart"
 
 
 def test_a_pinned_platform_leaves_the_client_the_rest() -> None:

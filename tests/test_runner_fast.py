@@ -153,3 +153,20 @@ def test_what_a_platform_could_not_remove_is_named_and_nothing_is_lost(
     assert "fake resource (told to stay)" in result.stdout.str()
     (bench,) = saved(pytester)
     assert len(bench["extra_info"]["measured"]) == 3
+
+
+def test_each_set_up_starts_the_platform_afresh(
+    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with declared(monkeypatch, [1.0, 2.0]):
+        run(pytester, scenario(rounds=2, extra="setups = 2\nwarmup = 0")).assert_outcomes(passed=2)
+    records = sorted(
+        (b["extra_info"] for b in saved(pytester)), key=lambda i: i["measured"][0]["setup"]
+    )
+    got = [(r["number"], r["setup"], r["pass_index"]) for i in records for r in i["measured"]]
+    assert got == [(0, 0, 0), (1, 0, 0), (2, 1, 0), (3, 1, 0)]
+    assert {i["setups"] for i in records} == {2}
+    # A fresh platform per set-up: the first stopped before the second started.
+    assert FakePlatform.events == ["start", "stop", "start", "stop"]
+    runs = load_runs([pytester.path / ".benchmarks"])
+    assert sorted(runs.samples.setup.tolist()) == [0, 0, 1, 1]

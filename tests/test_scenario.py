@@ -170,7 +170,7 @@ def test_good_file_with_overrides(tmp_path: Path) -> None:
         ),
         (
             GOOD_HEAD + '[vm]\nprofiles = ["tuned", "tuned"]\n[[case]]\nworkload = "fio"\n',
-            "vm.profiles: expected distinct profiles",
+            "vm.profiles: expected distinct guest profiles",
         ),
         (
             GOOD_HEAD
@@ -180,6 +180,23 @@ def test_good_file_with_overrides(tmp_path: Path) -> None:
         (
             GOOD_HEAD + '[vm]\nprofiles = "tuned"\n[[case]]\nworkload = "fio"\n',
             "vm.profiles: expected a list, got str 'tuned'",
+        ),
+        (
+            GOOD_HEAD + '[docker]\nruntimes = ["runc", "runcs"]\n[[case]]\nworkload = "fio"\n',
+            "docker.runtimes: 'runcs' is not a container runtime; did you mean 'runc'?",
+        ),
+        (
+            GOOD_HEAD + '[docker]\nruntimes = []\n[[case]]\nworkload = "fio"\n',
+            "docker.runtimes: expected distinct container runtimes; write e.g. runtimes = ",
+        ),
+        (
+            GOOD_HEAD
+            + '[docker]\nruntime = "runsc"\nruntimes = ["runc"]\n[[case]]\nworkload = "fio"\n',
+            "docker.runtimes: both docker.runtime and docker.runtimes are set; keep one of them",
+        ),
+        (
+            GOOD_HEAD + '[docker]\nruntime = "kata"\n[[case]]\nworkload = "fio"\n',
+            "docker.runtime: 'kata' is not accepted by docker; use one of crun, runc, runsc",
         ),
         (
             GOOD_HEAD + '[vm]\nacceleration = "kvn"\n[[case]]\nworkload = "fio"\n',
@@ -264,6 +281,18 @@ def test_vm_profiles_reach_every_case(tmp_path: Path) -> None:
     engines = s.cases[0].engines  # type: ignore[attr-defined]
     assert engines.vm_profiles == ("tuned", "default")
     assert engines.with_vm_profile("default").vm.profile == "default"
+
+
+def test_docker_runtimes_run_side_by_side(tmp_path: Path) -> None:
+    s = load_text(
+        tmp_path, GOOD_HEAD + '[docker]\nruntimes = ["runc", "runsc"]\n[[case]]\nworkload = "fio"\n'
+    )
+    engines = s.cases[0].engines  # type: ignore[attr-defined]
+    assert engines.docker_runtimes == ("runc", "runsc")
+    assert engines.side_by_side("docker-host") == ("runc", "runsc")
+    assert engines.side_by_side("host") == ()
+    assert engines.with_instance("docker-bridge", "runsc").docker.runtime == "runsc"
+    assert engines.docker.runtime == "runc"  # the default, where no single runtime is named
 
 
 def test_docker_settings_reach_every_case(tmp_path: Path) -> None:
@@ -402,3 +431,23 @@ CASE = '[[case]]\nworkload = "sysbench-cpu"\n'
 )
 def test_hostile_values_are_one_line(tmp_path: Path, text: str, expected: str) -> None:
     assert expected in error_for(tmp_path, text)
+
+
+@pytest.mark.parametrize(
+    ("head", "error"),
+    [
+        ("setups = 0\n", "scenario.setups: 0 is out of range; use a value from 1 to 20"),
+        (
+            "setups = 2\npasses = 2\n",
+            "scenario.setups: both scenario.setups and scenario.passes are set; keep setups",
+        ),
+        (
+            "setups = 2\nmax_rounds = 9\ntarget_ci = 0.05\n",
+            "case[0].max_rounds: adaptive rounds cannot be spread over set-ups",
+        ),
+    ],
+)
+def test_setups_are_checked(tmp_path: Path, head: str, error: str) -> None:
+    with pytest.raises(ScenarioError) as e:
+        load_text(tmp_path, GOOD_HEAD + head + '[[case]]\nworkload = "fio"\n')
+    assert error in str(e.value)

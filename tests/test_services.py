@@ -5,6 +5,7 @@ outlives a run that is interrupted or killed (once the next run has started)."""
 from __future__ import annotations
 
 import contextlib
+import os
 import shutil
 import signal
 import socket
@@ -30,11 +31,14 @@ from triptych.session import new_session_id
 from triptych.workloads.base import RunSpec
 from triptych.workloads.network import Iperf3Params, Iperf3Tcp, SockperfParams, SockperfPingPong
 from triptych.workloads.nginx import NginxParams, NginxWrk
+from triptych.workloads.placement import APART_FROM
 from triptych.workloads.postgres import PG_BIN, Pgbench, PgbenchParams
 from triptych.workloads.redis import RedisBenchmark, RedisParams
 from triptych.workloads.registry import SERVER_PORTS
 
 SPEC = RunSpec(duration=1, timeout=120)
+# Where a client runs against its server on this machine (fewer than 4 CPUs: sharing them).
+PLACED = "shared" if len(os.sched_getaffinity(0)) < APART_FROM else "apart"
 
 
 @pytest.fixture
@@ -90,7 +94,7 @@ def test_postgres_runs_as_the_service_user_on_the_primary_disk_and_goes(
             samples = {s.metric: s for s in w.measure(platform, variant)}
             assert samples["transaction rate"].value > 0
             assert samples["latency p99"].value >= samples["latency p50"].value > 0
-            assert w.client_placement() == "shared"  # 2 CPUs: fewer than placement.APART_FROM
+            assert w.client_placement() == PLACED
         finally:
             w.cleanup(platform, variant)
         assert listeners(w.port) == []
@@ -285,6 +289,10 @@ def test_every_host_server_runs_as_the_service_user_in_a_clean_environment(
                 assert server.uids().real == SERVICE_UID
                 env = _environ(server)
                 assert set(env) == {"PATH", "LANG", "HOME", OWNER_ENV, SESSION_ENV}, env
+                # Placed like the services: the round says where its client ran.
+                assert w.client_placement() == PLACED
+                (first, *_) = w.measure(host, "loopback")
+                assert (first.metadata["client_cpus"] == "any") == (PLACED == "shared")
             finally:
                 w.cleanup(host, "loopback")
 

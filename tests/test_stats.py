@@ -10,7 +10,15 @@ import numpy as np
 import pytest
 from scipy.stats import binomtest, multinomial, norm
 
-from triptych.verdict.effect import FASTER, SAME, SLOWER, UNDETERMINED, UNTESTABLE, describe
+from triptych.verdict.effect import (
+    FASTER,
+    SAME,
+    SLOWER,
+    UNDETERMINED,
+    UNTESTABLE,
+    could_detect,
+    describe,
+)
 from triptych.verdict.stats import (
     ALPHA,
     MARGIN,
@@ -119,7 +127,23 @@ def test_the_same_within_the_margin_and_undetermined() -> None:
     assert describe(same).startswith("the same within 2%")
     assert unknown.verdict == UNDETERMINED
     assert unknown.detectable > 1.3  # 3 noisy rounds could not have shown a 30% cost
-    assert "could only have shown" in describe(unknown)
+    shown = describe(unknown)
+    assert ("too noisy to detect anything under" in shown) == (unknown.detectable >= 2)
+    assert "it could have detected" in shown or "too noisy" in shown
+
+
+@pytest.mark.parametrize(
+    ("detectable", "said"),
+    [
+        (21315.01, "; too noisy to detect anything under 100x: add set-ups"),
+        (64.2, "; too noisy to detect anything under 64x: add set-ups"),
+        (2.0, "; too noisy to detect anything under 2x: add set-ups"),
+        (1.35, "; it could have detected 1.35x slower or more"),
+        (float("inf"), "; too noisy to detect anything under 100x: add set-ups"),
+    ],
+)
+def test_what_could_have_been_detected_is_bounded_and_plain(detectable: float, said: str) -> None:
+    assert could_detect(detectable) == said
 
 
 def test_what_cannot_be_tested_says_so() -> None:

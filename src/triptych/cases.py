@@ -41,6 +41,8 @@ class Case:
     engines: EngineSettings = field(default_factory=EngineSettings)
     policy: RoundPolicy | None = None
     passes: int = 1  # the case's rounds are spread over this many passes over all the cases
+    # Independent set-ups: each starts every platform afresh and runs all of `rounds`.
+    setups: int = 1
     warmup: float = 1.0  # seconds of one discarded run before the rounds (0: none)
     # The case a list of values of its workload's sweep axis was given to (`connections =
     # [1, 8, 32]`); each value is a case of its own, named "SERIES-cN" after the axis's first
@@ -60,9 +62,10 @@ class Case:
         """How many of the case's rounds pass `index` (from 0) runs: as even as they go."""
         return self.rounds // self.passes + (1 if index < self.rounds % self.passes else 0)
 
-    def first_round(self, index: int) -> int:
-        """The number of the first round pass `index` runs (rounds are numbered across passes)."""
-        return sum(self.rounds_in_pass(i) for i in range(index))
+    def first_round(self, index: int, setup: int = 0) -> int:
+        """The number of the first round pass `index` of set-up `setup` runs (rounds are
+        numbered across passes and set-ups)."""
+        return setup * self.rounds + sum(self.rounds_in_pass(i) for i in range(index))
 
     @property
     def params_dict(self) -> dict[str, Any]:
@@ -81,3 +84,4 @@ class Scenario:
     platforms: tuple[str, ...]
     cases: tuple[Case, ...]
     passes: int = 1
+    setups: int = 1

@@ -27,11 +27,20 @@ def _report(args: argparse.Namespace) -> int:
     if url is not None:
         from triptych.store.commands import report_runs  # noqa: PLC0415 - psycopg on demand
 
-        out = write_runs(report_runs(url, args.machine, args.since), Path(args.output))
+        json_out = Path(args.json) if args.json else None
+        out = write_runs(report_runs(url, args.machine, args.since), Path(args.output), json_out)
     else:
         runs = [Path(r) for r in args.runs] or [Path(".benchmarks")]
-        out = write_report(runs, Path(args.output))
-    print(f"triptych: wrote {out}")
+        out = write_report(runs, Path(args.output), Path(args.json) if args.json else None)
+    print(f"triptych: wrote {out}" + (f" and {args.json}" if args.json else ""))
+    return 0
+
+
+def _noise(args: argparse.Namespace) -> int:
+    from triptych.noise_cli import noise_lines  # noqa: PLC0415 - pandas on demand
+
+    for line in noise_lines([Path(r) for r in args.runs] or [Path(".benchmarks")]):
+        print(line)
     return 0
 
 
@@ -194,9 +203,17 @@ def parser() -> argparse.ArgumentParser:
     r = sub.add_parser("report", help="render saved runs as one HTML file")
     r.add_argument("runs", nargs="*", help="saved run files or directories (default .benchmarks)")
     r.add_argument("-o", "--output", default="reports/index.html", help="HTML file to write")
+    r.add_argument(
+        "--json", default=None, metavar="FILE", help="also write every verdict as data (JSON)"
+    )
     _store_options(r)
     r.add_argument("--since", default=None, help="with --store: runs taken since this date")
     r.set_defaults(func=_report)
+    noise = sub.add_parser("noise", help="round, set-up and run noise of runs with set-ups")
+    noise.add_argument(
+        "runs", nargs="*", help="saved run files or directories (default .benchmarks)"
+    )
+    noise.set_defaults(func=_noise)
     pub = sub.add_parser("publish", help="send saved runs (and partial runs' journals) to a store")
     pub.add_argument("runs", nargs="*", help="saved run files or directories (default .benchmarks)")
     pub.add_argument("--store", default=None, help=f"postgresql://... (default ${ENV})")

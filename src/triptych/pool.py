@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 import warnings
 
 from triptych.platforms.base import Platform, PlatformSettings
@@ -15,15 +14,17 @@ class PlatformPool:
 
     def __init__(self, settings: PlatformSettings) -> None:
         self.settings = settings
-        self._stack = contextlib.ExitStack()
-        self._started: dict[tuple[str, object], Platform] = {}
-        self._failed: dict[tuple[str, object], Exception] = {}
+        self._started: dict[tuple[str, object, int], Platform] = {}
+        self._failed: dict[tuple[str, object, int], Exception] = {}
 
-    def get(self, name: str, engines: EngineSettings, instance: str = "") -> Platform:
+    def get(
+        self, name: str, engines: EngineSettings, instance: str = "", setup: int = 0
+    ) -> Platform:
         """The started platform `name` with these settings; started on first use. Instances
-        (a VM per guest profile) run side by side; otherwise one instance per platform."""
+        (a VM per guest profile) run side by side; otherwise one instance per platform. A new
+        set-up gets a fresh platform: its earlier set-up is stopped first."""
         instance = instance or name
-        key = (instance, engines.for_platform(name))
+        key = (instance, engines.for_platform(name), setup)
         if key in self._failed:
             raise self._failed[key]
         if key in self._started and not self._started[key].healthy():
@@ -35,13 +36,13 @@ class PlatformPool:
                 stacklevel=2,
             )
         if key not in self._started:
-            # A platform with other settings is stopped first: one instance per platform.
-            # (Stopping is idempotent, so the exit stack may stop it again at the end.)
+            # A platform with other settings (or of an earlier set-up) is stopped first: one
+            # instance per platform at a time.
             for other in [k for k in self._started if k[0] == instance]:
                 self._started.pop(other).stop()
             try:
                 platform = make_platform(name, self.settings, engines)
-                self._started[key] = self._stack.enter_context(platform)
+                self._started[key] = platform.__enter__()  # stopped by itself if start fails
                 platform.tools = platform.tool_versions()
             except Exception as e:
                 self._failed[key] = e
@@ -49,5 +50,14 @@ class PlatformPool:
         return self._started[key]
 
     def close(self) -> None:
-        self._started.clear()
-        self._stack.close()
+        """Stop every platform still started, the newest first, each once (one that fails to
+        stop does not keep the others running)."""
+        failed: list[Exception] = []
+        while self._started:
+            _, platform = self._started.popitem()
+            try:
+                platform.stop()
+            except Exception as e:  # raised below, after the others stopped
+                failed.append(e)
+        if failed:
+            raise failed[0]

@@ -33,7 +33,10 @@ class Trial:
     platform_name: str
     variant: str
     pass_index: int = 0
-    profile: str = ""  # one of the scenario's `[vm] profiles` (empty: the one profile)
+    # One of what the platform runs side by side: a guest profile (`[vm] profiles`) or a
+    # container runtime (`[docker] runtimes`); empty: the platform runs once.
+    profile: str = ""
+    setup: int = 0  # which independent set-up (fresh platforms) of the case this is
 
     @property
     def instance(self) -> str:
@@ -43,13 +46,14 @@ class Trial:
     @property
     def engines(self) -> EngineSettings:
         e = self.case.engines
-        return e.with_vm_profile(self.profile) if self.profile else e
+        return e.with_instance(self.platform_name, self.profile) if self.profile else e
 
     @property
     def id(self) -> str:
         v = "" if self.variant == "default" else f"/{self.variant}"
         p = f"/pass{self.pass_index + 1}" if self.case.passes > 1 else ""
-        return f"{self.case.scenario}/{self.case.name}/{self.instance}{v}{p}"
+        s = f"/setup{self.setup + 1}" if self.case.setups > 1 else ""
+        return f"{self.case.scenario}/{self.case.name}/{self.instance}{v}{p}{s}"
 
     @property
     def rounds(self) -> int:
@@ -115,6 +119,7 @@ def new_record(trial: Trial, platform: Platform, workload: Workload) -> CaseReco
         pass_index=trial.pass_index,
         passes=case.passes,
         profile=trial.profile,
+        setups=case.setups,
         series=case.series,
         sweep_axis=case.sweep_axis,
         sweep_value=case.sweep_value,
@@ -126,7 +131,7 @@ def _round_function(
 ) -> Callable[[], None]:
     """One round: measure, keep its figures with what is known about the moment, store the
     record."""
-    round_numbers = itertools.count(trial.case.first_round(trial.pass_index))
+    round_numbers = itertools.count(trial.case.first_round(trial.pass_index, trial.setup))
 
     def one_round() -> None:
         number = next(round_numbers)
@@ -138,6 +143,7 @@ def _round_function(
                 number,
                 tuple(measured),
                 pass_index=trial.pass_index,
+                setup=trial.setup,
                 foreign_cpu=machine.foreign_cpu,
                 load1=machine.load1,
                 client_placement=workload.client_placement(),

@@ -15,6 +15,7 @@ from typing import Any
 from triptych.cases import Case, RoundPolicy, Scenario
 from triptych.errors import ScenarioError
 from triptych.platforms.catalog import DOCKER_BRIDGE, KINDS, SETTINGS_TABLES, VM
+from triptych.platforms.runtimes import RUNTIMES
 from triptych.platforms.settings import VM_PROFILES, DockerSettings, EngineSettings, VmSettings
 from triptych.validate import Where, build, check_keys, check_type, in_range, suggest
 from triptych.workloads.base import RunSpec
@@ -33,7 +34,10 @@ _SHARED_KEYS = {
     "timeout": float,
     "warmup": float,
 }
-SCENARIO_KEYS = {"name": str, "description": str, "passes": int, **_SHARED_KEYS}
+SCENARIO_KEYS = {
+    "name": str, "description": str, "passes": int, "setups": int, **_SHARED_KEYS
+}  # fmt: skip
+MAX_SETUPS = 20
 MAX_PASSES = 100
 CASE_KEYS = {"name": str, "workload": str, "params": dict, **_SHARED_KEYS}
 TOP_KEYS = {"scenario": dict, "case": list, **dict.fromkeys(SETTINGS_TABLES, dict)}
@@ -129,31 +133,46 @@ def _policy(
 
 def _engines(where: Where, raw: dict[str, Any]) -> EngineSettings:
     d, v = DOCKER_BRIDGE.settings, VM.settings  # the tables' names, as the catalog declares
-    docker = check_type(where, d, raw.get(d, {}), dict)
+    docker = dict(check_type(where, d, raw.get(d, {}), dict))
     vm = dict(check_type(where, v, raw.get(v, {}), dict))
-    profiles = _vm_profiles(where, vm.pop(VM.side_by_side, None), "profile" in vm)
+    profiles = _side_by_side(
+        where, f"{v}.{VM.side_by_side}", vm.pop(VM.side_by_side, None), VM_PROFILES,
+        "profile" in vm, ("guest profile", 'profiles = ["tuned", "default"]', f"{v}.profile"),
+    )  # fmt: skip
+    side = DOCKER_BRIDGE.side_by_side
+    runtimes = _side_by_side(
+        where, f"{d}.{side}", docker.pop(side, None), tuple(RUNTIMES), "runtime" in docker,
+        ("container runtime", 'runtimes = ["runc", "runsc"]', f"{d}.runtime"),
+    )  # fmt: skip
     return EngineSettings(
-        build(where, d, DockerSettings, docker), build(where, v, VmSettings, vm), profiles
+        build(where, d, DockerSettings, docker),
+        build(where, v, VmSettings, vm),
+        profiles,
+        runtimes,
     )
 
 
-def _vm_profiles(where: Where, given: object, profile_too: bool) -> tuple[str, ...]:
-    """`[vm] profiles`: the guest profiles run side by side, each its own VM column."""
+def _side_by_side(
+    where: Where,
+    key: str,
+    given: object,
+    known: tuple[str, ...],
+    single_too: bool,
+    words: tuple[str, str, str],
+) -> tuple[str, ...]:
+    """A list of what a platform runs side by side, each its own column (`[vm] profiles`,
+    `[docker] runtimes`); words: what one is, an example, the single key it replaces."""
     if given is None:
         return ()
-    key = "vm.profiles"
+    what, example, single = words
     names = check_type(where, key, given, list)
     for name in names:
-        if name not in VM_PROFILES:
-            raise where.error(
-                key, f"{name!r} is not a guest profile", suggest(str(name), VM_PROFILES)
-            )
+        if name not in known:
+            raise where.error(key, f"{name!r} is not a {what}", suggest(str(name), known))
     if not names or len(set(names)) != len(names):
-        raise where.error(
-            key, "expected distinct profiles", 'write e.g. profiles = ["tuned", "default"]'
-        )
-    if profile_too:
-        raise where.error(key, "both vm.profile and vm.profiles are set", "keep one of them")
+        raise where.error(key, f"expected distinct {what}s", f"write e.g. {example}")
+    if single_too:
+        raise where.error(key, f"both {single} and {key} are set", "keep one of them")
     return tuple(names)
 
 
@@ -292,21 +311,52 @@ def load_scenario(path: Path) -> Scenario:
         raise where.error("case", "no cases", "add at least one [[case]] with a workload")
     # Each case with the index of the [[case]] it came from (a sweep makes several).
     indexed = [(i, case) for i, c in enumerate(cases_raw) for case in _cases(where, i, c, d)]
+    _distinct_names(where, indexed)
     cases = [case for _, case in indexed]
-    names = [c.name for c in cases]
+    passes = _passes(where, head.get("passes", 1), indexed)
+    setups = _setups(where, head.get("setups", 1), passes, indexed)
+    cases = [dataclasses.replace(c, passes=passes, setups=setups) for c in cases]
+    return Scenario(
+        d.scenario,
+        head.get("description", ""),
+        str(path),
+        d.platforms,
+        tuple(cases),
+        passes,
+        setups,
+    )
+
+
+def _distinct_names(where: Where, indexed: list[tuple[int, Case]]) -> None:
+    names = [c.name for _, c in indexed]
     for k, (i, case) in enumerate(indexed):
         if case.name in names[:k]:
-            name = case.name
             raise where.error(
                 f"case[{i}].name",
-                f"case name {name!r} is used twice",
+                f"case name {case.name!r} is used twice",
                 "give each case a distinct name",
             )
-    passes = _passes(where, head.get("passes", 1), indexed)
-    cases = [dataclasses.replace(c, passes=passes) for c in cases]
-    return Scenario(
-        d.scenario, head.get("description", ""), str(path), d.platforms, tuple(cases), passes
-    )
+
+
+def _setups(where: Where, setups: int, passes: int, cases: list[tuple[int, Case]]) -> int:
+    """Independent set-ups: every platform started afresh (a new container, guest, scratch
+    file and servers) for each, each running every case's rounds; they follow each other over
+    the run as passes do, so a drifting machine moves every platform alike."""
+    in_range(where, "scenario.setups", setups, 1, MAX_SETUPS, "")
+    if setups > 1 and passes > 1:
+        raise where.error(
+            "scenario.setups",
+            "both scenario.setups and scenario.passes are set",
+            "keep setups (each set-up is a pass on fresh platforms)",
+        )
+    for i, c in cases:
+        if setups > 1 and c.policy is not None and c.policy.adaptive:
+            raise where.error(
+                f"case[{i}].max_rounds",
+                "adaptive rounds cannot be spread over set-ups",
+                "remove max_rounds and target_ci, or set scenario.setups = 1",
+            )
+    return int(setups)
 
 
 def _passes(where: Where, passes: int, cases: list[tuple[int, Case]]) -> int:

@@ -148,6 +148,11 @@ class Platform(abc.ABC):
     def _spawn(self, argv: Sequence[str]) -> Background:
         """Start argv in the background on the platform."""
 
+    def cannot_run(self, target: str) -> str | None:
+        """Why a workload of `target` (compute, disk, network, lifecycle) cannot run here, as
+        its runtime declares (None: it can): its cases are skipped with that line."""
+        return None
+
     def pinned_cpus(self) -> tuple[int, ...] | None:
         """The host CPUs the platform's work is confined to (`[docker] cpuset`, `[vm] cpu_pins`);
         None: not confined."""

@@ -74,6 +74,7 @@ DOCKER_BRIDGE = PlatformKind(
     "a Docker container on the default bridge, reached at its own address; (published) is a "
     "port published on 127.0.0.1 through Docker's proxy",
     settings="docker",
+    side_by_side="runtimes",
 )
 DOCKER_HOST = PlatformKind(
     "docker-host",
@@ -86,6 +87,7 @@ DOCKER_HOST = PlatformKind(
     "triptych.platforms.docker_sweep:clean_docker",
     "a Docker container in the host's network namespace (--net=host)",
     settings="docker",
+    side_by_side="runtimes",
 )
 VM = PlatformKind(
     "vm",

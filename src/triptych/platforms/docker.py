@@ -30,68 +30,17 @@ from triptych.platforms.base import (
 )
 from triptych.platforms.catalog import DOCKER_BRIDGE, DOCKER_HOST
 from triptych.platforms.docker_conn import ENGINE_GONE, connect, why_gone
+from triptych.platforms.docker_process import ContainerProcess, exec_in
 from triptych.platforms.docker_sweep import labels, sweep_docker
+from triptych.platforms.runtimes import DEFAULT_RUNTIME, RUNTIMES, Runtime
 from triptych.platforms.settings import DockerSettings, EngineSettings, cpu_list
-from triptych.process import KILLED_EXIT, CommandResult, terminate, timed_result, with_kill_timeout
+from triptych.process import KILLED_EXIT, CommandResult, timed_result, with_kill_timeout
 from triptych.sample import MetaValue
 from triptych.service_user import SERVICE_UID
 
 OVERLAY_DIR = "/triptych-overlay"
-PID_DIR = "/run"
 SERVICE_USER = f"{SERVICE_UID}:{SERVICE_UID}"
 STATE_SETTLE = 3.0  # seconds the engine may take to mark a killed container as exited
-
-
-def exec_in(container: Container, argv: Sequence[str], user: str = "") -> tuple[int, str, str]:
-    """Run argv in the container (as `user`, default its root) and wait: exit code, stdout,
-    stderr (typed over the SDK)."""
-    code, streams = container.exec_run(list(argv), demux=True, user=user)
-    out, err = cast("tuple[bytes | None, bytes | None]", streams)
-    return (
-        int(code) if code is not None else -1,  # None: the exec never finished
-        (out or b"").decode(errors="replace"),
-        (err or b"").decode(errors="replace"),
-    )
-
-
-class ContainerProcess:
-    """A server started with exec in the container; its pid file lets us stop exactly it. It
-    runs as `user` (default the container's root), and is signalled as that user: without
-    capabilities, root may not signal another user's process."""
-
-    def __init__(
-        self, container: Container, argv: Sequence[str], name: str, user: str = ""
-    ) -> None:
-        self._container = container
-        self._user = user
-        self._pidfile = f"{PID_DIR if not user else '/tmp'}/triptych-{name}.pid"  # noqa: S108
-        # The fixed script takes the tool's argv as positional parameters, never as text.
-        script = 'echo $$ > "$0"; exec "$@"'
-        container.exec_run(["sh", "-c", script, self._pidfile, *argv], detach=True, user=user)
-        self._pid = ""
-        deadline = time.monotonic() + 10
-        while not self._pid and time.monotonic() < deadline:
-            code, out, _ = exec_in(container, ["cat", self._pidfile])
-            self._pid = out.strip() if code == 0 else ""
-            if not self._pid:
-                time.sleep(0.05)
-        if not self._pid:
-            raise TriptychError(f"{argv[0]} did not start in container {container.name}")
-
-    def alive(self) -> bool:
-        try:
-            code, _, _ = exec_in(self._container, ["kill", "-0", self._pid], self._user)
-        except (docker.errors.APIError, *ENGINE_GONE):
-            return False
-        return code == 0
-
-    def stop(self) -> None:
-        with contextlib.suppress(docker.errors.APIError, *ENGINE_GONE):
-            terminate(
-                lambda: self._container.exec_run(["kill", "-TERM", self._pid], user=self._user),
-                self.alive,
-                lambda: self._container.exec_run(["kill", "-KILL", self._pid], user=self._user),
-            )
 
 
 class DockerPlatform(Platform):
@@ -121,6 +70,53 @@ class DockerPlatform(Platform):
     def labels(self) -> dict[str, str]:
         return labels(self.session, self.name)
 
+    @property
+    def runtime(self) -> Runtime:
+        return RUNTIMES[self.settings.runtime]
+
+    @property
+    def resource_name(self) -> str:
+        """One container and volume per runtime: `[docker] runtimes` run side by side."""
+        default = self.settings.runtime == DEFAULT_RUNTIME
+        return super().resource_name + ("" if default else f"-{self.settings.runtime}")
+
+    def cannot_run(self, target: str) -> str | None:
+        return self.runtime.cannot_run(self.network_mode, target)
+
+    def _check_runtime(self) -> None:
+        """The runtime runs on this machine and this dockerd knows it, or why not (one line)."""
+        why = self.runtime.unusable_here()
+        if why is not None:
+            raise PlatformUnavailable(f"runtime {self.runtime.name}: {why}")
+        known = self._info.get("Runtimes") or {}
+        wanted = self.runtime.dockerd_name(self.network_mode)
+        if wanted not in known:
+            raise PlatformUnavailable(
+                f"runtime {self.runtime.name} is not registered with this dockerd as {wanted!r} "
+                "(scripts/daemons.sh registers installed runtimes with the dockerd it starts; "
+                "for your own, add `python3 src/triptych/platforms/runtimes.py` to its "
+                "daemon.json)"
+            )
+
+    def _run_container(self, client: docker.DockerClient, options: dict[str, Any]) -> Container:
+        """`sleep infinity` in a new container; a runtime that cannot start one here makes the
+        platform unavailable with the runtime's own first line."""
+        try:
+            return cast(
+                Container, client.containers.run(self._image_id, ["sleep", "infinity"], **options)
+            )
+        except docker.errors.APIError as e:
+            # Created but not started: it holds its volume until it is removed.
+            with contextlib.suppress(docker.errors.APIError):
+                client.containers.get(options["name"]).remove(force=True)
+            if self.settings.runtime == DEFAULT_RUNTIME:
+                raise
+            said = str(e.explanation or e).strip().splitlines()
+            raise PlatformUnavailable(
+                f"runtime {self.runtime.name} could not start a container here: "
+                f"{said[-1] if said else 'no reason given'}"
+            ) from None
+
     def _image(self, client: docker.DockerClient) -> str:
         tag = self.settings.image or RootfsRecipe().image_tag
         try:
@@ -143,6 +139,7 @@ class DockerPlatform(Platform):
             "cap_drop": ["ALL"],
             "security_opt": ["no-new-privileges"],
             "network_mode": self.network_mode,
+            "runtime": self.runtime.dockerd_name(self.network_mode),
             "volumes": {self._volume.name: {"bind": VOLUME_MOUNT, "mode": "rw"}}
             if self._volume
             else {},
@@ -162,12 +159,11 @@ class DockerPlatform(Platform):
         client = self._client = connect()
         report_swept(sweep_docker(client))
         self._info = client.info()
+        self._check_runtime()
         self._version = str(client.version().get("Version", "unknown"))
         self._image_id = self._image(client)
         self._volume = client.volumes.create(name=self.resource_name, labels=self.labels)
-        self._container = client.containers.run(
-            self._image_id, ["sleep", "infinity"], **self._run_options()
-        )
+        self._container = self._run_container(client, self._run_options())
         self._create = create_config(self._container.attrs)
         self._exec(["true"], 60).check(self.name)
         self._check_tools()
@@ -295,7 +291,7 @@ class DockerPlatform(Platform):
         options = {**self._run_options(), "name": f"{self.resource_name}-cold-{self._cold_starts}"}
         options["volumes"] = {}
         started = time.monotonic()
-        container = client.containers.run(self._image_id, ["sleep", "infinity"], **options)
+        container = self._run_container(client, options)
         try:
             while True:
                 code, _, _ = exec_in(container, ["true"])

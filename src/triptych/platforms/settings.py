@@ -9,6 +9,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
 
 from triptych.platforms.catalog import DOCKER_BRIDGE, KINDS, VM
+from triptych.platforms.runtimes import DEFAULT_RUNTIME, RUNTIMES
 from triptych.sample import MetaValue
 from triptych.validate import Problem, setting
 
@@ -62,6 +63,7 @@ class DockerSettings:
     memory: str | None = setting(
         None, pattern=MEMORY, what="a memory size", fix='write it like "512m" or "2g"'
     )
+    runtime: str = setting(DEFAULT_RUNTIME, choices=tuple(RUNTIMES))
 
     def problems(self) -> Iterator[Problem]:
         if self.cpuset is not None:
@@ -69,6 +71,7 @@ class DockerSettings:
 
     def metadata(self) -> dict[str, MetaValue]:
         return {
+            "runtime": self.runtime,
             "limit_cpus": self.cpus if self.cpus is not None else "none",
             "limit_cpuset": self.cpuset or "none",
             "limit_memory": self.memory or "none",
@@ -145,10 +148,19 @@ class EngineSettings:
     docker: DockerSettings = field(default_factory=DockerSettings)
     vm: VmSettings = field(default_factory=VmSettings)
     vm_profiles: tuple[str, ...] = ()
+    docker_runtimes: tuple[str, ...] = ()  # `[docker] runtimes`; empty: the one `runtime`
 
     def with_vm_profile(self, profile: str) -> EngineSettings:
         """These settings with the guest of one profile (one of `vm_profiles`)."""
         return replace(self, vm=replace(self.vm, profile=profile))
+
+    def with_instance(self, name: str, value: str) -> EngineSettings:
+        """These settings for one side-by-side instance of platform `name` (`value`: one of
+        side_by_side(name), a guest profile or a container runtime)."""
+        kind = KINDS[name]
+        if kind.settings == VM.settings:
+            return self.with_vm_profile(value)
+        return replace(self, docker=replace(self.docker, runtime=value))
 
     def for_platform(self, name: str) -> DockerSettings | VmSettings | None:
         """The part that shapes platform `name` (None: nothing does): its catalog's table."""
@@ -163,5 +175,8 @@ class EngineSettings:
         """What platform `name` runs once per, side by side, each its own column (the guest
         profiles of `[vm] profiles`); (): it runs once."""
         kind = KINDS.get(name)
-        lists = {(VM.settings, VM.side_by_side): self.vm_profiles}
+        lists = {
+            (VM.settings, VM.side_by_side): self.vm_profiles,
+            (DOCKER_BRIDGE.settings, DOCKER_BRIDGE.side_by_side): self.docker_runtimes,
+        }
         return lists.get((kind.settings, kind.side_by_side), ()) if kind is not None else ()

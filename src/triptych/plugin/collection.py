@@ -42,18 +42,27 @@ def trials(config: pytest.Config) -> list[Trial]:
     selected = selected_platforms(config)
     found = []
     for scenario in named_scenarios(config):
-        for index in range(scenario.passes):  # pass by pass over all the cases
-            for case in scenario.cases:
-                target = WORKLOADS[case.workload].target
-                for name in case.platforms:
-                    if selected is not None and name not in selected:
-                        continue
-                    profiles = case.engines.side_by_side(name)
-                    found += [
-                        Trial(case, name, v, index, profile)
-                        for profile in profiles or ("",)
-                        for v in KINDS[name].variants(target)
-                    ]
+        # Set-up by set-up, pass by pass, over all the cases.
+        for setup in range(scenario.setups):
+            for index in range(scenario.passes):
+                found += _cases_of_pass(scenario, index, setup, selected)
+    return found
+
+
+def _cases_of_pass(
+    scenario: Scenario, index: int, setup: int, selected: list[str] | None
+) -> list[Trial]:
+    found = []
+    for case in scenario.cases:
+        target = WORKLOADS[case.workload].target
+        for name in case.platforms:
+            if selected is not None and name not in selected:
+                continue
+            found += [
+                Trial(case, name, v, index, profile, setup)
+                for profile in case.engines.side_by_side(name) or ("",)
+                for v in KINDS[name].variants(target)
+            ]
     return found
 
 
@@ -73,7 +82,7 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     for i, item in enumerate(items):
         trial = trial_of(item)
         if isinstance(trial, Trial):
-            key = f"{trial.case.scenario}/{trial.case.name}/{trial.pass_index}"
+            key = f"{trial.case.scenario}/{trial.case.name}/{trial.pass_index}/{trial.setup}"
             by_case.setdefault(key, []).append(i)
     if mode == "shuffle":
         for positions in by_case.values():

@@ -30,7 +30,7 @@ from triptych.plugin.options import selected_platforms, split_list
 from triptych.pool import PlatformPool
 from triptych.runner import Trial
 from triptych.session import new_session_id
-from triptych.workloads.registry import SERVER_PORTS
+from triptych.workloads.registry import SERVER_PORTS, WORKLOADS
 
 
 def _interrupt(signum: int, _frame: object) -> None:
@@ -85,9 +85,17 @@ def triptych_platform(
     """The started platform of this trial; skipped (or failed, if required) when unavailable."""
     name = triptych_trial.platform_name
     try:
-        return triptych_pool.get(name, triptych_trial.engines, triptych_trial.instance)
+        platform = triptych_pool.get(
+            name, triptych_trial.engines, triptych_trial.instance, triptych_trial.setup
+        )
     except PlatformUnavailable as e:
         reason = str(e)
+    else:
+        target = WORKLOADS[triptych_trial.case.workload].target
+        why = platform.cannot_run(target)
+        if why is None:
+            return platform
+        pytest.skip(f"{triptych_trial.instance} cannot run {target} workloads here: {why}")
     # Outside the except block: the user sees one line, not a chain of exceptions.
     required = split_list(request.config.getoption("--triptych-require-platforms"))
     if name in required or "all" in required:

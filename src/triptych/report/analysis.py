@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import replace
 from typing import Any
 
@@ -14,36 +15,57 @@ from triptych.report.summary import Headline, SummaryCell, summarise
 from triptych.results.costs import HOST, primary_rows, trend_costs
 from triptych.results.labels import columns_of, labelled
 from triptych.results.load import chronological
-from triptych.verdict.stats import compare, cv, decide
+from triptych.verdict.components import history_spread
+from triptych.verdict.nested import Borrowed, compare_setups, family_default
+from triptych.verdict.stats import cv, decide
 
 
-def _cell_values(run: pd.DataFrame, keys: list[str]) -> dict[tuple[Any, ...], dict[str, Any]]:
-    """Each metric's rounds per column, from one pass over the run (not a groupby per metric):
-    key -> label -> values, columns in the labels' order."""
+def _cell_values(
+    run: pd.DataFrame, keys: list[str]
+) -> dict[tuple[Any, ...], dict[str, list[np.ndarray]]]:
+    """Each metric's rounds per column and set-up, from one pass over the run (not a groupby
+    per metric): key -> label -> one array of rounds per set-up, columns in the labels' order."""
     values = run.value.to_numpy(dtype=float)
     order = {str(lab): i for i, lab in enumerate(run.label.cat.categories)}
-    out: dict[tuple[Any, ...], dict[str, Any]] = {}
+    out: dict[tuple[Any, ...], dict[str, list[np.ndarray]]] = {}
     groups: dict[tuple[Any, ...], Any] = run.groupby(  # type: ignore[assignment]
-        [*keys, "label"], sort=False, observed=True
+        [*keys, "label", "setup"], sort=True, observed=True
     ).indices
     for group, positions in groups.items():
-        out.setdefault(tuple(group[:-1]), {})[str(group[-1])] = values[positions]
+        out.setdefault(tuple(group[:-2]), {}).setdefault(str(group[-2]), []).append(
+            values[positions]
+        )
     return {k: dict(sorted(v.items(), key=lambda kv: order[kv[0]])) for k, v in out.items()}
 
 
-def _rows(run: pd.DataFrame) -> list[Row]:
+def _borrowed(
+    spread: dict[tuple[str, str, str], tuple[float, int]], key: tuple[str, str], labels: list[str]
+) -> Borrowed | None:
+    """The set-up variance this machine's history shows for a comparison (the larger of its
+    two columns'); None where the history is too short for either."""
+    found = [spread.get((*key, lab)) for lab in labels]
+    if any(f is None for f in found):
+        return None
+    var, runs = max(f for f in found if f is not None)
+    return Borrowed(math.sqrt(var), float(runs - 1), "history")
+
+
+def _rows(run: pd.DataFrame, spread: dict[tuple[str, str, str], tuple[float, int]]) -> list[Row]:
     rows = []
     keys = ["family", "case", "metric", "unit", "higher_is_better", "primary_metric"]
     sweep = run.drop_duplicates("case").set_index("case")
     for key, by_label in _cell_values(run, keys).items():
         family, case, metric, unit, hib, primary_metric = key
         cells: dict[str, Cell] = {}
-        host_vals = by_label.get(HOST)
-        for label, vals in by_label.items():
+        host_setups = by_label.get(HOST)
+        default = family_default(str(family))
+        for label, setups in by_label.items():
+            vals = np.concatenate(setups)
             comp = None
+            borrowed = _borrowed(spread, (str(case), str(metric)), [label, HOST]) or default
             # Counts (retransmits) are compared as counts, never as ratios.
-            if host_vals is not None and label != HOST and str(unit) != "count":
-                comp = compare(vals, host_vals, bool(hib))
+            if host_setups is not None and label != HOST and str(unit) != "count":
+                comp = compare_setups(setups, host_setups, bool(hib), borrowed)
             cells[label] = Cell(
                 label,
                 float(np.median(vals)),
@@ -51,6 +73,8 @@ def _rows(run: pd.DataFrame) -> list[Row]:
                 cv(vals),
                 comp,
                 tuple(float(v) for v in vals),
+                setups=len(setups),
+                borrowed=borrowed.source if comp is not None and len(setups) == 1 else "",
             )
         host = cells.pop(HOST, None)
         headline = str(metric) == str(primary_metric)
@@ -90,7 +114,10 @@ def _group(env: str, df: pd.DataFrame, history: pd.DataFrame | None) -> Group:
     runs = [str(r) for r in firsts.run]
     latest = runs[-1]
     run = df[df.run == latest]
-    rows = _rows(run)
+    # The machine's earlier runs of the same scenario: their spread, where they are enough,
+    # is what a one-set-up comparison borrows.
+    earlier = df[(df.run != latest) & df.scenario.isin(run.scenario.unique())]
+    rows = _rows(run, history_spread(earlier) if len(earlier) else {})
     columns = columns_of(run)
     labels = sorted((lab for lab in columns if lab != HOST), key=lambda lab: columns[lab].order)
     summary = _summary(run, rows)

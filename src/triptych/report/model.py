@@ -28,6 +28,10 @@ class Cell:
     comparison: Comparison | None
     values: tuple[float, ...]
     effect: Effect | None = None  # decided over the whole run (corrected for multiplicity)
+    # Independent set-ups (fresh platforms) its rounds came from; with one, its interval
+    # borrows a set-up variance (verdict/nested.py).
+    setups: int = 1
+    borrowed: str = ""  # where a one-set-up interval's set-up variance came from
 
 
 @dataclass(frozen=True)

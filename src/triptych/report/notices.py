@@ -10,6 +10,7 @@ import pandas as pd
 from triptych.quiet import BUSY_SHARE
 from triptych.report.model import Group, Notice
 from triptych.verdict.effect import UNTESTABLE
+from triptych.verdict.nested import family_default
 from triptych.workloads.placement import APART_FROM
 
 CV_WARN = 0.10
@@ -72,6 +73,29 @@ def _machine_notices(g: Group, machine: dict[str, Any]) -> list[Notice]:
     return out
 
 
+def borrowed_notice(g: Group) -> str:
+    """Which intervals borrow a set-up variance (one set-up per side), and from where."""
+    cells = [(r.family, c.borrowed) for r in g.rows for c in r.cells.values() if c.borrowed]
+    if not cells:
+        return ""
+    defaults = sorted({f for f, source in cells if source == "default"})
+    history = sum(1 for _, source in cells if source == "history")
+    where = []
+    if history:
+        where.append(f"this machine's earlier runs of the scenario ({history} comparisons)")
+    if defaults:
+        shown = ", ".join(f"{f} {family_default(f).sd:.0%}" for f in defaults)
+        where.append(
+            f"each family's documented default ({shown}: the largest run-to-run spread "
+            "measured among its metrics)"
+        )
+    return (
+        "One set-up per platform (one container, guest, file and server each): a fresh one "
+        "would differ by more than its rounds show, so each interval includes a set-up "
+        f"variance from {' and from '.join(where)}. Measure it instead with scenario.setups = 3."
+    )
+
+
 def _data_notices(g: Group, df: pd.DataFrame) -> list[Notice]:
     """What about the samples limits what can be concluded from them."""
     out = []
@@ -91,6 +115,9 @@ def _data_notices(g: Group, df: pd.DataFrame) -> list[Notice]:
                 + (" ..." if len(noisy) > 12 else "")
             )
         )
+    borrowed = borrowed_notice(g)
+    if borrowed:
+        out.append(Notice(borrowed))
     few = {
         c.n for r in g.rows for c in r.cells.values() if c.effect and c.effect.verdict == UNTESTABLE
     }
@@ -106,7 +133,7 @@ def _data_notices(g: Group, df: pd.DataFrame) -> list[Notice]:
         cases = sorted({str(c) for c in latest[latest.placement == "shared"].case})
         out.append(
             Notice(
-                f"Services ({', '.join(cases)}): the load generator on the host shared the "
+                f"Client and server ({', '.join(cases)}): the client on the host shared the "
                 f"machine's CPUs with the server (fewer than {APART_FROM} CPUs: not pinned "
                 "apart), on every platform alike. Their figures include that contention; a "
                 f"machine with {APART_FROM} or more CPUs keeps client and server apart."

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import math
 import re
 from dataclasses import dataclass
@@ -14,6 +15,7 @@ from triptych.families import order
 from triptych.record import DOCUMENT_KEYS
 from triptych.report import svg
 from triptych.report.analysis import analyse
+from triptych.report.export import verdicts
 from triptych.report.model import Group, Row
 from triptych.report.summary import SummaryCell
 from triptych.results.costs import HOST
@@ -143,8 +145,9 @@ def fleet(groups: list[Group], machines: dict[str, dict[str, Any]]) -> Fleet:
     )
 
 
-def render(runs: Runs) -> str:
-    groups = analyse(runs.samples, runs.machines, runs.partial, runs.platforms, runs.history)
+def render(runs: Runs, groups: list[Group] | None = None) -> str:
+    if groups is None:
+        groups = analyse(runs.samples, runs.machines, runs.partial, runs.platforms, runs.history)
 
     def machine(run: str) -> dict[str, Any]:
         return dict(runs.machines.get(run, {}).get("triptych", {}))
@@ -181,14 +184,21 @@ def render(runs: Runs) -> str:
     )
 
 
-def write_report(paths: list[Path], out: Path) -> Path:
-    return write_runs(load_runs(paths), out)
+def write_report(paths: list[Path], out: Path, json_out: Path | None = None) -> Path:
+    return write_runs(load_runs(paths), out, json_out)
 
 
-def write_runs(runs: Runs, out: Path) -> Path:
-    html = render(runs)
+def _write(out: Path, text: str) -> None:
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = out.with_suffix(out.suffix + ".tmp")
-    tmp.write_text(html, encoding="utf-8")
+    tmp.write_text(text, encoding="utf-8")
     tmp.replace(out)  # readers never see half a report
+
+
+def write_runs(runs: Runs, out: Path, json_out: Path | None = None) -> Path:
+    """The HTML report (and, given `json_out`, the verdicts as data), from one analysis."""
+    groups = analyse(runs.samples, runs.machines, runs.partial, runs.platforms, runs.history)
+    _write(out, render(runs, groups))
+    if json_out is not None:
+        _write(json_out, json.dumps(verdicts(groups), indent=1, allow_nan=False) + "\n")
     return out

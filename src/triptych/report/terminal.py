@@ -7,6 +7,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from triptych.report.analysis import analyse
+from triptych.report.notices import borrowed_notice
 from triptych.results.load import load_runs
 from triptych.verdict.effect import describe
 
@@ -16,7 +17,9 @@ def summary_lines(journal: Path) -> list[str]:
     if runs.samples.empty:
         return []
     lines = []
+    notes: list[str] = []
     for g in analyse(runs.samples, runs.machines, runs.partial, runs.platforms):
+        notes += [n for n in [borrowed_notice(g)] if n and n not in notes]
         for row in g.rows:
             if not row.headline:
                 continue
@@ -26,4 +29,4 @@ def summary_lines(journal: Path) -> list[str]:
     if not lines:
         return ["no host column in this run: nothing to compare the platforms against"]
     head = "each platform against the host, on each case's primary metric (as the report says):"
-    return [head, *lines]
+    return [head, *lines, *notes]

@@ -64,10 +64,22 @@ def describe(e: Effect) -> str:
         return f"{factor(e.cost)} ({span(e.low, e.high)})"
     if e.verdict == SAME:
         return f"the same within {e.margin:.0%} ({span(e.low, e.high)})"
-    return (
-        f"undetermined: {factor(e.cost)} ({span(e.low, e.high)}); these rounds could "
-        f"only have shown {factor(e.detectable)} or more"
-    )
+    return f"undetermined: {factor(e.cost)} ({span(e.low, e.high)}){could_detect(e.detectable)}"
+
+
+NOISY_FROM = 2.0  # a smallest detectable cost from here on: say it is too noisy, plainly
+SHOWN_UP_TO = 100.0  # and never print a figure beyond this (21315.01x helps no one)
+
+
+def could_detect(detectable: float) -> str:
+    """What the data could have detected, in words a reader can act on ("" where nothing
+    useful can be said)."""
+    if not math.isfinite(detectable) or detectable >= NOISY_FROM:
+        bound = min(detectable, SHOWN_UP_TO) if math.isfinite(detectable) else SHOWN_UP_TO
+        return f"; too noisy to detect anything under {bound:.0f}x: add set-ups"
+    if detectable <= 1:
+        return ""
+    return f"; it could have detected {factor(detectable)} or more"
 
 
 def count_difference(platform: float, baseline: float, unit: str) -> str:

@@ -6,19 +6,22 @@ import json
 import re
 import time
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, ClassVar
 
-from triptych.errors import ParseError, TriptychError
-from triptych.platforms.base import Background, Endpoint, Platform, wait_for_listen
-from triptych.process import run_local
+from triptych.errors import ParseError
+from triptych.platforms.base import Background, Endpoint, Platform
+from triptych.process import CommandResult, run_local
 from triptych.sample import MetaValue, Sample
 from triptych.validate import setting
-from triptych.workloads.base import RunSpec, WorkloadBase, number, whole_seconds
+from triptych.workloads.base import RunSpec, number, whole_seconds
+from triptych.workloads.placement import Placement
+from triptych.workloads.server import ServerWorkload, answered
 
 # Fixed, uncommon ports: a container publishes them when it is created.
 IPERF3_PORT = 15201
 SOCKPERF_PORT = 15202
-SERVER_READY_TIMEOUT = 60.0
+SERVER_READY_TIMEOUT = 60.0  # the tool's own server starts in moments, under emulation too
 CONNECT_RETRIES = 10
 CONTROL_ERRORS = (
     "onnection refused",
@@ -31,42 +34,29 @@ AVG_RTT = re.compile(r"avg-(?:rtt|lat)=(\S+)")
 PERCENTILE = re.compile(r"percentile (\d+\.\d+) =\s*(\S+)")
 
 
-class ServerWorkload(WorkloadBase):
-    """Starts a server on the platform in prepare, runs a host client per round, stops it."""
+class NetworkWorkload(ServerWorkload):
+    """A network tool's server as the service user; a round retries a stumbled handshake."""
 
     family: ClassVar[str] = "network"
-    target: ClassVar[str] = "network"
-    port: ClassVar[int]
-
-    def __init__(self, params: Any, spec: RunSpec) -> None:  # noqa: ANN401
-        super().__init__(params, spec)
-        self._server: Background | None = None
-        self._endpoint: Endpoint | None = None
+    ready_timeout: ClassVar[float] = SERVER_READY_TIMEOUT
+    parses_failed_runs: ClassVar[bool] = True  # iperf3's JSON carries its own error
 
     def server_argv(self, platform: Platform) -> list[str]:
-        raise NotImplementedError
-
-    def client_argv(self, endpoint: Endpoint, run: RunSpec) -> list[str]:
         raise NotImplementedError
 
     def parse(self, output: str) -> list[Sample]:
         raise NotImplementedError
 
-    def prepare(self, platform: Platform, variant: str) -> None:
-        self._endpoint = platform.endpoint(self.port, variant)
-        self._server = platform.spawn_service(self.server_argv(platform))
-        # Ask the platform whether the port listens, rather than probing it with a connection:
-        # iperf3's single-client server stumbles over a probe that sends no cookie.
-        wait_for_listen(platform, self.port, SERVER_READY_TIMEOUT, self._server)
+    def start_server(self, platform: Platform, placement: Placement) -> Background:
+        return platform.spawn_service(placement.server_argv(self.server_argv(platform)))
 
-    def measure(self, platform: Platform, variant: str, run: RunSpec | None = None) -> list[Sample]:
-        run = run or self.spec
-        if self._endpoint is None or self._server is None:
-            raise TriptychError(f"{self.name}: run() before prepare()")
-        if not self._server.alive():
-            raise TriptychError(f"{self.tool} server on {platform.name} is no longer running")
-        where = f"host (client of {platform.name})"
-        result = run_local(self.client_argv(self._endpoint, run), run.timeout, where=where)
+    def parse_round(self, result: CommandResult, client_dir: Path) -> list[Sample]:
+        return self.parse(result.stdout)
+
+    def run_client(
+        self, argv: list[str], run: RunSpec, where: str, env: dict[str, str] | None
+    ) -> CommandResult:
+        result = run_local(argv, run.timeout, where, env=env)
         for _ in range(CONNECT_RETRIES):
             # A server that just served a round may briefly re-open its listener or still be
             # tearing the last test down (iperf3 does, slowly under emulation): retry a failed
@@ -74,15 +64,8 @@ class ServerWorkload(WorkloadBase):
             if not any(e in result.stdout + result.stderr for e in CONTROL_ERRORS):
                 break
             time.sleep(1)
-            result = run_local(self.client_argv(self._endpoint, run), run.timeout, where=where)
-        if result.returncode != 0 and not result.stdout.strip():
-            result.check(f"host (client of {platform.name})")
-        return self.parse(result.stdout)
-
-    def cleanup(self, platform: Platform, variant: str) -> None:
-        if self._server is not None:
-            self._server.stop()
-            self._server = None
+            result = run_local(argv, run.timeout, where, env=env)
+        return result
 
 
 @dataclass(frozen=True)
@@ -91,7 +74,7 @@ class Iperf3Params:
     reverse: bool = setting(False, hint="reverse = false (true: the platform sends)")
 
 
-class Iperf3Tcp(ServerWorkload):
+class Iperf3Tcp(NetworkWorkload):
     """`iperf3 -J` TCP throughput; received Gbit/s and sender retransmits."""
 
     name: ClassVar[str] = "iperf3-tcp"
@@ -104,7 +87,12 @@ class Iperf3Tcp(ServerWorkload):
     def server_argv(self, platform: Platform) -> list[str]:
         return ["iperf3", "-s", "-B", platform.listen_host(), "-p", str(self.port)]
 
-    def client_argv(self, endpoint: Endpoint, run: RunSpec) -> list[str]:
+    def request(self, endpoint: Endpoint, client_dir: Path) -> str | None:
+        """A real iperf3 test of 1 KiB: the server's control channel answers."""
+        host, port = endpoint.host, str(endpoint.port)
+        return answered(["iperf3", "-c", host, "-p", port, "-n", "1K", "--connect-timeout", "5000"])
+
+    def client_argv(self, endpoint: Endpoint, client_dir: Path, run: RunSpec) -> list[str]:
         argv = [
             "iperf3",
             "-c",
@@ -160,7 +148,7 @@ class SockperfParams:
     message_size: int = setting(64, low=14, high=65000, hint="message_size = 64")
 
 
-class SockperfPingPong(ServerWorkload):
+class SockperfPingPong(NetworkWorkload):
     """`sockperf ping-pong --tcp --full-rtt`: round-trip time, mean and percentiles."""
 
     name: ClassVar[str] = "sockperf-pingpong"
@@ -173,7 +161,12 @@ class SockperfPingPong(ServerWorkload):
     def server_argv(self, platform: Platform) -> list[str]:
         return ["sockperf", "server", "--tcp", "-i", platform.listen_host(), "-p", str(self.port)]
 
-    def client_argv(self, endpoint: Endpoint, run: RunSpec) -> list[str]:
+    def request(self, endpoint: Endpoint, client_dir: Path) -> str | None:
+        """A real ping-pong second: the server echoes."""
+        argv = ["sockperf", "ping-pong", "--tcp", "-i", endpoint.host, "-p", str(endpoint.port)]
+        return answered([*argv, "-t", "1"])
+
+    def client_argv(self, endpoint: Endpoint, client_dir: Path, run: RunSpec) -> list[str]:
         return [
             "sockperf",
             "ping-pong",

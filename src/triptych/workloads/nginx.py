@@ -102,7 +102,7 @@ class NginxWrk(ServiceWorkload):
             conn.close()
         return None if status == HTTPStatus.OK else f"GET /file answered {status}"
 
-    def load(self, endpoint: Endpoint, client_dir: Path) -> None:
+    def after_ready(self, platform: Platform, endpoint: Endpoint, client_dir: Path) -> None:
         (client_dir / "done.lua").write_text(DONE_LUA)
 
     def client_argv(self, endpoint: Endpoint, client_dir: Path, run: RunSpec) -> list[str]:

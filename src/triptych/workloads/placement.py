@@ -31,6 +31,11 @@ class Placement:
     def shared(self) -> bool:
         return not self.client
 
+    @property
+    def kind(self) -> str:
+        """What a round records (record.Round.client_placement): "shared" or "apart"."""
+        return "shared" if self.shared else "apart"
+
     def client_argv(self, argv: list[str]) -> list[str]:
         return ["taskset", "-c", _text(self.client), *argv] if self.client else argv
 

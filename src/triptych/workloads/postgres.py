@@ -17,7 +17,8 @@ from triptych.process import CLEAN_ENV, CommandResult, run_local
 from triptych.sample import MetaValue, Sample
 from triptych.validate import setting
 from triptych.workloads.base import RunSpec, number, whole_seconds
-from triptych.workloads.service import SETUP_TIMEOUT, ServiceWorkload, answered, write_file
+from triptych.workloads.server import answered
+from triptych.workloads.service import SETUP_TIMEOUT, ServiceWorkload, write_file
 
 POSTGRES_PORT = 15432
 PG_BIN = "/usr/lib/postgresql/15/bin"  # Debian 12's PostgreSQL, on the host and in the image
@@ -106,7 +107,7 @@ class Pgbench(ServiceWorkload):
     def _connect(self, endpoint: Endpoint) -> list[str]:
         return ["-h", endpoint.host, "-p", str(endpoint.port), "-U", USER]
 
-    def load(self, endpoint: Endpoint, client_dir: Path) -> None:
+    def after_ready(self, platform: Platform, endpoint: Endpoint, client_dir: Path) -> None:
         argv = [f"{PG_BIN}/pgbench", "-i", "-q", "-s", str(self.params.scale)]
         where = "host (pgbench -i)"
         env = self.client_env(client_dir)

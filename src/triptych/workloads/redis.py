@@ -15,7 +15,8 @@ from triptych.process import CommandResult
 from triptych.sample import MetaValue, Sample
 from triptych.validate import setting
 from triptych.workloads.base import RunSpec, number
-from triptych.workloads.service import ServiceWorkload, answered
+from triptych.workloads.server import answered
+from triptych.workloads.service import ServiceWorkload
 
 REDIS_PORT = 16379
 TESTS = ("SET", "GET")

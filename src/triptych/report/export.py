@@ -1,0 +1,90 @@
+"""The verdicts as data: `triptych report --json FILE` writes what the HTML and the terminal
+show, from the same objects (report/model.py), under a versioned schema.
+
+Schema `triptych-verdicts/1`:
+  {"schema": "triptych-verdicts/1",
+   "groups": [{                       # one per environment, as the report groups runs
+     "env": str, "latest": run name, "runs": [run names, oldest first],
+     "cells": [{"family", "case", "metric", "unit",
+                "direction": "higher is better" | "lower is better",
+                "headline": bool,     # the case's primary metric
+                "column": {"label", "platform", "variant", "profile", "emulated"},
+                "setups": int, "rounds": int, "median": float,
+                "cost": float | null, "low": float | null, "high": float | null,
+                "verdict": "slower" | "faster" | "same" | "undetermined" | "untestable" | null,
+                "said": str,          # the sentence the report and the terminal print
+                "detectable": float | null}],   # smallest cost it could have called slower
+     "summary": [{"family", "label", "cost", "cases": [str], "verdicts": [str]}],
+     "notices": [{"text": str, "loud": bool}]}]}
+`profile` is what a platform runs side by side: a guest profile or a container runtime ("" when
+it runs once). Costs are oriented by the metric's direction: > 1 costs more than the host. A
+cell with no host to compare against (the host's own) has null cost, interval and verdict.
+Non-finite figures are null. A new field may be added under the same version; a field renamed
+or removed, or a meaning changed, is a new version.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from triptych.report.model import Cell, Group, Row
+from triptych.verdict.effect import describe
+
+SCHEMA = "triptych-verdicts/1"
+
+
+def _num(x: float) -> float | None:
+    return x if math.isfinite(x) else None
+
+
+def _cell(g: Group, r: Row, c: Cell) -> dict[str, Any]:
+    col = g.columns.get(c.label)
+    e = c.effect
+    return {
+        "family": r.family,
+        "case": r.case,
+        "metric": r.metric,
+        "unit": r.unit,
+        "direction": "higher is better" if r.higher_is_better else "lower is better",
+        "headline": r.headline,
+        "column": {
+            "label": c.label,
+            "platform": col.platform if col else "",
+            "variant": col.variant if col else "",
+            "profile": col.profile if col else "",
+            "emulated": col.emulated if col else False,
+        },
+        "setups": c.setups,
+        "rounds": c.n,
+        "median": _num(c.median),
+        "cost": _num(e.cost) if e else None,
+        "low": _num(e.low) if e else None,
+        "high": _num(e.high) if e else None,
+        "verdict": e.verdict if e else None,
+        "said": describe(e) if e else "",
+        "detectable": _num(e.detectable) if e else None,
+    }
+
+
+def verdicts(groups: list[Group]) -> dict[str, Any]:
+    """Every cell, the family summary and the notices of each group."""
+    out = []
+    for g in groups:
+        cells = [
+            _cell(g, r, c)
+            for r in g.rows
+            for c in ([r.host] if r.host else []) + list(r.cells.values())
+        ]
+        summary = [
+            {"family": family, "label": label, "cost": _num(s.cost),
+             "cases": list(s.cases), "verdicts": list(s.verdicts)}
+            for family, by_label in g.summary.items()
+            for label, s in by_label.items()
+        ]  # fmt: skip
+        notices = [{"text": n.text, "loud": n.loud} for n in g.warnings]
+        out.append(
+            {"env": g.env, "latest": g.latest, "runs": list(g.runs), "cells": cells,
+             "summary": summary, "notices": notices}
+        )  # fmt: skip
+    return {"schema": SCHEMA, "groups": out}
