@@ -40,8 +40,15 @@ class Spreads:
 
     def group_ids(self) -> np.ndarray:
         """The noise group of each metric, as the gate numbers them."""
-        groups = [noise_group(f, k[1]) for f, k in zip(self.family, self.keys, strict=True)]
+        groups = [
+            noise_group(f, k[1], emulated(k)) for f, k in zip(self.family, self.keys, strict=True)
+        ]
         return np.array([sorted(set(groups)).index(g) for g in groups], dtype=int)
+
+
+def emulated(key: Key) -> bool:
+    """Whether a metric's column was measured under emulation (its label says so)."""
+    return "[TCG emulation]" in key[2]
 
 
 def measured_spreads(paths: list[Path] | None = None) -> Spreads:
@@ -92,7 +99,10 @@ def gate(spreads: Spreads, current: np.ndarray, history: np.ndarray) -> np.ndarr
             spreads.higher_is_better,
             np.full(m, DEFAULT_THRESHOLD),
             np.array(
-                [floor_of(f, k[1]) for f, k in zip(spreads.family, spreads.keys, strict=True)]
+                [
+                    floor_of(f, k[1], emulated(k))
+                    for f, k in zip(spreads.family, spreads.keys, strict=True)
+                ]
             ),
         )
     )

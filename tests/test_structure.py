@@ -104,6 +104,7 @@ ENGINE_FREE_TESTS = (
     "tests/test_scenario.py",
     "tests/test_hostile_inputs.py",
     "tests/test_runner_fast.py",
+    "tests/test_nested.py",
 )
 BLOCK_ENGINES = """
 import builtins, sys

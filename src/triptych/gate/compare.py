@@ -21,7 +21,7 @@ import numpy as np
 
 from triptych import families
 from triptych.errors import TriptychError
-from triptych.families import FAMILIES, TAIL_GROUP
+from triptych.families import GROUPS
 from triptych.gate.stats import Rounds, gate_tests
 from triptych.results.labels import labelled
 from triptych.results.load import ENV_KEYS, Runs
@@ -31,21 +31,21 @@ from triptych.verdict.stats import decide
 DEFAULT_THRESHOLD = 0.05
 # What one baseline run cannot show: how far a whole run moves from night to night, per noise
 # group (triptych.families, where each family's measured spread is declared).
-RUN_TO_RUN = {f.name: f.run_to_run for f in (*FAMILIES.values(), TAIL_GROUP)}
+RUN_TO_RUN = {g.name: g.run_to_run for g in GROUPS.values()}
 # Against one baseline run a change must exceed its floor: what two runs differing only by that
 # spread exceed once in ~1000 (3 standard deviations of a difference of two runs).
 FLOOR_SIGMAS = 3.0
 
 
-def noise_group(family: str, metric: str) -> str:
+def noise_group(family: str, metric: str, emulated: bool = True) -> str:
     """Metrics whose run-to-run noise is alike: a family's, and tail latencies of any family
     (the floors, and the variances moderated together in a history, are per group)."""
-    return families.noise_group(family, metric).name
+    return families.noise_group(family, metric, emulated).name
 
 
-def floor_of(family: str, metric: str) -> float:
+def floor_of(family: str, metric: str, emulated: bool = True) -> float:
     """The noise floor a change must exceed against a single baseline run."""
-    spread = families.noise_group(family, metric).run_to_run
+    spread = families.noise_group(family, metric, emulated).run_to_run
     return math.expm1(FLOOR_SIGMAS * math.sqrt(2) * spread)
 
 
@@ -60,6 +60,7 @@ class Series:
     unit: str
     higher_is_better: bool
     runs: dict[str, np.ndarray]  # run -> its rounds' values
+    emulated: bool = True  # measured under emulation (its noise group may differ)
 
 
 @dataclass(frozen=True)
@@ -87,10 +88,10 @@ def series(runs: Runs) -> dict[Key, Series]:
     """Every metric of every column, with each run's rounds kept apart (never pooled)."""
     df = labelled(runs.samples)
     out: dict[Key, Series] = {}
-    keys = ["case", "metric", "label", "family", "unit", "higher_is_better", "run"]
-    for (case, metric, label, family, unit, hib, run), g in df.groupby(keys, observed=True):
+    keys = ["case", "metric", "label", "family", "unit", "higher_is_better", "emulated", "run"]
+    for (case, metric, label, family, unit, hib, emu, run), g in df.groupby(keys, observed=True):
         key = (str(case), str(metric), str(label))
-        s = out.setdefault(key, Series(str(family), str(unit), bool(hib), {}))
+        s = out.setdefault(key, Series(str(family), str(unit), bool(hib), {}, bool(emu)))
         s.runs[str(run)] = g.value.to_numpy(dtype=float)
     return out
 
@@ -123,14 +124,14 @@ def changes(
     # Counts near zero (retransmits) are not ratios: never gated.
     history = [[base[k].runs[r] for r in sorted(base[k].runs)] for k in keys]
     current = [np.concatenate(list(cur[k].runs.values())) for k in keys]
-    groups = [noise_group(base[k].family, k[1]) for k in keys]
+    groups = [noise_group(base[k].family, k[1], base[k].emulated) for k in keys]
     tests = gate_tests(
         Rounds.ragged([[c] for c in current]),
         Rounds.ragged(history),
         np.array([sorted(set(groups)).index(g) for g in groups], dtype=int),
         np.array([base[k].higher_is_better for k in keys], dtype=bool),
         np.array([per_metric.get(k[1], default) for k in keys], dtype=float),
-        np.array([floor_of(base[k].family, k[1]) for k in keys], dtype=float),
+        np.array([floor_of(base[k].family, k[1], base[k].emulated) for k in keys], dtype=float),
     )
     comparisons = tests.comparisons()
     effects = decide(comparisons, "fwer")

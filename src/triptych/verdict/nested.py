@@ -27,7 +27,8 @@ from triptych.families import FAMILIES
 from triptych.verdict.stats import MARGIN, Comparison
 
 # How well a family default is known, as degrees of freedom: a documented constant, taken from
-# six unchanged runs (tests/data/history*), each the largest spread among its family's metrics.
+# six unchanged runs (tests/data/history*) and the nested study (tests/data/nested), each the
+# largest spread among its family's metrics (families.Family.setup_default).
 DEFAULT_DF = 5.0
 MEASURED = "measured"  # the run's own set-ups
 
@@ -45,7 +46,7 @@ class Borrowed:
 def family_default(family: str) -> Borrowed:
     """The family's conservative default (the widest family's where the family is unknown)."""
     known = FAMILIES.get(family)
-    sd = known.run_to_run if known else max(f.run_to_run for f in FAMILIES.values())
+    sd = known.setup_default if known else max(f.setup_default for f in FAMILIES.values())
     return Borrowed(sd, DEFAULT_DF, "default")
 
 
