@@ -4,7 +4,6 @@ a traceback."""
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -12,14 +11,10 @@ from typing import Any
 
 from triptych import machine_lock
 from triptych.errors import TriptychError
-from triptych.gate.compare import Sides, changes, markdown, missing, refuse_incomparable
-from triptych.gate.history import newest_against_history
-from triptych.gate.inputs import check_last, gate_notes, parse_thresholds, percent
 from triptych.platforms.host_sweep import DEFAULT_SCRATCH
 from triptych.report.render import write_report, write_runs
-from triptych.results.load import Runs, load_runs
 from triptych.session import new_session_id, valid_session
-from triptych.store.url import ENV, store_url
+from triptych.store.choice import ENV, store_url
 
 
 def _report(args: argparse.Namespace) -> int:
@@ -58,50 +53,10 @@ def _publish(args: argparse.Namespace) -> int:
     return 1 if any(REFUSED in line for line in lines) else 0
 
 
-def _sides(args: argparse.Namespace) -> tuple[Runs, Runs, str, str]:
-    url = store_url(args.store, files_named=args.baseline is not None)
-    if args.last is not None:
-        # The nightly gate: the newest run of this machine against the ones before it.
-        if url is not None:
-            from triptych.store.commands import gate_runs  # noqa: PLC0415 - psycopg on demand
-
-            return newest_against_history(gate_runs(url, args.machine, args.last), args.last)
-        if args.baseline is None or args.current is not None:
-            raise TriptychError("--last N takes one directory of runs (or --store URL)")
-        return newest_against_history(load_runs([Path(args.baseline)]), args.last)
-    if args.baseline is None or args.current is None:
-        raise TriptychError(
-            "compare needs BASELINE and CURRENT, or --last N with a directory of runs or "
-            "--store URL (the newest run against the N before it)"
-        )
-    baseline, current = load_runs([Path(args.baseline)]), load_runs([Path(args.current)])
-    return baseline, current, args.baseline, args.current
-
-
 def _compare(args: argparse.Namespace) -> int:
-    # Bad arguments fail before any I/O.
-    threshold = percent(str(args.threshold), "--threshold")
-    thresholds = parse_thresholds(args.metric_threshold)
-    check_last(args.last)
-    baseline, current, base_name, cur_name = _sides(args)
-    for name, runs, given in (("BASELINE", baseline, base_name), ("CURRENT", current, cur_name)):
-        if runs.samples.empty:
-            raise TriptychError(
-                f"{name} {given}: no triptych results in it; "
-                "pass a run saved by `pytest bench/ --benchmark-save=NAME`"
-            )
-    sides = Sides.of(baseline, current)
-    refuse_incomparable(sides, args.allow_env_change)
-    found = changes(sides, threshold, thresholds)
-    lacking = missing(sides)
-    text = markdown(found, base_name, cur_name, gate_notes(baseline, current, lacking))
-    print(text)
-    summary = os.environ.get("GITHUB_STEP_SUMMARY")
-    if summary:
-        with open(summary, "a", encoding="utf-8") as f:
-            f.write(text)
-    failed = any(c.regression for c in found) or (lacking and not args.allow_missing)
-    return 1 if failed else 0
+    from triptych.gate.command import compare  # noqa: PLC0415 - scipy on demand
+
+    return compare(args)
 
 
 def _images_build(args: argparse.Namespace) -> int:

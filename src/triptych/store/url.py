@@ -15,21 +15,12 @@ from psycopg import conninfo
 
 from triptych.errors import TriptychError
 
-ENV = "TRIPTYCH_STORE"
 EXAMPLE = "postgresql://USER@HOST:5432/DATABASE"
 CONNECT_TIMEOUT = 10  # seconds: an unreachable store fails fast, in one line
 
 
 class StoreError(TriptychError):
     """A store that cannot be reached or used; the message names the fix, never a password."""
-
-
-def store_url(given: str | None, files_named: bool = False) -> str | None:
-    """The store named by --store, else by TRIPTYCH_STORE unless the command names files of
-    runs (those are what it reads); None: files only."""
-    if given is not None:
-        return given or None
-    return None if files_named else os.environ.get(ENV) or None
 
 
 def _password(url: str) -> str:
