@@ -14,6 +14,7 @@ import pytest
 from tests.synthetic import DEFAULT_METRICS, Metric, noisy, write_run
 from triptych.cli import main
 from triptych.gate.compare import Sides, changes, floor_of
+from triptych.gate.history import newest_against_history
 from triptych.report.analysis import analyse
 from triptych.report.summary import SummaryCell
 from triptych.results.load import load_runs
@@ -127,6 +128,29 @@ def test_a_history_of_runs_is_the_noise_model(tmp_path: Path) -> None:
     found = {c.metric: c for c in changes(Sides.of(history, load_runs([slower])))}
     assert found["round-trip time p50"].regression
     assert found["round-trip time p50"].effect.cost == pytest.approx(1.3, rel=0.05)
+
+
+def test_the_nightly_history_is_of_the_newest_runs_scenario(tmp_path: Path) -> None:
+    """A quick run saved among the nightly ones is no history of theirs."""
+    runs = tmp_path / "results"
+    for i in range(4):
+        path = write_run(
+            runs / f"{i:04d}_n.json",
+            ["host"],
+            3,
+            noisy({}, seed=i),
+            date=f"2026-11-0{i + 1}T00:00:00",
+        )
+        if i == 1:  # the second is a run of another scenario
+            doc = json.loads(path.read_text())
+            for b in doc["benchmarks"]:
+                b["extra_info"]["scenario"] = "quick"
+            path.write_text(json.dumps(doc))
+    baseline, current, name, newest = newest_against_history(load_runs([runs]), 7)
+    assert newest == "0003_n"
+    assert set(current.samples.run) == {"0003_n"}
+    assert sorted(baseline.samples.run.unique()) == ["0000_n", "0002_n"]
+    assert name == "2 earlier run(s) in the same environment and scenario"
 
 
 def test_compare_refuses_what_it_cannot_compare(

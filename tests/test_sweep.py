@@ -8,7 +8,9 @@ import os
 import shutil
 import signal
 import socket
+import stat
 import subprocess
+import tempfile
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -21,7 +23,7 @@ from docker.models.containers import Container
 from docker.models.volumes import Volume
 
 from triptych.platforms.docker_sweep import LABEL, MANAGED_LABEL, OWNER_LABEL, sweep_docker
-from triptych.platforms.host_sweep import OWNER_ENV, SESSION_ENV, sweep_host
+from triptych.platforms.host_sweep import OWNER_ENV, SESSION_ENV, client_dir, sweep_host
 from triptych.platforms.host_sweep import OWNER_FILE as HOST_OWNER_FILE
 from triptych.platforms.libvirt_sweep import OWNER_FILE, SESSIONS_DIR, sweep_libvirt
 from triptych.platforms.vm_xml import network_xml, session_subnet
@@ -242,3 +244,25 @@ def _zombie(pid: int) -> bool:
         return psutil.Process(pid).status() == psutil.STATUS_ZOMBIE
     except psutil.NoSuchProcess:
         return True
+
+
+def test_a_killed_runs_client_directory_is_swept(live_owner: str, dead_owner: str) -> None:
+    """A load generator's directory (PostgreSQL's holds a password file) is named and marked
+    like a scratch directory, in the system's temporary directory: a run killed before its
+    cleanup leaves it, the next sweep removes it, a live run's is kept."""
+    dead_s, live_s = new_session_id(), new_session_id()
+    dead = client_dir(f"{NAME_PREFIX}{dead_s}", "postgres")
+    live = client_dir(f"{NAME_PREFIX}{live_s}", "postgres")
+    try:
+        assert dead.parent == Path(tempfile.gettempdir())
+        assert stat.S_IMODE(dead.stat().st_mode) == 0o700
+        (dead / HOST_OWNER_FILE).write_text(dead_owner + "\n")
+        (live / HOST_OWNER_FILE).write_text(live_owner + "\n")
+        (dead / "pgpass").write_text("secret")
+        removed = sweep_host(Path(tempfile.gettempdir()) / "no-scratch-here")
+        assert f"path {dead}" in removed
+        assert not dead.exists()
+        assert live.exists()
+    finally:
+        shutil.rmtree(dead, ignore_errors=True)
+        shutil.rmtree(live, ignore_errors=True)

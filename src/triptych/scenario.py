@@ -349,27 +349,30 @@ def _setups(where: Where, setups: int, passes: int, cases: list[tuple[int, Case]
             "both scenario.setups and scenario.passes are set",
             "keep setups (each set-up is a pass on fresh platforms)",
         )
+    if setups > 1:
+        _not_adaptive(where, cases, "set-ups", "setups")
+    return int(setups)
+
+
+def _not_adaptive(where: Where, cases: list[tuple[int, Case]], what: str, key: str) -> None:
+    """Adaptive rounds stop when the interval is narrow: spread over passes or set-ups they
+    would stop on a part of the case."""
     for i, c in cases:
-        if setups > 1 and c.policy is not None and c.policy.adaptive:
+        if c.policy is not None and c.policy.adaptive:
             raise where.error(
                 f"case[{i}].max_rounds",
-                "adaptive rounds cannot be spread over set-ups",
-                "remove max_rounds and target_ci, or set scenario.setups = 1",
+                f"adaptive rounds cannot be spread over {what}",
+                f"remove max_rounds and target_ci, or set scenario.{key} = 1",
             )
-    return int(setups)
 
 
 def _passes(where: Where, passes: int, cases: list[tuple[int, Case]]) -> int:
     """Passes over all the cases, each running a share of every case's rounds: a machine that
     drifts during the run then moves every platform alike."""
     in_range(where, "scenario.passes", passes, 1, MAX_PASSES, "")
+    if passes > 1:
+        _not_adaptive(where, cases, "passes", "passes")
     for i, c in cases:
-        if passes > 1 and c.policy is not None and c.policy.adaptive:
-            raise where.error(
-                f"case[{i}].max_rounds",
-                "adaptive rounds cannot be spread over passes",
-                "remove max_rounds and target_ci, or set scenario.passes = 1",
-            )
         if c.rounds < passes:
             raise where.error(
                 f"case[{i}].rounds",

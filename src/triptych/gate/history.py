@@ -58,13 +58,24 @@ def newest_against_history(
             "no complete run to gate; run the suite first" + (f" ({undated[0]})" if undated else "")
         )
     newest = firsts.iloc[-1]
-    same = firsts[(firsts.env == newest.env) & (firsts.run != newest.run)]
+    # Of the same scenario(s) too: a quick run saved beside the nightly ones is no history of
+    # theirs (its durations, rounds and cases differ).
+    scenarios = runs.samples.groupby("run", observed=True).scenario.agg(
+        lambda s: ",".join(sorted({str(x) for x in s}))
+    )
+    mine = scenarios.get(newest.run, "")
+    same = firsts[
+        (firsts.env == newest.env)
+        & (firsts.run != newest.run)
+        & (firsts.run.map(scenarios) == mine)
+    ]
     before = [str(r) for r in same.run][-last:]
     if not before:
         raise TriptychError(
-            f"no earlier run of this machine in the newest run's environment ({newest.env}): "
-            "nothing to gate against (a new machine, or its kernel changed); the next runs gate"
+            f"no earlier run of this machine in the newest run's environment ({newest.env}) "
+            f"and scenario ({mine}): nothing to gate against (a new machine, its kernel "
+            "changed, or a new scenario); the next runs gate"
         )
-    name = f"{len(before)} earlier run(s) in the same environment"
+    name = f"{len(before)} earlier run(s) in the same environment and scenario"
     current = subset(runs, [str(newest.run)], [*runs.warnings, *undated])
     return subset(runs, before, []), current, name, str(newest.run)

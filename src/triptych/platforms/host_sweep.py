@@ -16,6 +16,7 @@ import os
 import shutil
 import signal
 import stat
+import tempfile
 from pathlib import Path
 
 import psutil
@@ -119,11 +120,22 @@ def sweep_dirs(root: Path, session: str | None = None) -> list[str]:
     return removed
 
 
+def client_dir(session_prefix: str, what: str) -> Path:
+    """A private directory on the host for a load generator's files (a password file, logs),
+    in the system's temporary directory, named and marked like a scratch directory: what a
+    killed run leaves there is swept like the rest."""
+    d = Path(tempfile.mkdtemp(prefix=f"{session_prefix}-client-{what}-"))  # 0700, O_EXCL
+    claim_dir(d)
+    return d
+
+
 def sweep_host(root: Path, session: str | None = None) -> list[str]:
-    """The host's leftovers: servers first (they hold files open), then scratch directories."""
+    """The host's leftovers: servers first (they hold files open), then scratch directories
+    and load generators' directories."""
     if session is not None and not valid_session(session):
         return []
-    return sweep_processes(session) + sweep_dirs(root, session)
+    temp = Path(tempfile.gettempdir())
+    return sweep_processes(session) + sweep_dirs(root, session) + sweep_dirs(temp, session)
 
 
 def clean_host(session: str | None, scratch: Path) -> list[str]:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 from dataclasses import replace
 from typing import Any
 
@@ -15,8 +14,7 @@ from triptych.report.summary import Headline, SummaryCell, summarise
 from triptych.results.costs import HOST, primary_rows, trend_costs
 from triptych.results.labels import columns_of, labelled
 from triptych.results.load import chronological
-from triptych.verdict.components import history_spread
-from triptych.verdict.nested import Borrowed, compare_setups, family_default
+from triptych.verdict.nested import compare_setups, family_default
 from triptych.verdict.stats import cv, decide
 
 
@@ -38,19 +36,7 @@ def _cell_values(
     return {k: dict(sorted(v.items(), key=lambda kv: order[kv[0]])) for k, v in out.items()}
 
 
-def _borrowed(
-    spread: dict[tuple[str, str, str], tuple[float, int]], key: tuple[str, str], labels: list[str]
-) -> Borrowed | None:
-    """The set-up variance this machine's history shows for a comparison (the larger of its
-    two columns'); None where the history is too short for either."""
-    found = [spread.get((*key, lab)) for lab in labels]
-    if any(f is None for f in found):
-        return None
-    var, runs = max(f for f in found if f is not None)
-    return Borrowed(math.sqrt(var), float(runs - 1), "history")
-
-
-def _rows(run: pd.DataFrame, spread: dict[tuple[str, str, str], tuple[float, int]]) -> list[Row]:
+def _rows(run: pd.DataFrame) -> list[Row]:
     rows = []
     keys = ["family", "case", "metric", "unit", "higher_is_better", "primary_metric"]
     sweep = run.drop_duplicates("case").set_index("case")
@@ -58,11 +44,10 @@ def _rows(run: pd.DataFrame, spread: dict[tuple[str, str, str], tuple[float, int
         family, case, metric, unit, hib, primary_metric = key
         cells: dict[str, Cell] = {}
         host_setups = by_label.get(HOST)
-        default = family_default(str(family))
+        borrowed = family_default(str(family))
         for label, setups in by_label.items():
             vals = np.concatenate(setups)
             comp = None
-            borrowed = _borrowed(spread, (str(case), str(metric)), [label, HOST]) or default
             # Counts (retransmits) are compared as counts, never as ratios.
             if host_setups is not None and label != HOST and str(unit) != "count":
                 comp = compare_setups(setups, host_setups, bool(hib), borrowed)
@@ -114,10 +99,7 @@ def _group(env: str, df: pd.DataFrame, history: pd.DataFrame | None) -> Group:
     runs = [str(r) for r in firsts.run]
     latest = runs[-1]
     run = df[df.run == latest]
-    # The machine's earlier runs of the same scenario: their spread, where they are enough,
-    # is what a one-set-up comparison borrows.
-    earlier = df[(df.run != latest) & df.scenario.isin(run.scenario.unique())]
-    rows = _rows(run, history_spread(earlier) if len(earlier) else {})
+    rows = _rows(run)
     columns = columns_of(run)
     labels = sorted((lab for lab in columns if lab != HOST), key=lambda lab: columns[lab].order)
     summary = _summary(run, rows)

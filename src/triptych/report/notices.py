@@ -75,24 +75,16 @@ def _machine_notices(g: Group, machine: dict[str, Any]) -> list[Notice]:
 
 def borrowed_notice(g: Group) -> str:
     """Which intervals borrow a set-up variance (one set-up per side), and from where."""
-    cells = [(r.family, c.borrowed) for r in g.rows for c in r.cells.values() if c.borrowed]
-    if not cells:
+    families = sorted({r.family for r in g.rows for c in r.cells.values() if c.borrowed})
+    if not families:
         return ""
-    defaults = sorted({f for f, source in cells if source == "default"})
-    history = sum(1 for _, source in cells if source == "history")
-    where = []
-    if history:
-        where.append(f"this machine's earlier runs of the scenario ({history} comparisons)")
-    if defaults:
-        shown = ", ".join(f"{f} {family_default(f).sd:.0%}" for f in defaults)
-        where.append(
-            f"each family's documented default ({shown}: the largest run-to-run spread "
-            "measured among its metrics)"
-        )
+    shown = ", ".join(f"{f} {family_default(f).sd:.0%}" for f in families)
     return (
         "One set-up per platform (one container, guest, file and server each): a fresh one "
-        "would differ by more than its rounds show, so each interval includes a set-up "
-        f"variance from {' and from '.join(where)}. Measure it instead with scenario.setups = 3."
+        "would differ by more than its rounds show, so each interval includes the set-up "
+        f"variance of its family's documented default ({shown}: the largest run-to-run or "
+        "set-up spread measured among the family's metrics on our machines). Measure it "
+        "instead with scenario.setups = 3."
     )
 
 

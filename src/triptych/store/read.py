@@ -135,7 +135,8 @@ def gate_view(conn: Any, machine: str, last: int) -> Runs:  # noqa: ANN401 - psy
     if not runs:
         return Runs(pd.DataFrame(columns=COLUMNS))
     newest = runs[-1]
-    before = [r for r in runs[:-1] if r.env == newest.env][-last:]
+    before = [r for r in runs[:-1] if r.env == newest.env and r.scenario == newest.scenario]
+    before = before[-last:]
     view = load_chosen(conn, [*before, newest])
     view.warnings += [
         f"run {r.key} is dated {r.started or 'nothing'}, after the store's clock: it is left out "

@@ -84,26 +84,3 @@ def components(df: pd.DataFrame) -> list[Components]:
         runs, setups, rounds = y.shape
         out.append(Components(family, case, metric, label, runs, setups, rounds, r, s, u))
     return out
-
-
-HISTORY_RUNS = 3  # earlier runs of a cell needed before its history replaces the default
-
-
-def history_spread(df: pd.DataFrame) -> dict[tuple[str, str, str], tuple[float, int]]:
-    """(case, metric, label) -> (variance of a run's mean log value beyond its rounds' noise,
-    how many runs it rests on), from runs of one environment and scenario (labelled samples);
-    only where HISTORY_RUNS or more runs measured the cell."""
-    d = df[df.value > 0]
-    logs = np.log(d.value.to_numpy(dtype=float))
-    d = d.assign(log=logs)
-    per_run = d.groupby(["case", "metric", "label", "run"], observed=True).log.agg(
-        ["mean", "var", "count"]
-    )
-    out: dict[tuple[str, str, str], tuple[float, int]] = {}
-    for key, g in per_run.groupby(level=[0, 1, 2], observed=True):
-        if len(g) < HISTORY_RUNS or (g["count"] < 2).any():
-            continue
-        within = float((g["var"] / g["count"]).mean())
-        between = float(g["mean"].var(ddof=1))
-        out[(str(key[0]), str(key[1]), str(key[2]))] = (max(0.0, between - within), len(g))
-    return out

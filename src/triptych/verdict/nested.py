@@ -8,9 +8,10 @@ its rounds. So a side's estimate is the mean of its set-ups' mean log values, an
 - with two or more set-ups, the spread of their means (which holds the rounds' noise and the
   set-ups' alike), on k - 1 degrees of freedom;
 - with one set-up, which cannot show how much a fresh one would differ, its rounds' variance of
-  the mean plus a set-up variance borrowed from elsewhere (the machine's history in the same
-  environment, else a documented conservative default per family), the degrees of freedom by
-  Satterthwaite. Never an interval narrower than the data support.
+  the mean plus a set-up variance borrowed from elsewhere (today a documented conservative
+  default per family; the machine's own noise model, stored beside its history, is the gate's
+  next step), the degrees of freedom by Satterthwaite. Never an interval narrower than the data
+  support.
 
 The two sides then combine as Welch's test does (Comparison: cost, interval, tests).
 """
@@ -40,7 +41,7 @@ class Borrowed:
 
     sd: float
     df: float
-    source: str  # "history" (this machine, this environment) or "default" (the family's)
+    source: str  # "default" (the family's); a machine's own noise model would say "history"
 
 
 def family_default(family: str) -> Borrowed:

@@ -10,13 +10,13 @@ from __future__ import annotations
 import contextlib
 import os
 import shutil
-import tempfile
 import time
 from pathlib import Path
 from typing import Any, ClassVar
 
 from triptych.errors import TriptychError
 from triptych.platforms.base import Background, Endpoint, Platform, wait_for_listen
+from triptych.platforms.host_sweep import client_dir
 from triptych.process import CommandResult, run_local
 from triptych.sample import Sample
 from triptych.workloads.base import RunSpec, WorkloadBase
@@ -113,7 +113,7 @@ class ServerWorkload(WorkloadBase):
     def _prepare(self, platform: Platform, variant: str) -> None:
         self._endpoint = platform.endpoint(self.port, variant)
         self.placement = place(machine_cpus(), platform.pinned_cpus(), platform.pins_own_servers)
-        self._client_dir = Path(tempfile.mkdtemp(prefix=f"triptych-{self.name}-client-"))
+        self._client_dir = client_dir(platform.session_prefix, self.name)
         self._server = self.start_server(platform, self.placement)
         try:
             wait_for_listen(platform, self.port, self.ready_timeout, self._server)
