@@ -100,7 +100,7 @@ class DockerPlatform(Platform):
 
     def _run_container(self, client: docker.DockerClient, options: dict[str, Any]) -> Container:
         """`sleep infinity` in a new container; a runtime that cannot start one here makes the
-        platform unavailable with the runtime's own first line."""
+        platform unavailable with the last line of the runtime's own error."""
         try:
             return cast(
                 Container, client.containers.run(self._image_id, ["sleep", "infinity"], **options)

@@ -31,7 +31,6 @@ from triptych.verdict.stats import MARGIN, Comparison
 # six unchanged runs (tests/data/history*) and the nested study (tests/data/nested), each the
 # largest spread among its family's metrics (families.Family.setup_default).
 DEFAULT_DF = 5.0
-MEASURED = "measured"  # the run's own set-ups
 
 
 @dataclass(frozen=True)
