@@ -200,3 +200,12 @@ def test_replayed_runs_the_set_up_interval_holds_what_a_rerun_shows(study: pd.Da
     assert held["rounds"] < 0.80, held
     assert held["setups"] >= 0.85, held
     assert held["one set-up"] >= 0.95, held
+
+
+def test_one_run_shows_no_run_component() -> None:
+    """One run cannot say how runs differ: its run component is unknown, never a zero (a
+    clamp at zero of an unknown would claim fresh set-ups re-draw everything)."""
+    y = np.array([[[0.0, 2.0], [4.0, 6.0]]])
+    round_var, setup_var, run_var = nested(y)
+    assert (round_var, setup_var) == pytest.approx((2.0, 7.0))
+    assert math.isnan(run_var)

@@ -30,25 +30,37 @@ def noise_lines(paths: list[Path]) -> list[str]:
         by_family.setdefault(c.family, []).append(c)
     for family, cs in by_family.items():
         lines.append(
-            f"{family:<10} {_sd(cs, 'round_var'):>8.1%} {_sd(cs, 'setup_var'):>10.1%} "
-            f"{_sd(cs, 'run_var'):>7.1%}  {_share(cs):>10}"
+            f"{family:<10} {_sd(cs, 'round_var'):>8} {_sd(cs, 'setup_var'):>10} "
+            f"{_sd(cs, 'run_var'):>7}  {_share(cs):>10}"
         )
     lines.append("")
     for c in found:
-        share = f"{c.fresh_share:.2f}" if c.fresh_share == c.fresh_share else "n/a"
         lines.append(
             f"{c.case} / {c.metric} / {c.label}: {c.runs} run(s) x {c.setups} set-ups x "
-            f"{c.rounds} rounds: sd round {c.round_var**0.5:.1%}, set-up {c.setup_var**0.5:.1%}, "
-            f"run {c.run_var**0.5:.1%}; fresh share {share}"
+            f"{c.rounds} rounds: sd round {_pct(c.round_var)}, set-up {_pct(c.setup_var)}, "
+            f"run {_pct(c.run_var)}; fresh share {_fraction([c.fresh_share])}"
         )
     return lines
 
 
-def _sd(cs: list[Components], name: str) -> float:
-    variance = float(statistics.median(float(getattr(c, name)) for c in cs))
-    return math.sqrt(variance)
+def _pct(variance: float) -> str:
+    """A variance as a standard deviation ("n/a": unknown, e.g. a run component of one run)."""
+    return "n/a" if math.isnan(variance) else f"{math.sqrt(variance):.1%}"
+
+
+def _median(values: list[float]) -> float:
+    known = [v for v in values if not math.isnan(v)]
+    return float(statistics.median(known)) if known else math.nan
+
+
+def _sd(cs: list[Components], name: str) -> str:
+    return _pct(_median([float(getattr(c, name)) for c in cs]))
+
+
+def _fraction(values: list[float]) -> str:
+    found = _median(values)
+    return "n/a" if math.isnan(found) else f"{found:.2f}"
 
 
 def _share(cs: list[Components]) -> str:
-    shares = [c.fresh_share for c in cs if c.fresh_share == c.fresh_share]
-    return f"{statistics.median(shares):.2f}" if shares else "n/a"
+    return _fraction([c.fresh_share for c in cs])

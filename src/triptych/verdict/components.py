@@ -49,8 +49,9 @@ def nested(y: np.ndarray) -> tuple[float, float, float]:
     setup_means = y.mean(axis=2)
     between_setups = float(setup_means.var(axis=1, ddof=1).mean())
     setup_var = max(0.0, between_setups - round_var / rounds)
-    run_means = setup_means.mean(axis=1)
-    between_runs = float(run_means.var(ddof=1)) if runs >= 2 else math.nan
+    if runs < 2:
+        return round_var, setup_var, math.nan  # one run cannot show a run component
+    between_runs = float(setup_means.mean(axis=1).var(ddof=1))
     run_var = max(0.0, between_runs - setup_var / setups - round_var / (setups * rounds))
     return round_var, setup_var, run_var
 
