@@ -58,7 +58,17 @@ class Guest:
         self.name = self.domain.name()
         self.agent = Agent(self.domain)
 
-    def check_running(self) -> None:
+    def check_running(self, settle: float = 0.0) -> None:
+        """Raise if the guest is gone, paused or stopped; given `settle` seconds (after its
+        agent failed), give libvirt that long to record a death before believing it runs."""
+        deadline = time.monotonic() + settle
+        while True:
+            self._check_state()
+            if time.monotonic() >= deadline:
+                return
+            time.sleep(0.1)
+
+    def _check_state(self) -> None:
         try:
             state, reason = self.domain.state()
         except libvirt.libvirtError:

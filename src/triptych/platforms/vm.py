@@ -49,6 +49,7 @@ from triptych.vm_image import GuestBoot, guest_boot, session_overlay
 GUEST_SCRATCH = "/var/tmp/triptych"  # noqa: S108 - inside the suite's own guest
 BOOT_TIMEOUT = 300.0
 BOOT_ATTEMPTS = 2
+AGENT_SETTLE = 3.0  # seconds libvirt may take to record a guest's end after its agent vanished
 
 
 class VmPlatform(Platform):
@@ -219,7 +220,9 @@ class VmPlatform(Platform):
         try:
             return guest.agent.run(argv, timeout, self.name)
         except TriptychError:
-            guest.check_running()  # a destroyed guest says so, not just "agent error"
+            # A destroyed guest says so, not just "agent error": its agent can vanish a moment
+            # before libvirt records the guest's end.
+            guest.check_running(settle=AGENT_SETTLE)
             raise
 
     def pinned_cpus(self) -> tuple[int, ...] | None:
