@@ -53,7 +53,8 @@ def compare(args: argparse.Namespace) -> int:
     refuse_incomparable(sides, args.allow_env_change)
     found = changes(sides, threshold, thresholds)
     lacking = missing(sides)
-    text = markdown(found, base_name, cur_name, gate_notes(baseline, current, lacking))
+    notes = gate_notes(baseline, current, lacking, [c.decided_by for c in found])
+    text = markdown(found, base_name, cur_name, notes)
     print(text)
     summary = os.environ.get("GITHUB_STEP_SUMMARY")
     if summary:

@@ -4,10 +4,13 @@ at all held at 5% (Holm over every metric compared).
 
 Runs are the unit. With a history (a BASELINE directory of several runs of the same machine),
 each baseline run contributes its mean, and the current run must lie beyond what the spread of
-those run means (moderated towards the family's: gate_stats) predicts for one more run. With a
-single baseline run the run-to-run noise is unknown: a regression must then also exceed a
-conservative floor for its family (floor_of, measured between unchanged runs on our machines),
-and the output says a history would sharpen it.
+those run means (moderated towards the family's: gate_stats) predicts for one more run. Against
+a single baseline run, a metric both runs measured on two or more fresh set-ups is tested on its
+set-up means: the runs measured the noise a rerun re-draws themselves (with what the nested
+study found a rerun adds beyond fresh set-ups). With one set-up on either side the run-to-run
+noise is unknown: a regression must then also exceed a conservative floor for its family
+(floor_of, measured between unchanged runs on our machines), and the output says which metrics
+were decided which way.
 """
 
 from __future__ import annotations
@@ -15,18 +18,18 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
 from triptych import families
 from triptych.errors import TriptychError
 from triptych.families import GROUPS
-from triptych.gate.stats import Rounds, gate_tests
+from triptych.gate.stats import Rounds, Tests, gate_tests, setup_tests
 from triptych.results.labels import labelled
 from triptych.results.load import ENV_KEYS, Runs
 from triptych.verdict.effect import FASTER, SLOWER, Effect, describe
-from triptych.verdict.stats import decide
+from triptych.verdict.stats import Comparison, decide
 
 DEFAULT_THRESHOLD = 0.05
 # What one baseline run cannot show: how far a whole run moves from night to night, per noise
@@ -49,6 +52,11 @@ def floor_of(family: str, metric: str, emulated: bool = True) -> float:
     return math.expm1(FLOOR_SIGMAS * math.sqrt(2) * spread)
 
 
+SETUPS = "set-ups"  # decided on the runs' own set-up means
+FLOOR = "floor"  # one set-up on a side: Welch on rounds and the family's floor
+HISTORY = "history"  # a history of baseline runs
+
+
 Key = tuple[str, str, str]  # case, metric, column label
 
 
@@ -61,6 +69,16 @@ class Series:
     higher_is_better: bool
     runs: dict[str, np.ndarray]  # run -> its rounds' values
     emulated: bool = True  # measured under emulation (its noise group may differ)
+    setups: dict[str, np.ndarray] = field(default_factory=dict)  # run -> each round's set-up
+
+    def by_setup(self) -> list[np.ndarray]:
+        """The rounds of every set-up of every run (a run with several, when it is one)."""
+        return [
+            rounds[setup == s]
+            for run, rounds in sorted(self.runs.items())
+            for setup in [self.setups.get(run, np.zeros(rounds.size, dtype=int))]
+            for s in np.unique(setup)
+        ]
 
 
 @dataclass(frozen=True)
@@ -74,6 +92,18 @@ class Change:
     effect: Effect
     margin: float
     history: int  # baseline runs compared against
+    decided_by: str = FLOOR  # SETUPS, FLOOR or HISTORY
+    units: tuple[int, int] = (0, 0)  # current's and baseline's units: set-ups, rounds or runs
+
+    @property
+    def basis(self) -> str:
+        """What it was decided on, in the summary's words."""
+        cur, base = self.units
+        if self.decided_by == HISTORY:
+            return f"{base} runs"
+        if self.decided_by == SETUPS:
+            return f"{cur} vs {base} set-ups"
+        return f"{cur} vs {base} rounds, floor"
 
     @property
     def regression(self) -> bool:
@@ -93,7 +123,17 @@ def series(runs: Runs) -> dict[Key, Series]:
         key = (str(case), str(metric), str(label))
         s = out.setdefault(key, Series(str(family), str(unit), bool(hib), {}, bool(emu)))
         s.runs[str(run)] = g.value.to_numpy(dtype=float)
+        s.setups[str(run)] = g.setup.fillna(0).to_numpy(dtype=int)
     return out
+
+
+def how_decided(base: Series, cur: Series) -> str:
+    """Which test a metric gets: a history's, the set-ups', or the floor's."""
+    if len(base.runs) > 1:
+        return HISTORY
+    if min(len(base.by_setup()), len(cur.by_setup())) >= 2 and len(cur.runs) == 1:
+        return SETUPS
+    return FLOOR
 
 
 @dataclass(frozen=True)
@@ -122,35 +162,65 @@ def changes(
     base, cur = sides.base, sides.cur
     keys = [k for k in sorted(set(base) & set(cur)) if base[k].unit != "count"]
     # Counts near zero (retransmits) are not ratios: never gated.
-    history = [[base[k].runs[r] for r in sorted(base[k].runs)] for k in keys]
-    current = [np.concatenate(list(cur[k].runs.values())) for k in keys]
-    groups = [noise_group(base[k].family, k[1], base[k].emulated) for k in keys]
-    tests = gate_tests(
-        Rounds.ragged([[c] for c in current]),
-        Rounds.ragged(history),
-        np.array([sorted(set(groups)).index(g) for g in groups], dtype=int),
-        np.array([base[k].higher_is_better for k in keys], dtype=bool),
-        np.array([per_metric.get(k[1], default) for k in keys], dtype=float),
-        np.array([floor_of(base[k].family, k[1], base[k].emulated) for k in keys], dtype=float),
-    )
-    comparisons = tests.comparisons()
-    effects = decide(comparisons, "fwer")
+    how = [how_decided(base[k], cur[k]) for k in keys]
+    comparisons: list[Comparison | None] = [None] * len(keys)
+    for kind in (HISTORY, FLOOR, SETUPS):
+        at = [i for i, h in enumerate(how) if h == kind]
+        if at:
+            tests = _tests(kind, [keys[i] for i in at], sides, default, per_metric)
+            for i, comp in zip(at, tests.comparisons(), strict=True):
+                comparisons[i] = comp
+    decided = [c for c in comparisons if c is not None]
+    effects = decide(decided, "fwer")
     return [
         Change(
             key[0],
             key[1],
             base[key].unit,
             key[2],
-            float(np.median(np.concatenate(runs))),
-            float(np.median(now)),
+            float(np.median(np.concatenate(list(base[key].runs.values())))),
+            float(np.median(np.concatenate(list(cur[key].runs.values())))),
             effect,
             comp.margin,
-            len(runs),
+            len(base[key].runs),
+            kind,
+            (comp.n_platform, comp.n_baseline),
         )
-        for key, runs, now, comp, effect in zip(
-            keys, history, current, comparisons, effects, strict=True
-        )
+        for key, comp, effect, kind in zip(keys, decided, effects, how, strict=True)
     ]
+
+
+def _tests(
+    kind: str, keys: list[Key], sides: Sides, default: float, per_metric: Mapping[str, float]
+) -> Tests:
+    """The tests of the metrics decided one way, as arrays (gate.stats)."""
+    base, cur = sides.base, sides.cur
+    groups = [noise_group(base[k].family, k[1], base[k].emulated) for k in keys]
+    group = np.array([sorted(set(groups)).index(g) for g in groups], dtype=int)
+    hib = np.array([base[k].higher_is_better for k in keys], dtype=bool)
+    margin = np.array([per_metric.get(k[1], default) for k in keys], dtype=float)
+    if kind == SETUPS:
+        beyond = np.array(
+            [families.beyond_setups(base[k].family, k[1], base[k].emulated) for k in keys]
+        )
+        return setup_tests(
+            Rounds.ragged([cur[k].by_setup() for k in keys]),
+            Rounds.ragged([base[k].by_setup() for k in keys]),
+            group,
+            hib,
+            margin,
+            beyond,
+        )
+    history = [[base[k].runs[r] for r in sorted(base[k].runs)] for k in keys]
+    current = [np.concatenate(list(cur[k].runs.values())) for k in keys]
+    return gate_tests(
+        Rounds.ragged([[c] for c in current]),
+        Rounds.ragged(history),
+        group,
+        hib,
+        margin,
+        np.array([floor_of(base[k].family, k[1], base[k].emulated) for k in keys], dtype=float),
+    )
 
 
 def environment(machine: Mapping[str, object]) -> dict[str, str]:
@@ -224,13 +294,13 @@ def markdown(found: list[Change], baseline: str, current: str, notes: list[str])
             "",
             f"### {title}",
             "",
-            "| case | metric | platform | baseline | current | effect | margin | runs |",
+            "| case | metric | platform | baseline | current | effect | margin | decided on |",
             "|---|---|---|---:|---:|---|---:|---:|",
         ]
         for c in sorted(rows, key=lambda c: -abs(math.log(c.effect.cost))):
             lines.append(
                 f"| {md(c.case)} | {md(c.metric)} | {md(c.platform)} | "
                 f"{c.baseline:.4g} {md(c.unit)} | {c.current:.4g} {md(c.unit)} | "
-                f"{md(describe(c.effect))} | {c.margin:.0%} | {c.history} |"
+                f"{md(describe(c.effect))} | {c.margin:.0%} | {c.basis} |"
             )
     return "\n".join(lines) + "\n"

@@ -4,8 +4,11 @@ notes a reader must see before trusting its verdict."""
 from __future__ import annotations
 
 import math
+from collections import Counter
+from collections.abc import Iterable
 
 from triptych.errors import TriptychError
+from triptych.gate.compare import FLOOR, SETUPS
 from triptych.results.load import Runs
 
 
@@ -43,8 +46,11 @@ def check_last(last: int | None) -> None:
         )
 
 
-def gate_notes(baseline: Runs, current: Runs, lacking: list[str]) -> list[str]:
-    """Partial runs, load warnings, what is missing, and how much history there was."""
+def gate_notes(
+    baseline: Runs, current: Runs, lacking: list[str], decided_by: Iterable[str] = ()
+) -> list[str]:
+    """Partial runs, load warnings, what is missing, how much history there was, and (against
+    one baseline run) how many metrics were decided on set-ups and how many on floors."""
     notes = [
         f"{name} run {r} is PARTIAL (it stopped before its end)"
         for name, runs in (("baseline", baseline), ("current", current))
@@ -55,11 +61,20 @@ def gate_notes(baseline: Runs, current: Runs, lacking: list[str]) -> list[str]:
         shown = ", ".join(lacking[:20]) + (" ..." if len(lacking) > 20 else "")
         notes.append(f"CURRENT lacks {len(lacking)} metric(s) BASELINE has: {shown}")
     history = baseline.samples.run.nunique()
-    if history == 1:
+    if history > 1:
+        return [*notes, f"baseline history: {history} runs, each one unit"]
+    by = Counter(decided_by)
+    if by[SETUPS]:
         notes.append(
-            "one baseline run: its run-to-run noise is unknown, so each family's conservative "
-            "noise floor applies; a BASELINE directory of several runs would sharpen the gate"
+            f"one baseline run: {by[SETUPS]} metric(s) measured on 2 or more fresh set-ups in "
+            "both runs were decided on their set-up means (the noise a rerun re-draws, measured "
+            "by the runs themselves, and what a rerun adds beyond fresh set-ups: "
+            "triptych.families)"
         )
-    else:
-        notes.append(f"baseline history: {history} runs, each one unit")
+    if by[FLOOR]:
+        notes.append(
+            f"one baseline run: {by[FLOOR]} metric(s) with one set-up on a side cannot show "
+            "their run-to-run noise, so each family's conservative noise floor applies; more "
+            "set-ups (`setups = 3`) or a BASELINE directory of several runs would sharpen the gate"
+        )
     return notes

@@ -4,8 +4,12 @@ of thousands of nights (tests/test_gate_sim.py) go through this same code.
 Every quantity is on the log scale and has the shape (..., metrics, runs): leading axes are
 simulated nights, absent for a real comparison.
 
-With one baseline run, the current run's rounds are compared with the baseline's (Welch), and
-a change must also exceed its noise group's floor (what one run cannot show).
+With one baseline run whose set-ups were started afresh (two or more on each side), the set-up
+means are the units (`setup_tests`): their spread, pooled over both runs and moderated within the
+noise group, is the noise a rerun would re-draw, plus what the nested study found a rerun adds
+beyond fresh set-ups (families.Family.beyond_setups, taken as known). With one set-up on either
+side, the current run's rounds are compared with the baseline's (Welch), and a change must also
+exceed its noise group's floor (what one run cannot show).
 
 With a history of several baseline runs, each run is one unit: the current run's mean must lie
 beyond what the spread of the history's run means predicts for one more run (a prediction
@@ -188,6 +192,49 @@ def gate_tests(
         margin=np.where(single, np.maximum(margin, floor), margin) * np.ones_like(diff),
         n_current=current.n[..., 0] * np.ones_like(k),
         n_baseline=np.where(single, history.n[..., 0], k),
+    )
+
+
+def _setup_level(setups: Rounds) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per metric: the mean of its set-up means, their sum of squared deviations, and how many
+    set-ups (the `runs` axis of `setups` holds set-ups)."""
+    present = setups.n > 0
+    k = present.sum(axis=-1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        mean = np.where(present, setups.mean, 0.0).sum(axis=-1) / k
+        ss = np.where(present, (setups.mean - mean[..., None]) ** 2, 0.0).sum(axis=-1)
+    return mean, ss, k
+
+
+def setup_tests(
+    current: Rounds,
+    baseline: Rounds,
+    group: np.ndarray,
+    higher_is_better: np.ndarray,
+    margin: np.ndarray,
+    beyond: np.ndarray,
+) -> Tests:
+    """Two runs, each with its set-ups (the `runs` axis holds set-ups): the difference of the
+    means of set-up means, against the pooled set-up variance moderated within each noise group,
+    plus `beyond` (the standard deviation a rerun adds beyond fresh set-ups, one per metric) for
+    each side. Degrees of freedom are the moderated variance's (the known term adds none)."""
+    m_cur, ss_cur, k_cur = _setup_level(current)
+    m_base, ss_base, k_base = _setup_level(baseline)
+    d = np.maximum(k_cur + k_base - 2, 0)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        s2 = np.where(d > 0, (ss_cur + ss_base) / d, np.nan)
+    mod, mod_df = moderated(s2, d, group)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        se = np.sqrt(mod * (1 / k_cur + 1 / k_base) + 2 * beyond**2)
+    sign = np.where(higher_is_better, -1.0, 1.0)
+    diff = m_cur - m_base
+    return Tests(
+        log_cost=sign * diff,
+        se=se,
+        df=mod_df,
+        margin=margin * np.ones_like(diff),
+        n_current=k_cur,
+        n_baseline=k_base,
     )
 
 
