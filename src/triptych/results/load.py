@@ -210,8 +210,8 @@ def _cache_path(path: Path) -> Path:
     return path.parent / CACHE_DIR / f"{path.name}.{st.st_size}.{st.st_mtime_ns}.v{CACHE_VERSION}"
 
 
-def _digest_file(path: Path) -> dict[str, Any]:
-    """The digest of a saved run, from the cache when the file has not changed since."""
+def _cached(path: Path) -> dict[str, Any] | None:
+    """The digest cached for this version of the file, if there is one of ours."""
     cached = _cache_path(path)
     try:
         # Only a cache file of ours: one planted by another user is never believed.
@@ -219,9 +219,17 @@ def _digest_file(path: Path) -> dict[str, Any]:
             return dict(orjson.loads(fields.read_file(cached)))
     except (OSError, orjson.JSONDecodeError, TypeError, ValueError):
         pass
+    return None
+
+
+def _digest_file(path: Path) -> dict[str, Any]:
+    """The digest of a saved run, from the cache when the file has not changed since."""
+    found = _cached(path)
+    if found is not None:
+        return found
     digest = _digest(path, read_run(path))
     with contextlib.suppress(OSError, UnsafePath):  # read-only or not ours: no cache, same report
-        _keep(cached, orjson.dumps(digest))
+        _keep(_cache_path(path), orjson.dumps(digest))
     return digest
 
 
@@ -250,10 +258,22 @@ def _try_digest(path: Path) -> dict[str, Any] | str:
 
 
 def _digests(files: list[Path]) -> list[dict[str, Any] | str]:
-    if len(files) < PARALLEL_FROM or (os.cpu_count() or 1) < 2:
-        return [_try_digest(f) for f in files]
-    with ProcessPoolExecutor(max_workers=os.cpu_count()) as pool:
-        return list(pool.map(_try_digest, files, chunksize=8))
+    """Every file's digest (or why it cannot be read): cached ones read here (a process pool
+    costs more than reading them), the others made in parallel when there are many."""
+    out: list[dict[str, Any] | str | None] = []
+    for f in files:
+        try:
+            out.append(_cached(f))
+        except OSError:  # its stat failed: the digest says why, below
+            out.append(None)
+    todo = [f for f, d in zip(files, out, strict=True) if d is None]
+    if len(todo) < PARALLEL_FROM or (os.cpu_count() or 1) < 2:
+        made = [_try_digest(f) for f in todo]
+    else:
+        with ProcessPoolExecutor(max_workers=os.cpu_count()) as pool:
+            made = list(pool.map(_try_digest, todo, chunksize=8))
+    fresh = iter(made)
+    return [d if d is not None else next(fresh) for d in out]
 
 
 def load_runs(paths: Iterable[Path]) -> Runs:
@@ -315,20 +335,28 @@ def _run_names(digests: list[tuple[Path, dict[str, Any]]]) -> dict[Path, str]:
 
 
 def _frame(digests: list[dict[str, Any]]) -> pd.DataFrame:
-    """One DataFrame from many digests; text columns stay categorical (fast to group)."""
+    """One DataFrame from many digests; text columns stay categorical (fast to group). Each
+    column is converted once: every digest's codes shifted into one table of categories."""
     data: dict[str, Any] = {}
+    lengths = np.array([len(d["text"]["run"]["codes"]) for d in digests], dtype=np.int64)
     for c in TEXT:
         categories: dict[str, int] = {}
-        parts = []
+        lookup: list[int] = []  # every digest's local categories, one block after another
+        offsets: list[int] = []
+        codes: list[int] = []
         for d in digests:
-            cats = d["text"][c]["categories"]
-            lookup = np.array([categories.setdefault(x, len(categories)) for x in cats] or [0])
-            parts.append(lookup[np.asarray(d["text"][c]["codes"], dtype=np.int64)])
-        codes = np.concatenate(parts) if parts else np.zeros(0, dtype=np.int64)
-        data[c] = pd.Categorical.from_codes(
-            codes.astype(np.int64), categories=pd.Index(list(categories))
-        )
+            offsets.append(len(lookup))
+            lookup.extend(
+                categories.setdefault(x, len(categories)) for x in d["text"][c]["categories"]
+            )
+            codes.extend(d["text"][c]["codes"])
+        shift = np.repeat(np.array(offsets, dtype=np.int64), lengths)
+        local = np.asarray(codes, dtype=np.int64) + shift
+        table = np.asarray(lookup or [0], dtype=np.int64)
+        data[c] = pd.Categorical.from_codes(table[local], categories=pd.Index(list(categories)))
     for c, dtype in TYPED.items():
-        arrays = [np.asarray(d[c], dtype=dtype) for d in digests]
-        data[c] = np.concatenate(arrays) if arrays else np.array([], dtype=dtype)
+        values: list[Any] = []
+        for d in digests:
+            values.extend(d[c])
+        data[c] = np.asarray(values, dtype=dtype)
     return pd.DataFrame(data, columns=COLUMNS)
