@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 
 from tests.fake_platform import FakePlatform, FakeRate, declared
+from triptych.report.render import render
 from triptych.results.load import load_runs
 
 ROOT = Path(__file__).parent.parent
@@ -170,3 +171,24 @@ def test_each_set_up_starts_the_platform_afresh(
     assert FakePlatform.events == ["start", "stop", "start", "stop"]
     runs = load_runs([pytester.path / ".benchmarks"])
     assert sorted(runs.samples.setup.tolist()) == [0, 0, 1, 1]
+
+
+def test_each_record_saves_what_its_platform_is_and_the_report_says_it(
+    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """The report's description of a column is saved data: the catalogue's words, stored with
+    every record when it was measured, and escaped when a saved run was edited to hold markup."""
+    with declared(monkeypatch, [100.0] * 4):
+        run(pytester, scenario()).assert_outcomes(passed=1)
+    (bench,) = saved(pytester)
+    meta = bench["extra_info"]["platform_metadata"]
+    assert meta["description"] == "a stand-in that runs commands on the host, for tests"
+    (path,) = (pytester.path / ".benchmarks").rglob("*.json")
+    doc = json.loads(path.read_text())
+    doc["benchmarks"][0]["extra_info"]["platform_metadata"]["description"] = "<b>x</b> & y"
+    edited = tmp_path / "0001_edited.json"
+    edited.write_text(json.dumps(doc))
+    html = render(load_runs([path]))
+    assert "<b>fake</b>: a stand-in that runs commands on the host, for tests" in html
+    assert "description=" not in html  # not repeated among the platform's metadata
+    assert "<b>fake</b>: &lt;b&gt;x&lt;/b&gt; &amp; y" in render(load_runs([edited]))

@@ -21,6 +21,9 @@ from triptych.sample import MetaValue, Sample
 # Platform metadata kept once per record, never copied into each sample (the guest's domain
 # XML: a few KiB, the same for every round).
 DOCUMENT_KEYS = frozenset({"domain_xml"})
+# The platform metadata key holding what the report says the platform's column is (the
+# catalogue's description, saved with every record so the report renders saved data only).
+DESCRIPTION_KEY = "description"
 RECORD_VERSION = 3
 VERSION_KEY = "triptych_api"
 

@@ -19,7 +19,7 @@ from triptych.journal import Journal
 from triptych.platforms.base import Platform
 from triptych.platforms.catalog import KINDS
 from triptych.platforms.settings import EngineSettings
-from triptych.record import CaseRecord, Round, RoundsReached
+from triptych.record import DESCRIPTION_KEY, CaseRecord, Round, RoundsReached
 from triptych.sample import Sample
 from triptych.workloads.base import Workload
 from triptych.workloads.registry import WORKLOADS
@@ -98,8 +98,8 @@ def adaptive_rounds(
 def new_record(trial: Trial, platform: Platform, workload: Workload) -> CaseRecord:
     """The record of a trial before its first round."""
     case, wtype = trial.case, WORKLOADS[trial.case.workload]
-    meta = {**platform.metadata(), **platform.tools}
     kind = KINDS[trial.platform_name]
+    meta = {**platform.metadata(), **platform.tools, DESCRIPTION_KEY: kind.description}
     return CaseRecord(
         scenario=case.scenario,
         case=case.name,

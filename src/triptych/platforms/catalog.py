@@ -71,8 +71,9 @@ DOCKER_BRIDGE = PlatformKind(
     True,
     "triptych.platforms.docker:DockerBridgePlatform",
     "triptych.platforms.docker_sweep:clean_docker",
-    "a Docker container on the default bridge, reached at its own address; (published) is a "
-    "port published on 127.0.0.1 through Docker's proxy",
+    "a Docker container on the default bridge, reached at its own address, its disk a Docker "
+    "volume; (published) is a port published on 127.0.0.1 through Docker's proxy, (overlay) the "
+    "container's own filesystem layer",
     settings="docker",
     side_by_side="runtimes",
 )
@@ -85,7 +86,8 @@ DOCKER_HOST = PlatformKind(
     True,
     "triptych.platforms.docker:DockerHostPlatform",
     "triptych.platforms.docker_sweep:clean_docker",
-    "a Docker container in the host's network namespace (--net=host)",
+    "a Docker container in the host's network namespace (--net=host), its disk a Docker volume; "
+    "(overlay) is the container's own filesystem layer",
     settings="docker",
     side_by_side="runtimes",
 )

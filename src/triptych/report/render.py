@@ -12,7 +12,7 @@ from typing import Any
 import jinja2
 
 from triptych.families import order
-from triptych.record import DOCUMENT_KEYS
+from triptych.record import DESCRIPTION_KEY, DOCUMENT_KEYS
 from triptych.report import svg
 from triptych.report.analysis import analyse
 from triptych.report.export import verdicts
@@ -155,6 +155,12 @@ def render(runs: Runs, groups: list[Group] | None = None) -> str:
     def platforms(g: Group) -> dict[str, dict[str, Any]]:
         return runs.platforms.get(g.latest, {})
 
+    def descriptions(g: Group) -> dict[str, str]:
+        """What each platform of the group's newest run is, as the run saved it (older runs
+        saved none)."""
+        found = {p: m.get(DESCRIPTION_KEY) for p, m in platforms(g).items()}
+        return {p: text for p, text in sorted(found.items()) if isinstance(text, str)}
+
     return (
         _env()
         .get_template("report.html.j2")
@@ -176,6 +182,8 @@ def render(runs: Runs, groups: list[Group] | None = None) -> str:
             headline=headline,
             machine=machine,
             platforms=platforms,
+            descriptions=descriptions,
+            description_key=DESCRIPTION_KEY,
             documents=sorted(DOCUMENT_KEYS),
             machine_keys=MACHINE_KEYS,
             load_warnings=runs.warnings,
