@@ -9,12 +9,15 @@
 #
 # Environment: TRIPTYCH_RESULTS (default /var/lib/triptych/results) keeps the saved runs;
 # TRIPTYCH_STORE=postgresql://... adds the shared store; TRIPTYCH_GATE_HISTORY (default 7) is how
-# many earlier runs of this machine the gate compares against. Gate exit codes: 0 pass,
-# 1 regression, 2 refused (not comparable, e.g. the kernel changed: not a regression).
+# many earlier runs of this machine the gate compares against, TRIPTYCH_GATE_CALIBRATE (default
+# 5) how many it needs before it decides. Gate exit codes: 0 pass, 1 regression, 2 undecided:
+# calibrating (fewer earlier runs than that) or refused (not comparable, e.g. the kernel
+# changed): neither a pass nor a regression.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 RESULTS=${TRIPTYCH_RESULTS:-/var/lib/triptych/results}
 HISTORY=${TRIPTYCH_GATE_HISTORY:-7}
+CALIBRATE=${TRIPTYCH_GATE_CALIBRATE:-5}
 STORE=${TRIPTYCH_STORE:-}
 summary() { if [ -n "${GITHUB_STEP_SUMMARY:-}" ]; then printf '%s\n' "$*" >>"$GITHUB_STEP_SUMMARY"; fi; }
 
@@ -42,16 +45,17 @@ case "${1:-}" in
     status=0
     if [ -n "$STORE" ]; then
       # The store's URL (with its password) stays in the environment: never on a command line.
-      .venv/bin/triptych compare --last "$HISTORY" || status=$?
+      .venv/bin/triptych compare --last "$HISTORY" --calibrate "$CALIBRATE" || status=$?
     else
-      .venv/bin/triptych compare "$RESULTS" --last "$HISTORY" || status=$?
+      .venv/bin/triptych compare "$RESULTS" --last "$HISTORY" --calibrate "$CALIBRATE" \
+        || status=$?
     fi
     case "$status" in
       0) summary "**Gate passed.**" ;;
       1) summary "**Gate failed: a platform regressed** (see the table above)."
          echo "::error::triptych gate: regression" ;;
-      2) summary "**Gate refused: not a regression.** The newest run could not be compared (see the message); the next nights gate again once there is history in this environment."
-         echo "::warning::triptych gate refused (not comparable), not a regression" ;;
+      2) summary "**Gate undecided: not a pass, not a regression.** Calibrating (too few earlier runs in this environment and scenario: see the note above) or refused (the newest run could not be compared: see the message); the gate decides once there is enough history in this environment."
+         echo "::warning::triptych gate undecided (calibrating or not comparable), not a regression" ;;
     esac
     exit "$status"
     ;;

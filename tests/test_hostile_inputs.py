@@ -143,6 +143,7 @@ def test_a_journal_whose_session_is_a_path_is_skipped(tmp_path: Path) -> None:
         (["--threshold", "101"], "--threshold '101'"),
         (["--metric-threshold", "cpu events=nan"], "--metric-threshold cpu events= 'nan'"),
         (["--last", "0"], "--last 0: give the number of earlier runs"),
+        (["--calibrate", "0"], "--calibrate 0: give the number of earlier runs"),
     ],
 )
 def test_gate_arguments_that_would_switch_it_off_are_refused_before_any_io(
@@ -196,7 +197,7 @@ def test_a_run_dated_in_the_future_is_never_tonights(
         write_run(runs_dir / f"000{i + 1}_n.json", ["host", "docker-host"], 3, steady(i), date=date)
     write_run(runs_dir / "0004_n.json", ["host", "docker-host"], 3, steady(9),
               date="2026-11-22T02:00:00")  # fmt: skip
-    assert main(["compare", str(runs_dir), "--last", "7"]) == 0
+    assert main(["compare", str(runs_dir), "--last", "7", "--calibrate", "2"]) == 0
     out = capsys.readouterr().out
     assert "-> 0004\\_n" in out  # tonight's run is the newest real one
     assert "run 0003\\_n is dated 2099-01-01T00:00:00, after this machine's clock" in out

@@ -315,3 +315,27 @@ def test_services_twice_as_slow_fail_the_gate_against_their_history(
     for case in ("redis", "nginx", "postgres"):
         assert f"| {case} |" in regressions, (case, regressions[:3000])
     assert floor_of("services", "get rate") == pytest.approx(math.expm1(3 * math.sqrt(2) * 0.26))
+
+
+def test_the_nightly_gate_calibrates_until_it_has_enough_runs(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Fewer earlier runs than --calibrate (5 by default): the comparison is printed, the night
+    is not a pass (2), and a regression found all the same still fails (1)."""
+    results = tmp_path / "results"
+    results.mkdir()
+    for i in range(3):
+        write_run(results / f"000{i + 1}_n.json", ["host", "docker-bridge"], 7,
+                  noisy({}, seed=i), date=f"2026-11-2{i}T02:00:00")  # fmt: skip
+    assert main(["compare", str(results), "--last", "7"]) == 2
+    out = capsys.readouterr().out
+    assert "calibrating: 2 of 5 earlier runs in this environment and scenario" in out
+    assert "**0 regression(s)**" in out
+    assert main(["compare", str(results), "--last", "7", "--calibrate", "2"]) == 0
+    assert "calibrating" not in capsys.readouterr().out
+    write_run(results / "0004_n.json", ["host", "docker-bridge"], 7,
+              noisy({"docker-bridge": 3.0}, seed=9), date="2026-11-24T02:00:00")  # fmt: skip
+    assert main(["compare", str(results), "--last", "7"]) == 1
+    out = capsys.readouterr().out
+    assert "calibrating: 3 of 5" in out
+    assert "### Regressions" in out

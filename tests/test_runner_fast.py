@@ -97,6 +97,25 @@ def test_adaptive_rounds_stop_when_narrow_or_at_the_maximum(
     assert info["rounds_policy"]["converged"] is converged
 
 
+def test_adaptive_rounds_in_set_ups_stop_against_the_set_up_spread(
+    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """max_rounds alone: a set-up stops once its rounds' standard error is at most half its
+    family's set-up spread (cpu: 0.08). By hand, rates 100 and 110 alternate (log gap
+    d = 0.0953): two rounds give d / 2 = 0.048 > 0.04, three give d / 3 = 0.032: three rounds
+    in each of two set-ups, numbered apart (the second from max_rounds = 6)."""
+    policy = "setups = 2\nmax_rounds = 6\nwarmup = 0"
+    with declared(monkeypatch, [100.0, 110.0]):
+        run(pytester, scenario(rounds=2, extra=policy)).assert_outcomes(passed=2)
+    infos = sorted(
+        (b["extra_info"] for b in saved(pytester)), key=lambda i: i["measured"][0]["setup"]
+    )
+    assert [[r["number"] for r in i["measured"]] for i in infos] == [[0, 1, 2], [6, 7, 8]]
+    assert [[r["setup"] for r in i["measured"]] for i in infos] == [[0, 0, 0], [1, 1, 1]]
+    assert all(i["rounds_policy"]["converged"] for i in infos)
+    assert [i["rounds"] for i in infos] == [3, 3]
+
+
 def test_passes_number_rounds_across_them(
     pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
 ) -> None:

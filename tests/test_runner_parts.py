@@ -14,7 +14,7 @@ from triptych.platforms.catalog import KINDS
 from triptych.platforms.host import HostPlatform
 from triptych.platforms.settings import EngineSettings, VmSettings
 from triptych.pool import PlatformPool
-from triptych.runner import ci_halfwidth
+from triptych.stopping import ci_halfwidth
 from triptych.workloads.startup import startup_samples
 
 

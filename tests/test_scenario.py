@@ -319,9 +319,15 @@ def test_adaptive_round_policy(tmp_path: Path) -> None:
         tmp_path,
         GOOD_HEAD + 'rounds = 3\nmax_rounds = 2\ntarget_ci = 0.1\n[[case]]\nworkload = "fio"\n',
     )
-    assert "target_ci: adaptive rounds need both" in error_for(
-        tmp_path, GOOD_HEAD + 'max_rounds = 9\n[[case]]\nworkload = "fio"\n'
+    assert "max_rounds: target_ci needs max_rounds" in error_for(
+        tmp_path, GOOD_HEAD + 'target_ci = 0.02\n[[case]]\nworkload = "fio"\n'
     )
+    # max_rounds alone: rounds stop against the family's set-up spread (triptych.stopping).
+    (alone,) = load_text(
+        tmp_path, GOOD_HEAD + 'rounds = 2\nmax_rounds = 6\n[[case]]\nworkload = "fio"\n'
+    ).cases  # type: ignore[attr-defined]
+    assert (alone.policy.rounds, alone.policy.max_rounds, alone.policy.target_ci) == (2, 6, None)
+    assert alone.policy.adaptive
     assert "target_ci: 5 is not a fraction" in error_for(
         tmp_path, GOOD_HEAD + 'max_rounds = 9\ntarget_ci = 5\n[[case]]\nworkload = "fio"\n'
     )
@@ -433,6 +439,16 @@ def test_hostile_values_are_one_line(tmp_path: Path, text: str, expected: str) -
     assert expected in error_for(tmp_path, text)
 
 
+def test_adaptive_rounds_run_in_each_set_up_and_number_apart(tmp_path: Path) -> None:
+    (case,) = load_text(
+        tmp_path, GOOD_HEAD + 'setups = 3\nrounds = 2\nmax_rounds = 5\n[[case]]\nworkload = "fio"\n'
+    ).cases  # type: ignore[attr-defined]
+    assert case.setups == 3
+    assert case.policy.adaptive
+    # Each set-up's round numbers leave room for its most rounds: 0-4, 5-9, 10-14.
+    assert [case.first_round(0, s) for s in range(3)] == [0, 5, 10]
+
+
 @pytest.mark.parametrize(
     ("head", "error"),
     [
@@ -440,10 +456,6 @@ def test_hostile_values_are_one_line(tmp_path: Path, text: str, expected: str) -
         (
             "setups = 2\npasses = 2\n",
             "scenario.setups: both scenario.setups and scenario.passes are set; keep setups",
-        ),
-        (
-            "setups = 2\nmax_rounds = 9\ntarget_ci = 0.05\n",
-            "case[0].max_rounds: adaptive rounds cannot be spread over set-ups",
         ),
     ],
 )

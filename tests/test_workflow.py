@@ -162,18 +162,26 @@ def test_the_nightly_steps_for_two_nights_against_a_local_store(tmp_path: Path) 
             **{k: v for k, v in os.environ.items() if not k.startswith("TRIPTYCH_")},
             **_env(nightly["env"], store, tiny, results),
             "GITHUB_STEP_SUMMARY": str(summary),
+            "TRIPTYCH_GATE_CALIBRATE": "2",  # the machine's own setting: decide from 2 runs
         }
-        # The first night has no history: the gate refuses (2), as a refusal, not a regression.
+        # The first night has no history: the gate refuses (2): undecided, not a regression.
         assert _night(nightly["steps"], env, store, tiny, results) == [0, 0, 2, 0]
-        assert "Gate refused: not a regression" in summary.read_text()
+        assert "Gate undecided: not a pass, not a regression" in summary.read_text()
         assert (ROOT / "reports" / "index.html").exists()
-        # The second night gates against the first.
+        # The second night compares against the first, but 1 of 2 runs is still calibrating.
+        summary.write_text("")
+        assert _night(nightly["steps"], env, store, tiny, results) == [0, 0, 2, 0]
+        text = summary.read_text()
+        assert "calibrating: 1 of 2 earlier runs in this environment and scenario" in text
+        assert "Gate undecided" in text
+        # The third night gates against the two before it.
         summary.write_text("")
         assert _night(nightly["steps"], env, store, tiny, results) == [0, 0, 0, 0]
         text = summary.read_text()
         assert "Gate passed" in text
+        assert "calibrating" not in text
         assert "## triptych compare" in text  # compare's Markdown went to the step summary
         with psycopg.connect(store) as conn:
             row = conn.execute("SELECT count(*), count(DISTINCT session) FROM runs").fetchone()
-        assert row == (2, 2)
-        assert len(list(results.glob("*/*.json"))) == 2
+        assert row == (3, 3)
+        assert len(list(results.glob("*/*.json"))) == 3

@@ -14,8 +14,9 @@ from triptych.workloads.registry import WORKLOADS
 
 @dataclass(frozen=True)
 class RoundPolicy:
-    """How many rounds: at least `rounds`; more, up to max_rounds, until the 95% CI half-width
-    of the case's first metric is under target_ci of its mean (a bounded dynamic run count)."""
+    """How many rounds each set-up runs: at least `rounds`; more, up to max_rounds, until its
+    rounds are precise enough (triptych.stopping: against the family's set-up spread, or under
+    target_ci when one is given)."""
 
     rounds: int
     max_rounds: int
@@ -23,7 +24,7 @@ class RoundPolicy:
 
     @property
     def adaptive(self) -> bool:
-        return self.target_ci is not None and self.max_rounds > self.rounds
+        return self.max_rounds > self.rounds
 
 
 @dataclass(frozen=True)
@@ -64,8 +65,9 @@ class Case:
 
     def first_round(self, index: int, setup: int = 0) -> int:
         """The number of the first round pass `index` of set-up `setup` runs (rounds are
-        numbered across passes and set-ups)."""
-        return setup * self.rounds + sum(self.rounds_in_pass(i) for i in range(index))
+        numbered across passes and set-ups; a set-up's numbers leave room for its max_rounds)."""
+        stride = max(self.rounds, self.policy.max_rounds if self.policy else 0)
+        return setup * stride + sum(self.rounds_in_pass(i) for i in range(index))
 
     @property
     def params_dict(self) -> dict[str, Any]:

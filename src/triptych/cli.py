@@ -11,6 +11,7 @@ from typing import Any
 
 from triptych import machine_lock
 from triptych.errors import TriptychError
+from triptych.gate import CALIBRATE
 from triptych.platforms.host_sweep import DEFAULT_SCRATCH
 from triptych.report.render import write_report, write_runs
 from triptych.session import new_session_id, valid_session
@@ -126,6 +127,15 @@ def _compare_parser(sub: Any) -> None:  # noqa: ANN401 - argparse's private subp
         default=None,
         help="the newest run (of a directory, or of this machine in --store) against the N "
         "runs before it taken in the same environment",
+    )
+    cmp.add_argument(
+        "--calibrate",
+        type=int,
+        default=CALIBRATE,
+        metavar="N",
+        help=f"with --last: until the newest run has N earlier runs in its environment and "
+        f"scenario, the gate is calibrating: it prints its comparison and exits 2 (not a pass) "
+        f"unless something regressed (default {CALIBRATE})",
     )
     cmp.add_argument(
         "--threshold",

@@ -72,6 +72,13 @@ def noise_group(family: str, metric: str, emulated: bool = True) -> Family:
     return found
 
 
+def setup_spread(family: str) -> float:
+    """The set-up spread a family is planned and borrowed with (Family.setup_default; the widest
+    family's where the family is unknown)."""
+    known = FAMILIES.get(family)
+    return known.setup_default if known else max(f.setup_default for f in FAMILIES.values())
+
+
 def beyond_setups(family: str, metric: str, emulated: bool) -> float:
     """What a rerun adds to a metric beyond the fresh set-ups of one run: measured on native
     platforms (Family.rerun), the whole run-to-run spread where it was not measured."""

@@ -4,14 +4,10 @@ from __future__ import annotations
 
 import contextlib
 import itertools
-import math
-import statistics
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
-from scipy.special import stdtrit
-
-from triptych import bench_adapter, per_unit, quiet
+from triptych import bench_adapter, families, per_unit, quiet, stopping
 from triptych.bench_adapter import Benchmark, timed_rounds
 from triptych.cases import Case, RoundPolicy
 from triptych.errors import ParseError
@@ -60,37 +56,33 @@ class Trial:
         return self.case.rounds_in_pass(self.pass_index)
 
 
-def ci_halfwidth(values: list[float]) -> float:
-    """Half-width of the 95% t confidence interval of the mean log value, as a fraction
-    (expm1 of it): on logs, as the report tests, so a round's cost is relative whichever way
-    the metric runs. Infinite when it has no meaning (fewer than 2 rounds, a value <= 0)."""
-    n = len(values)
-    if n < 2 or any(v <= 0 for v in values):
-        return math.inf
-    logs = [math.log(v) for v in values]
-    return math.expm1(float(stdtrit(n - 1, 0.975)) * statistics.stdev(logs) / math.sqrt(n))
-
-
 def adaptive_rounds(
-    benchmark: Benchmark, one_round: Callable[[], None], record: CaseRecord, policy: RoundPolicy
+    benchmark: Benchmark,
+    one_round: Callable[[], None],
+    record: CaseRecord,
+    policy: RoundPolicy,
+    setup_sd: float,
 ) -> None:
-    """Rounds until the first metric's CI is under target, within [rounds, max_rounds]."""
-    halfwidth = math.inf
+    """Rounds until the first metric's rounds are precise enough (triptych.stopping), within
+    [rounds, max_rounds]."""
+
+    def values() -> list[float]:
+        samples = record.samples
+        return record.values(samples[0].metric) if samples else []
 
     def more(done: int) -> bool:
-        nonlocal halfwidth
-        samples = record.samples
-        halfwidth = ci_halfwidth(record.values(samples[0].metric)) if samples else math.inf
-        converged = done >= policy.rounds and halfwidth <= (policy.target_ci or 0)
-        return not converged and done < policy.max_rounds
+        return stopping.more_rounds(
+            done, values(), policy.rounds, policy.max_rounds, policy.target_ci, setup_sd
+        )
 
     record.rounds = timed_rounds(benchmark, one_round, more)
+    reached = values()
     record.rounds_policy = RoundsReached(
         policy.rounds,
         policy.max_rounds,
         policy.target_ci,
-        halfwidth,
-        halfwidth <= (policy.target_ci or 0),
+        stopping.ci_halfwidth(reached),
+        stopping.precise(reached, policy.target_ci, setup_sd),
     )
     benchmark.extra_info.update(record.to_extra_info())
 
@@ -198,7 +190,8 @@ def run_trial(
             _warm_up(trial, workload, platform, record)
             policy = case.policy or RoundPolicy(case.rounds, case.rounds, None)
             if policy.adaptive and not getattr(benchmark, "disabled", False):
-                adaptive_rounds(benchmark, one_round, record, policy)
+                setup_sd = families.setup_spread(WORKLOADS[case.workload].family)
+                adaptive_rounds(benchmark, one_round, record, policy, setup_sd)
             else:
                 benchmark.pedantic(one_round, rounds=trial.rounds, iterations=1, warmup_rounds=0)
         finally:

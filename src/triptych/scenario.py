@@ -111,17 +111,19 @@ class _Defaults:
 def _policy(
     where: Where, key: str, rounds: int, max_rounds: int | None, target: float | None
 ) -> RoundPolicy:
-    """Fixed rounds, or adaptive: repeat until the CI is tight enough, within max_rounds."""
+    """Fixed rounds, or adaptive: each set-up repeats until its rounds are precise enough
+    (triptych.stopping), within max_rounds."""
     if max_rounds is None and target is None:
         return RoundPolicy(rounds, rounds, None)
-    if max_rounds is None or target is None:
-        missing = "target_ci" if target is None else "max_rounds"
+    if max_rounds is None:
         raise where.error(
-            f"{key}.{missing}",
-            "adaptive rounds need both max_rounds and target_ci",
-            f"add {missing} (e.g. max_rounds = 20, target_ci = 0.02)",
+            f"{key}.max_rounds",
+            "target_ci needs max_rounds (the most rounds a set-up may run)",
+            "add max_rounds (e.g. max_rounds = 6), or remove target_ci",
         )
     in_range(where, f"{key}.max_rounds", max_rounds, max(rounds, 2), MAX_ROUNDS, "")
+    if target is None:
+        return RoundPolicy(max(rounds, 2), max_rounds, None)
     if not 0 < target < 1:
         raise where.error(
             f"{key}.target_ci",
@@ -349,14 +351,12 @@ def _setups(where: Where, setups: int, passes: int, cases: list[tuple[int, Case]
             "both scenario.setups and scenario.passes are set",
             "keep setups (each set-up is a pass on fresh platforms)",
         )
-    if setups > 1:
-        _not_adaptive(where, cases, "set-ups", "setups")
     return int(setups)
 
 
 def _not_adaptive(where: Where, cases: list[tuple[int, Case]], what: str, key: str) -> None:
-    """Adaptive rounds stop when the interval is narrow: spread over passes or set-ups they
-    would stop on a part of the case."""
+    """Adaptive rounds stop when a set-up's rounds are precise: spread over passes they would
+    stop on a part of the set-up."""
     for i, c in cases:
         if c.policy is not None and c.policy.adaptive:
             raise where.error(

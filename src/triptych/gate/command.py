@@ -11,7 +11,14 @@ from pathlib import Path
 from triptych.errors import TriptychError
 from triptych.gate.compare import Sides, changes, markdown, missing, refuse_incomparable
 from triptych.gate.history import newest_against_history
-from triptych.gate.inputs import check_last, gate_notes, parse_thresholds, percent
+from triptych.gate.inputs import (
+    calibrating_note,
+    check_calibrate,
+    check_last,
+    gate_notes,
+    parse_thresholds,
+    percent,
+)
 from triptych.results.load import Runs, load_runs
 from triptych.store.choice import store_url
 
@@ -37,11 +44,13 @@ def _sides(args: argparse.Namespace) -> tuple[Runs, Runs, str, str]:
 
 
 def compare(args: argparse.Namespace) -> int:
-    """`triptych compare`: exit 0 passes, 1 is a regression (or a missing case)."""
+    """`triptych compare`: exit 0 passes, 1 is a regression (or a missing case), 2 is a
+    nightly gate still calibrating (fewer earlier runs than --calibrate) that found none."""
     # Bad arguments fail before any I/O.
     threshold = percent(str(args.threshold), "--threshold")
     thresholds = parse_thresholds(args.metric_threshold)
     check_last(args.last)
+    check_calibrate(args.calibrate)
     baseline, current, base_name, cur_name = _sides(args)
     for name, runs, given in (("BASELINE", baseline, base_name), ("CURRENT", current, cur_name)):
         if runs.samples.empty:
@@ -54,6 +63,10 @@ def compare(args: argparse.Namespace) -> int:
     found = changes(sides, threshold, thresholds)
     lacking = missing(sides)
     notes = gate_notes(baseline, current, lacking, [c.decided_by for c in found])
+    history = baseline.samples.run.nunique()
+    calibrating = args.last is not None and history < args.calibrate
+    if calibrating:
+        notes.insert(0, calibrating_note(history, args.calibrate))
     text = markdown(found, base_name, cur_name, notes)
     print(text)
     summary = os.environ.get("GITHUB_STEP_SUMMARY")
@@ -61,4 +74,4 @@ def compare(args: argparse.Namespace) -> int:
         with open(summary, "a", encoding="utf-8") as f:
             f.write(text)
     failed = any(c.regression for c in found) or (lacking and not args.allow_missing)
-    return 1 if failed else 0
+    return 1 if failed else 2 if calibrating else 0

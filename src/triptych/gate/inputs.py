@@ -46,6 +46,22 @@ def check_last(last: int | None) -> None:
         )
 
 
+def check_calibrate(calibrate: int) -> None:
+    if calibrate < 1:
+        raise TriptychError(
+            f"--calibrate {calibrate}: give the number of earlier runs the nightly gate needs "
+            "before it decides, 1 or more (e.g. --calibrate 5)"
+        )
+
+
+def calibrating_note(history: int, needed: int) -> str:
+    return (
+        f"calibrating: {history} of {needed} earlier runs in this environment and scenario; "
+        f"the gate decides once it has {needed} (this night is not a pass; a regression "
+        "already found still fails)"
+    )
+
+
 def gate_notes(
     baseline: Runs, current: Runs, lacking: list[str], decided_by: Iterable[str] = ()
 ) -> list[str]:

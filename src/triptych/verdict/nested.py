@@ -24,7 +24,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from triptych.families import FAMILIES
+from triptych.families import setup_spread
 from triptych.verdict.stats import MARGIN, Comparison
 
 # How well a family default is known, as degrees of freedom: a documented constant, taken from
@@ -45,9 +45,7 @@ class Borrowed:
 
 def family_default(family: str) -> Borrowed:
     """The family's conservative default (the widest family's where the family is unknown)."""
-    known = FAMILIES.get(family)
-    sd = known.setup_default if known else max(f.setup_default for f in FAMILIES.values())
-    return Borrowed(sd, DEFAULT_DF, "default")
+    return Borrowed(setup_spread(family), DEFAULT_DF, "default")
 
 
 @dataclass(frozen=True)
