@@ -4,6 +4,8 @@
 #   scripts/daemons.sh start | stop | status
 set -euo pipefail
 # PIDs of what this checkout started: a second checkout (or CI's clone) never stops ours.
+# scripts/main.sh and scripts/test.sh give each of their runs a state of its own, so their
+# `stop` stops only what that run's `start` started (never an engine started before them).
 STATE=${TRIPTYCH_DAEMON_STATE:-$(cd "$(dirname "$0")/.." && pwd)/.run/daemons}
 LOGS=${TRIPTYCH_DAEMON_LOGS:-/var/log/triptych}
 mkdir -p "$STATE" "$LOGS"
@@ -34,7 +36,9 @@ start() {
     # The installed runtimes besides runc (gVisor's, one name per network mode), registered
     # as src/triptych/platforms/runtimes.py declares them.
     python3 "$(dirname "$0")/../src/triptych/platforms/runtimes.py" >"$STATE/dockerd.json"
-    nohup dockerd --config-file "$STATE/dockerd.json" >"$LOGS/dockerd.log" 2>&1 &
+    # In a session of its own: a caller's process group being killed (a test's timeout, a
+    # session's end) never takes the engine with it; only `stop` does.
+    setsid nohup dockerd --config-file "$STATE/dockerd.json" >"$LOGS/dockerd.log" 2>&1 &
     echo $! >"$STATE/dockerd.pid"
     wait_for dockerd 60 docker version --format '{{.Server.Version}}'
   fi

@@ -7,8 +7,10 @@ SCENARIO=${SCENARIO:-scenarios/quick.toml}
 NAME=${NAME:-main}
 STORAGE=${STORAGE:-.benchmarks}  # where runs are saved (and journalled), and the report reads
 bash scripts/install.sh
+# This run's own record of what it started: its stop leaves alone what was running before.
+export TRIPTYCH_DAEMON_STATE="$PWD/.run/daemons-$$"
+trap 'bash scripts/daemons.sh stop; rm -rf -- "$TRIPTYCH_DAEMON_STATE"' EXIT
 bash scripts/daemons.sh start
-trap 'bash scripts/daemons.sh stop' EXIT
 .venv/bin/triptych images build
 status=0
 .venv/bin/pytest bench/ --benchmark-save="$NAME" --benchmark-storage="file://$STORAGE" \

@@ -3,8 +3,10 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/install.sh
+# This run's own record of what it started: its stop leaves alone what was running before.
+export TRIPTYCH_DAEMON_STATE="$PWD/.run/daemons-$$"
+trap 'bash scripts/daemons.sh stop; rm -rf -- "$TRIPTYCH_DAEMON_STATE"' EXIT
 bash scripts/daemons.sh start
-trap 'bash scripts/daemons.sh stop' EXIT
 .venv/bin/ruff check .
 .venv/bin/ruff format --check .
 .venv/bin/mypy

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 import shutil
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -70,6 +71,18 @@ def test_unchanged_reruns_pass_on_their_set_ups(
         assert "**0 regression(s)**" in out
         assert "were decided on their set-up means" in out
         assert "conservative noise floor" not in out  # every metric had 3 set-ups a side
+        caught = _caught(out)
+        assert set(caught) == {"cpu", "memory", "disk", "network", "services"}
+        # sysbench's CPU figures move least in the study; memory's random access most.
+        assert caught["cpu"] < caught["memory"]
+        assert caught["cpu"] < 1.5
+
+
+def _caught(out: str) -> dict[str, float]:
+    """The summary's "could have caught" medians, per family."""
+    line = next(x for x in out.splitlines() if x.startswith("**What it could have caught**"))
+    found = re.findall(r"(\w+) (>= )?([0-9.]+)x \(", line.split("):", 1)[1])
+    return {family: float(x) for family, _, x in found}
 
 
 def test_a_service_twice_as_bad_fails_against_one_baseline(
@@ -100,6 +113,10 @@ def test_one_set_up_a_side_falls_back_to_the_floor(runs: list[Path], tmp_path: P
     found = changes(Sides.of(load_runs([one]), load_runs([runs[1]])))
     assert {c.decided_by for c in found} == {FLOOR}
     assert all(c.basis.endswith("rounds, floor") for c in found)
+    # Against a floor, nothing under it could have been caught.
+    assert all(
+        c.effect.detectable > 1 + c.margin for c in found if c.effect.verdict != "untestable"
+    )
 
 
 def test_setup_tests_by_hand() -> None:

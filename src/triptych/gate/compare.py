@@ -94,6 +94,7 @@ class Change:
     history: int  # baseline runs compared against
     decided_by: str = FLOOR  # SETUPS, FLOOR or HISTORY
     units: tuple[int, int] = (0, 0)  # current's and baseline's units: set-ups, rounds or runs
+    family: str = ""
 
     @property
     def basis(self) -> str:
@@ -185,6 +186,7 @@ def changes(
             len(base[key].runs),
             kind,
             (comp.n_platform, comp.n_baseline),
+            base[key].family,
         )
         for key, comp, effect, kind in zip(keys, decided, effects, how, strict=True)
     ]
@@ -278,6 +280,28 @@ def md(text: object) -> str:
     return "".join(_MARKUP.get(ch, ch) for ch in one_line)
 
 
+SHOWN_UP_TO = 100.0  # a detectable step beyond this is shown as ">= 100x"
+
+
+def could_have_caught(found: list[Change]) -> str:
+    """Per family, the smallest regression this comparison would have caught 80% of the time
+    (at the strictest rank of its family-wise test, this night's noise): median and range over
+    the family's metrics, in report order."""
+    by: dict[str, list[float]] = {}
+    for c in found:
+        if math.isfinite(c.effect.detectable):
+            by.setdefault(c.family, []).append(c.effect.detectable)
+
+    def shown(x: float) -> str:
+        return f">= {SHOWN_UP_TO:.0f}x" if x >= SHOWN_UP_TO else f"{x:.2f}x"
+
+    parts = [
+        f"{md(f)} {shown(float(np.median(by[f])))} ({shown(min(by[f]))} to {shown(max(by[f]))})"
+        for f in families.order(set(by))
+    ]
+    return "; ".join(parts)
+
+
 def markdown(found: list[Change], baseline: str, current: str, notes: list[str]) -> str:
     regressions = [c for c in found if c.regression]
     improvements = [c for c in found if c.improvement]
@@ -287,6 +311,13 @@ def markdown(found: list[Change], baseline: str, current: str, notes: list[str])
         f"**{len(regressions)} regression(s)**, {len(improvements)} improvement(s) "
         f"of {len(found)} metrics compared (family-wise error 5%)."
     )
+    caught = could_have_caught(found)
+    if caught:
+        lines += [
+            "",
+            "**What it could have caught** (the smallest regression caught 80% of the time at "
+            f"this comparison's noise; per family, median and range over its metrics): {caught}.",
+        ]
     for title, rows in (("Regressions", regressions), ("Improvements", improvements)):
         if not rows:
             continue
