@@ -10,7 +10,9 @@
 # Environment: TRIPTYCH_RESULTS (default /var/lib/triptych/results) keeps the saved runs;
 # TRIPTYCH_STORE=postgresql://... adds the shared store; TRIPTYCH_GATE_HISTORY (default 7) is how
 # many earlier runs of this machine the gate compares against, TRIPTYCH_GATE_CALIBRATE (default
-# 5) how many it needs before it decides. Gate exit codes: 0 pass, 1 regression, 2 undecided:
+# 5) how many it needs before it decides. The gate keeps its regressions of record in
+# $RESULTS/regressions.record. Gate exit codes: 0 pass, 1 regression (tonight's, or one of
+# record still open), 2 undecided:
 # calibrating (fewer earlier runs than that) or refused (not comparable, e.g. the kernel
 # changed): neither a pass nor a regression.
 set -euo pipefail
@@ -45,14 +47,16 @@ case "${1:-}" in
     status=0
     if [ -n "$STORE" ]; then
       # The store's URL (with its password) stays in the environment: never on a command line.
-      .venv/bin/triptych compare --last "$HISTORY" --calibrate "$CALIBRATE" || status=$?
+      # Its regressions of record stay on this machine, beside its runs.
+      .venv/bin/triptych compare --last "$HISTORY" --calibrate "$CALIBRATE" \
+        --regressions "$RESULTS/regressions.record" || status=$?
     else
       .venv/bin/triptych compare "$RESULTS" --last "$HISTORY" --calibrate "$CALIBRATE" \
         || status=$?
     fi
     case "$status" in
       0) summary "**Gate passed.**" ;;
-      1) summary "**Gate failed: a platform regressed** (see the table above)."
+      1) summary "**Gate failed: a platform regressed** (see the table above). A regression stays open, and the gate failing, until it reverts or someone accepts it: \`triptych accept $RESULTS --list\`."
          echo "::error::triptych gate: regression" ;;
       2) summary "**Gate undecided: not a pass, not a regression.** Calibrating (too few earlier runs in this environment and scenario: see the note above) or refused (the newest run could not be compared: see the message); the gate decides once there is enough history in this environment."
          echo "::warning::triptych gate undecided (calibrating or not comparable), not a regression" ;;
@@ -61,7 +65,9 @@ case "${1:-}" in
     ;;
   report)
     if [ -n "$STORE" ]; then
-      .venv/bin/triptych report -o reports/index.html
+      regressions=()
+      if [ -f "$RESULTS/regressions.record" ]; then regressions=(--regressions "$RESULTS/regressions.record"); fi
+      .venv/bin/triptych report -o reports/index.html "${regressions[@]}"
     else
       .venv/bin/triptych report "$RESULTS" -o reports/index.html
     fi

@@ -12,7 +12,9 @@ from typing import Any
 from triptych import machine_lock
 from triptych.errors import TriptychError
 from triptych.gate import CALIBRATE
+from triptych.gate.changepoint import WINDOW
 from triptych.platforms.host_sweep import DEFAULT_SCRATCH
+from triptych.report.of_record import records_in
 from triptych.report.render import write_report, write_runs
 from triptych.session import new_session_id, valid_session
 from triptych.store.choice import ENV, store_url
@@ -24,10 +26,19 @@ def _report(args: argparse.Namespace) -> int:
         from triptych.store.commands import report_runs  # noqa: PLC0415 - psycopg on demand
 
         json_out = Path(args.json) if args.json else None
-        out = write_runs(report_runs(url, args.machine, args.since), Path(args.output), json_out)
+        given = Path(args.regressions) if args.regressions else None
+        out = write_runs(
+            report_runs(url, args.machine, args.since),
+            Path(args.output),
+            json_out,
+            records_in([], given),
+        )
     else:
         runs = [Path(r) for r in args.runs] or [Path(".benchmarks")]
-        out = write_report(runs, Path(args.output), Path(args.json) if args.json else None)
+        given = Path(args.regressions) if args.regressions else None
+        out = write_report(
+            runs, Path(args.output), Path(args.json) if args.json else None, records_in(runs, given)
+        )
     print(f"triptych: wrote {out}" + (f" and {args.json}" if args.json else ""))
     return 0
 
@@ -58,6 +69,27 @@ def _compare(args: argparse.Namespace) -> int:
     from triptych.gate.command import compare  # noqa: PLC0415 - scipy on demand
 
     return compare(args)
+
+
+def _accept(args: argparse.Namespace) -> int:
+    from triptych.gate.command import accept  # noqa: PLC0415 - pandas on demand
+
+    return accept(args)
+
+
+def _accept_parser(sub: Any) -> None:  # noqa: ANN401 - argparse's private subparsers type
+    a = sub.add_parser(
+        "accept", help="close an open regression of record as the new normal, with a reason"
+    )
+    a.add_argument("record", help="the regressions record, or the directory of runs that holds it")
+    a.add_argument("--list", action="store_true", help="list the open regressions")
+    a.add_argument("--case", default=None)
+    a.add_argument("--metric", default=None)
+    a.add_argument("--platform", default=None, help="the column, as the gate's table names it")
+    a.add_argument("--env", default=None, help="the environment, when it is open in several")
+    a.add_argument("--reason", default=None, help="why this is the new normal (recorded)")
+    a.add_argument("--by", default=None, help="who accepts it (default: $SUDO_USER or the user)")
+    a.set_defaults(func=_accept)
 
 
 def _images_build(args: argparse.Namespace) -> int:
@@ -112,6 +144,34 @@ def _store_options(p: argparse.ArgumentParser) -> None:
     )
 
 
+def _nightly_options(cmp: argparse.ArgumentParser) -> None:
+    """The nightly gate's options (with --last)."""
+    cmp.add_argument(
+        "--calibrate",
+        type=int,
+        default=CALIBRATE,
+        metavar="N",
+        help=f"with --last: until the newest run has N earlier runs in its environment and "
+        f"scenario, the gate is calibrating: it prints its comparison and exits 2 (not a pass) "
+        f"unless something regressed (default {CALIBRATE})",
+    )
+    cmp.add_argument(
+        "--window",
+        type=int,
+        default=WINDOW,
+        metavar="N",
+        help="with --last: each primary metric's newest N nights are tested for a step "
+        f"(default {WINDOW})",
+    )
+    cmp.add_argument(
+        "--regressions",
+        default=None,
+        metavar="FILE",
+        help="with --last: the regressions of record, kept open until accepted or reverted "
+        "(default: regressions.record in the directory of runs; none with --store unless given)",
+    )
+
+
 def _compare_parser(sub: Any) -> None:  # noqa: ANN401 - argparse's private subparsers type
     cmp = sub.add_parser("compare", help="fail when CURRENT is significantly worse than BASELINE")
     cmp.add_argument(
@@ -128,15 +188,7 @@ def _compare_parser(sub: Any) -> None:  # noqa: ANN401 - argparse's private subp
         help="the newest run (of a directory, or of this machine in --store) against the N "
         "runs before it taken in the same environment",
     )
-    cmp.add_argument(
-        "--calibrate",
-        type=int,
-        default=CALIBRATE,
-        metavar="N",
-        help=f"with --last: until the newest run has N earlier runs in its environment and "
-        f"scenario, the gate is calibrating: it prints its comparison and exits 2 (not a pass) "
-        f"unless something regressed (default {CALIBRATE})",
-    )
+    _nightly_options(cmp)
     cmp.add_argument(
         "--threshold",
         default="5",
@@ -171,6 +223,12 @@ def parser() -> argparse.ArgumentParser:
     r.add_argument(
         "--json", default=None, metavar="FILE", help="also write every verdict as data (JSON)"
     )
+    r.add_argument(
+        "--regressions",
+        default=None,
+        metavar="FILE",
+        help="the nightly gate's regressions of record to list (default: each directory's own)",
+    )
     _store_options(r)
     r.add_argument("--since", default=None, help="with --store: runs taken since this date")
     r.set_defaults(func=_report)
@@ -184,6 +242,7 @@ def parser() -> argparse.ArgumentParser:
     pub.add_argument("--store", default=None, help=f"postgresql://... (default ${ENV})")
     pub.set_defaults(func=_publish)
     _compare_parser(sub)
+    _accept_parser(sub)
     images = sub.add_parser("images", help="build the one userland every platform runs")
     isub = images.add_subparsers(dest="images_command", required=True)
     b = isub.add_parser("build", help="debootstrap the root filesystem (cached) and import it")

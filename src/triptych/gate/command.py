@@ -1,20 +1,26 @@
 """`triptych compare`: the runs it compares (two runs, or the newest against its history, from
 files or a store), the gate's decision and its Markdown, also appended to the workflow's step
-summary."""
+summary; with a history, the regressions of record it keeps (gate/record.py). `triptych
+accept`: a person closes an open regression as the new normal."""
 
 from __future__ import annotations
 
 import argparse
+import getpass
 import os
+from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 
 from triptych.errors import TriptychError
-from triptych.gate.compare import Sides, changes, markdown, missing, refuse_incomparable
+from triptych.gate import memory, record, series
+from triptych.gate.compare import Change, Sides, changes, markdown, md, missing, refuse_incomparable
 from triptych.gate.history import newest_against_history
 from triptych.gate.inputs import (
     calibrating_note,
     check_calibrate,
     check_last,
+    check_window,
     gate_notes,
     parse_thresholds,
     percent,
@@ -23,55 +29,201 @@ from triptych.results.load import Runs, load_runs
 from triptych.store.choice import store_url
 
 
-def _sides(args: argparse.Namespace) -> tuple[Runs, Runs, str, str]:
-    url = store_url(args.store, files_named=args.baseline is not None)
-    if args.last is not None:
-        # The nightly gate: the newest run of this machine against the ones before it.
-        if url is not None:
-            from triptych.store.commands import gate_runs  # noqa: PLC0415 - psycopg on demand
+@dataclass(frozen=True)
+class Chosen:
+    baseline: Runs
+    current: Runs
+    base_name: str
+    cur_name: str
+    everything: Runs | None = None  # with --last: every run read (what changed is read here)
 
-            return newest_against_history(gate_runs(url, args.machine, args.last), args.last)
-        if args.baseline is None or args.current is not None:
-            raise TriptychError("--last N takes one directory of runs (or --store URL)")
-        return newest_against_history(load_runs([Path(args.baseline)]), args.last)
+
+def _history(args: argparse.Namespace, reach: int) -> Runs:
+    url = store_url(args.store, files_named=args.baseline is not None)
+    if url is not None:
+        from triptych.store.commands import gate_runs  # noqa: PLC0415 - psycopg on demand
+
+        return gate_runs(url, args.machine, reach)
+    if args.baseline is None or args.current is not None:
+        raise TriptychError("--last N takes one directory of runs (or --store URL)")
+    return load_runs([Path(args.baseline)])
+
+
+def _sides(args: argparse.Namespace, kept: record.Record | None) -> Chosen:
+    if args.last is not None:
+        # The nightly gate: the newest run of this machine against the ones before it, reading
+        # enough more that every metric keeps --last once its regressed nights are left out.
+        held = [r for r in kept.regressions if r.state != record.ACCEPTED] if kept else []
+        extra = min(sum(len(r.nights) for r in held), memory.MOST_HELD)
+        # The series reaches back --window nights; tonight's baseline --last (both past the
+        # nights regressions of record keep out).
+        reach = max(args.last, args.window - 1) + extra
+        runs = _history(args, reach)
+        base, cur, base_name, cur_name = newest_against_history(runs, reach)
+        return Chosen(base, cur, base_name, cur_name, runs)
     if args.baseline is None or args.current is None:
         raise TriptychError(
             "compare needs BASELINE and CURRENT, or --last N with a directory of runs or "
             "--store URL (the newest run against the N before it)"
         )
     baseline, current = load_runs([Path(args.baseline)]), load_runs([Path(args.current)])
-    return baseline, current, args.baseline, args.current
+    return Chosen(baseline, current, args.baseline, args.current)
+
+
+def _record_path(args: argparse.Namespace) -> Path | None:
+    """Where the nightly gate keeps its regressions of record: --regressions, else beside a
+    directory of runs (none for two runs compared by hand)."""
+    if args.last is None:
+        if args.regressions:
+            raise TriptychError("--regressions goes with --last: the nightly gate keeps them")
+        return None
+    if args.regressions:
+        return Path(args.regressions)
+    if args.baseline is not None and Path(args.baseline).is_dir():
+        return Path(args.baseline) / record.FILE
+    return None
 
 
 def compare(args: argparse.Namespace) -> int:
-    """`triptych compare`: exit 0 passes, 1 is a regression (or a missing case), 2 is a
-    nightly gate still calibrating (fewer earlier runs than --calibrate) that found none."""
+    """`triptych compare`: exit 0 passes, 1 is a regression (found tonight, or of record and not
+    accepted) or a missing case, 2 is a nightly gate still calibrating (fewer earlier runs than
+    --calibrate) that found none."""
     # Bad arguments fail before any I/O.
     threshold = percent(str(args.threshold), "--threshold")
     thresholds = parse_thresholds(args.metric_threshold)
     check_last(args.last)
     check_calibrate(args.calibrate)
-    baseline, current, base_name, cur_name = _sides(args)
-    for name, runs, given in (("BASELINE", baseline, base_name), ("CURRENT", current, cur_name)):
+    check_window(args.window)
+    where = _record_path(args)
+    kept = record.load(where) if where else None
+    chosen = _sides(args, kept)
+    _not_empty(chosen)
+    sides = Sides.of(chosen.baseline, chosen.current)
+    refuse_incomparable(sides, args.allow_env_change)
+    history = memory.History.of(chosen.baseline, chosen.current)
+    regs = kept.regressions if kept else []
+    steps: list[series.Shift] = []
+    notes: list[str] = []
+    if args.last is not None:
+        # Each metric's series first (every night read), then its baseline for tonight alone.
+        margins = {k: thresholds.get(k[1], threshold) for k in sides.base}
+        steps = series.shifts(sides, regs, history, chosen.cur_name, margins, args.window)
+        sides, notes = memory.baseline_without(sides, regs, history, args.last)
+    found = changes(sides, threshold, thresholds)
+    lacking = missing(sides)
+    nights = max((len(s.runs) for s in sides.base.values()), default=0)
+    notes = [*gate_notes(chosen.baseline, chosen.current, lacking, [c.decided_by for c in found],
+                         nights), *notes]  # fmt: skip
+    calibrating = args.last is not None and nights < args.calibrate
+    if calibrating:
+        notes.insert(0, calibrating_note(nights, args.calibrate))
+    of_record: list[str] = []
+    if kept is not None:
+        of_record = _keep(kept, found, steps, history, chosen, notes)
+    stepped = [s for s in steps if s.regression]
+    _say(markdown(found, chosen.base_name, chosen.cur_name, notes, of_record, _steps(stepped)))
+    failed = (
+        any(c.regression for c in found)
+        or bool(stepped)
+        or bool(of_record)
+        or (lacking and not args.allow_missing)
+    )
+    return 1 if failed else 2 if calibrating else 0
+
+
+def _not_empty(chosen: Chosen) -> None:
+    for name, runs, given in (
+        ("BASELINE", chosen.baseline, chosen.base_name),
+        ("CURRENT", chosen.current, chosen.cur_name),
+    ):
         if runs.samples.empty:
             raise TriptychError(
                 f"{name} {given}: no triptych results in it; "
                 "pass a run saved by `pytest bench/ --benchmark-save=NAME`"
             )
-    sides = Sides.of(baseline, current)
-    refuse_incomparable(sides, args.allow_env_change)
-    found = changes(sides, threshold, thresholds)
-    lacking = missing(sides)
-    notes = gate_notes(baseline, current, lacking, [c.decided_by for c in found])
-    history = baseline.samples.run.nunique()
-    calibrating = args.last is not None and history < args.calibrate
-    if calibrating:
-        notes.insert(0, calibrating_note(history, args.calibrate))
-    text = markdown(found, base_name, cur_name, notes)
+
+
+def _say(text: str) -> None:
+    """Print the summary, and append it to the workflow's step summary when there is one."""
     print(text)
     summary = os.environ.get("GITHUB_STEP_SUMMARY")
     if summary:
         with open(summary, "a", encoding="utf-8") as f:
             f.write(text)
-    failed = any(c.regression for c in found) or (lacking and not args.allow_missing)
-    return 1 if failed else 2 if calibrating else 0
+
+
+def _steps(stepped: list[series.Shift]) -> list[str]:
+    return [
+        f"{' / '.join(s.key)}: {s.cost:.2f}x worse from {s.first_run} on ({len(s.nights)} "
+        f"night(s); adjusted p {s.p:.2g})"
+        for s in stepped
+    ]
+
+
+def _keep(
+    kept: record.Record,
+    found: list[Change],
+    steps: list[series.Shift],
+    history: memory.History,
+    chosen: Chosen,
+    notes: list[str],
+) -> list[str]:
+    """Update the record with tonight (its findings, and its series' steps), save it, and
+    return the open regressions' lines."""
+    newest = chosen.cur_name
+    kept.regressions, opened, reverted = memory.tonight(
+        kept.regressions, found, history, newest, memory.newest_date(chosen.current)
+    )
+    everything = chosen.everything or chosen.current
+    dates = everything.samples.drop_duplicates("run").set_index("run").run_date.astype(str)
+    by_steps = series.opened_by_shifts(
+        steps, kept.regressions, history, {str(k): v for k, v in dates.items()}
+    )
+    kept.regressions += by_steps
+    record.save(kept)
+    if opened or by_steps:
+        notes.append(
+            f"{len(opened) + len(by_steps)} regression(s) opened tonight ({len(by_steps)} by a "
+            "step over the series): they stay open, and out of their metric's baseline, until "
+            f"accepted (`triptych accept`) or reverted ({kept.path})"
+        )
+    notes += [
+        f"{r.case} / {r.metric} / {r.platform}: reverted tonight (open since {r.first_run})"
+        for r in reverted
+    ]
+    return memory.open_lines(kept.regressions, everything, history)
+
+
+def accept(args: argparse.Namespace) -> int:
+    """`triptych accept`: close an open regression of record as the new normal (or list them)."""
+    path = Path(args.record)
+    if path.is_dir():
+        path = path / record.FILE
+    kept = record.load(path)
+    if args.list:
+        open_ = [r for r in kept.regressions if r.state == record.OPEN]
+        for r in open_:
+            print(
+                f"triptych: open: {md(r.case)} / {md(r.metric)} / {md(r.platform)} since "
+                f"{md(r.first_run)} ({len(r.nights)} night(s), first {r.cost:.2f}x worse) in "
+                f"{md(r.env)}"
+            )
+        print(f"triptych: {len(open_)} open regression(s) in {path}")
+        return 0
+    if not (args.case and args.metric and args.platform):
+        raise TriptychError(
+            "accept needs --case, --metric and --platform (as `triptych accept --list` shows "
+            "them) and --reason, or --list"
+        )
+    by = args.by or os.environ.get("SUDO_USER") or getpass.getuser()
+    when = datetime.now(UTC).isoformat(timespec="seconds")
+    done = record.accept(
+        kept, (args.case, args.metric, args.platform), args.env, by, when, args.reason or ""
+    )
+    record.save(kept)
+    print(
+        f"triptych: accepted {md(done.case)} / {md(done.metric)} / {md(done.platform)} (open "
+        f"since {md(done.first_run)}) by {md(by)} at {when}: from its first night on, its "
+        "nights are its baseline"
+    )
+    return 0

@@ -70,6 +70,7 @@ class Series:
     runs: dict[str, np.ndarray]  # run -> its rounds' values
     emulated: bool = True  # measured under emulation (its noise group may differ)
     setups: dict[str, np.ndarray] = field(default_factory=dict)  # run -> each round's set-up
+    primary: bool = False  # its case's primary metric on the platform's direct path
 
     def by_setup(self) -> list[np.ndarray]:
         """The rounds of every set-up of every run (a run with several, when it is one)."""
@@ -119,10 +120,14 @@ def series(runs: Runs) -> dict[Key, Series]:
     """Every metric of every column, with each run's rounds kept apart (never pooled)."""
     df = labelled(runs.samples)
     out: dict[Key, Series] = {}
+    df = df.assign(headline=(df.metric.astype(str) == df.primary_metric.astype(str)) & df.primary)
     keys = ["case", "metric", "label", "family", "unit", "higher_is_better", "emulated", "run"]
     for (case, metric, label, family, unit, hib, emu, run), g in df.groupby(keys, observed=True):
         key = (str(case), str(metric), str(label))
-        s = out.setdefault(key, Series(str(family), str(unit), bool(hib), {}, bool(emu)))
+        first = bool(g.headline.iloc[0])
+        s = out.setdefault(
+            key, Series(str(family), str(unit), bool(hib), {}, bool(emu), primary=first)
+        )
         s.runs[str(run)] = g.value.to_numpy(dtype=float)
         s.setups[str(run)] = g.setup.fillna(0).to_numpy(dtype=int)
     return out
@@ -302,7 +307,40 @@ def could_have_caught(found: list[Change]) -> str:
     return "; ".join(parts)
 
 
-def markdown(found: list[Change], baseline: str, current: str, notes: list[str]) -> str:
+def _table(title: str, rows: list[Change]) -> list[str]:
+    if not rows:
+        return []
+    lines = [
+        "",
+        f"### {title}",
+        "",
+        "| case | metric | platform | baseline | current | effect | margin | decided on |",
+        "|---|---|---|---:|---:|---|---:|---:|",
+    ]
+    for c in sorted(rows, key=lambda c: -abs(math.log(c.effect.cost))):
+        lines.append(
+            f"| {md(c.case)} | {md(c.metric)} | {md(c.platform)} | "
+            f"{c.baseline:.4g} {md(c.unit)} | {c.current:.4g} {md(c.unit)} | "
+            f"{md(describe(c.effect))} | {c.margin:.0%} | {c.basis} |"
+        )
+    return lines
+
+
+def _listed(title: str, items: list[str] | None) -> list[str]:
+    """A titled list of lines we did not all write (escaped), or nothing."""
+    return ["", f"### {title}", "", *(f"- {md(x)}" for x in items)] if items else []
+
+
+def markdown(
+    found: list[Change],
+    baseline: str,
+    current: str,
+    notes: list[str],
+    of_record: list[str] | None = None,
+    steps: list[str] | None = None,
+) -> str:
+    """The gate's summary; `of_record`: the open regressions of record, one line each; `steps`:
+    the worse steps found over the nightly series tonight."""
     regressions = [c for c in found if c.regression]
     improvements = [c for c in found if c.improvement]
     lines = [f"## triptych compare: {md(baseline)} -> {md(current)}", ""]
@@ -318,20 +356,16 @@ def markdown(found: list[Change], baseline: str, current: str, notes: list[str])
             "**What it could have caught** (the smallest regression caught 80% of the time at "
             f"this comparison's noise; per family, median and range over its metrics): {caught}.",
         ]
+    lines += _listed(
+        f"Steps over the nightly series ({len(steps or [])}): worse from a night on, "
+        "family-wise error 5% over the primary metrics",
+        steps,
+    )
+    lines += _listed(
+        f"Open regressions of record ({len(of_record or [])}): the gate fails until each is "
+        "accepted (`triptych accept`) or reverts",
+        of_record,
+    )
     for title, rows in (("Regressions", regressions), ("Improvements", improvements)):
-        if not rows:
-            continue
-        lines += [
-            "",
-            f"### {title}",
-            "",
-            "| case | metric | platform | baseline | current | effect | margin | decided on |",
-            "|---|---|---|---:|---:|---|---:|---:|",
-        ]
-        for c in sorted(rows, key=lambda c: -abs(math.log(c.effect.cost))):
-            lines.append(
-                f"| {md(c.case)} | {md(c.metric)} | {md(c.platform)} | "
-                f"{c.baseline:.4g} {md(c.unit)} | {c.current:.4g} {md(c.unit)} | "
-                f"{md(describe(c.effect))} | {c.margin:.0%} | {c.basis} |"
-            )
+        lines += _table(title, rows)
     return "\n".join(lines) + "\n"

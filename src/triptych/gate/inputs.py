@@ -8,6 +8,7 @@ from collections import Counter
 from collections.abc import Iterable
 
 from triptych.errors import TriptychError
+from triptych.gate.changepoint import MIN_SEGMENT, WINDOW
 from triptych.gate.compare import FLOOR, SETUPS
 from triptych.results.load import Runs
 
@@ -54,6 +55,15 @@ def check_calibrate(calibrate: int) -> None:
         )
 
 
+def check_window(window: int) -> None:
+    least = 2 * MIN_SEGMENT
+    if window < least:
+        raise TriptychError(
+            f"--window {window}: give the number of nights the series test reads, {least} or "
+            f"more (two segments of {MIN_SEGMENT}; e.g. --window {WINDOW})"
+        )
+
+
 def calibrating_note(history: int, needed: int) -> str:
     return (
         f"calibrating: {history} of {needed} earlier runs in this environment and scenario; "
@@ -63,10 +73,16 @@ def calibrating_note(history: int, needed: int) -> str:
 
 
 def gate_notes(
-    baseline: Runs, current: Runs, lacking: list[str], decided_by: Iterable[str] = ()
+    baseline: Runs,
+    current: Runs,
+    lacking: list[str],
+    decided_by: Iterable[str] = (),
+    history: int | None = None,
 ) -> list[str]:
-    """Partial runs, load warnings, what is missing, how much history there was, and (against
-    one baseline run) how many metrics were decided on set-ups and how many on floors."""
+    """Partial runs, load warnings, what is missing, how much history there was (`history`:
+    the most baseline runs any metric was compared against, else the baseline's runs), and
+    (against one baseline run) how many metrics were decided on set-ups and how many on
+    floors."""
     notes = [
         f"{name} run {r} is PARTIAL (it stopped before its end)"
         for name, runs in (("baseline", baseline), ("current", current))
@@ -76,7 +92,7 @@ def gate_notes(
     if lacking:
         shown = ", ".join(lacking[:20]) + (" ..." if len(lacking) > 20 else "")
         notes.append(f"CURRENT lacks {len(lacking)} metric(s) BASELINE has: {shown}")
-    history = baseline.samples.run.nunique()
+    history = baseline.samples.run.nunique() if history is None else history
     if history > 1:
         return [*notes, f"baseline history: {history} runs, each one unit"]
     by = Counter(decided_by)

@@ -15,7 +15,10 @@ Schema `triptych-verdicts/1`:
                 "said": str,          # the sentence the report and the terminal print
                 "detectable": float | null}],   # smallest cost it could have called slower
      "summary": [{"family", "label", "cost", "cases": [str], "verdicts": [str]}],
-     "notices": [{"text": str, "loud": bool}]}]}
+     "notices": [{"text": str, "loud": bool}],
+     "open_regressions": [{"case", "metric", "platform", "scenario", "first_run", "first_date",
+                           "nights": int, "cost": float, "last_good",
+                           "changed": [str]}]}]}   # the nightly gate's, when given its record
 `profile` is what a platform runs side by side: a guest profile or a container runtime ("" when
 it runs once). Costs are oriented by the metric's direction: > 1 costs more than the host. A
 cell with no host to compare against (the host's own) has null cost, interval and verdict.
@@ -26,9 +29,12 @@ or removed, or a meaning changed, is a new version.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
+from dataclasses import asdict
 from typing import Any
 
 from triptych.report.model import Cell, Group, Row
+from triptych.report.of_record import OpenRegression
 from triptych.verdict.effect import describe
 
 SCHEMA = "triptych-verdicts/1"
@@ -67,8 +73,11 @@ def _cell(g: Group, r: Row, c: Cell) -> dict[str, Any]:
     }
 
 
-def verdicts(groups: list[Group]) -> dict[str, Any]:
-    """Every cell, the family summary and the notices of each group."""
+def verdicts(
+    groups: list[Group], open_regressions: Callable[[Group], list[OpenRegression]] | None = None
+) -> dict[str, Any]:
+    """Every cell, the family summary, the notices and the open regressions of record of each
+    group."""
     out = []
     for g in groups:
         cells = [
@@ -83,8 +92,9 @@ def verdicts(groups: list[Group]) -> dict[str, Any]:
             for label, s in by_label.items()
         ]  # fmt: skip
         notices = [{"text": n.text, "loud": n.loud} for n in g.warnings]
+        regressions = [asdict(r) for r in open_regressions(g)] if open_regressions else []
         out.append(
             {"env": g.env, "latest": g.latest, "runs": list(g.runs), "cells": cells,
-             "summary": summary, "notices": notices}
+             "summary": summary, "notices": notices, "open_regressions": regressions}
         )  # fmt: skip
     return {"schema": SCHEMA, "groups": out}

@@ -12,11 +12,13 @@ from typing import Any
 import jinja2
 
 from triptych.families import order
+from triptych.gate.record import Regression
 from triptych.record import DESCRIPTION_KEY, DOCUMENT_KEYS
 from triptych.report import svg
 from triptych.report.analysis import analyse
 from triptych.report.export import verdicts
 from triptych.report.model import Group, Row
+from triptych.report.of_record import OpenRegression, open_in
 from triptych.report.summary import SummaryCell
 from triptych.results.costs import HOST
 from triptych.results.load import Runs, load_runs
@@ -145,7 +147,9 @@ def fleet(groups: list[Group], machines: dict[str, dict[str, Any]]) -> Fleet:
     )
 
 
-def render(runs: Runs, groups: list[Group] | None = None) -> str:
+def render(
+    runs: Runs, groups: list[Group] | None = None, regressions: list[Regression] | None = None
+) -> str:
     if groups is None:
         groups = analyse(runs.samples, runs.machines, runs.partial, runs.platforms, runs.history)
 
@@ -183,6 +187,7 @@ def render(runs: Runs, groups: list[Group] | None = None) -> str:
             machine=machine,
             platforms=platforms,
             descriptions=descriptions,
+            open_regressions=lambda g: open_in(g.env, regressions or [], runs),
             description_key=DESCRIPTION_KEY,
             documents=sorted(DOCUMENT_KEYS),
             machine_keys=MACHINE_KEYS,
@@ -192,8 +197,13 @@ def render(runs: Runs, groups: list[Group] | None = None) -> str:
     )
 
 
-def write_report(paths: list[Path], out: Path, json_out: Path | None = None) -> Path:
-    return write_runs(load_runs(paths), out, json_out)
+def write_report(
+    paths: list[Path],
+    out: Path,
+    json_out: Path | None = None,
+    regressions: list[Regression] | None = None,
+) -> Path:
+    return write_runs(load_runs(paths), out, json_out, regressions)
 
 
 def _write(out: Path, text: str) -> None:
@@ -203,10 +213,20 @@ def _write(out: Path, text: str) -> None:
     tmp.replace(out)  # readers never see half a report
 
 
-def write_runs(runs: Runs, out: Path, json_out: Path | None = None) -> Path:
-    """The HTML report (and, given `json_out`, the verdicts as data), from one analysis."""
+def write_runs(
+    runs: Runs,
+    out: Path,
+    json_out: Path | None = None,
+    regressions: list[Regression] | None = None,
+) -> Path:
+    """The HTML report (and, given `json_out`, the verdicts as data), from one analysis; with
+    the open regressions of record of each environment."""
     groups = analyse(runs.samples, runs.machines, runs.partial, runs.platforms, runs.history)
-    _write(out, render(runs, groups))
+    _write(out, render(runs, groups, regressions))
     if json_out is not None:
-        _write(json_out, json.dumps(verdicts(groups), indent=1, allow_nan=False) + "\n")
+
+        def regs(g: Group) -> list[OpenRegression]:
+            return open_in(g.env, regressions or [], runs)
+
+        _write(json_out, json.dumps(verdicts(groups, regs), indent=1, allow_nan=False) + "\n")
     return out
