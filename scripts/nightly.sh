@@ -11,10 +11,10 @@
 # TRIPTYCH_STORE=postgresql://... adds the shared store; TRIPTYCH_GATE_HISTORY (default 7) is how
 # many earlier runs of this machine the gate compares against, TRIPTYCH_GATE_CALIBRATE (default
 # 5) how many it needs before it decides. The gate keeps its regressions of record in
-# $RESULTS/regressions.record. Gate exit codes: 0 pass, 1 regression (tonight's, or one of
-# record still open), 2 undecided:
-# calibrating (fewer earlier runs than that) or refused (not comparable, e.g. the kernel
-# changed): neither a pass nor a regression.
+# $RESULTS/regressions.record. Gate exit codes: 0 pass, 1 regression (a confirmed one still
+# open: two regressed nights, or a step over the series), 2 undecided: a suspected regression
+# (one night), calibrating (fewer earlier runs than that) or refused (not comparable, e.g. the
+# kernel changed): neither a pass nor a regression.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 RESULTS=${TRIPTYCH_RESULTS:-/var/lib/triptych/results}
@@ -58,8 +58,8 @@ case "${1:-}" in
       0) summary "**Gate passed.**" ;;
       1) summary "**Gate failed: a platform regressed** (see the table above). A regression stays open, and the gate failing, until it reverts or someone accepts it: \`triptych accept $RESULTS --list\`."
          echo "::error::triptych gate: regression" ;;
-      2) summary "**Gate undecided: not a pass, not a regression.** Calibrating (too few earlier runs in this environment and scenario: see the note above) or refused (the newest run could not be compared: see the message); the gate decides once there is enough history in this environment."
-         echo "::warning::triptych gate undecided (calibrating or not comparable), not a regression" ;;
+      2) summary "**Gate undecided: not a pass, not a regression.** A suspected regression (one regressed night: the next night confirms or clears it; see the notes above), calibrating (too few earlier runs in this environment and scenario) or refused (the newest run could not be compared: see the message)."
+         echo "::warning::triptych gate undecided (a suspected regression, calibrating or not comparable), not a regression" ;;
     esac
     exit "$status"
     ;;

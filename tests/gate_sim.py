@@ -71,11 +71,21 @@ def measured_spreads(paths: list[Path] | None = None) -> Spreads:
 
 
 def simulate_runs(
-    spreads: Spreads, rng: np.random.Generator, nights: int, runs: int, rounds: int
+    spreads: Spreads,
+    rng: np.random.Generator,
+    nights: int,
+    runs: int,
+    rounds: int,
+    df: float | None = None,
 ) -> np.ndarray:
-    """Values of shape (nights, metrics, runs, rounds) around 1000, unchanged."""
+    """Values of shape (nights, metrics, runs, rounds) around 1000, unchanged; run effects
+    Gaussian, or Student-t with `df` degrees of freedom scaled to the same spread."""
     m = len(spreads.keys)
-    b = rng.standard_normal((nights, m, runs, 1)) * spreads.between[:, None, None]
+    if df is None:
+        unit = rng.standard_normal((nights, m, runs, 1))
+    else:
+        unit = rng.standard_t(df, (nights, m, runs, 1)) / math.sqrt(df / (df - 2))
+    b = unit * spreads.between[:, None, None]
     e = rng.standard_normal((nights, m, runs, rounds)) * spreads.within[:, None, None]
     values: np.ndarray = 1000 * np.exp(b + e)
     return values

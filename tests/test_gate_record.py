@@ -76,7 +76,9 @@ def test_a_regression_stays_open_and_out_of_the_baseline_until_it_reverts(
     night("0001_unchanged1.json", results / "0007_bad1.json", "2026-11-30T02:00:00+00:00", 2.0,
           NEW_ENGINE)  # fmt: skip
     code, out = gate(results, capsys)
-    assert code == 1, out
+    assert code == 2, out  # one night: suspected, undecided
+    assert "SUSPECTED (one night" in out
+    assert "regression(s) suspected" in out
     first = opened(results)
     assert first
     assert {(r.case, r.platform) for r in first} == {(CASE, PLATFORM)}
@@ -87,12 +89,16 @@ def test_a_regression_stays_open_and_out_of_the_baseline_until_it_reverts(
     assert "docker-bridge engine\\_version 20.10.24+dfsg1 -&gt; 24.0.9" in out
     assert "commit df07d735f255 -&gt; c0ffee000000" in out
     assert "regression(s) opened tonight" in out
-    # Night 8: still slow. Still open, with both nights; tonight's baseline leaves night 7 out.
+    assert all(r.confirmed == "" for r in first)
+    # Night 8: still slow. Confirmed: the gate fails; open with both nights, and tonight's
+    # baseline leaves night 7 out.
     night("0002_unchanged2.json", results / "0008_bad2.json", "2026-12-01T02:00:00+00:00", 2.0,
           NEW_ENGINE)  # fmt: skip
     code, out = gate(results, capsys)
     assert code == 1, out
     assert {r.nights for r in opened(results)} == {("0007_bad1", "0008_bad2")}
+    assert {r.confirmed for r in opened(results)} == {"0008_bad2"}
+    assert "confirmed on 0008\\_bad2" in out
     assert "have nights left out of their baseline by a regression of record" in out
     # Night 9: back to normal. It reverts; the gate passes; nothing is open.
     night("0003_unchanged3.json", results / "0009_fixed.json", "2026-12-02T02:00:00+00:00", 1.0)
@@ -136,7 +142,7 @@ def test_an_accepted_regression_is_the_new_normal(
         [("0001_unchanged1.json", "2026-11-30"), ("0002_unchanged2.json", "2026-12-01")]
     ):
         night(src, results / f"000{7 + i}_bad{i}.json", f"{date}T02:00:00+00:00", 2.0)
-        assert gate(results, capsys)[0] == 1
+        assert gate(results, capsys)[0] == [2, 1][i]  # suspected, then confirmed
     regs = opened(results)
     assert regs
     code = main(["accept", str(results), "--list"])
@@ -210,7 +216,7 @@ def test_the_report_lists_open_regressions_with_what_changed(
 ) -> None:
     night("0001_unchanged1.json", results / "0007_bad1.json", "2026-11-30T02:00:00+00:00", 2.0,
           NEW_ENGINE)  # fmt: skip
-    assert gate(results, capsys)[0] == 1
+    assert gate(results, capsys)[0] == 2
     # A record that someone else edited: a hostile case name is text in the page, never markup.
     doc = json.loads((results / record.FILE).read_text())
     doc["regressions"][0]["case"] = "<script>alert(1)</script>"

@@ -321,7 +321,8 @@ def test_the_nightly_gate_calibrates_until_it_has_enough_runs(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     """Fewer earlier runs than --calibrate (5 by default): the comparison is printed, the night
-    is not a pass (2), and a regression found all the same still fails (1)."""
+    is not a pass (2); a regression found all the same is suspected (2), and fails (1) once the
+    next night confirms it."""
     results = tmp_path / "results"
     results.mkdir()
     for i in range(3):
@@ -335,7 +336,13 @@ def test_the_nightly_gate_calibrates_until_it_has_enough_runs(
     assert "calibrating" not in capsys.readouterr().out
     write_run(results / "0004_n.json", ["host", "docker-bridge"], 7,
               noisy({"docker-bridge": 3.0}, seed=9), date="2026-11-24T02:00:00")  # fmt: skip
-    assert main(["compare", str(results), "--last", "7"]) == 1
+    assert main(["compare", str(results), "--last", "7"]) == 2
     out = capsys.readouterr().out
     assert "calibrating: 3 of 5" in out
     assert "### Regressions" in out
+    assert "regression(s) suspected" in out
+    # A second night as bad confirms it: that fails, calibrating or not.
+    write_run(results / "0005_n.json", ["host", "docker-bridge"], 7,
+              noisy({"docker-bridge": 3.0}, seed=10), date="2026-11-25T02:00:00")  # fmt: skip
+    assert main(["compare", str(results), "--last", "7"]) == 1
+    assert "confirmed on 0005\\_n" in capsys.readouterr().out

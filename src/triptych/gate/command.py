@@ -85,9 +85,9 @@ def _record_path(args: argparse.Namespace) -> Path | None:
 
 
 def compare(args: argparse.Namespace) -> int:
-    """`triptych compare`: exit 0 passes, 1 is a regression (found tonight, or of record and not
-    accepted) or a missing case, 2 is a nightly gate still calibrating (fewer earlier runs than
-    --calibrate) that found none."""
+    """`triptych compare`: exit 0 passes, 1 is a regression (with a record of them: a confirmed
+    one still open) or a missing case, 2 is undecided: a nightly gate still calibrating (fewer
+    earlier runs than --calibrate), or with a suspected regression (one night so far)."""
     # Bad arguments fail before any I/O.
     threshold = percent(str(args.threshold), "--threshold")
     thresholds = parse_thresholds(args.metric_threshold)
@@ -117,18 +117,23 @@ def compare(args: argparse.Namespace) -> int:
     calibrating = args.last is not None and nights < args.calibrate
     if calibrating:
         notes.insert(0, calibrating_note(nights, args.calibrate))
-    of_record: list[str] = []
+    still: list[record.Regression] | None = None
     if kept is not None:
-        of_record = _keep(kept, found, steps, history, chosen, notes)
+        still = _keep(kept, found, steps, history, chosen, notes)
+    everything = chosen.everything or chosen.current
+    of_record = memory.open_lines(still or [], everything, history)
     stepped = [s for s in steps if s.regression]
     _say(markdown(found, chosen.base_name, chosen.cur_name, notes, of_record, _steps(stepped)))
-    failed = (
-        any(c.regression for c in found)
-        or bool(stepped)
-        or bool(of_record)
-        or (lacking and not args.allow_missing)
-    )
-    return 1 if failed else 2 if calibrating else 0
+    if lacking and not args.allow_missing:
+        return 1
+    if still is None:  # no record: tonight alone decides
+        regressed = any(c.regression for c in found) or bool(stepped)
+        return 1 if regressed else 2 if calibrating else 0
+    # With a record, a regression fails once confirmed (a second night, or a lasting step);
+    # one night alone is suspected: undecided, as Pinpoint's UNKNOWN is.
+    if any(r.confirmed for r in still):
+        return 1
+    return 2 if calibrating or still else 0
 
 
 def _not_empty(chosen: Chosen) -> None:
@@ -167,9 +172,9 @@ def _keep(
     history: memory.History,
     chosen: Chosen,
     notes: list[str],
-) -> list[str]:
+) -> list[record.Regression]:
     """Update the record with tonight (its findings, and its series' steps), save it, and
-    return the open regressions' lines."""
+    return this history's open regressions."""
     newest = chosen.cur_name
     kept.regressions, opened, reverted = memory.tonight(
         kept.regressions, found, history, newest, memory.newest_date(chosen.current)
@@ -191,7 +196,15 @@ def _keep(
         f"{r.case} / {r.metric} / {r.platform}: reverted tonight (open since {r.first_run})"
         for r in reverted
     ]
-    return memory.open_lines(kept.regressions, everything, history)
+    still = memory.open_now(kept.regressions, history)
+    suspected = [r for r in still if not r.confirmed]
+    if suspected:
+        notes.append(
+            f"{len(suspected)} regression(s) suspected: one regressed night each; the gate "
+            "fails when the next night regresses again (it confirms them) and clears them when "
+            "it is back within the threshold; until then the gate is undecided (exit 2)"
+        )
+    return still
 
 
 def accept(args: argparse.Namespace) -> int:

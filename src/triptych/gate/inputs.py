@@ -67,8 +67,8 @@ def check_window(window: int) -> None:
 def calibrating_note(history: int, needed: int) -> str:
     return (
         f"calibrating: {history} of {needed} earlier runs in this environment and scenario; "
-        f"the gate decides once it has {needed} (this night is not a pass; a regression "
-        "already found still fails)"
+        f"the gate decides once it has {needed} (this night is not a pass; a confirmed "
+        "regression still fails)"
     )
 
 

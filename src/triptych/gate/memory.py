@@ -103,9 +103,10 @@ def tonight(
     newest_date: str,
 ) -> tuple[list[Regression], list[Regression], list[Regression]]:
     """The record after tonight, with the regressions opened and the ones reverted tonight.
-    An open regression stays open on a night that regresses again or that is not clearly back
-    (its cost above 1 + its margin); it reverts on a night that is not a regression and is within
-    its margin of the good baseline."""
+    A regression found tonight opens suspected; the next night that regresses again confirms
+    it. An open regression stays open on a night that regresses again or that is not clearly
+    back (its cost above 1 + its margin); it reverts on a night that is not a regression and is
+    within its margin of the good baseline."""
     by_key = {(c.case, c.metric, c.platform): c for c in found}
     out: list[Regression] = []
     opened: list[Regression] = []
@@ -123,7 +124,8 @@ def tonight(
             out.append(done)
             reverted.append(done)
         else:
-            out.append(replace(r, nights=(*r.nights, newest)))
+            confirmed = r.confirmed or (newest if c.regression else "")
+            out.append(replace(r, nights=(*r.nights, newest), confirmed=confirmed))
         still.add(r.key)
     gone = excluded(regressions, history)
     for c in found:
@@ -144,15 +146,23 @@ def newest_date(current: Runs) -> str:
     return str(dates.iloc[0]) if not dates.empty else ""
 
 
+def open_now(record: list[Regression], history: History) -> list[Regression]:
+    return [r for r in mine(record, history) if r.state == OPEN]
+
+
 def open_lines(record: list[Regression], runs: Runs, history: History) -> list[str]:
-    """One line per open regression of this history: first night, nights open, what changed."""
+    """One line per open regression of this history: suspected or confirmed, first night,
+    nights open, what changed."""
     lines = []
-    for r in mine(record, history):
-        if r.state != OPEN:
-            continue
+    for r in open_now(record, history):
         changed = what_changed(runs, r.last_good, r.first_run)
+        status = (
+            f"confirmed on {r.confirmed}"
+            if r.confirmed
+            else "SUSPECTED (one night: the next night confirms or clears it)"
+        )
         lines.append(
-            f"{r.case} / {r.metric} / {r.platform}: open since {r.first_run} "
+            f"{r.case} / {r.metric} / {r.platform}: {status}; open since {r.first_run} "
             f"({r.first_date[:10] or 'undated'}; {len(r.nights)} night(s), first {r.cost:.2f}x "
             f"worse); changed since {r.last_good or 'no good night'}: "
             + ("; ".join(changed) if changed else "nothing recorded")

@@ -1,7 +1,8 @@
 """Regressions of record: a regression the nightly gate found stays open, night after night,
 until a person accepts it (`triptych accept`, with a reason, recorded with who and when) or it
 reverts; the nights it is open are kept out of its metric's baseline, so a regression never
-becomes the normal it is judged against.
+becomes the normal it is judged against. One regressed night makes it suspected; a second
+(or a step over the series, which lasted three nights) confirms it.
 
 The record is a JSON file beside the machine's runs (`regressions.record` in the results
 directory; scripts/nightly.sh passes it with a store as well). It is read as untrusted input,
@@ -17,7 +18,9 @@ Schema `triptych-regressions/1`:
                     "nights": [runs],               # the nights it was open (out of the baseline)
                     "state": "open" | "accepted" | "reverted",
                     "closed_run": str,              # the night it reverted ("" otherwise)
-                    "accepted_by", "accepted_at", "reason": str}]}   # "" unless accepted
+                    "accepted_by", "accepted_at", "reason": str,   # "" unless accepted
+                    "confirmed": str}]}   # the night a second regressed night (or a step
+                                          # over the series) confirmed it; "": suspected
 """
 
 from __future__ import annotations
@@ -61,6 +64,7 @@ class Regression:
     accepted_by: str = ""
     accepted_at: str = ""
     reason: str = ""
+    confirmed: str = ""  # the night that confirmed it ("": one night so far, suspected)
 
     @property
     def key(self) -> Key:

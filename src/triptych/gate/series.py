@@ -121,6 +121,7 @@ def opened_by_shifts(
             s.last_good,
             s.cost,
             s.nights,
+            confirmed=s.nights[-1],  # it lasted MIN_SEGMENT nights or more
         )
         for s in found
         if s.regression and s.key not in open_keys
