@@ -55,12 +55,6 @@ def excluded(regressions: list[Regression], history: History) -> dict[Key, set[s
     return out
 
 
-def held_out(regressions: list[Regression], history: History) -> int:
-    """How many more baseline runs to read than --last, so that each metric still has that many
-    once its left-out nights are gone."""
-    return max((len(v) for v in excluded(regressions, history).values()), default=0)
-
-
 def baseline_without(
     sides: Sides, regressions: list[Regression], history: History, last: int
 ) -> tuple[Sides, list[str]]:
@@ -69,8 +63,10 @@ def baseline_without(
     out = excluded(regressions, history)
     base: dict[Key, Series] = {}
     empty = []
+    held = 0
     for key, s in sides.base.items():
         gone = out.get(key, set())
+        held += bool(gone & set(s.runs))
         keep = [r for r in history.order if r in s.runs and r not in gone][-last:]
         if not keep:
             empty.append(" / ".join(key))
@@ -81,11 +77,10 @@ def baseline_without(
             setups={r: s.setups[r] for r in keep if r in s.setups},
         )
     notes = []
-    if out:
+    if held:
         notes.append(
-            f"{sum(1 for k in out if k in sides.base)} metric(s) have nights left out of their "
-            "baseline by a regression of record (its open nights, or the nights before an "
-            "accepted one)"
+            f"{held} metric(s) have nights left out of their baseline by a regression of record "
+            "(its regressed nights, open or reverted, or the nights before an accepted one)"
         )
     if empty:
         notes.append(
