@@ -13,9 +13,7 @@ from datetime import UTC, datetime
 import pandas as pd
 
 from triptych.errors import TriptychError
-from triptych.results.load import Runs, chronological
-
-CLOCK_SKEW = pd.Timedelta(minutes=10)
+from triptych.results.load import CLOCK_SKEW, Runs, chronological
 
 
 def subset(runs: Runs, keys: list[str], warnings: list[str] | None = None) -> Runs:

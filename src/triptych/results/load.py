@@ -27,6 +27,11 @@ from triptych.results.sources import find_runs, session_in, sources
 ENV_KEYS = ("cpu_model", "cpu_count_logical", "kernel", "host_virtualization")
 
 
+# How far into the future a run's date may be and still be believed (a clock a little off):
+# beyond it the gate and the store leave the run out rather than take it as the newest.
+CLOCK_SKEW = pd.Timedelta(minutes=10)
+
+
 def chronological(df: pd.DataFrame) -> pd.DataFrame:
     """Rows ordered by when their run was taken: dates parsed (a journal's naive date read as
     UTC, like the saved runs' "+00:00"), never as text or as category codes."""

@@ -15,9 +15,8 @@ from typing import Any
 import pandas as pd
 from psycopg import sql
 
-from triptych.gate.history import CLOCK_SKEW
 from triptych.results.columns import COLUMNS, STORED, TYPED
-from triptych.results.load import Runs, run_key
+from triptych.results.load import CLOCK_SKEW, Runs, run_key
 from triptych.store.schema import current
 from triptych.store.url import StoreError
 
