@@ -9,11 +9,15 @@ run means beyond what `within` explains.
 
 from __future__ import annotations
 
+import hashlib
+import json
 import math
+import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+import pytest
 
 from triptych.gate.compare import DEFAULT_THRESHOLD, Key, floor_of, noise_group, series
 from triptych.gate.stats import Rounds, gate_tests, regressions
@@ -140,3 +144,38 @@ def power(
     costs[metric] = cost
     cur = worse(spreads, simulate_runs(spreads, rng, nights, 1, rounds), costs)
     return float(gate(spreads, cur, hist)[:, metric].mean())
+
+
+def copied_spreads(tmp_path_factory: pytest.TempPathFactory, folder: Path) -> Spreads:
+    """The spreads of the real runs in folder, read from copies (reading writes a cache beside
+    a run)."""
+    where = tmp_path_factory.mktemp(folder.name)
+    for run in sorted(folder.glob("*.json")):
+        shutil.copy(run, where / run.name)
+    return measured_spreads(sorted(where.glob("*.json")))
+
+
+# A real run replayed as another night: sysbench in a container made slower.
+CASE, PLATFORM = "cpu-sysbench", "docker-bridge"
+
+
+def night(src: str, dst: Path, date: str, factor: float, engine: str = "") -> Path:
+    """A copy of a real run taken on `date`, with sysbench's figures in a container `factor`
+    times worse (less of what should be high, more of what should be low); given `engine`, at
+    a new commit with that Docker engine (what the gate names as changed)."""
+    doc = json.loads((HISTORY / src).read_text())
+    doc["datetime"] = date
+    tag = hashlib.sha256(dst.stem.encode()).hexdigest()[:6]
+    doc["machine_info"]["triptych"]["session"] = f"{date[:10].replace('-', '')}020000-{tag}"
+    if engine:
+        doc["commit_info"]["id"] = "c0ffee" + "0" * 34
+    for bench in doc["benchmarks"]:
+        info = bench["extra_info"]
+        if engine and "engine_version" in info["platform_metadata"]:
+            info["platform_metadata"]["engine_version"] = engine
+        if (info["case"], info["platform"]) != (CASE, PLATFORM):
+            continue
+        for s in info["samples"]:
+            s["value"] = s["value"] / factor if s["higher_is_better"] else s["value"] * factor
+    dst.write_text(json.dumps(doc))
+    return dst

@@ -6,7 +6,6 @@ night effects alike, and how soon a step is caught."""
 
 from __future__ import annotations
 
-import shutil
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -16,7 +15,7 @@ import pytest
 from scipy import stats as st
 from scipy.stats import binomtest
 
-from tests.gate_sim import HISTORY, Spreads, measured_spreads
+from tests.gate_sim import CASE, HISTORY, PLATFORM, Spreads, copied_spreads, night
 from triptych.gate.changepoint import MIN_SEGMENT, _t_by_split, step, winsorized
 from triptych.gate.compare import Sides
 from triptych.gate.history import newest_against_history
@@ -74,8 +73,6 @@ def test_a_step_in_real_runs_is_found_from_its_first_night(tmp_path: Path) -> No
     """A month of nights replayed from the six real unchanged runs, the last four with sysbench
     in a container 1.3x slower: the series test names the step's first night and its four
     nights, and nothing else (the real runs' own night-to-night noise is all the rest has)."""
-    from tests.test_gate_record import CASE, PLATFORM, night  # noqa: PLC0415
-
     real = sorted(p.name for p in HISTORY.glob("*.json"))
     first = datetime(2026, 11, 1, 2, tzinfo=UTC)
     for i in range(WINDOW):
@@ -100,10 +97,7 @@ def test_a_step_in_real_runs_is_found_from_its_first_night(tmp_path: Path) -> No
 
 @pytest.fixture(scope="module")
 def spreads(tmp_path_factory: pytest.TempPathFactory) -> Spreads:
-    where = tmp_path_factory.mktemp("history-cp")
-    for run in sorted(HISTORY.glob("*.json")):
-        shutil.copy(run, where / run.name)
-    return measured_spreads(sorted(where.glob("*.json")))
+    return copied_spreads(tmp_path_factory, HISTORY)
 
 
 Effects = Callable[[np.random.Generator, tuple[int, ...]], np.ndarray]

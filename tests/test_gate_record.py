@@ -4,7 +4,6 @@ its metric's baseline, until a person accepts it or it reverts; the record is un
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import shutil
@@ -12,36 +11,12 @@ from pathlib import Path
 
 import pytest
 
+from tests.gate_sim import CASE, HISTORY, PLATFORM, night
 from triptych.cli import main
 from triptych.gate import memory, record
 from triptych.gate.compare import Sides
 from triptych.gate.history import newest_against_history
 from triptych.results.load import load_runs
-
-HISTORY = Path(__file__).parent / "data" / "history"
-CASE, PLATFORM = "cpu-sysbench", "docker-bridge"
-
-
-def night(src: str, dst: Path, date: str, factor: float, engine: str = "") -> Path:
-    """A copy of a real run taken on `date`, with sysbench's figures in a container `factor`
-    times worse (less of what should be high, more of what should be low); given `engine`, at
-    a new commit with that Docker engine (what the gate names as changed)."""
-    doc = json.loads((HISTORY / src).read_text())
-    doc["datetime"] = date
-    tag = hashlib.sha256(dst.stem.encode()).hexdigest()[:6]
-    doc["machine_info"]["triptych"]["session"] = f"{date[:10].replace('-', '')}020000-{tag}"
-    if engine:
-        doc["commit_info"]["id"] = "c0ffee" + "0" * 34
-    for bench in doc["benchmarks"]:
-        info = bench["extra_info"]
-        if engine and "engine_version" in info["platform_metadata"]:
-            info["platform_metadata"]["engine_version"] = engine
-        if (info["case"], info["platform"]) != (CASE, PLATFORM):
-            continue
-        for s in info["samples"]:
-            s["value"] = s["value"] / factor if s["higher_is_better"] else s["value"] * factor
-    dst.write_text(json.dumps(doc))
-    return dst
 
 
 @pytest.fixture

@@ -5,7 +5,6 @@ variance prior, Holm with comparisons not made) against values computed by other
 from __future__ import annotations
 
 import math
-import shutil
 from collections.abc import Callable
 from pathlib import Path
 
@@ -19,10 +18,10 @@ from tests.gate_sim import (
     HISTORY,
     SERVICES_HISTORY,
     Spreads,
+    copied_spreads,
     emulated,
     false_alarms,
     gate,
-    measured_spreads,
     power,
     simulate_runs,
     worse,
@@ -38,10 +37,7 @@ NIGHTS = 2000
 
 @pytest.fixture(scope="module")
 def spreads(tmp_path_factory: pytest.TempPathFactory) -> Spreads:
-    where = tmp_path_factory.mktemp("history")
-    for run in sorted(HISTORY.glob("*.json")):
-        shutil.copy(run, where / run.name)  # reading writes a cache beside the run
-    return measured_spreads(sorted(where.glob("*.json")))
+    return copied_spreads(tmp_path_factory, HISTORY)
 
 
 def test_the_spreads_come_from_several_real_runs(spreads: Spreads) -> None:
@@ -55,10 +51,7 @@ def test_the_spreads_come_from_several_real_runs(spreads: Spreads) -> None:
 
 @pytest.fixture(scope="module")
 def services_spreads(tmp_path_factory: pytest.TempPathFactory) -> Spreads:
-    where = tmp_path_factory.mktemp("history-services")
-    for run in sorted(SERVICES_HISTORY.glob("*.json")):
-        shutil.copy(run, where / run.name)
-    return measured_spreads(sorted(where.glob("*.json")))
+    return copied_spreads(tmp_path_factory, SERVICES_HISTORY)
 
 
 def test_the_floors_cover_the_spreads_measured(spreads: Spreads, services_spreads: Spreads) -> None:

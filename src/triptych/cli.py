@@ -22,11 +22,11 @@ from triptych.store.choice import ENV, store_url
 
 def _report(args: argparse.Namespace) -> int:
     url = store_url(args.store, files_named=bool(args.runs))
+    given = Path(args.regressions) if args.regressions else None
     if url is not None:
         from triptych.store.commands import report_runs  # noqa: PLC0415 - psycopg on demand
 
         json_out = Path(args.json) if args.json else None
-        given = Path(args.regressions) if args.regressions else None
         out = write_runs(
             report_runs(url, args.machine, args.since),
             Path(args.output),
@@ -35,7 +35,6 @@ def _report(args: argparse.Namespace) -> int:
         )
     else:
         runs = [Path(r) for r in args.runs] or [Path(".benchmarks")]
-        given = Path(args.regressions) if args.regressions else None
         out = write_report(
             runs, Path(args.output), Path(args.json) if args.json else None, records_in(runs, given)
         )

@@ -176,14 +176,15 @@ def _keep(
     """Update the record with tonight (its findings, and its series' steps), save it, and
     return this history's open regressions."""
     newest = chosen.cur_name
+    runs = (chosen.everything or chosen.current).samples.drop_duplicates("run")
+    dates = {
+        str(k): v if isinstance(v, str) else ""
+        for k, v in zip(runs.run, runs.run_date, strict=True)
+    }
     kept.regressions, opened, reverted = memory.tonight(
-        kept.regressions, found, history, newest, memory.newest_date(chosen.current)
+        kept.regressions, found, history, newest, dates.get(newest, "")
     )
-    everything = chosen.everything or chosen.current
-    dates = everything.samples.drop_duplicates("run").set_index("run").run_date.astype(str)
-    by_steps = series.opened_by_shifts(
-        steps, kept.regressions, history, {str(k): v for k, v in dates.items()}
-    )
+    by_steps = series.opened_by_shifts(steps, kept.regressions, history, dates)
     kept.regressions += by_steps
     record.save(kept)
     if opened or by_steps:

@@ -136,11 +136,6 @@ def tonight(
     return out, opened, reverted
 
 
-def newest_date(current: Runs) -> str:
-    dates = current.samples.run_date.dropna().astype(str)
-    return str(dates.iloc[0]) if not dates.empty else ""
-
-
 def open_now(record: list[Regression], history: History) -> list[Regression]:
     return [r for r in mine(record, history) if r.state == OPEN]
 

@@ -32,7 +32,6 @@ import os
 import tempfile
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
-from typing import Any
 
 from triptych.errors import TriptychError
 from triptych.private_path import check_dir
@@ -149,7 +148,7 @@ def save(record: Record) -> None:
     """Write the record atomically, only into a directory that is provably ours, never through
     a link (a temporary file of our own, renamed over the old one)."""
     folder = check_dir(record.path.parent, "the directory of the regressions record")
-    doc = {"schema": SCHEMA, "regressions": [_plain(r) for r in record.regressions]}
+    doc = {"schema": SCHEMA, "regressions": [asdict(r) for r in record.regressions]}
     fd, tmp = tempfile.mkstemp(dir=folder, prefix=".tmp-regressions-")  # O_EXCL: never a link
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as f:
@@ -161,12 +160,6 @@ def save(record: Record) -> None:
         with contextlib.suppress(OSError):
             os.unlink(tmp)
         raise
-
-
-def _plain(r: Regression) -> dict[str, Any]:
-    out = asdict(r)
-    out["nights"] = list(r.nights)
-    return out
 
 
 def accept(

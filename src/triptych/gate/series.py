@@ -11,10 +11,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from triptych.gate.changepoint import MIN_SEGMENT, WINDOW, Step, step
+from triptych.gate.changepoint import WINDOW, Step, step
 from triptych.gate.compare import Key, Sides
-from triptych.gate.memory import History, excluded
-from triptych.gate.record import OPEN, Regression
+from triptych.gate.memory import History, excluded, open_now
+from triptych.gate.record import Regression
 from triptych.verdict.stats import ALPHA, adjust
 
 
@@ -108,9 +108,7 @@ def opened_by_shifts(
 ) -> list[Regression]:
     """The regressions of record the night's steps open: a worse step on a metric with no open
     regression of its own in this history."""
-    open_keys = {
-        r.key for r in regressions if r.state == OPEN and r.of(history.env, history.scenario)
-    }
+    open_keys = {r.key for r in open_now(regressions, history)}
     return [
         Regression(
             *s.key,
@@ -121,11 +119,8 @@ def opened_by_shifts(
             s.last_good,
             s.cost,
             s.nights,
-            confirmed=s.nights[-1],  # it lasted MIN_SEGMENT nights or more
+            confirmed=s.nights[-1],  # it lasted changepoint.MIN_SEGMENT nights or more
         )
         for s in found
         if s.regression and s.key not in open_keys
     ]
-
-
-__all__ = ["MIN_SEGMENT", "Shift", "nightly", "opened_by_shifts", "shifts"]
