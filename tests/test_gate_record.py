@@ -203,6 +203,7 @@ def test_the_report_lists_open_regressions_with_what_changed(
     listed = group["open_regressions"]
     assert [r["case"] for r in listed] == ["<script>alert(1)</script>"]  # sysbench's one metric
     assert all(r["first_run"] == "0007_bad1" and r["nights"] == 1 for r in listed)
+    assert all(r["confirmed"] == "" for r in listed)  # one night: suspected
     assert all(
         "docker-bridge engine_version 20.10.24+dfsg1 -> 24.0.9" in r["changed"] for r in listed
     )
@@ -210,6 +211,7 @@ def test_the_report_lists_open_regressions_with_what_changed(
     section = html.split("Open regressions of record (", 1)[1].split("</section>", 1)[0]
     assert section.startswith(f"{len(opened(results))})")
     assert "0007_bad1 (2026-11-30)" in section
+    assert '<td class="l"><b>suspected</b></td>' in section
     assert "docker-bridge engine_version 20.10.24+dfsg1 -&gt; 24.0.9" in section
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in section
     assert "<script>alert" not in html

@@ -362,8 +362,9 @@ def markdown(
         steps,
     )
     lines += _listed(
-        f"Open regressions of record ({len(of_record or [])}): the gate fails until each is "
-        "accepted (`triptych accept`) or reverts",
+        f"Open regressions of record ({len(of_record or [])}): a confirmed one fails the gate "
+        "until it is accepted (`triptych accept`) or reverts; a suspected one leaves it "
+        "undecided",
         of_record,
     )
     for title, rows in (("Regressions", regressions), ("Improvements", improvements)):

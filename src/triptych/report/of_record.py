@@ -24,6 +24,7 @@ class OpenRegression:
     cost: float
     last_good: str
     changed: list[str]
+    confirmed: str  # the night that confirmed it; "": suspected (one night so far)
 
 
 def records_in(paths: list[Path], given: Path | None = None) -> list[Regression]:
@@ -45,6 +46,7 @@ def open_in(env: str, regressions: list[Regression], runs: Runs) -> list[OpenReg
             r.cost,
             r.last_good,
             what_changed(runs, r.last_good, r.first_run),
+            r.confirmed,
         )
         for r in regressions
         if r.state == OPEN and r.env == env
