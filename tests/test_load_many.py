@@ -11,9 +11,9 @@ import pandas as pd
 import pytest
 
 from tests.synthetic import noisy, write_run
-from triptych.results import load
+from triptych.results import digest, load
 
-RUNS = 20  # above load.PARALLEL_FROM: the pool takes part
+RUNS = 20  # above digest.PARALLEL_FROM: the pool takes part
 
 
 def _runs(where: Path) -> list[Path]:
@@ -26,17 +26,17 @@ def _runs(where: Path) -> list[Path]:
 def test_cached_fresh_and_pooled_digests_make_one_frame(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    assert load.PARALLEL_FROM < RUNS
+    assert digest.PARALLEL_FROM < RUNS
     runs = _runs(tmp_path)
     cold = load.load_runs([tmp_path]).samples  # every digest made in the pool, then cached
-    cache = tmp_path / load.CACHE_DIR
+    cache = tmp_path / digest.CACHE_DIR
     assert len(list(cache.iterdir())) == RUNS
     # One run rewritten (a new size and time: its cache no longer applies), one cache removed.
     write_run(runs[3], ["host", "docker-bridge"], 3, noisy({"docker-bridge": 2.0}, seed=99))
     os.utime(runs[3], ns=(1, 1))
     next(p for p in cache.iterdir() if p.name.startswith(runs[7].name)).unlink()
     mixed = load.load_runs([tmp_path]).samples
-    monkeypatch.setattr(load, "PARALLEL_FROM", 10**9)
+    monkeypatch.setattr(digest, "PARALLEL_FROM", 10**9)
     for p in cache.iterdir():
         p.unlink()
     serial = load.load_runs([tmp_path]).samples

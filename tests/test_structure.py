@@ -95,6 +95,19 @@ def test_plugin_and_scenario_load_without_docker_or_libvirt() -> None:
     assert out.stdout.strip() == "[]"
 
 
+def test_the_command_and_the_run_reader_load_without_numpy_or_pandas() -> None:
+    # The report forks its readers before importing its analysis (results/digest.py): a reader
+    # that pulled in numpy or pandas would make every worker large and the cold report slow.
+    code = (
+        "import sys; import triptych.cli, triptych.results.digest; "
+        "print(sorted({m.split('.')[0] for m in sys.modules} & {'numpy', 'pandas', 'scipy'}))"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True
+    )
+    assert out.stdout.strip() == "[]"
+
+
 # The tests of what is computed from captured output and saved data: they need no engine.
 ENGINE_FREE_TESTS = (
     "tests/test_parsers.py",

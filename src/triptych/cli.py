@@ -11,11 +11,9 @@ from typing import Any
 
 from triptych import machine_lock
 from triptych.errors import TriptychError
-from triptych.gate import CALIBRATE
-from triptych.gate.changepoint import WINDOW
+from triptych.gate import CALIBRATE, WINDOW
 from triptych.platforms.host_sweep import DEFAULT_SCRATCH
-from triptych.report.of_record import records_in
-from triptych.report.render import write_report, write_runs
+from triptych.results.digest import start
 from triptych.session import new_session_id, valid_session
 from triptych.store.choice import ENV, store_url
 
@@ -23,6 +21,14 @@ from triptych.store.choice import ENV, store_url
 def _report(args: argparse.Namespace) -> int:
     url = store_url(args.store, files_named=bool(args.runs))
     given = Path(args.regressions) if args.regressions else None
+    runs = [Path(r) for r in args.runs] or [Path(".benchmarks")]
+    # Saved runs begin to be read before the report's modules (pandas, numpy, scipy) are
+    # imported: the pool's workers are forked small and make digests meanwhile.
+    pending = None if url is not None else start(runs)
+    from triptych.report.of_record import records_in  # noqa: PLC0415 - after the workers start
+    from triptych.report.render import write_runs  # noqa: PLC0415
+    from triptych.results.load import load_runs  # noqa: PLC0415
+
     if url is not None:
         from triptych.store.commands import report_runs  # noqa: PLC0415 - psycopg on demand
 
@@ -34,9 +40,11 @@ def _report(args: argparse.Namespace) -> int:
             records_in([], given),
         )
     else:
-        runs = [Path(r) for r in args.runs] or [Path(".benchmarks")]
-        out = write_report(
-            runs, Path(args.output), Path(args.json) if args.json else None, records_in(runs, given)
+        out = write_runs(
+            load_runs(runs, pending),
+            Path(args.output),
+            Path(args.json) if args.json else None,
+            records_in(runs, given),
         )
     print(f"triptych: wrote {out}" + (f" and {args.json}" if args.json else ""))
     return 0

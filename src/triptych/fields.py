@@ -98,17 +98,26 @@ def items(d: Mapping[str, Any], key: str, default: Any = _MISSING) -> list[Any]:
 
 def meta_table(d: Mapping[str, Any], key: str) -> dict[str, str | int | float | bool]:
     """An object of plain values (text, true/false, finite numbers), as metadata is."""
-    out = table(d, key, {})
-    for k, v in out.items():
+    found = d.get(key, {}) if type(d) is dict else _get(d, key, {})
+    if type(found) is not dict:
+        found = table(d, key, {})  # a mapping of another kind, or the error naming the field
+    for k, v in found.items():
         kind = type(v)  # exact types: the JSON parser makes no subclasses (fast for 1000s)
-        if kind is str or kind is bool or (kind is int and -MAX_VALUE <= v <= MAX_VALUE):
+        if type(k) is str and (
+            kind is str
+            or kind is bool
+            or (kind is int and -MAX_VALUE <= v <= MAX_VALUE)
+            or (kind is float and -MAX_VALUE <= v <= MAX_VALUE)  # False for NaN
+        ):
             continue
+        if not isinstance(k, str):
+            raise FieldError(f"{key}: expected an object, got a key {type(k).__name__}")
         if isinstance(v, str | bool):
             continue
         if not isinstance(v, int | float):
             raise FieldError(f"{key}.{k}: expected a plain value, got {type(v).__name__}")
         finite(v, f"{key}.{k}")
-    return out
+    return dict(found)
 
 
 # A saved run of the nightly scenario is a few MiB; nothing we wrote comes near this.

@@ -6,3 +6,6 @@ and the compare command's output."""
 # (gate/stats.py moderates them; tests/test_gate_sim.py measured it at 5). Before that it is
 # calibrating: not a pass (exit 2), unless something already regressed.
 CALIBRATE = 5
+
+# The newest nights a change-point test reads by default (gate/changepoint.py).
+WINDOW = 30

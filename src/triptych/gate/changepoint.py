@@ -28,7 +28,6 @@ import numpy as np
 MIN_SEGMENT = 3  # nights on each side: a step is seen on its third night, a spike never alone
 WINSOR = 3.0  # robust standard deviations from the median beyond which a night is clipped
 PERMUTATIONS = 4999
-WINDOW = 30  # the newest nights tested by default
 
 
 @dataclass(frozen=True)

@@ -26,8 +26,9 @@ from triptych import families
 from triptych.errors import TriptychError
 from triptych.families import GROUPS
 from triptych.gate.stats import Rounds, Tests, gate_tests, setup_tests
+from triptych.results.digest import ENV_KEYS
 from triptych.results.labels import labelled
-from triptych.results.load import ENV_KEYS, Runs
+from triptych.results.load import Runs
 from triptych.verdict.effect import FASTER, SLOWER, Effect, describe
 from triptych.verdict.stats import Comparison, decide
 

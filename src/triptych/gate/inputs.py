@@ -8,7 +8,8 @@ from collections import Counter
 from collections.abc import Iterable
 
 from triptych.errors import TriptychError
-from triptych.gate.changepoint import MIN_SEGMENT, WINDOW
+from triptych.gate import WINDOW
+from triptych.gate.changepoint import MIN_SEGMENT
 from triptych.gate.compare import FLOOR, SETUPS
 from triptych.results.load import Runs
 

@@ -11,7 +11,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from triptych.gate.changepoint import WINDOW, Step, step
+from triptych.gate import WINDOW
+from triptych.gate.changepoint import Step, step
 from triptych.gate.compare import Key, Sides
 from triptych.gate.memory import History, excluded, open_now
 from triptych.gate.record import Regression

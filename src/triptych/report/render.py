@@ -21,7 +21,7 @@ from triptych.report.model import Group, Row
 from triptych.report.of_record import OpenRegression, open_in
 from triptych.report.summary import SummaryCell
 from triptych.results.costs import HOST
-from triptych.results.load import Runs, load_runs
+from triptych.results.load import Runs
 from triptych.tools import TOOLS
 from triptych.verdict.effect import Effect, count_difference, describe, factor
 from triptych.verdict.stats import MARGIN
@@ -195,15 +195,6 @@ def render(
             margin=MARGIN,
         )
     )
-
-
-def write_report(
-    paths: list[Path],
-    out: Path,
-    json_out: Path | None = None,
-    regressions: list[Regression] | None = None,
-) -> Path:
-    return write_runs(load_runs(paths), out, json_out, regressions)
 
 
 def _write(out: Path, text: str) -> None:

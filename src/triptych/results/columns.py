@@ -10,17 +10,15 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass
-from typing import Any
 
-import numpy as np
-
-# How a kind of value is held: in the DataFrame, in PostgreSQL, and the store's default for rows
+# How a kind of value is held: in the DataFrame (a dtype by name: no numpy import here, so the
+# loader's workers stay small), in PostgreSQL, and the store's default for rows
 # stored before the column existed.
-KINDS: dict[str, tuple[Any, str, str]] = {
+KINDS: dict[str, tuple[str, str, str]] = {
     "text": ("category", "text", "''"),
-    "real": (float, "double precision", "NULL"),
-    "int": (np.int64, "integer", "0"),
-    "flag": (bool, "boolean", "false"),
+    "real": ("float64", "double precision", "NULL"),
+    "int": ("int64", "integer", "0"),
+    "flag": ("bool", "boolean", "false"),
 }
 
 
@@ -37,7 +35,7 @@ class Col:
         return self.name if self.store == "" else str(self.store)
 
     @property
-    def dtype(self) -> Any:  # noqa: ANN401 - a numpy or pandas dtype
+    def dtype(self) -> str:
         return KINDS[self.kind][0]
 
     @property
@@ -83,7 +81,7 @@ COLUMNS_TABLE: tuple[Col, ...] = (
 
 COLUMNS = [c.name for c in COLUMNS_TABLE]
 # Columns that are not text (the others are categorical strings).
-TYPED: dict[str, Any] = {c.name: c.dtype for c in COLUMNS_TABLE if c.kind != "text"}
+TYPED: dict[str, str] = {c.name: c.dtype for c in COLUMNS_TABLE if c.kind != "text"}
 # The store's samples columns, in COPY order, and the DataFrame column each is filled from.
 STORED = {c.stored_as: c.name for c in COLUMNS_TABLE if c.store is not None}
 NULLABLE = frozenset(c.stored_as for c in COLUMNS_TABLE if c.store is not None and c.nullable)

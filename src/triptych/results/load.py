@@ -2,30 +2,18 @@
 
 from __future__ import annotations
 
-import contextlib
-import math
-import os
-import tempfile
 from collections.abc import Iterable
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
-import orjson
 import pandas as pd
 
-from triptych import fields
 from triptych.errors import TriptychError
-from triptych.private_path import UnsafePath, private_dir
-from triptych.record import RECORD_VERSION, CaseRecord
-from triptych.results.columns import COLUMNS, TYPED, table_digest
-from triptych.results.sources import find_runs, session_in, sources
-
-# What must match for two runs to be compared or trended together (pyperf's rule, ours).
-ENV_KEYS = ("cpu_model", "cpu_count_logical", "kernel", "host_virtualization")
-
+from triptych.results.columns import COLUMNS, TYPED
+from triptych.results.digest import TEXT, Pending, digest_of, start
+from triptych.results.sources import sources
 
 # How far into the future a run's date may be and still be believed (a clock a little off):
 # beyond it the gate and the store leave the run out rather than take it as the newest.
@@ -37,27 +25,6 @@ def chronological(df: pd.DataFrame) -> pd.DataFrame:
     UTC, like the saved runs' "+00:00"), never as text or as category codes."""
     when = pd.to_datetime(df.run_date.astype(str), utc=True, format="ISO8601", errors="coerce")
     return df.assign(_when=when).sort_values(["_when", "run"], kind="stable").drop(columns="_when")
-
-
-def env_key(machine: dict[str, Any]) -> str:
-    """The environment a run was taken in, as one comparable string."""
-    t = machine.get("triptych", {})
-    t = t if isinstance(t, dict) else {}
-    return " | ".join(f"{k}={_plain(t.get(k, '?'))}" for k in ENV_KEYS)
-
-
-def _plain(v: object) -> str:
-    return str(v) if isinstance(v, str | int | float | bool) else "?"
-
-
-def machine_of(doc: dict[str, Any]) -> dict[str, Any]:
-    """A run's machine_info, as an object whose `triptych` is an object (a damaged one: {})."""
-    machine = doc.get("machine_info")
-    if not isinstance(machine, dict):
-        return {}
-    if not isinstance(machine.get("triptych", {}), dict):
-        return {**machine, "triptych": {}}
-    return machine
 
 
 @dataclass
@@ -75,222 +42,16 @@ class Runs:
     history: pd.DataFrame | None = None
 
 
-def records_of(path: Path, doc: dict[str, Any]) -> list[CaseRecord]:
-    """The run's case records (plain pytest-benchmark results in the same file are skipped)."""
-    records = []
-    benchmarks = doc.get("benchmarks", [])
-    if not isinstance(benchmarks, list):
-        raise TriptychError(f"{path}: 'benchmarks' is not a list; remove it or restore it")
-    for bench in benchmarks:
-        info = bench.get("extra_info") if isinstance(bench, dict) else None
-        if isinstance(info, dict) and CaseRecord.is_record(info):
-            records.append(
-                CaseRecord.from_extra_info(info, f"{path}: benchmark {bench.get('name')}")
-            )
-    return records
-
-
-def platforms_of(records: list[CaseRecord]) -> dict[str, dict[str, Any]]:
-    out: dict[str, dict[str, Any]] = {}
-    for r in records:
-        out.setdefault(
-            f"{r.platform}.{r.profile}" if r.profile else r.platform, dict(r.platform_metadata)
-        )
-    return out
-
-
-def run_columns(path: Path, doc: dict[str, Any], records: list[CaseRecord]) -> dict[str, list[Any]]:
-    """The run's samples, column by column (fast for hundreds of runs)."""
-    cols: dict[str, list[Any]] = {c: [] for c in COLUMNS}
-    run = {
-        "run": path.stem,
-        "run_file": str(path),
-        "run_date": doc.get("datetime", ""),
-        "commit": commit_of(doc),
-        "env": env_key(machine_of(doc)),
-    }
-    for r in records:
-        n = len(r.samples)
-        per_case = {
-            **run,
-            "scenario": r.scenario,
-            "case": r.case,
-            "workload": r.workload,
-            "family": r.family,
-            "platform": r.platform,
-            "variant": r.variant,
-            "profile": r.profile,
-            "layer": _text(r.platform_metadata.get("layer")),
-            "acceleration": _text(r.platform_metadata.get("acceleration")),
-            "primary_metric": r.primary_metric or "",
-            "primary": r.primary_variant,
-            "emulated": r.emulated,
-            "rank": r.platform_rank,
-            "series": r.series,
-            "sweep_axis": r.sweep_axis,
-            "sweep_value": math.nan if r.sweep_value is None else r.sweep_value,
-        }
-        for key, value in per_case.items():
-            cols[key].extend([value] * n)
-        for rnd in r.measured:
-            k = len(rnd.samples)
-            cols["round"].extend([rnd.number] * k)
-            cols["pass"].extend([rnd.pass_index] * k)
-            cols["setup"].extend([rnd.setup] * k)
-            cols["foreign_cpu"].extend(
-                [math.nan if rnd.foreign_cpu is None else rnd.foreign_cpu] * k
-            )
-            cols["placement"].extend([rnd.client_placement] * k)
-            for smp in rnd.samples:
-                cols["metric"].append(smp.metric)
-                cols["unit"].append(smp.unit)
-                cols["higher_is_better"].append(smp.higher_is_better)
-                cols["value"].append(smp.value)
-    return cols
-
-
-def _text(v: object) -> str:
-    return v if isinstance(v, str) else ""
-
-
-def commit_of(doc: dict[str, Any]) -> str:
-    """The run's commit id ("": none, or not text)."""
-    info = doc.get("commit_info")
-    commit = info.get("id") if isinstance(info, dict) else None
-    return commit if isinstance(commit, str) else ""
-
-
-def read_run(path: Path) -> dict[str, Any]:
-    try:
-        doc = orjson.loads(fields.read_file(path))
-    except OSError as e:
-        raise TriptychError(
-            f"{path}: not a readable pytest-benchmark run ({e.strerror}); remove it or pass "
-            "other runs"
-        ) from None
-    except orjson.JSONDecodeError as e:
-        raise TriptychError(
-            f"{path}: not a readable pytest-benchmark run ({e}); remove it or pass other runs"
-        ) from None
-    if not isinstance(doc, dict) or "benchmarks" not in doc:
-        raise TriptychError(
-            f"{path}: not a pytest-benchmark run (no 'benchmarks'); "
-            "pass files saved with --benchmark-save"
-        )
-    if not isinstance(doc.get("datetime", ""), str):
-        raise TriptychError(f"{path}: its 'datetime' is not text; remove it or restore it")
-    return doc
-
-
-TEXT = [c for c in COLUMNS if c not in TYPED]
-CACHE_DIR = ".triptych-cache"
-# The cache is read back only by the code that wrote it: its version is the record's and the
-# column table's.
-CACHE_VERSION = f"{RECORD_VERSION}-{table_digest()}"
-PARALLEL_FROM = 16  # files; below this a process pool costs more than it saves
-
-
-def _digest(path: Path, doc: dict[str, Any]) -> dict[str, Any]:
-    """One run, column-encoded (categories + codes): cheap to cache, to read and to merge."""
-    records = records_of(path, doc)
-    cols = run_columns(path, doc, records)
-    encoded: dict[str, Any] = {}
-    for c in TEXT:
-        # Two dicts, not pd.factorize: for a few hundred values, many times faster.
-        seen = {x: i for i, x in enumerate(dict.fromkeys(cols[c]))}
-        codes = list(map(seen.__getitem__, cols[c]))
-        encoded[c] = {"categories": [str(x) for x in seen], "codes": codes}
-    return {
-        "version": CACHE_VERSION,
-        "session": session_in(doc),
-        "machine_info": machine_of(doc),
-        "platforms": platforms_of(records),
-        "text": encoded,
-        **{c: cols[c] for c in TYPED},
-    }
-
-
-def _cache_path(path: Path) -> Path:
-    st = path.stat()
-    return path.parent / CACHE_DIR / f"{path.name}.{st.st_size}.{st.st_mtime_ns}.v{CACHE_VERSION}"
-
-
-def _cached(path: Path) -> dict[str, Any] | None:
-    """The digest cached for this version of the file, if there is one of ours."""
-    cached = _cache_path(path)
-    try:
-        # Only a cache file of ours: one planted by another user is never believed.
-        if cached.lstat().st_uid == os.geteuid():
-            return dict(orjson.loads(fields.read_file(cached)))
-    except (OSError, orjson.JSONDecodeError, TypeError, ValueError):
-        pass
-    return None
-
-
-def _digest_file(path: Path) -> dict[str, Any]:
-    """The digest of a saved run, from the cache when the file has not changed since."""
-    found = _cached(path)
-    if found is not None:
-        return found
-    digest = _digest(path, read_run(path))
-    with contextlib.suppress(OSError, UnsafePath):  # read-only or not ours: no cache, same report
-        _keep(_cache_path(path), orjson.dumps(digest))
-    return digest
-
-
-def _keep(cached: Path, data: bytes) -> None:
-    """Write a cache file, only into a cache directory of ours that no one else can write, and
-    never through a link: a directory of runs may come from anywhere (an artifact, a share)."""
-    private_dir(cached.parent, "the report's cache", 0o755)
-    fd, tmp = tempfile.mkstemp(dir=cached.parent, prefix=".tmp-")  # O_EXCL: never a link
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, cached)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
-
-
-def _try_digest(path: Path) -> dict[str, Any] | str:
-    """The digest, or the one-line reason the run cannot be read."""
-    try:
-        return _digest_file(path)
-    except TriptychError as e:
-        return str(e)
-
-
-def _digests(files: list[Path]) -> list[dict[str, Any] | str]:
-    """Every file's digest (or why it cannot be read): cached ones read here (a process pool
-    costs more than reading them), the others made in parallel when there are many."""
-    out: list[dict[str, Any] | str | None] = []
-    for f in files:
-        try:
-            out.append(_cached(f))
-        except OSError:  # its stat failed: the digest says why, below
-            out.append(None)
-    todo = [f for f, d in zip(files, out, strict=True) if d is None]
-    if len(todo) < PARALLEL_FROM or (os.cpu_count() or 1) < 2:
-        made = [_try_digest(f) for f in todo]
-    else:
-        with ProcessPoolExecutor(max_workers=os.cpu_count()) as pool:
-            made = list(pool.map(_try_digest, todo, chunksize=8))
-    fresh = iter(made)
-    return [d if d is not None else next(fresh) for d in out]
-
-
-def load_runs(paths: Iterable[Path]) -> Runs:
-    """All samples of the given runs (saved JSON, and journals of runs that saved none). A run
-    that cannot be read is skipped with a warning naming it; the others are read."""
+def load_runs(paths: Iterable[Path], pending: Pending | None = None) -> Runs:
+    """All samples of the given runs (saved JSON, and journals of runs that saved none), or of
+    the ones `pending` began reading. A run that cannot be read is skipped with a warning naming
+    it; the others are read."""
     runs = Runs(pd.DataFrame())
-    paths = list(paths)
-    files = find_runs(paths)
-    named = set(paths)  # a file named on the command line must be read; one found may be skipped
-    saved_files = [p for p in files if p.suffix == ".json"]
+    pending = pending or start(list(paths))
+    files = pending.files
+    named = set(pending.paths)  # a file named must be read; one found in a directory may be skipped
     digests: list[tuple[Path, dict[str, Any]]] = []
-    for path, d in zip(saved_files, _digests(saved_files), strict=True):
+    for path, d in zip(pending.saved, pending.result(), strict=True):
         if isinstance(d, str) and path in named:
             raise TriptychError(d)
         if isinstance(d, str):
@@ -306,7 +67,7 @@ def load_runs(paths: Iterable[Path]) -> Runs:
     for s in found.runs:
         if s.doc is not None:
             try:
-                digests.append((s.path, _digest(s.path, s.doc)))
+                digests.append((s.path, digest_of(s.path, s.doc)))
             except TriptychError as e:
                 runs.warnings.append(f"skipped {e}")
     names = _run_names(digests)

@@ -19,8 +19,7 @@ import psycopg
 from triptych.errors import TriptychError
 from triptych.results.columns import NULLABLE, STORED, TYPED
 from triptych.results.costs import trend_costs
-from triptych.results.labels import labelled
-from triptych.results.load import (
+from triptych.results.digest import (
     commit_of,
     env_key,
     machine_of,
@@ -29,6 +28,7 @@ from triptych.results.load import (
     records_of,
     run_columns,
 )
+from triptych.results.labels import labelled
 from triptych.results.sources import Source, find_runs, sources
 from triptych.store.schema import migrate
 

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+import numpy as np
 import pandas as pd
 from psycopg import sql
 
@@ -156,5 +157,9 @@ def _frame(rows: list[tuple[Any, ...]], by_id: dict[int, StoredRun]) -> pd.DataF
     data["run_file"] = data["run"]
     out = pd.DataFrame(data)
     for c in COLUMNS:
-        out[c] = out[c].astype(TYPED[c]) if c in TYPED else out[c].astype(str).astype("category")
+        out[c] = (
+            out[c].astype(np.dtype(TYPED[c]))
+            if c in TYPED
+            else out[c].astype(str).astype("category")
+        )
     return out[COLUMNS].reset_index(drop=True)
