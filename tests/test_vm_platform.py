@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -11,6 +12,7 @@ import pytest
 
 from tests.intruder import crashed
 from triptych.errors import CommandTimeout, PlatformUnavailable, TriptychError
+from triptych.host_cpu import read, since
 from triptych.images import RootfsRecipe
 from triptych.platforms import libvirt_conn
 from triptych.platforms.guest import choose_acceleration, kvm_usable
@@ -68,6 +70,28 @@ def test_metadata_says_how_it_was_accelerated(vm: VmPlatform, conn: libvirt.virC
 
 
 @pytest.mark.fault
+def test_the_guests_work_is_its_vcpu_threads_and_the_rest_of_qemu_the_platforms(
+    vm: VmPlatform,
+) -> None:
+    carriers = vm.carriers()
+    assert len(carriers.vmm) == 1
+    assert "libvirtd" in carriers.engines
+    before = read(carriers)
+    out = vm.execute(
+        ["stress-ng", "--cpu", "1", "--cpu-method", "int64", "--timeout", "2", "--times"], 120
+    ).check("guest")
+    spent = since(before, carriers)
+    text = out.stdout + out.stderr
+    used = sum(float(x) for x in re.findall(r"([\d.]+)s (?:user|system) time", text))
+    assert used > 1.0, text
+    # The guest's CPU time is its vCPU thread's on the host (emulated or not, at least as much);
+    # QEMU's other threads, its vhost threads and libvirt's daemons are the platform's.
+    assert spent.inside >= used - 0.05, (spent, used)
+    assert spent.inside <= spent.wall * 1.05, spent  # one vCPU: at most one core
+    assert spent.platform > 0.0, spent  # the agent's channel alone is served by QEMU's main loop
+    assert spent.client <= 0.05, spent
+
+
 def test_timeout_kills_the_tool_inside_the_guest(vm: VmPlatform) -> None:
     with pytest.raises(CommandTimeout, match=r"sleep on vm did not finish within 2 s"):
         vm.execute(["sleep", "600"], 2)

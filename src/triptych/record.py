@@ -16,6 +16,7 @@ from typing import Any
 
 from triptych import fields
 from triptych.errors import TriptychError
+from triptych.host_cpu import HostCpu
 from triptych.sample import MetaValue, Sample
 
 # Platform metadata kept once per record, never copied into each sample (the guest's domain
@@ -75,6 +76,7 @@ class Round:
     foreign_cpu: float | None = None  # the machine's CPU share used by others (None: unknown)
     load1: float | None = None
     client_placement: str = ""  # the load generator apart from the server, or sharing CPUs
+    host_cpu: HostCpu | None = None  # the host's CPU the round cost, by part (None: unknown)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -84,6 +86,7 @@ class Round:
             "foreign_cpu": self.foreign_cpu,
             "load1": self.load1,
             "client_placement": self.client_placement,
+            "host_cpu": None if self.host_cpu is None else self.host_cpu.to_dict(),
             "samples": [s.to_dict() for s in self.samples],
         }
 
@@ -102,6 +105,7 @@ class Round:
             foreign_cpu=_optional_real(d, "foreign_cpu"),
             load1=_optional_real(d, "load1"),
             client_placement=placement,
+            host_cpu=None if d.get("host_cpu") is None else HostCpu.from_dict(d["host_cpu"]),
         )
 
 

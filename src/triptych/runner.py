@@ -7,7 +7,7 @@ import itertools
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
-from triptych import bench_adapter, families, per_unit, quiet, stopping
+from triptych import bench_adapter, families, host_cpu, per_unit, quiet, stopping
 from triptych.bench_adapter import Benchmark, timed_rounds
 from triptych.cases import Case, RoundPolicy
 from triptych.errors import ParseError
@@ -127,8 +127,11 @@ def _round_function(
 
     def one_round() -> None:
         number = next(round_numbers)
+        carriers = platform.carriers()
         before = quiet.snapshot()
+        cpu_before = host_cpu.read(carriers)
         measured = workload.measure(platform, trial.variant)
+        spent = host_cpu.since(cpu_before, carriers)
         machine = quiet.round_quietness(before)
         record.measured.append(
             Round(
@@ -139,6 +142,7 @@ def _round_function(
                 foreign_cpu=machine.foreign_cpu,
                 load1=machine.load1,
                 client_placement=workload.client_placement(),
+                host_cpu=spent,
             )
         )
         benchmark.extra_info.update(record.to_extra_info())

@@ -18,6 +18,7 @@ from typing import ClassVar, Protocol, Self, TypeVar
 from triptych.cleanup import report_left
 from triptych.environment import version_line
 from triptych.errors import NotApplicable, TriptychError
+from triptych.host_cpu import Carriers
 from triptych.platforms.catalog import KINDS, PlatformKind
 from triptych.platforms.settings import EngineSettings
 from triptych.process import CommandResult
@@ -215,6 +216,11 @@ class Platform(abc.ABC):
         except TriptychError:
             return False
         return True
+
+    def carriers(self) -> Carriers:
+        """What carries the started instance on the host, for its rounds' host CPU (host_cpu.py):
+        on the host, nothing but the run's own processes."""
+        return Carriers()
 
     def cold_start(self, timeout: float) -> ColdStart:
         """Start a fresh instance, time it until a command run inside answers, measure its

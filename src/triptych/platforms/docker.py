@@ -14,11 +14,13 @@ from typing import Any, ClassVar, Self, cast
 
 import docker
 import docker.errors
+import psutil
 from docker.models.containers import Container
 from docker.models.volumes import Volume
 
 from triptych.cleanup import report_swept
 from triptych.errors import PlatformUnavailable, TriptychError
+from triptych.host_cpu import Carriers, cgroup_cpu_file
 from triptych.images import REQUIRED_TOOLS, VOLUME_MOUNT, RootfsRecipe
 from triptych.platforms.base import (
     ColdStart,
@@ -40,6 +42,8 @@ from triptych.service_user import SERVICE_UID
 
 OVERLAY_DIR = "/triptych-overlay"
 SERVICE_USER = f"{SERVICE_UID}:{SERVICE_UID}"
+# The engine's daemons: what they spend during a round is the platform's (host_cpu.py).
+DOCKER_ENGINES = frozenset({"dockerd", "containerd", "docker-proxy"})
 STATE_SETTLE = 3.0  # seconds the engine may take to mark a killed container as exited
 
 
@@ -253,6 +257,24 @@ class DockerPlatform(Platform):
 
     def execute(self, argv: Sequence[str], timeout: float) -> CommandResult:
         return self._exec(argv, timeout)
+
+    def carriers(self) -> Carriers:
+        """The container's cgroup (its processes, ended ones included), its shim, and the
+        engine's daemons and port proxies."""
+        container = self._started(self._container)
+        if not (container.attrs.get("State") or {}).get("Pid"):
+            container.reload()  # created, not yet inspected since it started
+        pid = int((container.attrs.get("State") or {}).get("Pid") or 0)
+        usage = cgroup_cpu_file(pid) if pid > 0 else None
+        try:
+            shim = psutil.Process(pid).ppid() if pid > 0 else 0
+        except psutil.Error:
+            shim = 0
+        return Carriers(
+            cgroups=(usage,) if usage is not None else (),
+            processes=(shim,) if shim > 1 else (),
+            engines=DOCKER_ENGINES,
+        )
 
     def _spawn(self, argv: Sequence[str], user: str = "") -> ContainerProcess:
         container = self._started(self._container)

@@ -19,6 +19,7 @@ import libvirt
 
 from triptych.cleanup import report_swept
 from triptych.errors import PlatformUnavailable, TriptychError
+from triptych.host_cpu import Carriers
 from triptych.images import DEFAULT_CACHE, RootfsRecipe
 from triptych.platforms import libvirt_conn
 from triptych.platforms.base import (
@@ -49,6 +50,8 @@ from triptych.vm_image import GuestBoot, guest_boot, session_overlay
 GUEST_SCRATCH = "/var/tmp/triptych"  # noqa: S108 - inside the suite's own guest
 BOOT_TIMEOUT = 300.0
 BOOT_ATTEMPTS = 2
+# libvirt's daemons: what they spend during a round is the platform's (host_cpu.py).
+LIBVIRT_ENGINES = frozenset({"libvirtd", "virtlogd"})
 AGENT_SETTLE = 3.0  # seconds libvirt may take to record a guest's end after its agent vanished
 
 
@@ -210,6 +213,12 @@ class VmPlatform(Platform):
                 self._conn.close()
             self._conn = None
         return left
+
+    def carriers(self) -> Carriers:
+        """The guest's QEMU (its vCPU threads carry the guest, the others are the platform's,
+        with its vhost threads) and libvirt's daemons."""
+        proc = self._started(self._guest).qemu_process()
+        return Carriers(vmm=(proc.pid,) if proc is not None else (), engines=LIBVIRT_ENGINES)
 
     def check_alive(self) -> None:
         self._started(self._guest).check_running()

@@ -11,6 +11,8 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass
 
+from triptych.host_cpu import PARTS
+
 # How a kind of value is held: in the DataFrame (a dtype by name: no numpy import here, so the
 # loader's workers stay small), in PostgreSQL, and the store's default for rows
 # stored before the column existed.
@@ -77,6 +79,10 @@ COLUMNS_TABLE: tuple[Col, ...] = (
     # NaN: not a point of a sweep. In the store since 1, as `connections` until 3.
     Col("sweep_value", "real", nullable=True),
     Col("placement", "text"),
+    # The round's host CPU by part (host_cpu.py), CPU-seconds, and its wall seconds; NaN: not
+    # recorded (runs before them).
+    *(Col(f"cpu_{part}", "real", nullable=True, since=4) for part in PARTS),
+    Col("round_wall", "real", nullable=True, since=4),
 )
 
 COLUMNS = [c.name for c in COLUMNS_TABLE]

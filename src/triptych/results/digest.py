@@ -19,8 +19,9 @@ import orjson
 
 from triptych import fields
 from triptych.errors import TriptychError
+from triptych.host_cpu import PARTS
 from triptych.private_path import UnsafePath, private_dir
-from triptych.record import RECORD_VERSION, CaseRecord
+from triptych.record import RECORD_VERSION, CaseRecord, Round
 from triptych.results.columns import COLUMNS, TYPED, table_digest
 from triptych.results.sources import find_runs, session_in
 
@@ -108,19 +109,28 @@ def run_columns(path: Path, doc: dict[str, Any], records: list[CaseRecord]) -> d
             cols[key].extend([value] * n)
         for rnd in r.measured:
             k = len(rnd.samples)
-            cols["round"].extend([rnd.number] * k)
-            cols["pass"].extend([rnd.pass_index] * k)
-            cols["setup"].extend([rnd.setup] * k)
-            cols["foreign_cpu"].extend(
-                [math.nan if rnd.foreign_cpu is None else rnd.foreign_cpu] * k
-            )
-            cols["placement"].extend([rnd.client_placement] * k)
+            for key, value in _round_facts(rnd).items():
+                cols[key].extend([value] * k)
             for smp in rnd.samples:
                 cols["metric"].append(smp.metric)
                 cols["unit"].append(smp.unit)
                 cols["higher_is_better"].append(smp.higher_is_better)
                 cols["value"].append(smp.value)
     return cols
+
+
+def _round_facts(rnd: Round) -> dict[str, Any]:
+    """A round's facts, as the columns every one of its samples repeats."""
+    spent = rnd.host_cpu
+    return {
+        "round": rnd.number,
+        "pass": rnd.pass_index,
+        "setup": rnd.setup,
+        "foreign_cpu": math.nan if rnd.foreign_cpu is None else rnd.foreign_cpu,
+        "placement": rnd.client_placement,
+        **{f"cpu_{p}": math.nan if spent is None else getattr(spent, p) for p in PARTS},
+        "round_wall": math.nan if spent is None else spent.wall,
+    }
 
 
 def _text(v: object) -> str:

@@ -110,6 +110,8 @@ MIGRATIONS: tuple[str, ...] = (
     "ALTER TABLE samples RENAME COLUMN connections TO sweep_value;\n"
     f"ALTER TABLE samples {', '.join(added_in(3))};\n"
     "UPDATE samples SET sweep_axis = 'connections' WHERE sweep_value IS NOT NULL;",
+    # 4: each round's host CPU by part and its wall time (host_cpu.py), from the column table.
+    f"ALTER TABLE samples {', '.join(added_in(4))};",
 )
 
 
