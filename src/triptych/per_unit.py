@@ -15,11 +15,17 @@ from triptych.record import Round
 TIME_UNITS = {"s": 1.0, "ms": 1e-3, "us": 1e-6, "ns": 1e-9}
 
 
+def work_of(unit: str) -> str:
+    """A rate's unit of work ("Gbit/s": "Gbit", "IOPS": "I/O"); "" where it is not a rate."""
+    if unit == "IOPS":
+        return "I/O"
+    return unit.removesuffix("/s") if unit.endswith("/s") and len(unit) > 2 else ""
+
+
 def seconds_per_unit(value: float, unit: str, higher_is_better: bool) -> float | None:
     """The figure in seconds per unit of work; None when it is neither a rate nor a time."""
     if higher_is_better:
-        rate = unit.endswith("/s") or unit == "IOPS"
-        return 1.0 / value if rate and value > 0 else None
+        return 1.0 / value if work_of(unit) and value > 0 else None
     scale = TIME_UNITS.get(unit)
     return value * scale if scale is not None and value >= 0 else None
 

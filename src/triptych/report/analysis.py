@@ -12,6 +12,7 @@ from triptych.report.model import Cell, Group, Notice, Row
 from triptych.report.notices import builds, warnings_for
 from triptych.report.summary import Headline, SummaryCell, summarise
 from triptych.results.costs import HOST, primary_rows, trend_costs
+from triptych.results.host_cost import host_cpu_rows, per_unit_samples
 from triptych.results.labels import columns_of, labelled
 from triptych.results.load import chronological
 from triptych.verdict.nested import compare_setups, family_default
@@ -99,7 +100,7 @@ def _group(env: str, df: pd.DataFrame, history: pd.DataFrame | None) -> Group:
     runs = [str(r) for r in firsts.run]
     latest = runs[-1]
     run = df[df.run == latest]
-    rows = _rows(run)
+    rows = _rows(_with_host_cost(run))
     columns = columns_of(run)
     labels = sorted((lab for lab in columns if lab != HOST), key=lambda lab: columns[lab].order)
     summary = _summary(run, rows)
@@ -107,11 +108,21 @@ def _group(env: str, df: pd.DataFrame, history: pd.DataFrame | None) -> Group:
     info = firsts.set_index("run")
     run_info = {str(r): (str(info.run_date[r]), str(info.commit[r])[:10]) for r in runs}
     group = Group(env, runs, latest, labels, columns, rows, summary, trends, run_info)
+    group.host_cpu = host_cpu_rows(run)
     if len(runs) > 1 and every.scenario.nunique() > 1:
         group.warnings.append(
             Notice("Runs of different scenarios are trended together: compare like with like.")
         )
     return group
+
+
+def _with_host_cost(run: pd.DataFrame) -> pd.DataFrame:
+    """The run's samples and each rate's host CPU per unit of work, as a metric of its own."""
+    derived = per_unit_samples(run)
+    if derived.empty:
+        return run
+    both = pd.concat([run, derived], ignore_index=True)
+    return both.astype({"metric": "category", "unit": "category"})
 
 
 def _stored_costs(history: pd.DataFrame) -> dict[tuple[str, str, str], float]:

@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from triptych.report.summary import SummaryCell
+from triptych.results.host_cost import HostCpuRow
 from triptych.results.labels import Column
 from triptych.verdict.effect import Effect
 from triptych.verdict.stats import Comparison
@@ -63,3 +64,4 @@ class Group:
     trends: dict[str, dict[str, list[tuple[str, float]]]]  # family -> label -> [(run, cost)]
     run_info: dict[str, tuple[str, str]]  # run -> (date, commit)
     warnings: list[Notice] = field(default_factory=list)
+    host_cpu: list[HostCpuRow] = field(default_factory=list)  # the newest run's, per case

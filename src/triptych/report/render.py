@@ -20,6 +20,7 @@ from triptych.report.export import verdicts
 from triptych.report.model import Group, Row
 from triptych.report.of_record import OpenRegression, open_in
 from triptych.report.summary import SummaryCell
+from triptych.results import host_cost
 from triptych.results.costs import HOST
 from triptych.results.load import Runs
 from triptych.tools import TOOLS
@@ -118,6 +119,14 @@ def trend(g: Group, family: str) -> str:
     )
 
 
+def host_cost_effect(g: Group, case: str, label: str) -> Effect | None:
+    """The verdict on a case's host CPU per unit of work in a column, against the host."""
+    for r in g.rows:
+        if r.case == case and r.metric == host_cost.METRIC and label in r.cells:
+            return r.cells[label].effect
+    return None
+
+
 def headline(g: Group, family: str, label: str) -> str:
     """The family's headline figure for a column that has no cost against the host (startup:
     the host has none), e.g. "0.42 s (startup time to first exec)"."""
@@ -184,6 +193,9 @@ def render(
             count_difference=count_difference,
             cost_colour=cost_colour,
             headline=headline,
+            host_cost_effect=host_cost_effect,
+            host_cost_metric=host_cost.METRIC,
+            host_label=HOST,
             machine=machine,
             platforms=platforms,
             descriptions=descriptions,
