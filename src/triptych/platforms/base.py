@@ -20,6 +20,7 @@ from triptych.environment import version_line
 from triptych.errors import NotApplicable, TriptychError
 from triptych.host_cpu import Carriers
 from triptych.platforms.catalog import KINDS, PlatformKind
+from triptych.platforms.instance import Instance
 from triptych.platforms.settings import EngineSettings
 from triptych.process import CommandResult
 from triptych.sample import MetaValue
@@ -221,6 +222,11 @@ class Platform(abc.ABC):
         """What carries the started instance on the host, for its rounds' host CPU (host_cpu.py):
         on the host, nothing but the run's own processes."""
         return Carriers()
+
+    def new_instance(self, tag: str) -> Instance:
+        """Another instance like the platform's own, started (not yet answering), named with
+        `tag` under the session's prefix so that a run that dies leaves it to the sweep."""
+        raise NotApplicable(f"platform {self.name} starts no instances of its own")
 
     def cold_start(self, timeout: float) -> ColdStart:
         """Start a fresh instance, time it until a command run inside answers, measure its

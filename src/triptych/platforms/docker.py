@@ -14,7 +14,6 @@ from typing import Any, ClassVar, Self, cast
 
 import docker
 import docker.errors
-import psutil
 from docker.models.containers import Container
 from docker.models.volumes import Volume
 
@@ -32,6 +31,7 @@ from triptych.platforms.base import (
 )
 from triptych.platforms.catalog import DOCKER_BRIDGE, DOCKER_HOST
 from triptych.platforms.docker_conn import ENGINE_GONE, connect, why_gone
+from triptych.platforms.docker_instance import DockerInstance, container_pid, shim_of
 from triptych.platforms.docker_process import ContainerProcess, exec_in
 from triptych.platforms.docker_sweep import labels, sweep_docker
 from triptych.platforms.runtimes import DEFAULT_RUNTIME, RUNTIMES, Runtime
@@ -261,20 +261,20 @@ class DockerPlatform(Platform):
     def carriers(self) -> Carriers:
         """The container's cgroup (its processes, ended ones included), its shim, and the
         engine's daemons and port proxies."""
-        container = self._started(self._container)
-        if not (container.attrs.get("State") or {}).get("Pid"):
-            container.reload()  # created, not yet inspected since it started
-        pid = int((container.attrs.get("State") or {}).get("Pid") or 0)
+        pid = container_pid(self._started(self._container))
         usage = cgroup_cpu_file(pid) if pid > 0 else None
-        try:
-            shim = psutil.Process(pid).ppid() if pid > 0 else 0
-        except psutil.Error:
-            shim = 0
+        shim = shim_of(pid)
         return Carriers(
             cgroups=(usage,) if usage is not None else (),
             processes=(shim,) if shim > 1 else (),
             engines=DOCKER_ENGINES,
         )
+
+    def new_instance(self, tag: str) -> DockerInstance:
+        """A container like ours, running: no volume, no published port."""
+        options = {**self._run_options(), "name": f"{self.resource_name}-{tag}", "volumes": {}}
+        options.pop("ports", None)
+        return DockerInstance(self._run_container(self._started(self._client), options))
 
     def _spawn(self, argv: Sequence[str], user: str = "") -> ContainerProcess:
         container = self._started(self._container)
@@ -308,25 +308,18 @@ class DockerPlatform(Platform):
 
     def cold_start(self, timeout: float) -> ColdStart:
         """A fresh container like ours: create -> first exec answering, and its memory use."""
-        client = self._started(self._client)
         self._cold_starts += 1
         options = {**self._run_options(), "name": f"{self.resource_name}-cold-{self._cold_starts}"}
         options["volumes"] = {}
         started = time.monotonic()
-        container = self._run_container(client, options)
+        fresh = DockerInstance(self._run_container(self._started(self._client), options))
         try:
-            while True:
-                code, _, _ = exec_in(container, ["true"])
-                if code == 0:
-                    break
-                if time.monotonic() - started > timeout:
-                    raise TriptychError(f"container {container.name} never answered an exec")
+            fresh.wait_until_answers(timeout)
             seconds = time.monotonic() - started
-            stats = cast("dict[str, Any]", container.stats(stream=False))
+            stats = cast("dict[str, Any]", fresh.container.stats(stream=False))
             usage = int(stats.get("memory_stats", {}).get("usage", 0))
         finally:
-            with contextlib.suppress(docker.errors.NotFound):
-                container.remove(force=True, v=True)
+            fresh.remove()
         return ColdStart(seconds, usage, "cgroup memory usage")
 
     def metadata(self) -> dict[str, MetaValue]:

@@ -252,14 +252,17 @@ class VmPlatform(Platform):
         """A fresh guest like ours: create -> a command run by its agent answering, and the
         resident memory of its QEMU process."""
         self._cold += 1
-        guest = self._start_guest(f"cold{self._cold}")
+        fresh = self.new_instance(f"cold{self._cold}")
         try:
-            seconds = guest.wait_for_command(max(timeout, BOOT_TIMEOUT))
-            rss = guest.qemu_rss_bytes()
+            seconds = fresh.guest.wait_for_command(max(timeout, BOOT_TIMEOUT))
+            rss = fresh.guest.qemu_rss_bytes()
         finally:
-            guest.destroy()
-            (self._dir / f"cold{self._cold}.qcow2").unlink(missing_ok=True)
+            fresh.remove()
         return ColdStart(seconds, rss, "QEMU process RSS")
+
+    def new_instance(self, tag: str) -> GuestInstance:
+        """A guest like ours, booting, on the suite's network, with a disk of its own."""
+        return GuestInstance(self._start_guest(tag), self._dir / f"{tag}.qcow2")
 
     def metadata(self) -> dict[str, MetaValue]:
         meta: dict[str, MetaValue] = {
@@ -285,3 +288,24 @@ class VmPlatform(Platform):
 
 def _version(n: int) -> str:
     return f"{n // 1_000_000}.{n // 1000 % 1000}.{n % 1000}"
+
+
+class GuestInstance:
+    """A booting guest and its disk (Instance)."""
+
+    def __init__(self, guest: Guest, disk: Path) -> None:
+        self.guest = guest
+        self.disk = disk
+        self.name = guest.name
+
+    def wait_until_answers(self, timeout: float) -> None:
+        self.guest.wait_for_command(timeout)
+
+    def host_pids(self) -> list[int]:
+        proc = self.guest.qemu_process()
+        return [proc.pid] if proc is not None else []
+
+    def remove(self) -> bool:
+        gone = self.guest.destroy()
+        self.disk.unlink(missing_ok=True)
+        return gone

@@ -22,6 +22,7 @@ from triptych.report.of_record import OpenRegression, open_in
 from triptych.report.summary import SummaryCell
 from triptych.results import host_cost
 from triptych.results.costs import HOST
+from triptych.results.host_cost import HostCpuCell, HostCpuRow
 from triptych.results.load import Runs
 from triptych.tools import TOOLS
 from triptych.verdict.effect import Effect, count_difference, describe, factor
@@ -119,12 +120,16 @@ def trend(g: Group, family: str) -> str:
     )
 
 
-def host_cost_effect(g: Group, case: str, label: str) -> Effect | None:
-    """The verdict on a case's host CPU per unit of work in a column, against the host."""
-    for r in g.rows:
-        if r.case == case and r.metric == host_cost.METRIC and label in r.cells:
-            return r.cells[label].effect
-    return None
+def host_cpu_cells(g: Group, r: HostCpuRow) -> list[tuple[str, HostCpuCell | None, Effect | None]]:
+    """A host-CPU row's columns, the host's first: its figures, and the verdict against the
+    host of its "host CPU per unit of work" metric."""
+    effects = {
+        (row.case, label): c.effect
+        for row in g.rows
+        if row.metric == host_cost.METRIC
+        for label, c in row.cells.items()
+    }
+    return [(lab, r.cells.get(lab), effects.get((r.case, lab))) for lab in [HOST, *g.labels]]
 
 
 def headline(g: Group, family: str, label: str) -> str:
@@ -193,9 +198,7 @@ def render(
             count_difference=count_difference,
             cost_colour=cost_colour,
             headline=headline,
-            host_cost_effect=host_cost_effect,
-            host_cost_metric=host_cost.METRIC,
-            host_label=HOST,
+            host_cpu_cells=host_cpu_cells,
             machine=machine,
             platforms=platforms,
             descriptions=descriptions,

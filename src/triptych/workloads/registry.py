@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from triptych.workloads.base import WorkloadBase
 from triptych.workloads.cpu import StressNgCpu, SysbenchCpu
+from triptych.workloads.density import Density
 from triptych.workloads.disk import Fio
 from triptych.workloads.memory import StressNgStream, SysbenchRandomAccess
 from triptych.workloads.network import Iperf3Tcp, SockperfPingPong
@@ -23,6 +24,7 @@ WORKLOADS: dict[str, type[WorkloadBase]] = {
         Iperf3Tcp,
         SockperfPingPong,
         Startup,
+        Density,
         RedisBenchmark,
         NginxWrk,
         Pgbench,
