@@ -207,7 +207,7 @@ def run_trial(
 def _warm_up(trial: Trial, workload: Workload, platform: Platform, record: CaseRecord) -> None:
     """One run before the rounds, shorter than a round, stored apart and never counted."""
     spec = trial.case.warmup_spec(workload.min_duration)
-    if spec is None:
+    if spec is None or not workload.warms_up:
         return
     try:
         warm = workload.measure(platform, trial.variant, spec)

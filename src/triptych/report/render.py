@@ -27,6 +27,7 @@ from triptych.results.load import Runs
 from triptych.tools import TOOLS
 from triptych.verdict.effect import Effect, count_difference, describe, factor
 from triptych.verdict.stats import MARGIN
+from triptych.workloads import density
 
 # Besides each case's primary metric, what a concurrency sweep is drawn for: the p99 latencies.
 SWEEP_TAIL = re.compile(r"\bp99$")
@@ -104,6 +105,27 @@ def sweeps(g: Group, family: str) -> list[str]:
         for (series, axis, metric, unit), by_label in lines.items()
         if max(len(pts) for pts in by_label.values()) > 1
     ]
+
+
+def density_charts(g: Group, family: str) -> list[str]:
+    """Launch time against the order the instances started, one chart per way of starting them
+    (one after another, all at once), one line per platform (and case, where several share a
+    column: a sweep over N)."""
+    found = [
+        (r, m) for r in g.rows if r.family == family and (m := density.INDEXED.match(r.metric))
+    ]
+    cases: dict[str, set[str]] = {}
+    for r, _ in found:
+        for label in r.cells:
+            cases.setdefault(label, set()).add(r.case)
+    lines: dict[str, dict[str, list[tuple[float, float]]]] = {}
+    for r, m in found:
+        for label, cell in r.cells.items():
+            key = f"{label} ({r.case})" if len(cases[label]) > 1 else label
+            point = (int(m.group(1)) + 1, cell.median)
+            lines.setdefault(m.group(2), {}).setdefault(key, []).append(point)
+    title = "launch time ({}) against the order it started"
+    return [svg.sweep_chart(by, title.format(mode), "s", "instance") for mode, by in lines.items()]
 
 
 def distribution(r: Row) -> str:
@@ -188,6 +210,7 @@ def render(
             families=families,
             family_chart=family_chart,
             sweeps=sweeps,
+            density_charts=density_charts,
             fleet=lambda groups: fleet(groups, runs.machines),
             distribution=distribution,
             trend=trend,

@@ -27,6 +27,7 @@ class Workload(Protocol):
     target: ClassVar[str]
     tool: ClassVar[str]
     min_duration: ClassVar[float]
+    warms_up: ClassVar[bool]
     spec: RunSpec  # how long a round measures (the warm-up passes its own to measure())
 
     def prepare(self, platform: Platform, variant: str) -> None: ...
@@ -57,6 +58,9 @@ class WorkloadBase:
     # workload's main figure, e.g. events/s); primary() may choose it from the parameters.
     primary_metric: ClassVar[str]
     min_duration: ClassVar[float] = 1.0
+    # Whether a discarded run before the rounds helps (not where every round starts afresh,
+    # and a run before them would cost a whole round).
+    warms_up: ClassVar[bool] = True
     # The parameter a scenario may give as a list, one case per value, drawn as a curve
     # ("connections"; "" : none).
     sweep_axis: ClassVar[str] = ""

@@ -14,6 +14,7 @@ leaves them to the next run's sweep.
 
 from __future__ import annotations
 
+import re
 import statistics
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -45,6 +46,9 @@ def launch_metric(mode: str, stat: str) -> str:
 def index_metric(mode: str, index: int) -> str:
     """ "launch time #3 (sequential)": one instance's launch time, by the order it started."""
     return f"launch time #{index} ({mode})"
+
+
+INDEXED = re.compile(r"^launch time #(\d+) \((\w+)\)$")  # index_metric's names, read back
 
 
 @dataclass(frozen=True)
@@ -80,6 +84,7 @@ class Density(WorkloadBase):
     tool: ClassVar[str] = "engine"
     primary_metric: ClassVar[str] = MEMORY_PSS
     sweep_axis: ClassVar[str] = "instances"
+    warms_up: ClassVar[bool] = False  # every round starts its instances afresh
     Params: ClassVar[type[DensityParams]] = DensityParams
     params: DensityParams
 
@@ -113,10 +118,16 @@ class Density(WorkloadBase):
             ]
         finally:
             _remove(started)
-        at_once = self._at_once(platform, timeout, len(times), step)
+        at_once, short = self._at_once(platform, timeout, len(times), step)
         return [
             *at_rest,
-            Sample(STARTED, float(len(times)), "count", True, metadata={"stopped": stopped}),
+            Sample(
+                STARTED,
+                float(len(times)),
+                "count",
+                True,
+                metadata={"stopped": stopped, "at_once": len(at_once), "at_once_stopped": short},
+            ),
             *_launch_samples("sequential", times),
             *_launch_samples("parallel", at_once),
         ]
@@ -146,14 +157,22 @@ class Density(WorkloadBase):
             step = max(step, available - mem_available_bytes())
         return times, step, ""
 
-    def _at_once(self, platform: Platform, timeout: float, n: int, step: int) -> list[float]:
-        """n instances started together, each timed (as many as the one-by-one start reached,
-        so the reserve holds by the same guess)."""
-        if mem_available_bytes() - n * step < self.params.reserve_mib * 2**20:
-            raise TriptychError(
-                f"density: {n} instances at once could take MemAvailable below its "
-                f"{self.params.reserve_mib} MiB reserve"
-            )
+    def _at_once(
+        self, platform: Platform, timeout: float, n: int, step: int
+    ) -> tuple[list[float], str]:
+        """As many of n instances as the reserve allows (each guessed to take `step`, the
+        largest drop one took when started one by one), started together and each timed.
+        Returns their launch times and why it started fewer than n ("": it did not)."""
+        reserve = self.params.reserve_mib * 2**20
+        k = n
+        while k > 0 and mem_available_bytes() - k * step < reserve:
+            k -= 1
+        short = (
+            f"started {k} of {n} at once: MemAvailable would fall below its "
+            f"{self.params.reserve_mib} MiB reserve"
+            if k < n
+            else ""
+        )
         made: list[Instance] = []
 
         def one(i: int) -> float:
@@ -163,9 +182,11 @@ class Density(WorkloadBase):
             inst.wait_until_answers(timeout)
             return time.monotonic() - t0
 
+        if k == 0:
+            return [], short
         try:
-            with ThreadPoolExecutor(max_workers=n) as pool:
-                return list(pool.map(one, range(n)))
+            with ThreadPoolExecutor(max_workers=k) as pool:
+                return list(pool.map(one, range(k))), short
         finally:
             _remove(made)
 
