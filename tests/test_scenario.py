@@ -34,7 +34,16 @@ def error_for(tmp_path: Path, text: str) -> str:
 def test_shipped_scenarios_load(name: str) -> None:
     s = load_scenario(ROOT / "scenarios" / name)
     families = {c.build().family for c in s.cases}
-    assert families == {"cpu", "memory", "disk", "network", "startup", "services", "density"}
+    assert families == {
+        "cpu",
+        "memory",
+        "disk",
+        "network",
+        "startup",
+        "services",
+        "density",
+        "isolation",
+    }
     assert set(s.platforms) == {"host", "docker-bridge", "docker-host", "vm"}
 
 

@@ -160,6 +160,11 @@ class Platform(abc.ABC):
         None: not confined."""
         return None
 
+    def confine(self, cpus: tuple[int, ...] | None) -> None:
+        """Keep the platform's own instance on these host CPUs (None: back as the scenario
+        placed it), where taskset inside cannot (a guest's vCPUs are not host CPUs)."""
+        raise NotApplicable(f"platform {self.name} is placed with taskset (pins_own_servers)")
+
     def execute_as_service(self, argv: Sequence[str], timeout: float) -> CommandResult:
         """Run argv as the unprivileged service user (SERVICE_UID) and wait."""
         return self.execute(as_service_user(argv), timeout)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import contextlib
 import time
+from collections.abc import Sequence
 
 import docker.errors
 import psutil
@@ -12,7 +13,8 @@ from docker.models.containers import Container
 
 from triptych.errors import TriptychError
 from triptych.platforms.docker_process import exec_in
-from triptych.platforms.instance import with_descendants
+from triptych.platforms.instance import cpu_text, with_descendants
+from triptych.process import CommandResult, timed_result, with_kill_timeout
 
 
 def container_pid(container: Container) -> int:
@@ -34,9 +36,29 @@ def shim_of(pid: int) -> int:
 class DockerInstance:
     """A running container (Instance)."""
 
+    work_dir = "/var/tmp"  # noqa: S108 - inside the container, its own filesystem
+
     def __init__(self, container: Container) -> None:
         self.container = container
         self.name = str(container.name)
+
+    def execute(self, argv: Sequence[str], timeout: float) -> CommandResult:
+        args = [str(a) for a in argv]
+        started = time.monotonic()
+        try:
+            code, out, err = exec_in(self.container, with_kill_timeout(args, timeout))
+        except docker.errors.APIError as e:
+            raise TriptychError(f"container {self.name} is gone: {e.explanation}") from None
+        return timed_result(args, code, out, err, started, timeout, self.name)
+
+    def pin(self, cpus: tuple[int, ...]) -> None:
+        try:
+            self.container.update(cpuset_cpus=cpu_text(cpus))
+        except docker.errors.APIError as e:
+            raise TriptychError(
+                f"container {self.name}: could not confine it to CPUs {cpu_text(cpus)} "
+                f"({e.explanation})"
+            ) from None
 
     def wait_until_answers(self, timeout: float) -> None:
         # No pause between tries: each exec is an API round trip, and the first that answers

@@ -131,6 +131,19 @@ class Guest:
                         return True
         return False
 
+    def pin_vcpus(self, cpus: tuple[int, ...]) -> None:
+        """Confine every vCPU of the running guest to these host CPUs (each may run on any of
+        them)."""
+        host_cpus = int(self.conn.getCPUMap(0)[0])
+        cpumap = tuple(c in cpus for c in range(host_cpus))
+        try:
+            for vcpu in range(int(self.domain.info()[3])):
+                self.domain.pinVcpu(vcpu, cpumap)
+        except libvirt.libvirtError as e:
+            raise TriptychError(
+                f"guest {self.name}: could not pin its vCPUs ({e.get_error_message()})"
+            ) from None
+
     def live_xml(self) -> str:
         """The domain as libvirt runs it (its defaults filled in)."""
         return str(self.domain.XMLDesc(0))

@@ -10,10 +10,13 @@ shared between instances (the shim's libraries, a KSM-merged page) fairly among 
 from __future__ import annotations
 
 import contextlib
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Protocol
 
 import psutil
+
+from triptych.process import CommandResult
 
 KSM_RUN = Path("/sys/kernel/mm/ksm/run")
 
@@ -22,6 +25,7 @@ class Instance(Protocol):
     """One extra container or guest of a platform, created by new_instance() and running."""
 
     name: str
+    work_dir: str  # where a command run inside may write files (a neighbour's fio)
 
     def wait_until_answers(self, timeout: float) -> None:
         """Return once a command run inside it answered; TriptychError after `timeout`."""
@@ -32,10 +36,23 @@ class Instance(Protocol):
         QEMU)."""
         ...
 
+    def execute(self, argv: Sequence[str], timeout: float) -> CommandResult:
+        """Run argv inside it and wait; kill it there if it outlives timeout."""
+        ...
+
+    def pin(self, cpus: tuple[int, ...]) -> None:
+        """Confine it to these host CPUs (a container's cpuset; a guest's vCPUs)."""
+        ...
+
     def remove(self) -> bool:
         """Stop and remove it, with what it holds (its volume, its disk); False if it may be
         left behind."""
         ...
+
+
+def cpu_text(cpus: tuple[int, ...]) -> str:
+    """A CPU list as Docker's cpuset and taskset write it ("0,1")."""
+    return ",".join(str(c) for c in cpus)
 
 
 def with_descendants(pid: int) -> list[int]:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import os
 import shutil
 import time
 from collections.abc import Sequence
@@ -237,6 +238,21 @@ class VmPlatform(Platform):
     def pinned_cpus(self) -> tuple[int, ...] | None:
         return cpu_list(self.settings.cpu_pins) if self.settings.cpu_pins else None
 
+    def confine(self, cpus: tuple[int, ...] | None) -> None:
+        """Every vCPU of the guest on these host CPUs; None: as the scenario pins them (vCPU i
+        on `cpu_pins`' i-th CPU), or on every CPU the suite may use."""
+        guest = self._started(self._guest)
+        if cpus is not None:
+            guest.pin_vcpus(cpus)
+            return
+        pins = cpu_list(self.settings.cpu_pins) if self.settings.cpu_pins else ()
+        if not pins:
+            guest.pin_vcpus(tuple(sorted(os.sched_getaffinity(0))))
+            return
+        host_cpus = int(guest.conn.getCPUMap(0)[0])
+        for vcpu, cpu in enumerate(pins):
+            guest.domain.pinVcpu(vcpu, tuple(c == cpu for c in range(host_cpus)))
+
     def _spawn(self, argv: Sequence[str]) -> GuestProcess:
         return GuestProcess(self._started(self._guest).agent, argv)
 
@@ -293,6 +309,8 @@ def _version(n: int) -> str:
 class GuestInstance:
     """A booting guest and its disk (Instance)."""
 
+    work_dir = "/var/tmp"  # noqa: S108 - inside the guest, on its own disk (its /tmp is tmpfs)
+
     def __init__(self, guest: Guest, disk: Path) -> None:
         self.guest = guest
         self.disk = disk
@@ -300,6 +318,13 @@ class GuestInstance:
 
     def wait_until_answers(self, timeout: float) -> None:
         self.guest.wait_for_command(timeout)
+
+    def execute(self, argv: Sequence[str], timeout: float) -> CommandResult:
+        self.guest.check_running()
+        return self.guest.agent.run(argv, timeout, self.name)
+
+    def pin(self, cpus: tuple[int, ...]) -> None:
+        self.guest.pin_vcpus(cpus)
 
     def host_pids(self) -> list[int]:
         proc = self.guest.qemu_process()

@@ -17,6 +17,7 @@ from triptych.record import DESCRIPTION_KEY, DOCUMENT_KEYS
 from triptych.report import svg
 from triptych.report.analysis import analyse
 from triptych.report.export import verdicts
+from triptych.report.isolation import isolation_rows
 from triptych.report.model import Group, Row
 from triptych.report.of_record import OpenRegression, open_in
 from triptych.report.summary import SummaryCell
@@ -183,6 +184,27 @@ def fleet(groups: list[Group], machines: dict[str, dict[str, Any]]) -> Fleet:
     )
 
 
+def _helpers() -> dict[str, Any]:
+    """What the template calls that needs nothing of the run at hand."""
+    return {
+        "families": families,
+        "family_chart": family_chart,
+        "sweeps": sweeps,
+        "density_charts": density_charts,
+        "distribution": distribution,
+        "trend": trend,
+        "fmt": fmt,
+        "describe": describe,
+        "effect_css": effect_css,
+        "factor": factor,
+        "count_difference": count_difference,
+        "cost_colour": cost_colour,
+        "headline": headline,
+        "host_cpu_cells": host_cpu_cells,
+        "isolation_rows": isolation_rows,
+    }
+
+
 def render(
     runs: Runs, groups: list[Group] | None = None, regressions: list[Regression] | None = None
 ) -> str:
@@ -207,21 +229,8 @@ def render(
         .render(
             groups=groups,
             nruns=runs.samples.run.nunique(),
-            families=families,
-            family_chart=family_chart,
-            sweeps=sweeps,
-            density_charts=density_charts,
+            **_helpers(),
             fleet=lambda groups: fleet(groups, runs.machines),
-            distribution=distribution,
-            trend=trend,
-            fmt=fmt,
-            describe=describe,
-            effect_css=effect_css,
-            factor=factor,
-            count_difference=count_difference,
-            cost_colour=cost_colour,
-            headline=headline,
-            host_cpu_cells=host_cpu_cells,
             machine=machine,
             platforms=platforms,
             descriptions=descriptions,

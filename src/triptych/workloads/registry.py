@@ -7,6 +7,7 @@ from triptych.workloads.cpu import StressNgCpu, SysbenchCpu
 from triptych.workloads.density import Density
 from triptych.workloads.disk import Fio
 from triptych.workloads.memory import StressNgStream, SysbenchRandomAccess
+from triptych.workloads.neighbour import Neighbour
 from triptych.workloads.network import Iperf3Tcp, SockperfPingPong
 from triptych.workloads.nginx import NginxWrk
 from triptych.workloads.postgres import Pgbench
@@ -25,6 +26,7 @@ WORKLOADS: dict[str, type[WorkloadBase]] = {
         SockperfPingPong,
         Startup,
         Density,
+        Neighbour,
         RedisBenchmark,
         NginxWrk,
         Pgbench,

@@ -1,0 +1,219 @@
+"""Isolation: how much a noisy neighbour hurts (issue 24 item 3).
+
+A victim (sysbench's CPU or random memory access, with its default parameters) runs on the
+platform's own instance, alone and then beside an aggressor (stress-ng's cpu or stream
+stressor, or fio writing) on a second instance of the same platform: a second container with
+the scenario's limits, a second guest. On the host both are plain processes: no isolation, the
+baseline every platform's slowdown is compared with. `cpus` places them: on one host CPU
+("same": the scheduler's fairness under the limits decides), or on two ("other": what they
+still share is caches, memory bandwidth and the disk).
+
+Each round gives the victim's figure alone, beside the neighbour, and the slowdown between the
+two (the same round's pair, oriented by the victim's direction: 1.0x is perfect isolation).
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import threading
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+from typing import ClassVar
+
+from triptych.errors import NotApplicable, TriptychError
+from triptych.platforms.base import Platform
+from triptych.platforms.instance import Instance, cpu_text
+from triptych.process import CommandResult
+from triptych.sample import Sample
+from triptych.validate import setting
+from triptych.workloads.base import RunSpec, ToolWorkload, WorkloadBase
+from triptych.workloads.cpu import SysbenchCpu
+from triptych.workloads.memory import SysbenchRandomAccess
+
+# Victims that report a figure from a round of a second or two (stress-ng's stream needs five).
+VICTIMS: dict[str, type[ToolWorkload]] = {w.name: w for w in (SysbenchCpu, SysbenchRandomAccess)}
+AGGRESSORS = ("cpu", "stream", "disk")
+SLOWDOWN = "victim slowdown beside the neighbour"
+LEAD = 1.0  # seconds the aggressor runs before the victim starts (and after it ends)
+
+
+ALONE, BESIDE = " (alone)", " (beside the neighbour)"  # what the victim's metric is named
+
+
+def alone_metric(metric: str) -> str:
+    return metric + ALONE
+
+
+def beside_metric(metric: str) -> str:
+    return metric + BESIDE
+
+
+@dataclass(frozen=True)
+class NeighbourParams:
+    victim: str = setting("sysbench-cpu", choices=tuple(VICTIMS))
+    aggressor: str = setting("cpu", choices=AGGRESSORS)
+    cpus: str = setting("same", choices=("same", "other"))
+
+
+def aggressor_argv(kind: str, workers: int, seconds: int, work_dir: str) -> list[str]:
+    """The aggressor's command: `workers` stress-ng workers, or one fio writer, for `seconds`."""
+    if kind == "disk":
+        return [
+            "fio",
+            "--name=neighbour",
+            f"--directory={work_dir}",
+            "--rw=write",
+            "--bs=1M",
+            "--size=256M",
+            "--fsync=8",
+            "--time_based",
+            f"--runtime={seconds}",
+            "--unlink=1",
+        ]
+    return ["stress-ng", f"--{kind}", str(workers), "--timeout", f"{seconds}s", "--quiet"]
+
+
+class HostProcess:
+    """The host's neighbour: a process beside the victim's, with nothing between them."""
+
+    name = "host process"
+
+    def __init__(self, platform: Platform) -> None:
+        self._platform = platform
+        self._cpus: tuple[int, ...] = ()
+        self.work_dir = platform.scratch(platform.disk_variants[0]).path
+
+    def wait_until_answers(self, timeout: float) -> None:
+        return None
+
+    def execute(self, argv: Sequence[str], timeout: float) -> CommandResult:
+        pinned = ["taskset", "-c", cpu_text(self._cpus), *argv] if self._cpus else argv
+        return self._platform.execute(pinned, timeout)
+
+    def pin(self, cpus: tuple[int, ...]) -> None:
+        self._cpus = cpus
+
+    def host_pids(self) -> list[int]:
+        return []
+
+    def remove(self) -> bool:
+        return True
+
+
+def placement(platform: Platform, cpus: str) -> tuple[tuple[int, ...], tuple[int, ...]]:
+    """Host CPUs for the victim and for the aggressor: the victim on the first CPU the platform
+    may use (the scenario's cpuset or pins, else the suite's), the aggressor there too ("same")
+    or on another ("other")."""
+    allowed = sorted(os.sched_getaffinity(0))
+    victim = (min(platform.pinned_cpus() or allowed),)
+    if cpus == "same":
+        return victim, victim
+    rest = [c for c in (platform.pinned_cpus() or ()) if c not in victim]
+    rest = rest or [c for c in allowed if c not in victim]
+    if not rest:
+        raise NotApplicable("a neighbour on other CPUs needs a second CPU")
+    return victim, (rest[0],)
+
+
+class Neighbour(WorkloadBase):
+    """A victim alone and beside an aggressor on a second instance of the platform."""
+
+    name: ClassVar[str] = "neighbour"
+    family: ClassVar[str] = "isolation"
+    tool: ClassVar[str] = "stress-ng"
+    primary_metric: ClassVar[str] = SLOWDOWN
+    min_duration: ClassVar[float] = max(v.min_duration for v in VICTIMS.values())
+    Params: ClassVar[type[NeighbourParams]] = NeighbourParams
+    params: NeighbourParams
+
+    def __init__(self, params: NeighbourParams, spec: RunSpec) -> None:
+        super().__init__(params, spec)
+        self.victim = VICTIMS[params.victim](VICTIMS[params.victim].Params(), spec)
+        self._neighbour: Instance | HostProcess | None = None
+        self._cpus: tuple[tuple[int, ...], tuple[int, ...]] = ((), ())
+
+    def prepare(self, platform: Platform, variant: str) -> None:
+        self._cpus = placement(platform, self.params.cpus)
+        try:
+            neighbour: Instance | HostProcess = platform.new_instance("neighbour")
+        except NotApplicable:
+            neighbour = HostProcess(platform)  # the host: two processes, nothing between
+        self._neighbour = neighbour
+        neighbour.wait_until_answers(max(self.spec.timeout, 300.0))
+        neighbour.pin(self._cpus[1])
+        if not platform.pins_own_servers:
+            platform.confine(self._cpus[0])
+
+    def cleanup(self, platform: Platform, variant: str) -> None:
+        neighbour, self._neighbour = self._neighbour, None
+        try:
+            if not platform.pins_own_servers and platform.healthy():
+                platform.confine(None)
+        finally:
+            if neighbour is not None and not neighbour.remove():
+                raise TriptychError(
+                    f"neighbour: could not remove {neighbour.name}; the next run sweeps it"
+                )
+
+    def _victim_once(self, platform: Platform, variant: str, run: RunSpec) -> Sample:
+        argv = self.victim.argv(platform, variant, run)
+        if platform.pins_own_servers:
+            argv = ["taskset", "-c", cpu_text(self._cpus[0]), *argv]
+        result = platform.execute(argv, run.timeout)
+        result.check(platform.name)
+        primary = self.victim.primary()
+        for s in self.victim.parse(result.stdout):
+            if s.metric == primary:
+                return s
+        raise TriptychError(f"neighbour: the victim {self.victim.name} gave no {primary!r}")
+
+    def _beside(self, platform: Platform, variant: str, run: RunSpec) -> Sample:
+        """The victim's figure while the aggressor runs on the neighbour (it starts LEAD
+        seconds before the victim and outlasts it)."""
+        neighbour = self._neighbour
+        if neighbour is None:
+            raise TriptychError("neighbour: measured before prepare()")
+        seconds = math.ceil(run.duration + 2 * LEAD)
+        work = len(self._cpus[1])
+        argv = aggressor_argv(self.params.aggressor, work, seconds, neighbour.work_dir)
+        done: list[CommandResult | BaseException] = []
+
+        def aggress() -> None:
+            try:
+                done.append(neighbour.execute(argv, seconds + run.timeout))
+            except BaseException as e:  # handed to the measuring thread
+                done.append(e)
+
+        thread = threading.Thread(target=aggress, name="neighbour", daemon=True)
+        thread.start()
+        time.sleep(LEAD)
+        try:
+            beside = self._victim_once(platform, variant, run)
+        finally:
+            thread.join(seconds + run.timeout + 60)
+        outcome = done[0] if done else TriptychError("neighbour: the aggressor never ended")
+        if isinstance(outcome, BaseException):
+            raise outcome
+        outcome.check(neighbour.name)
+        return beside
+
+    def measure(self, platform: Platform, variant: str, run: RunSpec | None = None) -> list[Sample]:
+        run = run or self.spec
+        alone = self._victim_once(platform, variant, run)
+        beside = self._beside(platform, variant, run)
+        oriented = (
+            alone.value / beside.value if alone.higher_is_better else beside.value / alone.value
+        )
+        meta = {
+            "victim": self.victim.name,
+            "aggressor": self.params.aggressor,
+            "victim_cpus": cpu_text(self._cpus[0]),
+            "aggressor_cpus": cpu_text(self._cpus[1]),
+        }
+        return [
+            replace(alone, metric=alone_metric(alone.metric), metadata=meta),
+            replace(beside, metric=beside_metric(beside.metric), metadata=meta),
+            Sample(SLOWDOWN, oriented, "x", False, metadata=meta),
+        ]

@@ -1,0 +1,144 @@
+"""Isolation (workloads/neighbour.py) on the real host, Docker engine and a guest: a victim
+alone and beside an aggressor, placed on one CPU or two, and the neighbour removed after.
+
+The bounds are the scheduler's arithmetic, not speed targets: two busy processes confined to
+one CPU get about half of it each (a slowdown near 2x, well above 1.4x), and with a CPU each
+neither waits for the other (far less than on one)."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import docker
+import libvirt
+import pytest
+
+from tests.test_docker_platform import suite_resources
+from tests.test_vm_platform import SMALL, suite_objects
+from triptych.errors import NotApplicable
+from triptych.images import RootfsRecipe
+from triptych.platforms.docker import DockerHostPlatform
+from triptych.platforms.host import HostPlatform
+from triptych.platforms.settings import DockerSettings
+from triptych.platforms.vm import VmPlatform
+from triptych.sample import Sample
+from triptych.session import new_session_id
+from triptych.vm_image import guest_boot
+from triptych.workloads.base import RunSpec
+from triptych.workloads.neighbour import (
+    SLOWDOWN,
+    Neighbour,
+    NeighbourParams,
+    aggressor_argv,
+    alone_metric,
+    beside_metric,
+    placement,
+)
+
+SPEC = RunSpec(3.0, 120.0)
+TWO_CPUS = len(os.sched_getaffinity(0)) >= 2
+
+
+def _round(
+    n: Neighbour, platform: HostPlatform | DockerHostPlatform | VmPlatform
+) -> dict[str, Sample]:
+    n.prepare(platform, "default")
+    try:
+        return {s.metric: s for s in n.measure(platform, "default")}
+    finally:
+        n.cleanup(platform, "default")
+
+
+@pytest.fixture
+def host(tmp_path: Path) -> Iterator[HostPlatform]:
+    with HostPlatform(new_session_id(), tmp_path / "scratch") as p:
+        yield p
+
+
+def test_aggressor_commands_are_argv_lists() -> None:
+    assert aggressor_argv("cpu", 2, 7, "/x") == [
+        "stress-ng", "--cpu", "2", "--timeout", "7s", "--quiet",
+    ]  # fmt: skip
+    disk = aggressor_argv("disk", 1, 7, "/var/tmp")
+    assert disk[0] == "fio"
+    assert "--directory=/var/tmp" in disk
+    assert "--runtime=7" in disk
+
+
+@pytest.mark.skipif(not TWO_CPUS, reason="needs two CPUs")
+def test_placement_on_one_cpu_or_two(host: HostPlatform) -> None:
+    first = min(os.sched_getaffinity(0))
+    assert placement(host, "same") == ((first,), (first,))
+    victim, aggressor = placement(host, "other")
+    assert victim == (first,)
+    assert aggressor != victim
+    assert len(aggressor) == 1
+
+
+def test_placement_needs_a_second_cpu_for_other(host: HostPlatform) -> None:
+    os_cpus = os.sched_getaffinity(0)
+    os.sched_setaffinity(0, {min(os_cpus)})  # this process may use one CPU only
+    try:
+        with pytest.raises(NotApplicable, match="second CPU"):
+            placement(host, "other")
+    finally:
+        os.sched_setaffinity(0, os_cpus)
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not TWO_CPUS, reason="needs two CPUs")
+def test_host_processes_share_one_cpu_and_not_two(host: HostPlatform) -> None:
+    same = _round(Neighbour(NeighbourParams(cpus="same"), SPEC), host)
+    other = _round(Neighbour(NeighbourParams(cpus="other"), SPEC), host)
+    assert same[SLOWDOWN].value > 1.4, same[SLOWDOWN]
+    assert other[SLOWDOWN].value < same[SLOWDOWN].value, (other[SLOWDOWN], same[SLOWDOWN])
+    # The slowdown is the round's own pair, oriented (events/s: higher is better).
+    alone, beside = same[alone_metric("cpu events")], same[beside_metric("cpu events")]
+    assert same[SLOWDOWN].value == pytest.approx(alone.value / beside.value)
+    assert same[SLOWDOWN].metadata["victim_cpus"] == same[SLOWDOWN].metadata["aggressor_cpus"]
+
+
+@pytest.mark.docker
+@pytest.mark.slow
+def test_a_container_beside_another_on_its_cpu(
+    bench_image: str, docker_client: docker.DockerClient
+) -> None:
+    with DockerHostPlatform(new_session_id(), (15233,), DockerSettings()) as p:
+        own = suite_resources(docker_client, p.session)
+        n = Neighbour(NeighbourParams(cpus="same"), SPEC)
+        n.prepare(p, "default")
+        try:
+            (made,) = [c for c in suite_resources(docker_client, p.session) if c not in own]
+            # The neighbour is a container of the session's, confined by its cgroup.
+            cpuset = docker_client.containers.get(made).attrs["HostConfig"]["CpusetCpus"]
+            assert cpuset == str(min(os.sched_getaffinity(0)))
+            got = {s.metric: s for s in n.measure(p, "default")}
+        finally:
+            n.cleanup(p, "default")
+        assert got[SLOWDOWN].value > 1.4, got[SLOWDOWN]
+        assert suite_resources(docker_client, p.session) == own
+
+
+@pytest.mark.vm
+@pytest.mark.slow
+def test_a_guest_beside_another_on_its_cpu(conn: libvirt.virConnect) -> None:
+    guest_boot(RootfsRecipe())
+    with VmPlatform(new_session_id(), SMALL) as p:
+        n = Neighbour(NeighbourParams(cpus="same"), RunSpec(4.0, 300.0))
+        n.prepare(p, "default")
+        try:
+            cpu = min(os.sched_getaffinity(0))
+            guests = [d for d in conn.listAllDomains(0) if d.name().startswith(p.instance_prefix)]
+            assert len(guests) == 2  # its own and the neighbour
+            for d in guests:
+                pins = d.vcpuPinInfo(0)
+                assert all(row[cpu] and sum(row) == 1 for row in pins), (d.name(), pins)
+            got = {s.metric: s for s in n.measure(p, "default")}
+        finally:
+            n.cleanup(p, "default")
+        assert got[SLOWDOWN].value > 1.4, got[SLOWDOWN]
+        # Back as the scenario placed it (unpinned: every CPU), the neighbour gone.
+        assert all(all(row) for row in p._started(p._guest).domain.vcpuPinInfo(0))
+        assert not [n for n in suite_objects(conn, p.session) if n.endswith("-neighbour")]
