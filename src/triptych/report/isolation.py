@@ -8,10 +8,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from triptych.report.model import Cell, Group, Row
+from triptych.results.costs import HOST
 from triptych.verdict.effect import Effect
-from triptych.workloads.neighbour import ALONE, BESIDE, SLOWDOWN
-
-HOST = "host"
+from triptych.workloads.neighbour import ALONE, BESIDE, SLOWDOWN, Neighbour
 
 
 @dataclass(frozen=True)
@@ -29,13 +28,14 @@ class IsolationRow:
     victim: str  # the victim's metric, e.g. "cpu events"
     unit: str
     cells: dict[str, IsolationCell]  # column label (the host's first) -> figures
+    columns: tuple[tuple[str, IsolationCell | None], ...]  # the table's, the host's first
 
 
 def isolation_rows(g: Group) -> list[IsolationRow]:
     """One row per neighbour case of the group's newest run, in report order."""
     by_case: dict[str, dict[str, Row]] = {}
     for r in g.rows:
-        if r.family != "isolation":
+        if r.family != Neighbour.family:
             continue
         kind = "slowdown" if r.metric == SLOWDOWN else _kind(r.metric)
         if kind:
@@ -53,7 +53,8 @@ def isolation_rows(g: Group) -> list[IsolationRow]:
             effect = sc.effect if label != HOST else None
             cells[label] = IsolationCell(sc.median, ac.median, bc.median, sc.n, effect)
         victim = a.metric.removesuffix(ALONE)
-        out.append(IsolationRow(case, victim, a.unit, cells))
+        columns = tuple((label, cells.get(label)) for label in [HOST, *g.labels])
+        out.append(IsolationRow(case, victim, a.unit, cells, columns))
     return out
 
 

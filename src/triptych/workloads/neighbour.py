@@ -20,11 +20,14 @@ import threading
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
+from pathlib import Path
 from typing import ClassVar
+
+import psutil
 
 from triptych.errors import NotApplicable, TriptychError
 from triptych.platforms.base import Platform
-from triptych.platforms.instance import Instance, cpu_text
+from triptych.platforms.instance import Instance, cpu_text, with_descendants
 from triptych.process import CommandResult
 from triptych.sample import Sample
 from triptych.validate import setting
@@ -36,7 +39,15 @@ from triptych.workloads.memory import SysbenchRandomAccess
 VICTIMS: dict[str, type[ToolWorkload]] = {w.name: w for w in (SysbenchCpu, SysbenchRandomAccess)}
 AGGRESSORS = ("cpu", "stream", "disk")
 SLOWDOWN = "victim slowdown beside the neighbour"
-LEAD = 1.0  # seconds the aggressor runs before the victim starts (and after it ends)
+LEAD = 1.0  # seconds the aggressor runs, busy, before the victim starts
+BUSY_WAIT = 60.0  # seconds the neighbour may take to get busy (a program's start under TCG)
+# Cores the neighbour's host processes must use per aggressor CPU before the victim starts
+# (a writer waits on the disk: any work shows it started).
+BUSY = {"cpu": 0.5, "stream": 0.5, "disk": 0.05}
+PIDFILE = "triptych-neighbour.pid"
+# A fixed script: the aggressor's argv are positional parameters, never text; its pid file lets
+# `pkill -F` stop exactly it.
+PID_WRAPPER = ("sh", "-c", 'echo $$ > "$0"; exec "$@"')
 
 
 ALONE, BESIDE = " (alone)", " (beside the neighbour)"  # what the victim's metric is named
@@ -96,10 +107,56 @@ class HostProcess:
         self._cpus = cpus
 
     def host_pids(self) -> list[int]:
-        return []
+        """The aggressor and its workers, by the pid file it wrote (none before it did)."""
+        try:
+            pid = int((Path(self.work_dir) / PIDFILE).read_text().strip())
+        except (OSError, ValueError):
+            return []
+        return with_descendants(pid)
 
     def remove(self) -> bool:
+        (Path(self.work_dir) / PIDFILE).unlink(missing_ok=True)
         return True
+
+
+def _cpu_seconds(pids: list[int]) -> float:
+    total = 0.0
+    for pid in pids:
+        try:
+            t = psutil.Process(pid).cpu_times()
+        except psutil.Error:
+            continue
+        total += t.user + t.system
+    return total
+
+
+def _ended(name: str, outcome: CommandResult | BaseException, when: str) -> BaseException:
+    """Why the aggressor's early end spoils the round."""
+    if isinstance(outcome, BaseException):
+        return outcome
+    said = (outcome.stderr or outcome.stdout).strip().splitlines()
+    return TriptychError(
+        f"neighbour: the aggressor on {name} ended {when} (exit {outcome.returncode}"
+        f"{': ' + said[-1][:200] if said else ''})"
+    )
+
+
+def _wait_busy(
+    neighbour: Instance | HostProcess, cores: float, done: list[CommandResult | BaseException]
+) -> None:
+    """Return once the neighbour's host processes use `cores` (over a quarter second)."""
+    deadline = time.monotonic() + BUSY_WAIT
+    while time.monotonic() < deadline:
+        if done:
+            raise _ended(neighbour.name, done[0], "before it got busy")
+        before = _cpu_seconds(neighbour.host_pids())
+        time.sleep(0.25)
+        if (_cpu_seconds(neighbour.host_pids()) - before) / 0.25 >= cores:
+            return
+    raise TriptychError(
+        f"neighbour: the aggressor on {neighbour.name} never used {cores:g} cores within "
+        f"{BUSY_WAIT:g} s"
+    )
 
 
 def placement(platform: Platform, cpus: str) -> tuple[tuple[int, ...], tuple[int, ...]]:
@@ -133,6 +190,7 @@ class Neighbour(WorkloadBase):
         self.victim = VICTIMS[params.victim](VICTIMS[params.victim].Params(), spec)
         self._neighbour: Instance | HostProcess | None = None
         self._cpus: tuple[tuple[int, ...], tuple[int, ...]] = ((), ())
+        self._measured = 0  # rounds (and the warm-up) so far: the order alternates
 
     def prepare(self, platform: Platform, variant: str) -> None:
         self._cpus = placement(platform, self.params.cpus)
@@ -170,14 +228,20 @@ class Neighbour(WorkloadBase):
         raise TriptychError(f"neighbour: the victim {self.victim.name} gave no {primary!r}")
 
     def _beside(self, platform: Platform, variant: str, run: RunSpec) -> Sample:
-        """The victim's figure while the aggressor runs on the neighbour (it starts LEAD
-        seconds before the victim and outlasts it)."""
+        """The victim's figure while the aggressor runs on the neighbour: started first, and
+        the victim only once the neighbour's host processes are busy (a guest under emulation
+        may take seconds to start a program), stopped once the victim is done."""
         neighbour = self._neighbour
         if neighbour is None:
             raise TriptychError("neighbour: measured before prepare()")
-        seconds = math.ceil(run.duration + 2 * LEAD)
-        work = len(self._cpus[1])
-        argv = aggressor_argv(self.params.aggressor, work, seconds, neighbour.work_dir)
+        kind = self.params.aggressor
+        seconds = math.ceil(BUSY_WAIT + run.duration + 2 * LEAD)  # its bound, if a stop fails
+        pidfile = f"{neighbour.work_dir}/{PIDFILE}"
+        argv = [
+            *PID_WRAPPER,
+            pidfile,
+            *aggressor_argv(kind, len(self._cpus[1]), seconds, neighbour.work_dir),
+        ]
         done: list[CommandResult | BaseException] = []
 
         def aggress() -> None:
@@ -186,23 +250,34 @@ class Neighbour(WorkloadBase):
             except BaseException as e:  # handed to the measuring thread
                 done.append(e)
 
+        neighbour.execute(["rm", "-f", pidfile], 60).check(neighbour.name)  # not a last round's
         thread = threading.Thread(target=aggress, name="neighbour", daemon=True)
         thread.start()
-        time.sleep(LEAD)
         try:
+            _wait_busy(neighbour, BUSY[kind] * len(self._cpus[1]), done)
+            time.sleep(LEAD)
             beside = self._victim_once(platform, variant, run)
+            if done:
+                raise _ended(neighbour.name, done[0], "before the victim did")
         finally:
+            # Only while it runs: until its end is waited for, its pid cannot be another's.
+            if not done:
+                neighbour.execute(["pkill", "-TERM", "-F", pidfile], 60)
             thread.join(seconds + run.timeout + 60)
-        outcome = done[0] if done else TriptychError("neighbour: the aggressor never ended")
-        if isinstance(outcome, BaseException):
-            raise outcome
-        outcome.check(neighbour.name)
         return beside
 
     def measure(self, platform: Platform, variant: str, run: RunSpec | None = None) -> list[Sample]:
         run = run or self.spec
-        alone = self._victim_once(platform, variant, run)
-        beside = self._beside(platform, variant, run)
+        # Alone first, then beside, and the other way round in the next round: a drift over
+        # the run (a guest's translation cache warming, a page cache filling) cancels out of
+        # the slowdown's median instead of leaning every round one way.
+        self._measured += 1
+        if self._measured % 2:
+            alone = self._victim_once(platform, variant, run)
+            beside = self._beside(platform, variant, run)
+        else:
+            beside = self._beside(platform, variant, run)
+            alone = self._victim_once(platform, variant, run)
         oriented = (
             alone.value / beside.value if alone.higher_is_better else beside.value / alone.value
         )
