@@ -17,6 +17,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from triptych.families import FAMILIES
 from triptych.results.costs import primary_rows
 from triptych.results.labels import labelled
 from triptych.results.load import load_runs
@@ -209,3 +210,25 @@ def test_one_run_shows_no_run_component() -> None:
     round_var, setup_var, run_var = nested(y)
     assert (round_var, setup_var) == pytest.approx((2.0, 7.0))
     assert math.isnan(run_var)
+
+
+ECONOMICS = Path(__file__).parent / "data" / "nested-economics"
+
+
+def test_the_economics_families_cover_their_study(tmp_path: Path) -> None:
+    """The isolation and density entries of families.py against their own nested study: every
+    set-up and run spread measured is within the set-up and rerun figures they declare, and a
+    one-set-up run's mean within their native spread."""
+    for run in ECONOMICS.glob("*.json"):
+        shutil.copy(run, tmp_path / run.name)
+    found = components(labelled(load_runs([tmp_path]).samples))
+    assert {c.family for c in found} == {"isolation", "density"}
+    assert all((c.runs, c.setups, c.rounds) == (3, 3, 3) for c in found)
+    for c in found:
+        f = FAMILIES[c.family]
+        assert f.rerun is not None
+        assert f.native is not None
+        assert math.sqrt(c.setup_var) <= f.setup, c
+        assert math.sqrt(c.run_var) <= f.rerun, c
+        one_setup = c.run_var + c.setup_var + c.round_var / c.rounds
+        assert math.sqrt(one_setup) <= f.native, c
