@@ -138,8 +138,8 @@ class Density(WorkloadBase):
         """Instances started one after another, each timed, until N or until the next one
         could take MemAvailable below the reserve (it is guessed to take as much as the
         largest drop one instance caused so far). Those started stay in `started` for the
-        caller to measure and remove. Returns their launch times, that largest drop, and why
-        it stopped short ("": it did not)."""
+        caller to measure and remove. Returns their launch times, that largest drop (or PSS,
+        where larger), and why it stopped short ("": it did not)."""
         reserve = self.params.reserve_mib * 2**20
         times: list[float] = []
         step = 0
@@ -154,7 +154,10 @@ class Density(WorkloadBase):
             started.append(platform.new_instance(f"n{i}"))
             started[-1].wait_until_answers(timeout)
             times.append(time.monotonic() - t0)
-            step = max(step, available - mem_available_bytes())
+            # The guess: the largest an instance took by either measure (MemAvailable moves
+            # with the rest of the machine and can even rise; an instance's PSS cannot be 0).
+            took = max(available - mem_available_bytes(), pss_bytes(started[-1].host_pids()))
+            step = max(step, took)
         return times, step, ""
 
     def _at_once(
@@ -164,8 +167,9 @@ class Density(WorkloadBase):
         largest drop one took when started one by one), started together and each timed.
         Returns their launch times and why it started fewer than n ("": it did not)."""
         reserve = self.params.reserve_mib * 2**20
+        available = mem_available_bytes()
         k = n
-        while k > 0 and mem_available_bytes() - k * step < reserve:
+        while k > 0 and available - k * step < reserve:
             k -= 1
         short = (
             f"started {k} of {n} at once: MemAvailable would fall below its "
