@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from tests.test_report_html import in_chromium
+from tests.test_report_html import in_chromium, rendered_table
 from triptych.cli import main
 from triptych.report.analysis import analyse
 from triptych.report.isolation import isolation_rows
@@ -100,15 +100,11 @@ def test_isolation_rows_are_the_rounds_slowdowns() -> None:
 
 
 def test_the_report_shows_the_isolation_table(tmp_path: Path) -> None:
-    out = tmp_path / "index.html"
-    assert main(["report", str(ISOLATION), "-o", str(out)]) == 0
-    dom = in_chromium(out, tmp_path, ["--dump-dom"])
-    table = re.search(r'<table class="isolation">(.*?)</table>', dom, re.S)
-    assert table is not None
-    assert re.findall(r'<tr><td class="l">([\w-]+)<br>', table.group(1)) == ["isolation-cpu"]
-    slowdowns = re.findall(r"<b>slowdown ([\d.]+)x</b>", table.group(1))
+    table = rendered_table(ISOLATION, tmp_path, "isolation")
+    assert re.findall(r'<tr><td class="l">([\w-]+)<br>', table) == ["isolation-cpu"]
+    slowdowns = re.findall(r"<b>slowdown ([\d.]+)x</b>", table)
     assert len(slowdowns) == 3  # the host, docker-bridge, the guest
     # A verdict under each platform's slowdown, none under the host's.
-    verdicts = re.findall(r'<span class="[\w-]+">([^<]+)</span>', table.group(1))
+    verdicts = re.findall(r'<span class="[\w-]+">([^<]+)</span>', table)
     assert len(verdicts) == 2, verdicts
     assert all(re.search(r"undetermined|the same within|slower|faster", v) for v in verdicts)

@@ -13,8 +13,7 @@ from typing import Any
 
 import pytest
 
-from tests.test_report_html import in_chromium
-from triptych.cli import main
+from tests.test_report_html import rendered_table
 from triptych.report.analysis import analyse
 from triptych.results import host_cost
 from triptych.results.load import load_runs
@@ -113,12 +112,8 @@ def test_runs_without_host_cpu_have_no_such_figures() -> None:
 
 
 def test_the_report_shows_the_host_cpu_table(tmp_path: Path) -> None:
-    out = tmp_path / "index.html"
-    assert main(["report", str(RUN), "-o", str(out)]) == 0
-    dom = in_chromium(out, tmp_path, ["--dump-dom"])
-    table = re.search(r'<table class="host-cpu">(.*?)</table>', dom, re.S)
-    assert table is not None
-    cases = re.findall(r'<tr><td class="l">([\w-]+)<br>', table.group(1))
+    table = rendered_table(RUN, tmp_path, "host-cpu")
+    cases = re.findall(r'<tr><td class="l">([\w-]+)<br>', table)
     assert sorted(cases) == ["cpu-sysbench", "disk-rand-read", "net-throughput", "redis"]
-    assert table.group(1).count("CPU-s/Gbit") >= 4
-    assert re.search(r"cores: own [\d.]+, platform [\d.]+, softirq [\d.]+", table.group(1))
+    assert table.count("CPU-s/Gbit") >= 4
+    assert re.search(r"cores: own [\d.]+, platform [\d.]+, softirq [\d.]+", table)

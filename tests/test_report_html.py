@@ -46,6 +46,17 @@ def in_chromium(page: Path, tmp_path: Path, what: list[str]) -> str:
     return subprocess.run(argv, capture_output=True, text=True, timeout=120, check=True).stdout
 
 
+def rendered_table(run: Path, tmp_path: Path, css: str) -> str:
+    """The report of `run` as headless Chromium builds it: the inside of its table of class
+    `css` (the test fails if the report has none)."""
+    out = tmp_path / "index.html"
+    assert main(["report", str(run), "-o", str(out)]) == 0
+    dom = in_chromium(out, tmp_path, ["--dump-dom"])
+    table = re.search(rf'<table class="{css}">(.*?)</table>', dom, re.S)
+    assert table is not None, f"no table of class {css}"
+    return table.group(1)
+
+
 def test_real_run_renders_in_chromium(
     tmp_path: Path, real_run: Path, record_property: Callable[[str, object], None]
 ) -> None:

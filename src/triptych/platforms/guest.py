@@ -134,11 +134,14 @@ class Guest:
     def pin_vcpus(self, cpus: tuple[int, ...]) -> None:
         """Confine every vCPU of the running guest to these host CPUs (each may run on any of
         them)."""
+        self.pin_each([cpus] * int(self.domain.info()[3]))
+
+    def pin_each(self, cpus: list[tuple[int, ...]]) -> None:
+        """vCPU i of the running guest on the host CPUs cpus[i]."""
         host_cpus = int(self.conn.getCPUMap(0)[0])
-        cpumap = tuple(c in cpus for c in range(host_cpus))
         try:
-            for vcpu in range(int(self.domain.info()[3])):
-                self.domain.pinVcpu(vcpu, cpumap)
+            for vcpu, on in enumerate(cpus):
+                self.domain.pinVcpu(vcpu, tuple(c in on for c in range(host_cpus)))
         except libvirt.libvirtError as e:
             raise TriptychError(
                 f"guest {self.name}: could not pin its vCPUs ({e.get_error_message()})"

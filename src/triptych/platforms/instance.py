@@ -55,6 +55,11 @@ def cpu_text(cpus: tuple[int, ...]) -> str:
     return ",".join(str(c) for c in cpus)
 
 
+def taskset_argv(cpus: tuple[int, ...], argv: Sequence[str]) -> list[str]:
+    """argv confined to these CPUs by taskset (unchanged where none are given)."""
+    return ["taskset", "-c", cpu_text(cpus), *argv] if cpus else list(argv)
+
+
 def with_descendants(pid: int) -> list[int]:
     """pid and every process under it (none if it is gone)."""
     try:

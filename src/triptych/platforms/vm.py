@@ -245,13 +245,11 @@ class VmPlatform(Platform):
         if cpus is not None:
             guest.pin_vcpus(cpus)
             return
-        pins = cpu_list(self.settings.cpu_pins) if self.settings.cpu_pins else ()
+        pins = self.pinned_cpus()
         if not pins:
             guest.pin_vcpus(tuple(sorted(os.sched_getaffinity(0))))
             return
-        host_cpus = int(guest.conn.getCPUMap(0)[0])
-        for vcpu, cpu in enumerate(pins):
-            guest.domain.pinVcpu(vcpu, tuple(c == cpu for c in range(host_cpus)))
+        guest.pin_each([(cpu,) for cpu in pins])
 
     def _spawn(self, argv: Sequence[str]) -> GuestProcess:
         return GuestProcess(self._started(self._guest).agent, argv)

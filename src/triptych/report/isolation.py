@@ -27,8 +27,12 @@ class IsolationRow:
     case: str
     victim: str  # the victim's metric, e.g. "cpu events"
     unit: str
-    cells: dict[str, IsolationCell]  # column label (the host's first) -> figures
     columns: tuple[tuple[str, IsolationCell | None], ...]  # the table's, the host's first
+
+    @property
+    def cells(self) -> dict[str, IsolationCell]:
+        """The columns that have figures, by label."""
+        return {label: c for label, c in self.columns if c is not None}
 
 
 def isolation_rows(g: Group) -> list[IsolationRow]:
@@ -45,17 +49,18 @@ def isolation_rows(g: Group) -> list[IsolationRow]:
         if {"slowdown", "alone", "beside"} - set(rows):
             continue
         s, a, b = rows["slowdown"], rows["alone"], rows["beside"]
-        cells = {}
-        for label in [HOST, *g.labels]:
-            sc, ac, bc = (_cell(r, label) for r in (s, a, b))
-            if sc is None or ac is None or bc is None:
-                continue
-            effect = sc.effect if label != HOST else None
-            cells[label] = IsolationCell(sc.median, ac.median, bc.median, sc.n, effect)
-        victim = a.metric.removesuffix(ALONE)
-        columns = tuple((label, cells.get(label)) for label in [HOST, *g.labels])
-        out.append(IsolationRow(case, victim, a.unit, cells, columns))
+        columns = tuple((label, _figures(s, a, b, label)) for label in [HOST, *g.labels])
+        out.append(IsolationRow(case, a.metric.removesuffix(ALONE), a.unit, columns))
     return out
+
+
+def _figures(s: Row, a: Row, b: Row, label: str) -> IsolationCell | None:
+    """One column's slowdown, alone and beside (None: it lacks one of them)."""
+    sc, ac, bc = (_cell(r, label) for r in (s, a, b))
+    if sc is None or ac is None or bc is None:
+        return None
+    effect = sc.effect if label != HOST else None
+    return IsolationCell(sc.median, ac.median, bc.median, sc.n, effect)
 
 
 def _kind(metric: str) -> str:

@@ -27,7 +27,7 @@ import psutil
 
 from triptych.errors import NotApplicable, TriptychError
 from triptych.platforms.base import Platform
-from triptych.platforms.instance import Instance, cpu_text, with_descendants
+from triptych.platforms.instance import Instance, cpu_text, taskset_argv, with_descendants
 from triptych.process import CommandResult
 from triptych.sample import Sample
 from triptych.validate import setting
@@ -100,8 +100,7 @@ class HostProcess:
         return None
 
     def execute(self, argv: Sequence[str], timeout: float) -> CommandResult:
-        pinned = ["taskset", "-c", cpu_text(self._cpus), *argv] if self._cpus else argv
-        return self._platform.execute(pinned, timeout)
+        return self._platform.execute(taskset_argv(self._cpus, argv), timeout)
 
     def pin(self, cpus: tuple[int, ...]) -> None:
         self._cpus = cpus
@@ -164,10 +163,11 @@ def placement(platform: Platform, cpus: str) -> tuple[tuple[int, ...], tuple[int
     may use (the scenario's cpuset or pins, else the suite's), the aggressor there too ("same")
     or on another ("other")."""
     allowed = sorted(os.sched_getaffinity(0))
-    victim = (min(platform.pinned_cpus() or allowed),)
+    pinned = platform.pinned_cpus() or ()
+    victim = (min(pinned or allowed),)
     if cpus == "same":
         return victim, victim
-    rest = [c for c in (platform.pinned_cpus() or ()) if c not in victim]
+    rest = [c for c in pinned if c not in victim]
     rest = rest or [c for c in allowed if c not in victim]
     if not rest:
         raise NotApplicable("a neighbour on other CPUs needs a second CPU")
@@ -218,7 +218,7 @@ class Neighbour(WorkloadBase):
     def _victim_once(self, platform: Platform, variant: str, run: RunSpec) -> Sample:
         argv = self.victim.argv(platform, variant, run)
         if platform.pins_own_servers:
-            argv = ["taskset", "-c", cpu_text(self._cpus[0]), *argv]
+            argv = taskset_argv(self._cpus[0], argv)
         result = platform.execute(argv, run.timeout)
         result.check(platform.name)
         primary = self.victim.primary()

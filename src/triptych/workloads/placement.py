@@ -10,13 +10,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from triptych.platforms.instance import cpu_text, taskset_argv
 from triptych.sample import MetaValue
 
 APART_FROM = 4  # CPUs a machine needs before client and server are pinned apart
-
-
-def _text(cpus: tuple[int, ...]) -> str:
-    return ",".join(str(c) for c in cpus)
 
 
 @dataclass(frozen=True)
@@ -37,15 +34,15 @@ class Placement:
         return "shared" if self.shared else "apart"
 
     def client_argv(self, argv: list[str]) -> list[str]:
-        return ["taskset", "-c", _text(self.client), *argv] if self.client else argv
+        return taskset_argv(self.client, argv)
 
     def server_argv(self, argv: list[str]) -> list[str]:
-        return ["taskset", "-c", _text(self.server), *argv] if self.server else argv
+        return taskset_argv(self.server, argv)
 
     def metadata(self) -> dict[str, MetaValue]:
         return {
-            "client_cpus": _text(self.client) or "any",
-            "server_cpus": _text(self.server) or "the platform's",
+            "client_cpus": cpu_text(self.client) or "any",
+            "server_cpus": cpu_text(self.server) or "the platform's",
             "placement_note": self.note,
         }
 
@@ -65,16 +62,17 @@ def place(cpus: tuple[int, ...], pinned: tuple[int, ...] | None, pins_own: bool)
         rest = tuple(c for c in cpus if c not in pinned)
         if not rest:
             return Placement((), (), "the platform is pinned to every CPU: the client shares them")
-        return Placement(rest, (), f"client on CPUs {_text(rest)}, the platform on {_text(pinned)}")
+        note = f"client on CPUs {cpu_text(rest)}, the platform on {cpu_text(pinned)}"
+        return Placement(rest, (), note)
     half = len(cpus) // 2
     server, client = cpus[:half], cpus[half:]
     if pins_own:
         return Placement(
-            client, server, f"client on CPUs {_text(client)}, server on {_text(server)}"
+            client, server, f"client on CPUs {cpu_text(client)}, server on {cpu_text(server)}"
         )
     return Placement(
         client,
         (),
-        f"client on CPUs {_text(client)}; the guest's vCPUs are not pinned and may run there "
+        f"client on CPUs {cpu_text(client)}; the guest's vCPUs are not pinned and may run there "
         "too (set [vm] cpu_pins to keep them apart)",
     )
