@@ -4,7 +4,9 @@ run killed half-way leaves (nothing, once the next run sweeps)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import subprocess
+from collections.abc import Iterator, Sequence
+from pathlib import Path
 
 import docker
 import pytest
@@ -14,8 +16,10 @@ from tests.test_docker_platform import suite_resources
 from triptych.errors import TriptychError
 from triptych.platforms.docker import DockerBridgePlatform
 from triptych.platforms.docker_sweep import clean_docker
+from triptych.platforms.host import HostPlatform
 from triptych.platforms.instance import mem_available_bytes
 from triptych.platforms.settings import DockerSettings
+from triptych.process import CommandResult
 from triptych.sample import Sample
 from triptych.session import new_session_id
 from triptych.workloads.base import RunSpec
@@ -30,7 +34,6 @@ from triptych.workloads.density import (
     percentile,
 )
 
-pytestmark = pytest.mark.docker
 SPEC = RunSpec(1.0, 120.0)
 
 
@@ -50,6 +53,64 @@ def test_percentiles_by_hand() -> None:
     assert percentile([7.0], 0.95) == 7.0
 
 
+class Sleeper:
+    """An instance that is one real host process (sleep), for the reserve's rule."""
+
+    work_dir = "/tmp"
+
+    def __init__(self, tag: str) -> None:
+        self.name = tag
+        self._proc = subprocess.Popen(["sleep", "120"])
+
+    def wait_until_answers(self, timeout: float) -> None:
+        return None
+
+    def host_pids(self) -> list[int]:
+        return [self._proc.pid]
+
+    def execute(self, argv: Sequence[str], timeout: float) -> CommandResult:
+        raise AssertionError("density runs nothing inside an instance")
+
+    def pin(self, cpus: tuple[int, ...]) -> None:
+        raise AssertionError("density pins nothing")
+
+    def remove(self) -> bool:
+        self._proc.kill()
+        self._proc.wait()
+        return True
+
+
+class Sleepers(HostPlatform):
+    made: list[Sleeper]
+
+    def new_instance(self, tag: str) -> Sleeper:
+        self.made.append(Sleeper(tag))
+        return self.made[-1]
+
+
+def test_memory_freed_elsewhere_never_lets_in_what_the_guess_keeps_out(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    # MemAvailable that rises by 64 MiB at every reading, as when another process frees its
+    # page cache while the instances start: the reading alone would admit all four.
+    start = 10 * 2**30
+    readings = iter(range(start, start + 1000 * 2**26, 2**26))
+    monkeypatch.setattr("triptych.workloads.density.mem_available_bytes", lambda: next(readings))
+    platform = Sleepers(new_session_id(), tmp_path)
+    platform.made = []
+    # A reserve of exactly what the round finds: the first fits; a sleep holds some hundreds
+    # of KiB of PSS, so by the guess a second would not, whatever the reading says.
+    params = DensityParams(instances=4, reserve_mib=start // 2**20, settle=0.0)
+    got = _by_metric(Density(params, SPEC).measure(platform, "default"))
+    assert got[STARTED].value == 1.0
+    assert got[STARTED].metadata["stopped"] == (
+        "stopped at 1: MemAvailable would fall below its 10240 MiB reserve"
+    )
+    assert got[STARTED].metadata["at_once"] == 0
+    assert [s._proc.returncode for s in platform.made] == [-9]  # started, and removed
+
+
+@pytest.mark.docker
 def test_n_containers_one_by_one_and_at_once(
     bridge: DockerBridgePlatform, docker_client: docker.DockerClient
 ) -> None:
@@ -73,11 +134,13 @@ def test_n_containers_one_by_one_and_at_once(
     assert suite_resources(docker_client, bridge.session) == own
 
 
+@pytest.mark.docker
 def test_the_reserve_stops_it_short_and_says_why(
     bridge: DockerBridgePlatform, docker_client: docker.DockerClient
 ) -> None:
     own = suite_resources(docker_client, bridge.session)
-    # A reserve just under what is free now: the first container fits, a second would not.
+    # A reserve just under what is free now: the first container fits, a second would not (it
+    # is guessed to take what the first took, a few MiB, however MemAvailable moves meanwhile).
     reserve = (mem_available_bytes() - 2 * 2**20) // 2**20
     samples = Density(DensityParams(instances=4, reserve_mib=reserve, settle=0.0), SPEC).measure(
         bridge, "default"
@@ -98,6 +161,7 @@ def test_the_reserve_stops_it_short_and_says_why(
     assert suite_resources(docker_client, bridge.session) == own
 
 
+@pytest.mark.docker
 def test_a_run_killed_half_way_leaves_nothing_after_the_sweep(
     bench_image: str, docker_client: docker.DockerClient
 ) -> None:

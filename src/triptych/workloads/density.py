@@ -99,7 +99,7 @@ class Density(WorkloadBase):
         started: list[Instance] = []
         try:
             before = mem_available_bytes()
-            times, step, stopped = self._one_by_one(platform, timeout, started)
+            times, step, stopped = self._one_by_one(platform, timeout, started, before)
             time.sleep(self.params.settle)
             at_rest = [
                 Sample(
@@ -118,7 +118,7 @@ class Density(WorkloadBase):
             ]
         finally:
             _remove(started)
-        at_once, short = self._at_once(platform, timeout, len(times), step)
+        at_once, short = self._at_once(platform, timeout, len(times), step, before)
         return [
             *at_rest,
             Sample(
@@ -133,19 +133,24 @@ class Density(WorkloadBase):
         ]
 
     def _one_by_one(
-        self, platform: Platform, timeout: float, started: list[Instance]
+        self, platform: Platform, timeout: float, started: list[Instance], before: int
     ) -> tuple[list[float], int, str]:
         """Instances started one after another, each timed, until N or until the next one
         could take MemAvailable below the reserve (it is guessed to take as much as the
         largest drop one instance caused so far). Those started stay in `started` for the
         caller to measure and remove. Returns their launch times, that largest drop (or PSS,
-        where larger), and why it stopped short ("": it did not)."""
+        where larger), and why it stopped short ("": it did not).
+
+        What is available is the lower of MemAvailable now and what the round found less the
+        guess for each instance started: memory another process frees while they run (page
+        cache, a container removed a moment ago) never lets in an instance the guess keeps out.
+        """
         reserve = self.params.reserve_mib * 2**20
         times: list[float] = []
         step = 0
         for i in range(self.params.instances):
-            available = mem_available_bytes()
-            if available - step < reserve:
+            now = mem_available_bytes()
+            if min(now, before - len(started) * step) - step < reserve:
                 why = f"MemAvailable would fall below its {self.params.reserve_mib} MiB reserve"
                 if not started:
                     raise TriptychError(f"density: {why} with the first instance")
@@ -156,18 +161,19 @@ class Density(WorkloadBase):
             times.append(time.monotonic() - t0)
             # The guess: the largest an instance took by either measure (MemAvailable moves
             # with the rest of the machine and can even rise; an instance's PSS cannot be 0).
-            took = max(available - mem_available_bytes(), pss_bytes(started[-1].host_pids()))
+            took = max(now - mem_available_bytes(), pss_bytes(started[-1].host_pids()))
             step = max(step, took)
         return times, step, ""
 
     def _at_once(
-        self, platform: Platform, timeout: float, n: int, step: int
+        self, platform: Platform, timeout: float, n: int, step: int, before: int
     ) -> tuple[list[float], str]:
         """As many of n instances as the reserve allows (each guessed to take `step`, the
         largest drop one took when started one by one), started together and each timed.
+        What is available is the lower of MemAvailable now and what the round found (`before`).
         Returns their launch times and why it started fewer than n ("": it did not)."""
         reserve = self.params.reserve_mib * 2**20
-        available = mem_available_bytes()
+        available = min(mem_available_bytes(), before)
         k = n
         while k > 0 and available - k * step < reserve:
             k -= 1
