@@ -10,8 +10,10 @@
 # Environment: TRIPTYCH_RESULTS (default /var/lib/triptych/results) keeps the saved runs;
 # TRIPTYCH_STORE=postgresql://... adds the shared store; TRIPTYCH_GATE_HISTORY (default 7) is how
 # many earlier runs of this machine the gate compares against, TRIPTYCH_GATE_CALIBRATE (default
-# 5) how many it needs before it decides. The gate keeps its regressions of record in
-# $RESULTS/regressions.record. Gate exit codes: 0 pass, 1 regression (a confirmed one still
+# 5) how many it needs before it decides. The gate keeps its regressions of record in the
+# store's regressions table when there is a store (a runner reimaged forgets none; the fleet's
+# report lists every machine's), else in $RESULTS/regressions.record (a runner that kept them
+# there before it had a store keeps them there). Gate exit codes: 0 pass, 1 regression (a confirmed one still
 # open: two regressed nights, or a step over the series), 2 undecided: a suspected regression
 # (one night), calibrating (fewer earlier runs than that) or refused (not comparable, e.g. the
 # kernel changed): neither a pass nor a regression.
@@ -47,16 +49,17 @@ case "${1:-}" in
     status=0
     if [ -n "$STORE" ]; then
       # The store's URL (with its password) stays in the environment: never on a command line.
-      # Its regressions of record stay on this machine, beside its runs.
-      .venv/bin/triptych compare --last "$HISTORY" --calibrate "$CALIBRATE" \
-        --regressions "$RESULTS/regressions.record" || status=$?
+      kept=()
+      if [ -f "$RESULTS/regressions.record" ]; then kept=(--regressions "$RESULTS/regressions.record"); fi
+      .venv/bin/triptych compare --last "$HISTORY" --calibrate "$CALIBRATE" "${kept[@]}" \
+        || status=$?
     else
       .venv/bin/triptych compare "$RESULTS" --last "$HISTORY" --calibrate "$CALIBRATE" \
         || status=$?
     fi
     case "$status" in
       0) summary "**Gate passed.**" ;;
-      1) summary "**Gate failed: a platform regressed** (see the table above). A regression stays open, and the gate failing, until it reverts or someone accepts it: \`triptych accept $RESULTS --list\`."
+      1) summary "**Gate failed: a platform regressed** (see the table above). A regression stays open, and the gate failing, until it reverts or someone accepts it: \`triptych accept --list\` on this runner (with its TRIPTYCH_STORE, or \`triptych accept $RESULTS --list\` without a store)."
          echo "::error::triptych gate: regression" ;;
       2) summary "**Gate undecided: not a pass, not a regression.** A suspected regression (one regressed night: the next night confirms or clears it; see the notes above), calibrating (too few earlier runs in this environment and scenario) or refused (the newest run could not be compared: see the message)."
          echo "::warning::triptych gate undecided (a suspected regression, calibrating or not comparable), not a regression" ;;

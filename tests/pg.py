@@ -62,6 +62,17 @@ def postgres() -> Iterator[str]:
         shutil.rmtree(root, ignore_errors=True)
 
 
+def empty(target: str) -> None:
+    """Drop everything the store's migrations create: the next publish starts from nothing."""
+    with psycopg.connect(target, autocommit=True) as conn:
+        conn.execute(
+            "DROP TABLE IF EXISTS run_costs, samples, runs, regressions, machine_roles, "
+            "triptych_schema"
+        )
+        for f in ("triptych_check_rows()", "triptych_owns_store()", "triptych_may_publish(text)"):
+            conn.execute(f"DROP FUNCTION IF EXISTS {f} CASCADE")
+
+
 def _wait(target: str, server: subprocess.Popen[bytes]) -> None:
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:

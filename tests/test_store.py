@@ -17,7 +17,7 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from tests.pg import PASSWORD, PORT, postgres, url
+from tests.pg import PASSWORD, PORT, empty, postgres, url
 from tests.synthetic import case_record
 from triptych.cli import main
 from triptych.gate.compare import Sides, changes
@@ -44,12 +44,7 @@ def server() -> Iterator[str]:
 def store(server: str) -> Iterator[str]:
     """An empty store (the schema is created by the first publish)."""
     yield server
-    with psycopg.connect(server, autocommit=True) as conn:
-        conn.execute(
-            "DROP TABLE IF EXISTS run_costs, samples, runs, machine_roles, triptych_schema"
-        )
-        for f in ("triptych_check_rows()", "triptych_owns_store()", "triptych_may_publish(text)"):
-            conn.execute(f"DROP FUNCTION IF EXISTS {f} CASCADE")
+    empty(server)
 
 
 @pytest.fixture

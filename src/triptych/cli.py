@@ -33,11 +33,13 @@ def _report(args: argparse.Namespace) -> int:
         from triptych.store.commands import report_runs  # noqa: PLC0415 - psycopg on demand
 
         json_out = Path(args.json) if args.json else None
+        from triptych.store.regressions import every_machine  # noqa: PLC0415
+
         out = write_runs(
             report_runs(url, args.machine, args.since),
             Path(args.output),
             json_out,
-            records_in([], given),
+            records_in([], given) if given else every_machine(url, args.machine),
         )
     else:
         out = write_runs(
@@ -88,7 +90,16 @@ def _accept_parser(sub: Any) -> None:  # noqa: ANN401 - argparse's private subpa
     a = sub.add_parser(
         "accept", help="close an open regression of record as the new normal, with a reason"
     )
-    a.add_argument("record", help="the regressions record, or the directory of runs that holds it")
+    a.add_argument(
+        "record",
+        nargs="?",
+        help="the regressions record, or the directory of runs that holds it (none: the "
+        "store's record of this machine, with --store or $" + ENV + ")",
+    )
+    a.add_argument("--store", default=None, help=f"the store that keeps it (or ${ENV})")
+    a.add_argument(
+        "--machine", default=None, help="with --store: this machine's record (its host name)"
+    )
     a.add_argument("--list", action="store_true", help="list the open regressions")
     a.add_argument("--case", default=None)
     a.add_argument("--metric", default=None)
@@ -175,7 +186,8 @@ def _nightly_options(cmp: argparse.ArgumentParser) -> None:
         default=None,
         metavar="FILE",
         help="with --last: the regressions of record, kept open until accepted or reverted "
-        "(default: regressions.record in the directory of runs; none with --store unless given)",
+        "(default: regressions.record in the directory of runs; with --store, the store's "
+        "record of this machine or --machine)",
     )
 
 
@@ -221,9 +233,7 @@ def _compare_parser(sub: Any) -> None:  # noqa: ANN401 - argparse's private subp
     cmp.set_defaults(func=_compare)
 
 
-def parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="triptych", description=__doc__)
-    sub = p.add_subparsers(dest="command", required=True)
+def _report_parser(sub: Any) -> None:  # noqa: ANN401 - argparse's private subparsers type
     r = sub.add_parser("report", help="render saved runs as one HTML file")
     r.add_argument("runs", nargs="*", help="saved run files or directories (default .benchmarks)")
     r.add_argument("-o", "--output", default="reports/index.html", help="HTML file to write")
@@ -234,11 +244,18 @@ def parser() -> argparse.ArgumentParser:
         "--regressions",
         default=None,
         metavar="FILE",
-        help="the nightly gate's regressions of record to list (default: each directory's own)",
+        help="the nightly gate's regressions of record to list (default: each directory's own; "
+        "with --store, the store's, of every machine or --machine)",
     )
     _store_options(r)
     r.add_argument("--since", default=None, help="with --store: runs taken since this date")
     r.set_defaults(func=_report)
+
+
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="triptych", description=__doc__)
+    sub = p.add_subparsers(dest="command", required=True)
+    _report_parser(sub)
     noise = sub.add_parser("noise", help="round, set-up and run noise of runs with set-ups")
     noise.add_argument(
         "runs", nargs="*", help="saved run files or directories (default .benchmarks)"

@@ -1,7 +1,8 @@
 """`triptych compare`: the runs it compares (two runs, or the newest against its history, from
 files or a store), the gate's decision and its Markdown, also appended to the workflow's step
-summary; with a history, the regressions of record it keeps (gate/record.py). `triptych
-accept`: a person closes an open regression as the new normal."""
+summary; with a history, the regressions of record it keeps (gate/record.py: a file beside the
+runs, or the store's table). `triptych accept`: a person closes an open regression as the new
+normal."""
 
 from __future__ import annotations
 
@@ -49,11 +50,11 @@ def _history(args: argparse.Namespace, reach: int) -> Runs:
     return load_runs([Path(args.baseline)])
 
 
-def _sides(args: argparse.Namespace, kept: record.Record | None) -> Chosen:
+def _sides(args: argparse.Namespace, kept: list[record.Regression] | None) -> Chosen:
     if args.last is not None:
         # The nightly gate: the newest run of this machine against the ones before it, reading
         # enough more that every metric keeps --last once its regressed nights are left out.
-        held = [r for r in kept.regressions if r.state != record.ACCEPTED] if kept else []
+        held = [r for r in kept if r.state != record.ACCEPTED] if kept else []
         extra = min(sum(len(r.nights) for r in held), memory.MOST_HELD)
         # The series reaches back --window nights; tonight's baseline --last (both past the
         # nights regressions of record keep out).
@@ -70,18 +71,28 @@ def _sides(args: argparse.Namespace, kept: record.Record | None) -> Chosen:
     return Chosen(baseline, current, args.baseline, args.current)
 
 
-def _record_path(args: argparse.Namespace) -> Path | None:
+def _keeper(args: argparse.Namespace) -> record.Keeper | None:
     """Where the nightly gate keeps its regressions of record: --regressions, else beside a
-    directory of runs (none for two runs compared by hand)."""
+    directory of runs, else in the store it reads (this machine's, or --machine's); none for
+    two runs compared by hand."""
     if args.last is None:
         if args.regressions:
             raise TriptychError("--regressions goes with --last: the nightly gate keeps them")
         return None
     if args.regressions:
-        return Path(args.regressions)
+        return record.FileKeeper(Path(args.regressions))
     if args.baseline is not None and Path(args.baseline).is_dir():
-        return Path(args.baseline) / record.FILE
-    return None
+        return record.FileKeeper(Path(args.baseline) / record.FILE)
+    return _store_keeper(store_url(args.store, files_named=args.baseline is not None), args)
+
+
+def _store_keeper(url: str | None, args: argparse.Namespace) -> record.Keeper | None:
+    if url is None:
+        return None
+    from triptych.store.commands import this_machine  # noqa: PLC0415 - psycopg on demand
+    from triptych.store.regressions import StoreKeeper  # noqa: PLC0415
+
+    return StoreKeeper(url, args.machine or this_machine())
 
 
 def compare(args: argparse.Namespace) -> int:
@@ -94,14 +105,14 @@ def compare(args: argparse.Namespace) -> int:
     check_last(args.last)
     check_calibrate(args.calibrate)
     check_window(args.window)
-    where = _record_path(args)
-    kept = record.load(where) if where else None
+    keeper = _keeper(args)
+    kept = keeper.load() if keeper else None
     chosen = _sides(args, kept)
     _not_empty(chosen)
     sides = Sides.of(chosen.baseline, chosen.current)
     refuse_incomparable(sides, args.allow_env_change)
     history = memory.History.of(chosen.baseline, chosen.current)
-    regs = kept.regressions if kept else []
+    regs = kept or []
     steps: list[series.Shift] = []
     notes: list[str] = []
     if args.last is not None:
@@ -118,8 +129,8 @@ def compare(args: argparse.Namespace) -> int:
     if calibrating:
         notes.insert(0, calibrating_note(nights, args.calibrate))
     still: list[record.Regression] | None = None
-    if kept is not None:
-        still = _keep(kept, found, steps, history, chosen, notes)
+    if keeper is not None and kept is not None:
+        still = _keep(keeper, kept, found, steps, history, chosen, notes)
     everything = chosen.everything or chosen.current
     of_record = memory.open_lines(still or [], everything, history)
     stepped = [s for s in steps if s.regression]
@@ -166,7 +177,8 @@ def _steps(stepped: list[series.Shift]) -> list[str]:
 
 
 def _keep(
-    kept: record.Record,
+    keeper: record.Keeper,
+    kept: list[record.Regression],
     found: list[Change],
     steps: list[series.Shift],
     history: memory.History,
@@ -181,23 +193,23 @@ def _keep(
         str(k): v if isinstance(v, str) else ""
         for k, v in zip(runs.run, runs.run_date, strict=True)
     }
-    kept.regressions, opened, reverted = memory.tonight(
-        kept.regressions, found, history, newest, dates.get(newest, "")
+    regressions, opened, reverted = memory.tonight(
+        kept, found, history, newest, dates.get(newest, "")
     )
-    by_steps = series.opened_by_shifts(steps, kept.regressions, history, dates)
-    kept.regressions += by_steps
-    record.save(kept)
+    by_steps = series.opened_by_shifts(steps, regressions, history, dates)
+    regressions += by_steps
+    keeper.save(regressions)
     if opened or by_steps:
         notes.append(
             f"{len(opened) + len(by_steps)} regression(s) opened tonight ({len(by_steps)} by a "
             "step over the series): they stay open, and out of their metric's baseline, until "
-            f"accepted (`triptych accept`) or reverted ({kept.path})"
+            f"accepted (`triptych accept`) or reverted ({keeper.place})"
         )
     notes += [
         f"{r.case} / {r.metric} / {r.platform}: reverted tonight (open since {r.first_run})"
         for r in reverted
     ]
-    still = memory.open_now(kept.regressions, history)
+    still = memory.open_now(regressions, history)
     suspected = [r for r in still if not r.confirmed]
     if suspected:
         notes.append(
@@ -208,21 +220,34 @@ def _keep(
     return still
 
 
+def _accept_keeper(args: argparse.Namespace) -> record.Keeper:
+    """The record a person accepts in: a file (or the directory of runs holding it), else the
+    store's rows of this machine (or --machine's)."""
+    if args.record:
+        path = Path(args.record)
+        return record.FileKeeper(path / record.FILE if path.is_dir() else path)
+    keeper = _store_keeper(store_url(args.store), args)
+    if keeper is None:
+        raise TriptychError(
+            "accept needs the record: a regressions file or the directory of runs that holds "
+            "it, or --store URL (or TRIPTYCH_STORE) for the store's"
+        )
+    return keeper
+
+
 def accept(args: argparse.Namespace) -> int:
     """`triptych accept`: close an open regression of record as the new normal (or list them)."""
-    path = Path(args.record)
-    if path.is_dir():
-        path = path / record.FILE
-    kept = record.load(path)
+    keeper = _accept_keeper(args)
+    kept = keeper.load()
     if args.list:
-        open_ = [r for r in kept.regressions if r.state == record.OPEN]
+        open_ = [r for r in kept if r.state == record.OPEN]
         for r in open_:
             print(
                 f"triptych: open: {md(r.case)} / {md(r.metric)} / {md(r.platform)} since "
                 f"{md(r.first_run)} ({len(r.nights)} night(s), first {r.cost:.2f}x worse) in "
                 f"{md(r.env)}"
             )
-        print(f"triptych: {len(open_)} open regression(s) in {path}")
+        print(f"triptych: {len(open_)} open regression(s) in {keeper.place}")
         return 0
     if not (args.case and args.metric and args.platform):
         raise TriptychError(
@@ -231,10 +256,9 @@ def accept(args: argparse.Namespace) -> int:
         )
     by = args.by or os.environ.get("SUDO_USER") or getpass.getuser()
     when = datetime.now(UTC).isoformat(timespec="seconds")
-    done = record.accept(
-        kept, (args.case, args.metric, args.platform), args.env, by, when, args.reason or ""
-    )
-    record.save(kept)
+    key = (args.case, args.metric, args.platform)
+    done = record.accept(kept, keeper.place, key, args.env, by, when, args.reason or "")
+    keeper.save(kept)
     print(
         f"triptych: accepted {md(done.case)} / {md(done.metric)} / {md(done.platform)} (open "
         f"since {md(done.first_run)}) by {md(by)} at {when}: from its first night on, its "

@@ -4,9 +4,11 @@ reverts; the nights it is open are kept out of its metric's baseline, so a regre
 becomes the normal it is judged against. One regressed night makes it suspected; a second
 (or a step over the series, which lasted three nights) confirms it.
 
-The record is a JSON file beside the machine's runs (`regressions.record` in the results
-directory; scripts/nightly.sh passes it with a store as well). It is read as untrusted input,
-field by field, and written by root only into a directory that is provably root's own.
+The record is kept by a Keeper: a JSON file beside the machine's runs (`regressions.record` in
+the results directory; FileKeeper), or with a store the store's `regressions` table, one row per
+regression of each machine (store/regressions.py), so a runner reimaged forgets nothing and the
+fleet's report lists every machine's. Either is read as untrusted input, field by field; the
+file is written by root only into a directory that is provably root's own.
 
 Schema `triptych-regressions/1`:
   {"schema": "triptych-regressions/1",
@@ -19,8 +21,10 @@ Schema `triptych-regressions/1`:
                     "state": "open" | "accepted" | "reverted",
                     "closed_run": str,              # the night it reverted ("" otherwise)
                     "accepted_by", "accepted_at", "reason": str,   # "" unless accepted
-                    "confirmed": str}]}   # the night a second regressed night (or a step
+                    "confirmed": str,     # the night a second regressed night (or a step
                                           # over the series) confirmed it; "": suspected
+                    "machine": str}]}     # the runner it was found on ("": the directory's own;
+                                          # a store's rows always name it)
 """
 
 from __future__ import annotations
@@ -32,6 +36,7 @@ import os
 import tempfile
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
+from typing import Protocol
 
 from triptych.errors import TriptychError
 from triptych.private_path import check_dir
@@ -64,6 +69,7 @@ class Regression:
     accepted_at: str = ""
     reason: str = ""
     confirmed: str = ""  # the night that confirmed it ("": one night so far, suspected)
+    machine: str = ""  # the runner it was found on ("": the record's own, a file's)
 
     @property
     def key(self) -> Key:
@@ -86,46 +92,86 @@ class Record:
     regressions: list[Regression] = field(default_factory=list)
 
 
-def _bad(path: Path, where: str, problem: str) -> TriptychError:
-    return TriptychError(
-        f"{path}: {where} {problem}; it is not a regressions record triptych wrote: restore it "
-        f"from a backup or remove it (every open regression is then forgotten)"
-    )
+class Keeper(Protocol):
+    """Where the nightly gate keeps its regressions of record."""
+
+    @property
+    def place(self) -> str:
+        """How messages name it (a file's path; a store and the machine)."""
+        ...
+
+    def load(self) -> list[Regression]:
+        """Its regressions, validated field by field (none if it holds none yet)."""
+        ...
+
+    def save(self, regressions: list[Regression]) -> None:
+        """Replace what it holds with these, all or nothing."""
+        ...
 
 
-def _text(path: Path, where: str, value: object) -> str:
+@dataclass(frozen=True)
+class FileKeeper:
+    """The record as a JSON file (this module's schema)."""
+
+    path: Path
+
+    @property
+    def place(self) -> str:
+        return str(self.path)
+
+    def load(self) -> list[Regression]:
+        return load(self.path).regressions
+
+    def save(self, regressions: list[Regression]) -> None:
+        save(Record(self.path, regressions))
+
+
+FILE_FIX = (
+    "it is not a regressions record triptych wrote: restore it from a backup or remove it "
+    "(every open regression is then forgotten)"
+)
+
+
+def _bad(place: str, where: str, problem: str, fix: str = FILE_FIX) -> TriptychError:
+    return TriptychError(f"{place}: {where} {problem}; {fix}")
+
+
+def _text(place: str, where: str, value: object, fix: str) -> str:
     if not isinstance(value, str):
-        raise _bad(path, where, f"is {type(value).__name__}, not text")
+        raise _bad(place, where, f"is {type(value).__name__}, not text", fix)
     if len(value) > TEXT_LIMIT or any(ord(c) < 32 or c == "\x7f" for c in value):
-        raise _bad(path, where, "is too long or holds control characters")
+        raise _bad(place, where, "is too long or holds control characters", fix)
     return value
 
 
-def _regression(path: Path, i: int, raw: object) -> Regression:
-    where = f"regressions[{i}]"
+def regression_of(raw: object, place: str, where: str, fix: str = FILE_FIX) -> Regression:
+    """One regression from what a record holds (a file's object, a store's row as a dict),
+    checked field by field; a bad one is a one-line TriptychError naming place and field."""
     if not isinstance(raw, dict):
-        raise _bad(path, where, "is not an object")
+        raise _bad(place, where, "is not an object", fix)
     unknown = sorted(set(raw) - set(Regression.__dataclass_fields__))
     if unknown:
-        raise _bad(path, f"{where}.{unknown[0]}", "is not a field of the record")
+        raise _bad(place, f"{where}.{unknown[0]}", "is not a field of the record", fix)
     missing = [k for k in REQUIRED if k not in raw]
     if missing:
-        raise _bad(path, f"{where}.{missing[0]}", "is missing")
-    texts = {k: _text(path, f"{where}.{k}", raw[k]) for k in TEXT_FIELDS if k in raw}
+        raise _bad(place, f"{where}.{missing[0]}", "is missing", fix)
+    texts = {k: _text(place, f"{where}.{k}", raw[k], fix) for k in TEXT_FIELDS if k in raw}
     if texts["state"] not in STATES:
-        raise _bad(path, f"{where}.state", f"is {texts['state']!r}, not one of {', '.join(STATES)}")
+        states = ", ".join(STATES)
+        raise _bad(place, f"{where}.state", f"is {texts['state']!r}, not one of {states}", fix)
     cost = raw.get("cost", math.nan)
     if isinstance(cost, bool) or not isinstance(cost, int | float) or not math.isfinite(cost):
-        raise _bad(path, f"{where}.cost", "is not a finite number")
+        raise _bad(place, f"{where}.cost", "is not a finite number", fix)
     nights = raw.get("nights", [])
     if not isinstance(nights, list) or len(nights) > MOST:
-        raise _bad(path, f"{where}.nights", "is not a list of run names")
-    names = tuple(_text(path, f"{where}.nights[{j}]", n) for j, n in enumerate(nights))
+        raise _bad(place, f"{where}.nights", "is not a list of run names", fix)
+    names = tuple(_text(place, f"{where}.nights[{j}]", n, fix) for j, n in enumerate(nights))
     return Regression(**texts, cost=float(cost), nights=names)
 
 
 def load(path: Path) -> Record:
     """The record at path (empty if there is none yet), validated field by field."""
+    place = str(path)
     try:
         data = path.read_bytes()
     except FileNotFoundError:
@@ -135,13 +181,13 @@ def load(path: Path) -> Record:
     try:
         doc = json.loads(data)
     except (json.JSONDecodeError, UnicodeDecodeError):
-        raise _bad(path, "the file", "is not JSON") from None
+        raise _bad(place, "the file", "is not JSON") from None
     if not isinstance(doc, dict) or doc.get("schema") != SCHEMA:
-        raise _bad(path, "schema", f"is not {SCHEMA!r}")
+        raise _bad(place, "schema", f"is not {SCHEMA!r}")
     raw = doc.get("regressions")
     if not isinstance(raw, list) or len(raw) > MOST:
-        raise _bad(path, "regressions", "is not a list")
-    return Record(path, [_regression(path, i, r) for i, r in enumerate(raw)])
+        raise _bad(place, "regressions", "is not a list")
+    return Record(path, [regression_of(r, place, f"regressions[{i}]") for i, r in enumerate(raw)])
 
 
 def save(record: Record) -> None:
@@ -163,30 +209,31 @@ def save(record: Record) -> None:
 
 
 def accept(
-    record: Record, key: Key, env: str | None, by: str, when: str, reason: str
-) -> Regression:
-    """Close the open regression of `key` as accepted (its nights become the baseline)."""
+    regressions: list[Regression], place: str, key: Key, env: str | None, by: str, when: str,
+    reason: str,
+) -> Regression:  # fmt: skip
+    """Close the open regression of `key` as accepted (its nights become the baseline), in
+    the list; `place` names the record in messages."""
     if not reason.strip():
         raise TriptychError("accept: give --reason: why this regression is the new normal")
     found = [
         i
-        for i, r in enumerate(record.regressions)
+        for i, r in enumerate(regressions)
         if r.key == key and r.state == OPEN and (env is None or r.env == env)
     ]
     shown = " / ".join(key)
     if not found:
         raise TriptychError(
-            f"{record.path}: no open regression of {shown}; `triptych accept --list` shows "
-            "the open ones"
+            f"{place}: no open regression of {shown}; `triptych accept --list` shows the open ones"
         )
     if len(found) > 1:
         raise TriptychError(
-            f"{record.path}: {shown} is open in {len(found)} environments; pass --env to say "
+            f"{place}: {shown} is open in {len(found)} environments; pass --env to say "
             "which (`triptych accept --list` shows them)"
         )
     done = replace(
-        record.regressions[found[0]], state=ACCEPTED, accepted_by=by, accepted_at=when,
+        regressions[found[0]], state=ACCEPTED, accepted_by=by, accepted_at=when,
         reason=" ".join(reason.split()),
     )  # fmt: skip
-    record.regressions[found[0]] = done
+    regressions[found[0]] = done
     return done

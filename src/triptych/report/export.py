@@ -19,9 +19,11 @@ Schema `triptych-verdicts/1`:
      "open_regressions": [{"case", "metric", "platform", "scenario", "first_run", "first_date",
                            "nights": int, "cost": float, "last_good",
                            "changed": [str],
-                           "confirmed": str}]}]}   # the nightly gate's, when given its record;
-                                                   # confirmed: the night that confirmed it,
-                                                   # "" while suspected (one night)
+                           "confirmed": str,
+                           "machine": str}]}]}  # the nightly gate's, when given its record;
+                                                # confirmed: the night that confirmed it, ""
+                                                # while suspected (one night); machine: the
+                                                # runner (a store's record), "" in a file's
 `profile` is what a platform runs side by side: a guest profile or a container runtime ("" when
 it runs once). Costs are oriented by the metric's direction: > 1 costs more than the host. A
 cell with no host to compare against (the host's own) has null cost, interval and verdict.

@@ -25,6 +25,7 @@ class OpenRegression:
     last_good: str
     changed: list[str]
     confirmed: str  # the night that confirmed it; "": suspected (one night so far)
+    machine: str  # the runner it was found on (a store's record); "": the directory's own
 
 
 def records_in(paths: list[Path], given: Path | None = None) -> list[Regression]:
@@ -47,6 +48,7 @@ def open_in(env: str, regressions: list[Regression], runs: Runs) -> list[OpenReg
             r.last_good,
             what_changed(runs, r.last_good, r.first_run),
             r.confirmed,
+            r.machine,
         )
         for r in regressions
         if r.state == OPEN and r.env == env

@@ -1,8 +1,9 @@
 """The store's tables, created and upgraded by numbered migrations, each in one transaction.
 
 Relational, so a person can query them: `runs` (one row per run: machine, environment, commit,
-time, scenario) and `samples` (one row per measured value: case, platform, variant, metric, unit,
-direction, round, value). A run's machine_info and platform metadata are kept as JSON beside it,
+time, scenario), `samples` (one row per measured value: case, platform, variant, metric, unit,
+direction, round, value) and `regressions` (the nightly gate's regressions of record, per
+machine). A run's machine_info and platform metadata are kept as JSON beside it,
 for the report's environment section only.
 """
 
@@ -112,6 +113,43 @@ MIGRATIONS: tuple[str, ...] = (
     "UPDATE samples SET sweep_axis = 'connections' WHERE sweep_value IS NOT NULL;",
     # 4: each round's host CPU by part and its wall time (host_cpu.py), from the column table.
     f"ALTER TABLE samples {', '.join(added_in(4))};",
+    # 5: the nightly gate's regressions of record (gate/record.py), one row per regression of
+    # each machine, in the record's order; a machine's role writes only its own machine's.
+    """
+    CREATE TABLE regressions (
+        machine      text NOT NULL,             -- the runner whose gate found it
+        position     integer NOT NULL,          -- its place in that machine's record
+        env          text NOT NULL,
+        scenario     text NOT NULL,
+        case_name    text NOT NULL,
+        metric       text NOT NULL,
+        platform     text NOT NULL,             -- the report's column label
+        first_run    text NOT NULL,
+        first_date   text NOT NULL,
+        last_good    text NOT NULL,
+        cost         double precision NOT NULL,
+        nights       jsonb NOT NULL,            -- the nights it was open, as a list of runs
+        state        text NOT NULL,
+        closed_run   text NOT NULL,
+        accepted_by  text NOT NULL,
+        accepted_at  text NOT NULL,
+        reason       text NOT NULL,
+        confirmed    text NOT NULL,
+        PRIMARY KEY (machine, position)
+    );
+    ALTER TABLE regressions ENABLE ROW LEVEL SECURITY;
+    CREATE POLICY regressions_read ON regressions FOR SELECT USING (true);
+    CREATE POLICY regressions_add ON regressions FOR INSERT
+        WITH CHECK (triptych_may_publish(machine));
+    CREATE POLICY regressions_remove ON regressions FOR DELETE
+        USING (triptych_may_publish(machine));
+    -- Machines' roles made before this migration keep their gate's record here too.
+    DO $$ DECLARE r record; BEGIN
+        FOR r IN SELECT m.role FROM machine_roles m JOIN pg_roles p ON p.rolname = m.role LOOP
+            EXECUTE format('GRANT SELECT, INSERT, DELETE ON regressions TO %I', r.role);
+        END LOOP;
+    END $$;
+    """,
 )
 
 
@@ -120,7 +158,7 @@ def machine_role_sql(role: str, machine: str) -> list[tuple[str, tuple[str, ...]
     (the README shows it as SQL). The role must exist, with LOGIN and a password of its own."""
     ident = '"' + role.replace('"', '""') + '"'
     return [
-        (f"GRANT SELECT, INSERT, DELETE ON runs, samples, run_costs TO {ident}", ()),
+        ("GRANT SELECT, INSERT, DELETE ON runs, samples, run_costs, regressions TO " + ident, ()),
         (f"GRANT SELECT ON {VERSION_TABLE}, machine_roles TO {ident}", ()),
         (f"GRANT USAGE ON SEQUENCE runs_id_seq TO {ident}", ()),
         (
