@@ -12,9 +12,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from markupsafe import escape
 
 from tests.test_report_html import rendered_table
 from triptych.report.analysis import analyse
+from triptych.report.render import render
+from triptych.report.terminal import summary_lines
 from triptych.results import host_cost
 from triptych.results.load import load_runs
 
@@ -117,3 +120,31 @@ def test_the_report_shows_the_host_cpu_table(tmp_path: Path) -> None:
     assert sorted(cases) == ["cpu-sysbench", "disk-rand-read", "net-throughput", "redis"]
     assert table.count("CPU-s/Gbit") >= 4
     assert re.search(r"cores: own [\d.]+, platform [\d.]+, softirq [\d.]+", table)
+
+
+def test_the_terminal_says_each_columns_host_cpu_per_unit_as_the_report_does(
+    tmp_path: Path,
+) -> None:
+    run = tmp_path / "0001_h.json"
+    run.write_text(RUN.read_text())
+    lines = summary_lines(run)
+    head = "host CPU per unit of work, each platform's against the host's (lower is better):"
+    said = lines[lines.index(head) + 1 :]
+    page = render(load_runs([run]))
+    for case in ("net-throughput", "redis"):
+        by_hand = _by_hand(case)
+        mine = [x for x in said if x.startswith(f"{case} ")]
+        # The host's figure, then one line per other column: each its median, by hand.
+        assert len(mine) == len(by_hand), mine
+        host = mine[0].split()
+        assert host[1] == "host"
+        assert float(host[2]) == pytest.approx(by_hand[("host", "loopback")], rel=1e-3)
+        for line in mine[1:]:
+            figure, verdict = line.split(": ", 1)
+            assert figure.endswith(" CPU-s/Gbit" if case == "net-throughput" else " CPU-s/requests")
+            value = float(figure.split()[-2])
+            assert any(v == pytest.approx(value, rel=1e-3) for v in by_hand.values()), line
+            assert str(escape(verdict)) in page, verdict  # the report's own words
+    # The published port costs the host more per Gbit than the host's own loopback does.
+    published = next(x for x in said if x.startswith("net-throughput") and "(published)" in x)
+    assert "x slower (" in published
