@@ -9,7 +9,7 @@ import libvirt
 import psutil
 
 from triptych.errors import PlatformUnavailable
-from triptych.platforms import docker_conn, libvirt_conn
+from triptych.platforms import cgroups, docker_conn, libvirt_conn
 from triptych.platforms.docker_sweep import MANAGED_LABEL
 from triptych.platforms.host_sweep import DEFAULT_SCRATCH
 from triptych.platforms.host_sweep import marked_processes as _marked
@@ -75,6 +75,16 @@ def _files() -> set[str]:
     return found
 
 
+def _cgroups() -> set[str]:
+    parents = [cgroups.ROOT, *(cgroups.ROOT / c for c in cgroups.V1)]
+    found = set()
+    for d in parents:
+        with contextlib.suppress(OSError):
+            found |= {f"cgroup {p}" for p in d.iterdir() if p.name.startswith(NAME_PREFIX)}
+    return found
+
+
 def suite_resources() -> set[str]:
-    """Every container, volume, network, domain, process and directory of the suite now."""
-    return _docker() | _libvirt() | _processes() | _files()
+    """Every container, volume, network, domain, process, directory and cgroup of the suite
+    now."""
+    return _docker() | _libvirt() | _processes() | _files() | _cgroups()

@@ -36,6 +36,10 @@ OTHER_MEANINGS = {
     ("environment.py", "vm"): "systemd-detect-virt's --vm, the kind of layer it detects",
     ("platforms/catalog.py", "disk"): "a workload target (disk backings), not the family",
     ("platforms/catalog.py", "network"): "a workload target (network paths), not the family",
+    ("platforms/catalog.py", "isolation"): "a workload target (an isolation case's variants)",
+    ("platforms/host.py", "isolation"): "the same target, for the host's cgroup variant",
+    ("platforms/cgroups.py", "cpu"): "the kernel's cgroup controller named cpu",
+    ("platforms/cgroups.py", "memory"): "the kernel's cgroup controller named memory",
     ("platforms/settings.py", "disk"): "the [vm] setting named disk",
     ("service_user.py", "services"): "the servers' directory under the scratch root",
 }

@@ -8,6 +8,7 @@ neither waits for the other (far less than on one)."""
 from __future__ import annotations
 
 import os
+import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -19,6 +20,9 @@ from tests.test_docker_platform import suite_resources
 from tests.test_vm_platform import SMALL, suite_objects
 from triptych.errors import NotApplicable, TriptychError
 from triptych.images import RootfsRecipe
+from triptych.platforms import cgroups
+from triptych.platforms.catalog import CGROUP, KINDS
+from triptych.platforms.cgroups import Limits
 from triptych.platforms.docker import DockerHostPlatform
 from triptych.platforms.host import HostPlatform
 from triptych.platforms.settings import DockerSettings
@@ -28,7 +32,9 @@ from triptych.session import new_session_id
 from triptych.vm_image import guest_boot
 from triptych.workloads.base import RunSpec
 from triptych.workloads.neighbour import (
+    PIDFILE,
     SLOWDOWN,
+    HostProcess,
     Neighbour,
     NeighbourParams,
     aggressor_argv,
@@ -57,6 +63,34 @@ def host(tmp_path: Path) -> Iterator[HostPlatform]:
         yield p
 
 
+@pytest.mark.parametrize(
+    "hostile",
+    [b"1\n", str(os.getppid()).encode(), str(os.getpid()).encode(), b"-1", b"x", b"\xff\xfe", b""],
+)
+def test_a_pid_file_naming_a_process_not_ours_counts_nothing(
+    host: HostPlatform, hostile: bytes
+) -> None:
+    """The host's neighbour is found by its pid file: one naming init, our parent, ourselves
+    or nothing at all is never believed (its CPU would be read as the aggressor's)."""
+    neighbour = HostProcess(host)
+    (Path(neighbour.work_dir) / PIDFILE).write_bytes(hostile)
+    assert neighbour.host_pids() == []
+
+
+def test_a_pid_file_naming_our_own_child_is_believed(host: HostPlatform) -> None:
+    neighbour = HostProcess(host)
+    child = subprocess.Popen(["sleep", "30"])
+    try:
+        (Path(neighbour.work_dir) / PIDFILE).write_text(f"{child.pid}\n")
+        assert neighbour.host_pids() == [child.pid]
+    finally:
+        child.kill()
+        child.wait()
+    assert neighbour.host_pids() == []  # gone, and reaped
+    assert neighbour.remove()
+    assert not (Path(neighbour.work_dir) / PIDFILE).exists()
+
+
 def test_aggressor_commands_are_argv_lists() -> None:
     assert aggressor_argv("cpu", 2, 7, "/x") == [
         "stress-ng", "--cpu", "2", "--timeout", "7s", "--quiet",
@@ -75,6 +109,50 @@ def test_placement_on_one_cpu_or_two(host: HostPlatform) -> None:
     assert victim == (first,)
     assert aggressor != victim
     assert len(aggressor) == 1
+
+
+def _groups_of(session: str) -> list[Path]:
+    parents = [cgroups.ROOT, *(cgroups.ROOT / c for c in cgroups.V1)]
+    return [g for d in parents if d.is_dir() for g in d.iterdir() if session in g.name]
+
+
+@pytest.mark.slow
+def test_cgroup_limits_alone_hold_each_process_to_its_share(tmp_path: Path) -> None:
+    """The host's cgroup variant: victim and aggressor each in a group of a quarter CPU, on one
+    CPU. Plain, they halve each other (above 1.4x); limited, each gets its quarter whether
+    the other runs or not (the victim alone is held to it too), so the slowdown is near 1x."""
+    with HostPlatform(new_session_id(), tmp_path / "scratch", Limits(cpus=0.25)) as p:
+        plain = _round(Neighbour(NeighbourParams(cpus="same"), SPEC), p)
+        n = Neighbour(NeighbourParams(cpus="same"), SPEC)
+        n.prepare(p, CGROUP)
+        try:
+            made = _groups_of(p.session)
+            assert len(made) == (6 if cgroups.layout() == "v1" else 2), made
+            got = {s.metric: s for s in n.measure(p, CGROUP)}
+        finally:
+            n.cleanup(p, CGROUP)
+        assert _groups_of(p.session) == []
+    events = alone_metric("cpu events")
+    assert plain[SLOWDOWN].value > 1.4, plain[SLOWDOWN]
+    assert got[SLOWDOWN].value < 1.3, got[SLOWDOWN]
+    assert got[events].value < 0.5 * plain[events].value, (got[events], plain[events])
+    assert got[SLOWDOWN].metadata["cgroup_limits"] == "cpus=0.25 cpuset=none memory=none"
+    assert "cgroup_limits" not in plain[SLOWDOWN].metadata
+
+
+def test_the_host_runs_the_cgroup_variant_only_where_it_can(
+    host: HostPlatform, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    assert KINDS["host"].variants("isolation") == ("default", CGROUP)
+    assert KINDS["docker-bridge"].variants("isolation") == ("default",)
+    assert host.cannot_run("isolation", "default") is None
+    assert host.cannot_run("isolation", CGROUP) is None  # this machine has them
+    # A machine without a cgroup hierarchy (an empty /sys/fs/cgroup): skipped, and why.
+    monkeypatch.setattr(cgroups, "ROOT", tmp_path)
+    assert host.cannot_run("isolation", CGROUP) == (
+        f"no cgroup hierarchy with cpu, cpuset and memory under {tmp_path}"
+    )
+    assert host.cannot_run("isolation", "default") is None
 
 
 def test_placement_needs_a_second_cpu_for_other(host: HostPlatform) -> None:

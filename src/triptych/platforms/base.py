@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
-from typing import ClassVar, Protocol, Self, TypeVar
+from typing import TYPE_CHECKING, ClassVar, Protocol, Self, TypeVar
 
 from triptych.cleanup import report_left
 from triptych.environment import version_line
@@ -27,6 +27,9 @@ from triptych.sample import MetaValue
 from triptych.service_user import SERVICE_UID, as_service_user
 from triptych.session import NAME_PREFIX
 from triptych.tools import on_platforms
+
+if TYPE_CHECKING:
+    from triptych.platforms.cgroups import Limits
 
 T = TypeVar("T")
 
@@ -150,10 +153,17 @@ class Platform(abc.ABC):
     def _spawn(self, argv: Sequence[str]) -> Background:
         """Start argv in the background on the platform."""
 
-    def cannot_run(self, target: str) -> str | None:
-        """Why a workload of `target` (compute, disk, network, lifecycle) cannot run here, as
-        its runtime declares (None: it can): its cases are skipped with that line."""
+    def cannot_run(self, target: str, variant: str = "") -> str | None:
+        """Why a workload of `target` (compute, disk, network, lifecycle, isolation) cannot run
+        here through `variant`, as its runtime declares (None: it can): its cases are skipped
+        with that line."""
         return None
+
+    def cgroup_limits(self) -> Limits:
+        """The limits a container of the scenario gets: its containers' own on a container
+        platform, the host's cgroup-only isolation row's on the host; NotApplicable on a
+        platform isolated its own way (a guest)."""
+        raise NotApplicable(f"platform {self.name} has no cgroup-only variant")
 
     def pinned_cpus(self) -> tuple[int, ...] | None:
         """The host CPUs the platform's work is confined to (`[docker] cpuset`, `[vm] cpu_pins`);

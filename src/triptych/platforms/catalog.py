@@ -12,6 +12,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+CGROUP = "cgroup"  # the host's isolation variant: its two processes in cgroups of their own
+
 
 @dataclass(frozen=True)
 class PlatformKind:
@@ -35,9 +37,15 @@ class PlatformKind:
     # that table whose list runs it once per entry, side by side ("profiles"; "": none).
     settings: str = ""
     side_by_side: str = ""
+    # How an isolation case (a victim beside a neighbour) runs on it: its own way ("default")
+    # and, on the host, again with cgroup limits alone ("cgroup").
+    isolation_variants: tuple[str, ...] = ("default",)
 
     def variants(self, target: str) -> tuple[str, ...]:
-        """The variants a workload of `target` (compute, disk, network, lifecycle) runs through."""
+        """The variants a workload of `target` (compute, disk, network, lifecycle, isolation)
+        runs through."""
+        if target == "isolation":
+            return self.isolation_variants
         if target == "lifecycle":
             return ("default",) if self.cold_starts else ()
         if target == "disk":
@@ -60,7 +68,10 @@ HOST = PlatformKind(
     False,
     "triptych.platforms.host:HostPlatform",
     "triptych.platforms.host_sweep:clean_host",
-    "the machine itself: the baseline every cost is against",
+    "the machine itself: the baseline every cost is against; (cgroup), in isolation cases, is "
+    "the same two processes each in a cgroup of its own with a container's limits ([docker] "
+    "cpus, cpuset, memory) and nothing else of a container",
+    isolation_variants=("default", CGROUP),
 )
 DOCKER_BRIDGE = PlatformKind(
     "docker-bridge",

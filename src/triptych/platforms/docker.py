@@ -30,13 +30,14 @@ from triptych.platforms.base import (
     check_variant,
 )
 from triptych.platforms.catalog import DOCKER_BRIDGE, DOCKER_HOST
+from triptych.platforms.cgroups import Limits
 from triptych.platforms.docker_conn import ENGINE_GONE, connect, why_gone
 from triptych.platforms.docker_instance import DockerInstance, container_pid, shim_of
-from triptych.platforms.docker_process import ContainerProcess, exec_in
+from triptych.platforms.docker_process import ContainerProcess, exec_timed
 from triptych.platforms.docker_sweep import labels, sweep_docker
 from triptych.platforms.runtimes import DEFAULT_RUNTIME, RUNTIMES, Runtime
 from triptych.platforms.settings import DockerSettings, EngineSettings, cpu_list
-from triptych.process import KILLED_EXIT, CommandResult, timed_result, with_kill_timeout
+from triptych.process import KILLED_EXIT, CommandResult
 from triptych.sample import MetaValue
 from triptych.service_user import SERVICE_UID
 
@@ -84,7 +85,7 @@ class DockerPlatform(Platform):
         default = self.settings.runtime == DEFAULT_RUNTIME
         return super().resource_name + ("" if default else f"-{self.settings.runtime}")
 
-    def cannot_run(self, target: str) -> str | None:
+    def cannot_run(self, target: str, variant: str = "") -> str | None:
         return self.runtime.cannot_run(self.network_mode, target)
 
     def _check_runtime(self) -> None:
@@ -213,17 +214,12 @@ class DockerPlatform(Platform):
 
     def _exec(self, argv: Sequence[str], timeout: float, user: str = "") -> CommandResult:
         container = self._started(self._container)
-        args = [str(a) for a in argv]
-        started = time.monotonic()
         try:
-            code, stdout, stderr = exec_in(container, with_kill_timeout(args, timeout), user)
-        except docker.errors.APIError as e:
-            raise TriptychError(f"container {container.name} is gone: {e.explanation}") from None
+            result = exec_timed(container, argv, timeout, self.name, user)
         except ENGINE_GONE as e:
             raise self._engine_gone(e) from None
-        result = timed_result(args, code, stdout, stderr, started, timeout, self.name)
-        if code != 0:
-            self._check_alive(killed=code in (KILLED_EXIT, -1))
+        if result.returncode != 0:
+            self._check_alive(killed=result.returncode in (KILLED_EXIT, -1))
         return result
 
     def check_alive(self) -> None:
@@ -283,6 +279,9 @@ class DockerPlatform(Platform):
 
     def pinned_cpus(self) -> tuple[int, ...] | None:
         return cpu_list(self.settings.cpuset) if self.settings.cpuset else None
+
+    def cgroup_limits(self) -> Limits:
+        return Limits.of(self.settings)
 
     def execute_as_service(self, argv: Sequence[str], timeout: float) -> CommandResult:
         # Docker sets the user itself: the container has no capability to change it.

@@ -12,9 +12,10 @@ import psutil
 from docker.models.containers import Container
 
 from triptych.errors import TriptychError
-from triptych.platforms.docker_process import exec_in
+from triptych.platforms.docker_conn import ENGINE_GONE, why_gone
+from triptych.platforms.docker_process import exec_in, exec_timed
 from triptych.platforms.instance import cpu_text, with_descendants
-from triptych.process import CommandResult, timed_result, with_kill_timeout
+from triptych.process import CommandResult
 
 
 def container_pid(container: Container) -> int:
@@ -43,13 +44,13 @@ class DockerInstance:
         self.name = str(container.name)
 
     def execute(self, argv: Sequence[str], timeout: float) -> CommandResult:
-        args = [str(a) for a in argv]
-        started = time.monotonic()
         try:
-            code, out, err = exec_in(self.container, with_kill_timeout(args, timeout))
-        except docker.errors.APIError as e:
-            raise TriptychError(f"container {self.name} is gone: {e.explanation}") from None
-        return timed_result(args, code, out, err, started, timeout, self.name)
+            return exec_timed(self.container, argv, timeout, self.name)
+        except ENGINE_GONE as e:
+            raise TriptychError(
+                f"container {self.name}: the Docker engine went away ({why_gone(e)}); start it "
+                "again with scripts/daemons.sh start"
+            ) from None
 
     def pin(self, cpus: tuple[int, ...]) -> None:
         try:

@@ -14,7 +14,7 @@ from docker.models.containers import Container
 
 from triptych.errors import TriptychError
 from triptych.platforms.docker_conn import ENGINE_GONE
-from triptych.process import terminate
+from triptych.process import CommandResult, terminate, timed_result, with_kill_timeout
 
 PID_DIR = "/run"
 
@@ -29,6 +29,21 @@ def exec_in(container: Container, argv: Sequence[str], user: str = "") -> tuple[
         (out or b"").decode(errors="replace"),
         (err or b"").decode(errors="replace"),
     )
+
+
+def exec_timed(
+    container: Container, argv: Sequence[str], timeout: float, label: str, user: str = ""
+) -> CommandResult:
+    """argv run in the container under a kill timeout, and timed (`label` names where in the
+    result); a container gone is a one-line TriptychError. The engine gone (ENGINE_GONE) is the
+    caller's to say."""
+    args = [str(a) for a in argv]
+    started = time.monotonic()
+    try:
+        code, out, err = exec_in(container, with_kill_timeout(args, timeout), user)
+    except docker.errors.APIError as e:
+        raise TriptychError(f"container {container.name} is gone: {e.explanation}") from None
+    return timed_result(args, code, out, err, started, timeout, label)
 
 
 class ContainerProcess:

@@ -9,9 +9,10 @@ from pathlib import Path
 from typing import ClassVar, Self
 
 from triptych.cleanup import report_swept
-from triptych.errors import PlatformUnavailable
+from triptych.errors import NotApplicable, PlatformUnavailable
 from triptych.platforms.base import Endpoint, Platform, PlatformSettings, ScratchDir, check_variant
-from triptych.platforms.catalog import HOST
+from triptych.platforms.catalog import CGROUP, HOST
+from triptych.platforms.cgroups import Limits, layout
 from triptych.platforms.host_sweep import claim_dir, marked_env, sweep_host
 from triptych.platforms.settings import EngineSettings
 from triptych.private_path import UnsafePath, private_dir
@@ -25,14 +26,26 @@ class HostPlatform(Platform):
 
     name: ClassVar[str] = HOST.name
 
-    def __init__(self, session: str, scratch_root: Path) -> None:
+    def __init__(self, session: str, scratch_root: Path, limits: Limits | None = None) -> None:
         super().__init__(session)
         self._scratch_root = scratch_root
         self._dir: Path | None = None
+        self._limits = limits or Limits()  # a container's, for the cgroup-only isolation row
 
     @classmethod
     def create(cls, settings: PlatformSettings, engines: EngineSettings) -> Self:
-        return cls(settings.session, settings.scratch_root)
+        return cls(settings.session, settings.scratch_root, Limits.of(engines.docker))
+
+    def cannot_run(self, target: str, variant: str = "") -> str | None:
+        if target == "isolation" and variant == CGROUP:
+            try:
+                layout()
+            except NotApplicable as e:
+                return str(e)
+        return None
+
+    def cgroup_limits(self) -> Limits:
+        return self._limits
 
     def start(self) -> None:
         # /tmp may be tmpfs, where O_DIRECT fails: the scratch root is a real filesystem. It

@@ -17,10 +17,12 @@ import shutil
 import signal
 import stat
 import tempfile
+import time
 from pathlib import Path
 
 import psutil
 
+from triptych.platforms.cgroups import sweep_cgroups
 from triptych.process import CLEAN_ENV
 from triptych.service_user import SERVICE_UID
 from triptych.session import NAME_PREFIX, owner, owner_dead, valid_session
@@ -77,13 +79,33 @@ def sweep_processes(session: str | None = None) -> list[str]:
     """Kill the process groups of the suite's host servers whose owner is dead (of one session,
     or of any)."""
     removed: list[str] = []
+    killed: list[int] = []
     for p, env in marked_processes():
         if not _chosen(env, session) or not _ours(p):
             continue
         with contextlib.suppress(ProcessLookupError, PermissionError, psutil.Error):
             os.killpg(p.pid, signal.SIGKILL)
+            killed.append(p.pid)
             removed.append(f"host process {p.pid} {p.info['name']}")
+    _wait_gone(killed)
     return removed
+
+
+def _wait_gone(groups: list[int], timeout: float = 5.0) -> None:
+    """Wait until no live process is left in the killed process groups (a SIGKILL is
+    delivered to each member in its own time): what they held open is then closed."""
+    deadline = time.monotonic() + timeout
+    while groups and time.monotonic() < deadline:
+        if not any(_alive_in(p, groups) for p in psutil.process_iter()):
+            return
+        time.sleep(0.02)
+
+
+def _alive_in(p: psutil.Process, groups: list[int]) -> bool:
+    try:
+        return os.getpgid(p.pid) in groups and p.status() != psutil.STATUS_ZOMBIE
+    except (ProcessLookupError, psutil.Error):
+        return False
 
 
 def read_owner(d: Path, name: str = OWNER_FILE) -> str:
@@ -130,12 +152,18 @@ def client_dir(session_prefix: str, what: str) -> Path:
 
 
 def sweep_host(root: Path, session: str | None = None) -> list[str]:
-    """The host's leftovers: servers first (they hold files open), then scratch directories
-    and load generators' directories."""
+    """The host's leftovers: servers first (they hold files open), cgroups of isolation
+    cases (killing what still runs in them), then scratch directories and load generators'
+    directories."""
     if session is not None and not valid_session(session):
         return []
     temp = Path(tempfile.gettempdir())
-    return sweep_processes(session) + sweep_dirs(root, session) + sweep_dirs(temp, session)
+    return (
+        sweep_processes(session)
+        + sweep_cgroups(session)
+        + sweep_dirs(root, session)
+        + sweep_dirs(temp, session)
+    )
 
 
 def clean_host(session: str | None, scratch: Path) -> list[str]:

@@ -92,7 +92,7 @@ def triptych_platform(
         reason = str(e)
     else:
         target = WORKLOADS[triptych_trial.case.workload].target
-        why = platform.cannot_run(target)
+        why = platform.cannot_run(target, triptych_trial.variant)
         if why is None:
             return platform
         pytest.skip(f"{triptych_trial.instance} cannot run {target} workloads here: {why}")

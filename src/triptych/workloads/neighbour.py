@@ -4,9 +4,11 @@ A victim (sysbench's CPU or random memory access, with its default parameters) r
 platform's own instance, alone and then beside an aggressor (stress-ng's cpu or stream
 stressor, or fio writing) on a second instance of the same platform: a second container with
 the scenario's limits, a second guest. On the host both are plain processes: no isolation, the
-baseline every platform's slowdown is compared with. `cpus` places them: on one host CPU
-("same": the scheduler's fairness under the limits decides), or on two ("other": what they
-still share is caches, memory bandwidth and the disk).
+baseline every platform's slowdown is compared with; and again (the host's "cgroup" variant)
+each in a cgroup of its own with a container's limits and nothing else of a container
+(platforms/cgroups.py), which tells what cgroups give from what containers and guests add.
+`cpus` places them: on one host CPU ("same": the scheduler's fairness under the limits
+decides), or on two ("other": what they still share is caches, memory bandwidth and the disk).
 
 Each round gives the victim's figure alone, beside the neighbour, and the slowdown between the
 two (the same round's pair, oriented by the victim's direction: 1.0x is perfect isolation).
@@ -26,7 +28,9 @@ from typing import ClassVar
 import psutil
 
 from triptych.errors import NotApplicable, TriptychError
+from triptych.platforms import cgroups
 from triptych.platforms.base import Platform
+from triptych.platforms.catalog import CGROUP
 from triptych.platforms.instance import Instance, cpu_text, taskset_argv, with_descendants
 from triptych.process import CommandResult
 from triptych.sample import Sample
@@ -91,25 +95,31 @@ class HostProcess:
 
     name = "host process"
 
-    def __init__(self, platform: Platform) -> None:
+    def __init__(self, platform: Platform, group: cgroups.Cgroup | None = None) -> None:
         self._platform = platform
         self._cpus: tuple[int, ...] = ()
+        self._group = group  # where its commands start (the cgroup variant), or none
         self.work_dir = platform.scratch(platform.disk_variants[0]).path
 
     def wait_until_answers(self, timeout: float) -> None:
         return None
 
     def execute(self, argv: Sequence[str], timeout: float) -> CommandResult:
-        return self._platform.execute(taskset_argv(self._cpus, argv), timeout)
+        pinned = taskset_argv(self._cpus, argv)
+        return self._platform.execute(self._group.join(pinned) if self._group else pinned, timeout)
 
     def pin(self, cpus: tuple[int, ...]) -> None:
         self._cpus = cpus
 
     def host_pids(self) -> list[int]:
-        """The aggressor and its workers, by the pid file it wrote (none before it did)."""
+        """The aggressor and its workers, by the pid file it wrote (none before it did). The
+        file is believed only if it names a process this one started: a pid file that names any
+        other (pid 1, a reused pid) counts nothing."""
         try:
-            pid = int((Path(self.work_dir) / PIDFILE).read_text().strip())
-        except (OSError, ValueError):
+            pid = int((Path(self.work_dir) / PIDFILE).read_text(encoding="ascii").strip())
+        except (OSError, ValueError, UnicodeDecodeError):
+            return []
+        if pid not in with_descendants(os.getpid())[1:]:
             return []
         return with_descendants(pid)
 
@@ -179,6 +189,7 @@ class Neighbour(WorkloadBase):
 
     name: ClassVar[str] = "neighbour"
     family: ClassVar[str] = "isolation"
+    target: ClassVar[str] = "isolation"
     tool: ClassVar[str] = "stress-ng"
     primary_metric: ClassVar[str] = SLOWDOWN
     min_duration: ClassVar[float] = max(v.min_duration for v in VICTIMS.values())
@@ -191,18 +202,54 @@ class Neighbour(WorkloadBase):
         self._neighbour: Instance | HostProcess | None = None
         self._cpus: tuple[tuple[int, ...], tuple[int, ...]] = ((), ())
         self._measured = 0  # rounds (and the warm-up) so far: the order alternates
+        self._groups: list[cgroups.Cgroup] = []  # the victim's and the neighbour's (cgroup)
+        self._limits = ""  # the groups' limits, as the samples record them
 
     def prepare(self, platform: Platform, variant: str) -> None:
+        """The neighbour, placed (and, through the host's cgroup variant, both groups); what
+        it made is removed again if it fails half-way (the runner cleans up only after it)."""
         self._cpus = placement(platform, self.params.cpus)
         try:
-            neighbour: Instance | HostProcess = platform.new_instance("neighbour")
+            if variant == CGROUP:
+                self._group_both(platform)
+            try:
+                neighbour: Instance | HostProcess = platform.new_instance("neighbour")
+            except NotApplicable:
+                # The host: two processes, nothing between them (or only their cgroups).
+                neighbour = HostProcess(platform, self._groups[1] if self._groups else None)
+            self._neighbour = neighbour
+            neighbour.wait_until_answers(max(self.spec.timeout, 300.0))
+            neighbour.pin(self._cpus[1])
+            if not platform.pins_own_servers:
+                platform.confine(self._cpus[0])
+        except BaseException:
+            self.cleanup(platform, variant)
+            raise
+
+    def _cores(self, platform: Platform) -> float:
+        """The CPUs' worth the aggressor may use: its CPUs, or its limit where lower (a
+        container's `[docker] cpus`, the host's cgroup row's)."""
+        try:
+            cap = platform.cgroup_limits().cpus
         except NotApplicable:
-            neighbour = HostProcess(platform)  # the host: two processes, nothing between
-        self._neighbour = neighbour
-        neighbour.wait_until_answers(max(self.spec.timeout, 300.0))
-        neighbour.pin(self._cpus[1])
-        if not platform.pins_own_servers:
-            platform.confine(self._cpus[0])
+            cap = None
+        return min(len(self._cpus[1]), cap) if cap is not None else len(self._cpus[1])
+
+    def _group_both(self, platform: Platform) -> None:
+        """A cgroup with a container's limits for the victim and one for the neighbour,
+        each on its own CPUs as a container would be by its cpuset."""
+        limits = platform.cgroup_limits()
+        self._limits = limits.text()
+        for tag, cpus in (("victim", self._cpus[0]), ("neighbour", self._cpus[1])):
+            self._groups.append(cgroups.create(platform.session, tag, limits, cpus))
+
+    def _ungroup(self) -> None:
+        groups, self._groups = self._groups, []
+        left = [g.name for g in groups if not g.remove()]
+        if left:
+            raise TriptychError(
+                f"neighbour: could not remove cgroup(s) {', '.join(left)}; the next run sweeps them"
+            )
 
     def cleanup(self, platform: Platform, variant: str) -> None:
         neighbour, self._neighbour = self._neighbour, None
@@ -210,15 +257,20 @@ class Neighbour(WorkloadBase):
             if not platform.pins_own_servers and platform.healthy():
                 platform.confine(None)
         finally:
-            if neighbour is not None and not neighbour.remove():
-                raise TriptychError(
-                    f"neighbour: could not remove {neighbour.name}; the next run sweeps it"
-                )
+            try:
+                if neighbour is not None and not neighbour.remove():
+                    raise TriptychError(
+                        f"neighbour: could not remove {neighbour.name}; the next run sweeps it"
+                    )
+            finally:
+                self._ungroup()
 
     def _victim_once(self, platform: Platform, variant: str, run: RunSpec) -> Sample:
         argv = self.victim.argv(platform, variant, run)
         if platform.pins_own_servers:
             argv = taskset_argv(self._cpus[0], argv)
+        if self._groups:
+            argv = self._groups[0].join(argv)
         result = platform.execute(argv, run.timeout)
         result.check(platform.name)
         primary = self.victim.primary()
@@ -254,7 +306,7 @@ class Neighbour(WorkloadBase):
         thread = threading.Thread(target=aggress, name="neighbour", daemon=True)
         thread.start()
         try:
-            _wait_busy(neighbour, BUSY[kind] * len(self._cpus[1]), done)
+            _wait_busy(neighbour, BUSY[kind] * self._cores(platform), done)
             time.sleep(LEAD)
             beside = self._victim_once(platform, variant, run)
             if done:
@@ -286,6 +338,7 @@ class Neighbour(WorkloadBase):
             "aggressor": self.params.aggressor,
             "victim_cpus": cpu_text(self._cpus[0]),
             "aggressor_cpus": cpu_text(self._cpus[1]),
+            **({"cgroup_limits": self._limits} if self._groups else {}),
         }
         return [
             replace(alone, metric=alone_metric(alone.metric), metadata=meta),
