@@ -93,3 +93,32 @@ def no_leftovers(request: pytest.FixtureRequest) -> Iterator[None]:
     before = suite_resources()
     yield
     assert sorted(suite_resources() - before) == []
+
+
+@pytest.fixture(scope="module")
+def server() -> Iterator[str]:
+    """A real PostgreSQL (tests/pg.py) for one test module; yields its URL."""
+    from tests.pg import postgres  # noqa: PLC0415 - psycopg on demand
+
+    with postgres() as target:
+        yield target
+
+
+@pytest.fixture
+def store(server: str) -> Iterator[str]:
+    """An empty store (the schema is created by the first publish), emptied again after."""
+    from tests.pg import empty  # noqa: PLC0415
+
+    yield server
+    empty(server)
+
+
+@pytest.fixture
+def history(tmp_path: Path) -> Path:
+    """The six real unchanged runs of one machine (tests/data/history), copied: reading them
+    writes a cache beside them."""
+    copy = tmp_path / "history"
+    copy.mkdir()
+    for f in (DATA / "history").glob("*.json"):
+        shutil.copy(f, copy / f.name)
+    return copy

@@ -11,13 +11,12 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import psycopg
 import pytest
 
-from tests.pg import PASSWORD, PORT, empty, postgres, url
+from tests.pg import PASSWORD, PORT, url
 from tests.synthetic import case_record
 from triptych.cli import main
 from triptych.gate.compare import Sides, changes
@@ -32,29 +31,6 @@ from triptych.store.commands import gate_runs, report_runs
 from triptych.store.schema import MIGRATIONS, VERSION_TABLE, machine_role_sql, migrate
 
 HISTORY = Path(__file__).parent / "data" / "history"
-
-
-@pytest.fixture(scope="module")
-def server() -> Iterator[str]:
-    with postgres() as target:
-        yield target
-
-
-@pytest.fixture
-def store(server: str) -> Iterator[str]:
-    """An empty store (the schema is created by the first publish)."""
-    yield server
-    empty(server)
-
-
-@pytest.fixture
-def history(tmp_path: Path) -> Path:
-    """Six real unchanged runs of one machine, copied (reading them writes a cache)."""
-    copy = tmp_path / "history"
-    copy.mkdir()
-    for f in HISTORY.glob("*.json"):
-        shutil.copy(f, copy / f.name)
-    return copy
 
 
 def counts(target: str) -> tuple[int, int]:

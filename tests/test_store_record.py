@@ -7,8 +7,6 @@ rows, and roles made before the table was get it."""
 from __future__ import annotations
 
 import json
-import shutil
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -17,7 +15,7 @@ import pytest
 from psycopg.rows import dict_row
 
 from tests.gate_sim import CASE, HISTORY, PLATFORM, night
-from tests.pg import PASSWORD, empty, postgres
+from tests.pg import PASSWORD
 from triptych.cli import main
 from triptych.gate.record import ACCEPTED, OPEN, Regression
 from triptych.store.regressions import StoreKeeper
@@ -25,27 +23,6 @@ from triptych.store.schema import MIGRATIONS, VERSION_TABLE, machine_role_sql, m
 from triptych.store.url import StoreError
 
 MACHINE = json.loads((HISTORY / "0001_unchanged1.json").read_text())["machine_info"]["node"]
-
-
-@pytest.fixture(scope="module")
-def server() -> Iterator[str]:
-    with postgres() as target:
-        yield target
-
-
-@pytest.fixture
-def store(server: str) -> Iterator[str]:
-    yield server
-    empty(server)
-
-
-@pytest.fixture
-def history(tmp_path: Path) -> Path:
-    copy = tmp_path / "history"
-    copy.mkdir()
-    for f in HISTORY.glob("*.json"):
-        shutil.copy(f, copy / f.name)
-    return copy
 
 
 def gate(store: str, capsys: pytest.CaptureFixture[str]) -> tuple[int, str]:
