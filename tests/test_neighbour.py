@@ -140,6 +140,20 @@ def test_cgroup_limits_alone_hold_each_process_to_its_share(tmp_path: Path) -> N
     assert "cgroup_limits" not in plain[SLOWDOWN].metadata
 
 
+def test_only_a_held_neighbour_is_waited_for_at_its_limit(tmp_path: Path) -> None:
+    """The busy threshold scales with the CPUs' worth the aggressor may use: a quarter CPU in
+    the host's cgroup row, its whole CPU as a plain process beside the victim (the scenario's
+    `[docker] cpus` holds no plain process)."""
+    with HostPlatform(new_session_id(), tmp_path / "scratch", Limits(cpus=0.25)) as p:
+        for variant, cores in (("default", 1.0), (CGROUP, 0.25)):
+            n = Neighbour(NeighbourParams(cpus="same"), SPEC)
+            n.prepare(p, variant)
+            try:
+                assert n._cores(p) == cores, variant
+            finally:
+                n.cleanup(p, variant)
+
+
 def test_the_host_runs_the_cgroup_variant_only_where_it_can(
     host: HostPlatform, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -9,6 +9,7 @@ import pytest
 from triptych.errors import ScenarioError
 from triptych.platforms.settings import DockerSettings, VmSettings
 from triptych.scenario import load_scenario
+from triptych.validate import size_bytes
 from triptych.workloads.disk import FioParams
 
 ROOT = Path(__file__).parent.parent
@@ -472,3 +473,14 @@ def test_setups_are_checked(tmp_path: Path, head: str, error: str) -> None:
     with pytest.raises(ScenarioError) as e:
         load_text(tmp_path, GOOD_HEAD + head + '[[case]]\nworkload = "fio"\n')
     assert error in str(e.value)
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [("7", 7), ("64b", 64), ("4k", 4096), ("4K", 4096), ("256M", 268435456),
+     ("512m", 536870912), ("2g", 2147483648)],
+)  # fmt: skip
+def test_sizes_are_powers_of_1024_whoever_writes_them(text: str, expected: int) -> None:
+    """fio's sizes ([workload] size = "256M") and Docker's ([docker] memory = "512m") are
+    read by one rule, as both tools read them."""
+    assert size_bytes(text) == expected

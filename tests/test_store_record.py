@@ -126,6 +126,7 @@ def _plant(store: str, machine: str, **changed: object) -> None:
     ("changed", "field"),
     [
         ({"case_name": "a\x1b[2Jb"}, ".case is too long or holds control characters"),
+        ({"metric": "a\u2028b"}, ".metric is too long or holds control characters"),
         ({"cost": float("nan")}, ".cost is not a finite number"),
         ({"nights": '{"a": 1}'}, ".nights is not a list of run names"),
         ({"nights": '["0007_x", 5]'}, ".nights[1] is int, not text"),
@@ -152,11 +153,12 @@ def test_a_hostile_row_is_refused_in_one_line(
     assert PASSWORD not in err
 
 
+@pytest.mark.parametrize("machine", ["evil\x1b]0;pwned\x07", "two\u2028lines"])
 def test_a_hostile_machine_name_is_refused_by_the_report(
-    store: str, history: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    store: str, history: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str], machine: str
 ) -> None:
     assert main(["publish", str(history / "0001_unchanged1.json"), "--store", store]) == 0
-    _plant(store, "evil\x1b]0;pwned\x07")
+    _plant(store, machine)
     capsys.readouterr()
     assert main(["report", "--store", store, "-o", str(tmp_path / "r.html")]) == 2
     err = capsys.readouterr().err.strip()
@@ -164,6 +166,7 @@ def test_a_hostile_machine_name_is_refused_by_the_report(
     assert "is not a host name" in err
     assert "\x1b" not in err
     assert "\x07" not in err
+    assert "\u2028" not in err
     assert not (tmp_path / "r.html").exists()
 
 

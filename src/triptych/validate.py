@@ -19,6 +19,9 @@ from typing import Any, TypeVar
 from triptych.errors import ScenarioError
 
 SIZE = re.compile(r"^[1-9][0-9]*[kKmMgG]?$")
+# What breaks a line of a log, a terminal or a Markdown row: C0 controls, DEL and Unicode's
+# line and paragraph separators.
+CONTROL = re.compile(r"[\x00-\x1f\x7f\u2028\u2029]")
 T = TypeVar("T")
 
 
@@ -73,6 +76,21 @@ def setting(
             "existing_file": existing_file,
         },
     )
+
+
+def has_control(text: str) -> bool:
+    """Whether text we did not write holds a character that breaks a line (CONTROL)."""
+    return CONTROL.search(text) is not None
+
+
+BYTE_UNITS = {"b": 1, "k": 2**10, "m": 2**20, "g": 2**30}
+
+
+def size_bytes(text: str) -> int:
+    """A size as SIZE (fio, stress-ng: "256M") or a memory setting (Docker: "512m", "64b")
+    writes it, in bytes: the units are powers of 1024."""
+    unit = text[-1].lower() if text[-1].isalpha() else "b"
+    return int(text.rstrip("bkmgBKMG")) * BYTE_UNITS[unit]
 
 
 def size_setting(default: str, hint: str) -> Any:  # noqa: ANN401

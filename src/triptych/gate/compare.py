@@ -29,6 +29,7 @@ from triptych.gate.stats import Rounds, Tests, gate_tests, setup_tests
 from triptych.results.digest import ENV_KEYS
 from triptych.results.labels import labelled
 from triptych.results.load import Runs
+from triptych.validate import CONTROL
 from triptych.verdict.effect import FASTER, SLOWER, Effect, describe
 from triptych.verdict.stats import Comparison, decide
 
@@ -275,7 +276,7 @@ def missing(sides: Sides) -> list[str]:
 
 # What Markdown (GitHub's, in a step summary) would read as markup or HTML, and its escape.
 _MARKUP = {c: f"\\{c}" for c in "\\`*_[]|#!~"} | {"<": "&lt;", ">": "&gt;", "&": "&amp;"}
-_CONTROL = re.compile(r"[\x00-\x1f\x7f\u2028\u2029]+")
+_CONTROL = re.compile(CONTROL.pattern + "+")  # a run of them: one space
 
 
 def md(text: object) -> str:

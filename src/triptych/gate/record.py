@@ -40,6 +40,7 @@ from typing import Protocol
 
 from triptych.errors import TriptychError
 from triptych.private_path import check_dir
+from triptych.validate import has_control
 
 SCHEMA = "triptych-regressions/1"
 FILE = "regressions.record"  # JSON, under a name the report never reads as a run
@@ -139,7 +140,7 @@ def _bad(place: str, where: str, problem: str, fix: str = FILE_FIX) -> TriptychE
 def _text(place: str, where: str, value: object, fix: str) -> str:
     if not isinstance(value, str):
         raise _bad(place, where, f"is {type(value).__name__}, not text", fix)
-    if len(value) > TEXT_LIMIT or any(ord(c) < 32 or c == "\x7f" for c in value):
+    if len(value) > TEXT_LIMIT or has_control(value):
         raise _bad(place, where, "is too long or holds control characters", fix)
     return value
 

@@ -29,8 +29,9 @@ from pathlib import Path
 
 from triptych.errors import NotApplicable, TriptychError
 from triptych.platforms.instance import cpu_text
-from triptych.platforms.settings import DockerSettings, memory_bytes
+from triptych.platforms.settings import DockerSettings
 from triptych.session import NAME_PREFIX, boot_id, owner_dead, start_ticks, valid_session
+from triptych.validate import size_bytes
 
 ROOT = Path("/sys/fs/cgroup")
 V1 = ("cpu", "cpuset", "memory")  # the v1 hierarchies a group needs
@@ -52,7 +53,7 @@ class Limits:
 
     @classmethod
     def of(cls, settings: DockerSettings) -> Limits:
-        memory = memory_bytes(settings.memory) if settings.memory else None
+        memory = size_bytes(settings.memory) if settings.memory else None
         return cls(settings.cpus, settings.cpuset, memory)
 
     def text(self) -> str:

@@ -20,15 +20,6 @@ MEMORY = re.compile(r"^[1-9][0-9]*[bkmgBKMG]?$")
 IMAGE = re.compile(r"^\S+$")
 
 
-MEMORY_UNITS = {"b": 1, "k": 2**10, "m": 2**20, "g": 2**30}
-
-
-def memory_bytes(text: str) -> int:
-    """A size as MEMORY matches it and Docker reads it ("512m": powers of 1024), in bytes."""
-    unit = text[-1].lower() if text[-1].isalpha() else "b"
-    return int(text.rstrip("bkmgBKMG")) * MEMORY_UNITS[unit]
-
-
 def cpu_list(text: str) -> tuple[int, ...]:
     """CPUs of a list like "0-2,5" (Docker's cpuset) or "0,1" (the VM's pins)."""
     cpus: set[int] = set()

@@ -16,6 +16,7 @@ from triptych.gate.record import MOST, Regression, regression_of
 from triptych.store.commands import store
 from triptych.store.schema import migrate
 from triptych.store.url import StoreError, shown
+from triptych.validate import has_control
 
 # The record's fields as the table's columns (`case` is a word of SQL's own).
 FIELDS = [f for f in Regression.__dataclass_fields__ if f != "machine"]
@@ -49,7 +50,7 @@ def read(conn: Any, machine: str | None, place: str) -> list[Regression]:  # noq
         named = json.dumps(str(who))[:80]  # escaped: the row is not ours until checked
         r = regression_of(dict(zip(FIELDS, values, strict=True)), place,
                           f"the regressions row of machine {named}", FIX)  # fmt: skip
-        if not isinstance(who, str) or not who or any(ord(c) < 32 or c == "\x7f" for c in who):
+        if not isinstance(who, str) or not who or has_control(who):
             raise StoreError(
                 f"{place}: a regressions row's machine {named} is not a host name; {FIX}"
             )

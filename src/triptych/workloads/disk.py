@@ -10,18 +10,11 @@ from typing import Any, ClassVar
 from triptych.errors import ParseError, TriptychError
 from triptych.platforms.base import Platform
 from triptych.sample import MetaValue, Sample
-from triptych.validate import setting, size_setting
+from triptych.validate import setting, size_bytes, size_setting
 from triptych.workloads.base import RunSpec, ToolWorkload, number, whole_seconds
 
 FILE_NAME = "triptych-fio.dat"
 RESERVE = 2**30  # bytes left free beside the fio file
-UNITS = {"": 1, "k": 2**10, "m": 2**20, "g": 2**30}
-
-
-def size_bytes(size: str) -> int:
-    """A size as fio reads it (4k, 256M, 1G: powers of 1024) in bytes."""
-    unit = size[-1].lower() if size[-1].isalpha() else ""
-    return int(size.removesuffix(size[-1]) if unit else size) * UNITS[unit]
 
 
 @dataclass(frozen=True)

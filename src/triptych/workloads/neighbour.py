@@ -227,8 +227,11 @@ class Neighbour(WorkloadBase):
             raise
 
     def _cores(self, platform: Platform) -> float:
-        """The CPUs' worth the aggressor may use: its CPUs, or its limit where lower (a
-        container's `[docker] cpus`, the host's cgroup row's)."""
+        """The CPUs' worth the aggressor may use: its CPUs, or its limit where lower and
+        something holds it to one (a container's `[docker] cpus`, the host's cgroup row's
+        group); the host's plain process has no limit, whatever the scenario gives containers."""
+        if isinstance(self._neighbour, HostProcess) and not self._groups:
+            return len(self._cpus[1])
         try:
             cap = platform.cgroup_limits().cpus
         except NotApplicable:
