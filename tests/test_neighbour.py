@@ -256,3 +256,60 @@ def test_an_aggressor_that_ends_at_once_spoils_the_round(
             n.measure(host, "default")
     finally:
         n.cleanup(host, "default")
+
+
+@pytest.mark.slow
+def test_a_disk_victim_reads_a_file_of_its_own_and_leaves_nothing(host: HostPlatform) -> None:
+    """fio's random reads as the victim: its file laid out in the platform's first disk
+    variant (as the disk cases' column) before the rounds, its figures named alone and beside,
+    the slowdown their pair (IOPS: higher is better), and the file gone after."""
+    n = Neighbour(NeighbourParams(victim="fio", aggressor="disk", cpus="same"), SPEC)
+    data = Path(host.scratch(host.disk_variants[0]).path) / "triptych-fio.dat"
+    n.prepare(host, "default")
+    try:
+        assert data.stat().st_size == 256 * 2**20  # the victim's default size, written
+        got = {s.metric: s for s in n.measure(host, "default")}
+    finally:
+        n.cleanup(host, "default")
+    assert not data.exists()
+    alone, beside = got[alone_metric("randread IOPS")], got[beside_metric("randread IOPS")]
+    assert alone.unit == beside.unit == "IOPS"
+    assert got[SLOWDOWN].value == pytest.approx(alone.value / beside.value)
+    assert got[SLOWDOWN].metadata["victim"] == "fio"
+    assert got[SLOWDOWN].metadata["aggressor"] == "disk"
+
+
+def test_a_disk_victim_that_does_not_fit_leaves_no_neighbour(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The victim's set-up fails last (its file would not fit beside the reserve): prepare
+    says so in the fio case's words and removes what it made before (both cgroups)."""
+    monkeypatch.setattr("triptych.workloads.disk.RESERVE", 2**60)
+    with HostPlatform(new_session_id(), tmp_path / "scratch", Limits(cpus=0.5)) as p:
+        n = Neighbour(NeighbourParams(victim="fio", aggressor="disk"), SPEC)
+        with pytest.raises(TriptychError, match=r"params.size = '256M' does not fit"):
+            n.prepare(p, CGROUP)
+        assert _groups_of(p.session) == []
+        assert not (Path(p.scratch(p.disk_variants[0]).path) / "triptych-fio.dat").exists()
+        n.cleanup(p, CGROUP)  # the runner's cleanup after a failed prepare finds nothing left
+
+
+@pytest.mark.docker
+@pytest.mark.slow
+def test_a_container_disk_victim_reads_in_its_own_container(
+    bench_image: str, docker_client: docker.DockerClient
+) -> None:
+    with DockerHostPlatform(new_session_id(), (15234,), DockerSettings()) as p:
+        own = suite_resources(docker_client, p.session)
+        n = Neighbour(NeighbourParams(victim="fio", aggressor="disk"), RunSpec(2.0, 120.0))
+        data = f"{p.scratch(p.disk_variants[0]).path}/triptych-fio.dat"
+        n.prepare(p, "default")
+        try:
+            assert p.execute(["test", "-s", data], 60).returncode == 0
+            got = {s.metric: s for s in n.measure(p, "default")}
+        finally:
+            n.cleanup(p, "default")
+        assert p.execute(["test", "-e", data], 60).returncode == 1
+        assert suite_resources(docker_client, p.session) == own
+    assert got[alone_metric("randread IOPS")].value > 0
+    assert got[beside_metric("randread IOPS")].value > 0

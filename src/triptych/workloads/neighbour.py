@@ -1,8 +1,9 @@
 """Isolation: how much a noisy neighbour hurts (issue 24 item 3).
 
-A victim (sysbench's CPU or random memory access, with its default parameters) runs on the
-platform's own instance, alone and then beside an aggressor (stress-ng's cpu or stream
-stressor, or fio writing) on a second instance of the same platform: a second container with
+A victim (sysbench's CPU or random memory access, or fio's direct random 4k reads on a file of
+its own, each with its default parameters) runs on the platform's own instance, alone and then
+beside an aggressor (stress-ng's cpu or stream stressor, or fio writing) on a second instance
+of the same platform: a second container with
 the scenario's limits, a second guest. On the host both are plain processes: no isolation, the
 baseline every platform's slowdown is compared with; and again (the host's "cgroup" variant)
 each in a cgroup of its own with a container's limits and nothing else of a container
@@ -37,10 +38,14 @@ from triptych.sample import Sample
 from triptych.validate import setting
 from triptych.workloads.base import RunSpec, ToolWorkload, WorkloadBase
 from triptych.workloads.cpu import SysbenchCpu
+from triptych.workloads.disk import Fio
 from triptych.workloads.memory import SysbenchRandomAccess
 
-# Victims that report a figure from a round of a second or two (stress-ng's stream needs five).
-VICTIMS: dict[str, type[ToolWorkload]] = {w.name: w for w in (SysbenchCpu, SysbenchRandomAccess)}
+# Victims that report a figure from a round of a second or two (stress-ng's stream needs five):
+# the CPU, memory, and the disk (fio's random 4k reads, direct, on a file of its own).
+VICTIMS: dict[str, type[ToolWorkload]] = {
+    w.name: w for w in (SysbenchCpu, SysbenchRandomAccess, Fio)
+}
 AGGRESSORS = ("cpu", "stream", "disk")
 SLOWDOWN = "victim slowdown beside the neighbour"
 LEAD = 1.0  # seconds the aggressor runs, busy, before the victim starts
@@ -204,6 +209,12 @@ class Neighbour(WorkloadBase):
         self._measured = 0  # rounds (and the warm-up) so far: the order alternates
         self._groups: list[cgroups.Cgroup] = []  # the victim's and the neighbour's (cgroup)
         self._limits = ""  # the groups' limits, as the samples record them
+        self._victim_ready = False  # its own set-up made (fio's file), to be removed
+
+    def _victim_variant(self, platform: Platform) -> str:
+        """Where the victim's work lands: the platform's own path for its target (a disk
+        victim's file on the platform's first disk variant, as the disk cases' column)."""
+        return platform.kind.variants(self.victim.target)[0]
 
     def prepare(self, platform: Platform, variant: str) -> None:
         """The neighbour, placed (and, through the host's cgroup variant, both groups); what
@@ -222,6 +233,8 @@ class Neighbour(WorkloadBase):
             neighbour.pin(self._cpus[1])
             if not platform.pins_own_servers:
                 platform.confine(self._cpus[0])
+            self._victim_ready = True  # what a failed prepare left half-made is removed too
+            self.victim.prepare(platform, self._victim_variant(platform))
         except BaseException:
             self.cleanup(platform, variant)
             raise
@@ -256,6 +269,14 @@ class Neighbour(WorkloadBase):
 
     def cleanup(self, platform: Platform, variant: str) -> None:
         neighbour, self._neighbour = self._neighbour, None
+        ready, self._victim_ready = self._victim_ready, False
+        try:
+            if ready and platform.healthy():
+                self.victim.cleanup(platform, self._victim_variant(platform))
+        finally:
+            self._unplace(platform, neighbour)
+
+    def _unplace(self, platform: Platform, neighbour: Instance | HostProcess | None) -> None:
         try:
             if not platform.pins_own_servers and platform.healthy():
                 platform.confine(None)
@@ -269,7 +290,7 @@ class Neighbour(WorkloadBase):
                 self._ungroup()
 
     def _victim_once(self, platform: Platform, variant: str, run: RunSpec) -> Sample:
-        argv = self.victim.argv(platform, variant, run)
+        argv = self.victim.argv(platform, self._victim_variant(platform), run)
         if platform.pins_own_servers:
             argv = taskset_argv(self._cpus[0], argv)
         if self._groups:
