@@ -14,6 +14,7 @@ from pathlib import Path
 
 import docker
 import libvirt
+import psutil
 import pytest
 
 from tests.test_docker_platform import suite_resources
@@ -21,6 +22,7 @@ from tests.test_vm_platform import SMALL, suite_objects
 from triptych.errors import NotApplicable, TriptychError
 from triptych.images import RootfsRecipe
 from triptych.platforms import cgroups
+from triptych.platforms.base import Platform
 from triptych.platforms.catalog import CGROUP, KINDS
 from triptych.platforms.cgroups import Limits
 from triptych.platforms.docker import DockerHostPlatform
@@ -28,6 +30,7 @@ from triptych.platforms.host import HostPlatform
 from triptych.platforms.settings import DockerSettings
 from triptych.platforms.vm import VmPlatform
 from triptych.sample import Sample
+from triptych.service_user import SERVICE_UID
 from triptych.session import new_session_id
 from triptych.vm_image import guest_boot
 from triptych.workloads.base import RunSpec
@@ -41,6 +44,7 @@ from triptych.workloads.neighbour import (
     alone_metric,
     beside_metric,
     placement,
+    unprivileged,
 )
 
 SPEC = RunSpec(3.0, 120.0)
@@ -313,3 +317,50 @@ def test_a_container_disk_victim_reads_in_its_own_container(
         assert suite_resources(docker_client, p.session) == own
     assert got[alone_metric("randread IOPS")].value > 0
     assert got[beside_metric("randread IOPS")].value > 0
+
+
+def test_the_flood_is_a_fixed_script_and_unprivileged_on_the_host() -> None:
+    """The iperf3 flood's values are positional parameters, never text of the script; on the
+    host (whose loopback its server listens on) it runs as the service user in a clean
+    environment, the pid file written first by root."""
+    flood = aggressor_argv("network", 2, 7, "/x")
+    assert flood[:2] == ["sh", "-c"]
+    assert flood[3:] == ["flood", "15299", "7", "2"]
+    assert "127.0.0.1" in flood[2]
+    assert "15299" not in flood[2]
+    dropped = unprivileged(flood)
+    assert dropped[:2] == ["env", "-i"]
+    at = dropped.index("setpriv")
+    assert all("=" in kv for kv in dropped[2:at])  # only the clean environment's pairs
+    assert f"--reuid={SERVICE_UID}" in dropped[at:]
+    assert dropped[-len(flood) :] == flood
+
+
+def _served_iperf3() -> list[psutil.Process]:
+    return [
+        p
+        for p in psutil.process_iter(["name", "uids"])
+        if p.info["name"] == "iperf3" and p.info["uids"] and p.info["uids"].real == SERVICE_UID
+    ]
+
+
+@pytest.mark.slow
+def test_a_flood_on_the_victims_cpu_halves_it_and_stops_with_it(
+    host: HostPlatform, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Client and server of the flood busy the victim's one CPU as a CPU aggressor would
+    (two busy sides on one CPU: above 1.4x); the service user's iperf3 runs while the victim
+    does, and none is left once the round is done."""
+    n = Neighbour(NeighbourParams(aggressor="network", cpus="same"), SPEC)
+    seen: list[int] = []
+    victim_once = n._victim_once
+
+    def watched(platform: Platform, variant: str, run: RunSpec) -> Sample:
+        seen.append(len(_served_iperf3()))
+        return victim_once(platform, variant, run)
+
+    monkeypatch.setattr(n, "_victim_once", watched)
+    got = _round(n, host)
+    assert got[SLOWDOWN].value > 1.4, got[SLOWDOWN]
+    assert sorted(seen) == [0, 2], seen  # alone: none; beside: its server and its client
+    assert _served_iperf3() == []

@@ -2,14 +2,15 @@
 
 A victim (sysbench's CPU or random memory access, or fio's direct random 4k reads on a file of
 its own, each with its default parameters) runs on the platform's own instance, alone and then
-beside an aggressor (stress-ng's cpu or stream stressor, or fio writing) on a second instance
-of the same platform: a second container with
-the scenario's limits, a second guest. On the host both are plain processes: no isolation, the
-baseline every platform's slowdown is compared with; and again (the host's "cgroup" variant)
-each in a cgroup of its own with a container's limits and nothing else of a container
-(platforms/cgroups.py), which tells what cgroups give from what containers and guests add.
-`cpus` places them: on one host CPU ("same": the scheduler's fairness under the limits
-decides), or on two ("other": what they still share is caches, memory bandwidth and the disk).
+beside an aggressor (stress-ng's cpu or stream stressor, fio writing, or an iperf3 flood on the
+instance's own loopback, traffic that never leaves it) on a second instance of the same
+platform: a second container with the scenario's limits, a second guest. On the host both are
+plain processes (the flood's server as the service user): no isolation, the baseline every
+platform's slowdown is compared with; and again (the host's "cgroup" variant) each in a cgroup
+of its own with a container's limits and nothing else of a container (platforms/cgroups.py),
+which tells what cgroups give from what containers and guests add. `cpus` places them: on one
+host CPU ("same": the scheduler's fairness under the limits decides), or on two ("other": what
+they still share is caches, memory bandwidth, the disk and the kernel's network stack).
 
 Each round gives the victim's figure alone, beside the neighbour, and the slowdown between the
 two (the same round's pair, oriented by the victim's direction: 1.0x is perfect isolation).
@@ -33,8 +34,9 @@ from triptych.platforms import cgroups
 from triptych.platforms.base import Platform
 from triptych.platforms.catalog import CGROUP
 from triptych.platforms.instance import Instance, cpu_text, taskset_argv, with_descendants
-from triptych.process import CommandResult
+from triptych.process import CLEAN_ENV, CommandResult
 from triptych.sample import Sample
+from triptych.service_user import as_service_user
 from triptych.validate import setting
 from triptych.workloads.base import RunSpec, ToolWorkload, WorkloadBase
 from triptych.workloads.cpu import SysbenchCpu
@@ -46,17 +48,27 @@ from triptych.workloads.memory import SysbenchRandomAccess
 VICTIMS: dict[str, type[ToolWorkload]] = {
     w.name: w for w in (SysbenchCpu, SysbenchRandomAccess, Fio)
 }
-AGGRESSORS = ("cpu", "stream", "disk")
+AGGRESSORS = ("cpu", "stream", "disk", "network")
 SLOWDOWN = "victim slowdown beside the neighbour"
 LEAD = 1.0  # seconds the aggressor runs, busy, before the victim starts
 BUSY_WAIT = 60.0  # seconds the neighbour may take to get busy (a program's start under TCG)
 # Cores the neighbour's host processes must use per aggressor CPU before the victim starts
 # (a writer waits on the disk: any work shows it started).
-BUSY = {"cpu": 0.5, "stream": 0.5, "disk": 0.05}
+BUSY = {"cpu": 0.5, "stream": 0.5, "disk": 0.05, "network": 0.5}
 PIDFILE = "triptych-neighbour.pid"
 # A fixed script: the aggressor's argv are positional parameters, never text; its pid file lets
 # `pkill -F` stop exactly it.
 PID_WRAPPER = ("sh", "-c", 'echo $$ > "$0"; exec "$@"')
+FLOOD_PORT = 15299  # the flood's server, on the neighbour's own loopback
+# The network aggressor: an iperf3 server on the neighbour's loopback and a client flooding it
+# from the same instance (traffic never leaves it). The server is the process the pid file
+# names (exec: the wrapper's pid); the client retries until the server answers and gives up
+# once it is gone, so stopping the server stops both. The client holds none of the command's
+# output: its reader sees the end (and reaps the server) as soon as the server ends.
+FLOOD = (
+    'me=$$; (while kill -0 "$me"; do iperf3 -c 127.0.0.1 -p "$1" -t "$2" -P "$3" && exit 0; '
+    'sleep 0.2; done) >/dev/null 2>&1 </dev/null & exec iperf3 -s -1 -B 127.0.0.1 -p "$1"'
+)
 
 
 ALONE, BESIDE = " (alone)", " (beside the neighbour)"  # what the victim's metric is named
@@ -78,7 +90,10 @@ class NeighbourParams:
 
 
 def aggressor_argv(kind: str, workers: int, seconds: int, work_dir: str) -> list[str]:
-    """The aggressor's command: `workers` stress-ng workers, or one fio writer, for `seconds`."""
+    """The aggressor's command for `seconds`: `workers` stress-ng workers, one fio writer, or
+    an iperf3 flood of `workers` streams on the instance's own loopback."""
+    if kind == "network":
+        return ["sh", "-c", FLOOD, "flood", str(FLOOD_PORT), str(seconds), str(workers)]
     if kind == "disk":
         return [
             "fio",
@@ -93,6 +108,12 @@ def aggressor_argv(kind: str, workers: int, seconds: int, work_dir: str) -> list
             "--unlink=1",
         ]
     return ["stress-ng", f"--{kind}", str(workers), "--timeout", f"{seconds}s", "--quiet"]
+
+
+def unprivileged(argv: Sequence[str]) -> list[str]:
+    """argv as the host's neighbour runs a server: the service user, a clean environment (the
+    pid file is still written by root, before the drop: its directory is root's)."""
+    return ["env", "-i", *(f"{k}={v}" for k, v in CLEAN_ENV.items()), *as_service_user(argv)]
 
 
 class HostProcess:
@@ -313,11 +334,10 @@ class Neighbour(WorkloadBase):
         kind = self.params.aggressor
         seconds = math.ceil(BUSY_WAIT + run.duration + 2 * LEAD)  # its bound, if a stop fails
         pidfile = f"{neighbour.work_dir}/{PIDFILE}"
-        argv = [
-            *PID_WRAPPER,
-            pidfile,
-            *aggressor_argv(kind, len(self._cpus[1]), seconds, neighbour.work_dir),
-        ]
+        aggressor = aggressor_argv(kind, len(self._cpus[1]), seconds, neighbour.work_dir)
+        if kind == "network" and isinstance(neighbour, HostProcess):
+            aggressor = unprivileged(aggressor)  # its server listens on the host's loopback
+        argv = [*PID_WRAPPER, pidfile, *aggressor]
         done: list[CommandResult | BaseException] = []
 
         def aggress() -> None:
