@@ -34,6 +34,7 @@ from triptych.service_user import SERVICE_UID
 from triptych.session import new_session_id
 from triptych.vm_image import guest_boot
 from triptych.workloads.base import RunSpec
+from triptych.workloads.disk import FILE_NAME
 from triptych.workloads.neighbour import (
     PIDFILE,
     SLOWDOWN,
@@ -268,7 +269,7 @@ def test_a_disk_victim_reads_a_file_of_its_own_and_leaves_nothing(host: HostPlat
     variant (as the disk cases' column) before the rounds, its figures named alone and beside,
     the slowdown their pair (IOPS: higher is better), and the file gone after."""
     n = Neighbour(NeighbourParams(victim="fio", aggressor="disk", cpus="same"), SPEC)
-    data = Path(host.scratch(host.disk_variants[0]).path) / "triptych-fio.dat"
+    data = Path(host.scratch(host.disk_variants[0]).path) / FILE_NAME
     n.prepare(host, "default")
     try:
         assert data.stat().st_size == 256 * 2**20  # the victim's default size, written
@@ -294,7 +295,7 @@ def test_a_disk_victim_that_does_not_fit_leaves_no_neighbour(
         with pytest.raises(TriptychError, match=r"params.size = '256M' does not fit"):
             n.prepare(p, CGROUP)
         assert _groups_of(p.session) == []
-        assert not (Path(p.scratch(p.disk_variants[0]).path) / "triptych-fio.dat").exists()
+        assert not (Path(p.scratch(p.disk_variants[0]).path) / FILE_NAME).exists()
         n.cleanup(p, CGROUP)  # the runner's cleanup after a failed prepare finds nothing left
 
 
@@ -355,9 +356,9 @@ def test_a_flood_on_the_victims_cpu_halves_it_and_stops_with_it(
     seen: list[int] = []
     victim_once = n._victim_once
 
-    def watched(platform: Platform, variant: str, run: RunSpec) -> Sample:
+    def watched(platform: Platform, run: RunSpec) -> Sample:
         seen.append(len(_served_iperf3()))
-        return victim_once(platform, variant, run)
+        return victim_once(platform, run)
 
     monkeypatch.setattr(n, "_victim_once", watched)
     got = _round(n, host)

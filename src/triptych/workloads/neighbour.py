@@ -310,7 +310,7 @@ class Neighbour(WorkloadBase):
             finally:
                 self._ungroup()
 
-    def _victim_once(self, platform: Platform, variant: str, run: RunSpec) -> Sample:
+    def _victim_once(self, platform: Platform, run: RunSpec) -> Sample:
         argv = self.victim.argv(platform, self._victim_variant(platform), run)
         if platform.pins_own_servers:
             argv = taskset_argv(self._cpus[0], argv)
@@ -352,7 +352,7 @@ class Neighbour(WorkloadBase):
         try:
             _wait_busy(neighbour, BUSY[kind] * self._cores(platform), done)
             time.sleep(LEAD)
-            beside = self._victim_once(platform, variant, run)
+            beside = self._victim_once(platform, run)
             if done:
                 raise _ended(neighbour.name, done[0], "before the victim did")
         finally:
@@ -369,11 +369,11 @@ class Neighbour(WorkloadBase):
         # the slowdown's median instead of leaning every round one way.
         self._measured += 1
         if self._measured % 2:
-            alone = self._victim_once(platform, variant, run)
+            alone = self._victim_once(platform, run)
             beside = self._beside(platform, variant, run)
         else:
             beside = self._beside(platform, variant, run)
-            alone = self._victim_once(platform, variant, run)
+            alone = self._victim_once(platform, run)
         oriented = (
             alone.value / beside.value if alone.higher_is_better else beside.value / alone.value
         )
