@@ -175,6 +175,43 @@ def test_unknown_platform_option(pytester: pytest.Pytester) -> None:
     result.stderr.fnmatch_lines(["ERROR: --triptych-platforms: unknown platform 'kvm'; *"])
 
 
+def test_cases_option_runs_only_the_cases_it_names(pytester: pytest.Pytester) -> None:
+    setup_suite(pytester, ALL_FAMILIES)
+    result = pytester.runpytest_subprocess(
+        "--collect-only", "-q", "--triptych-scenarios=s.toml", "--triptych-cases=disk,cpu"
+    )
+    ids = [line for line in result.stdout.lines if "::test_case[" in line]
+    assert ids == [
+        "test_triptych.py::test_case[t/cpu/host]",
+        "test_triptych.py::test_case[t/disk/host/host-fs]",
+    ]
+
+
+def test_a_run_of_some_cases_says_which_in_its_record(pytester: pytest.Pytester) -> None:
+    setup_suite(pytester, ALL_FAMILIES)
+    result = pytester.runpytest_subprocess(
+        "--benchmark-save=t", "--triptych-scenarios=s.toml", "--triptych-cases=cpu",
+        f"--triptych-scratch={pytester.path}/scratch", "-p", "no:cacheprovider",
+    )  # fmt: skip
+    result.assert_outcomes(passed=1)
+    doc = saved_run(pytester)
+    assert doc["machine_info"]["triptych"]["selected_cases"] == ["cpu"]
+    assert {b["extra_info"]["case"] for b in doc["benchmarks"]} == {"cpu"}
+
+
+def test_unknown_case_option(pytester: pytest.Pytester) -> None:
+    setup_suite(pytester, ALL_FAMILIES)
+    result = pytester.runpytest_subprocess(
+        "--triptych-scenarios=s.toml", "--triptych-cases=cpu,gpu"
+    )
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines(
+        [
+            "ERROR: --triptych-cases: no case 'gpu' in the scenarios run; use a comma-separated list of cpu, cpu-stress, *"
+        ]
+    )
+
+
 @pytest.mark.fault
 def test_failing_tool_fails_its_case_only(
     pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch

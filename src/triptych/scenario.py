@@ -6,7 +6,6 @@ Every mistake is reported before anything runs, in one line naming the file, the
 from __future__ import annotations
 
 import dataclasses
-import re
 import tomllib
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,7 +16,7 @@ from triptych.errors import ScenarioError
 from triptych.platforms.catalog import DOCKER_BRIDGE, KINDS, SETTINGS_TABLES, VM
 from triptych.platforms.runtimes import RUNTIMES
 from triptych.platforms.settings import VM_PROFILES, DockerSettings, EngineSettings, VmSettings
-from triptych.validate import Where, build, check_keys, check_type, in_range, suggest
+from triptych.validate import NAME, Where, build, check_keys, check_type, in_range, suggest
 from triptych.workloads.base import RunSpec
 from triptych.workloads.registry import WORKLOADS
 
@@ -41,8 +40,6 @@ MAX_SETUPS = 20
 MAX_PASSES = 100
 CASE_KEYS = {"name": str, "workload": str, "params": dict, **_SHARED_KEYS}
 TOP_KEYS = {"scenario": dict, "case": list, **dict.fromkeys(SETTINGS_TABLES, dict)}
-# Scenario and case names become test ids, file names and report text: letters, digits, . _ -
-NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 
 
 def _platforms(where: Where, key: str, value: object) -> tuple[str, ...]:

@@ -19,6 +19,8 @@ from typing import Any, TypeVar
 from triptych.errors import ScenarioError
 
 SIZE = re.compile(r"^[1-9][0-9]*[kKmMgG]?$")
+# Scenario and case names become test ids, file names and report text: letters, digits, . _ -
+NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 # What breaks a line of a log, a terminal or a Markdown row: C0 controls, DEL and Unicode's
 # line and paragraph separators.
 CONTROL = re.compile(r"[\x00-\x1f\x7f\u2028\u2029]")

@@ -15,7 +15,7 @@ from triptych.plugin.keys import (
     ORDER_KEY,
     SCENARIOS_KEY,
 )
-from triptych.plugin.options import selected_platforms
+from triptych.plugin.options import selected_cases, selected_platforms
 from triptych.runner import Trial
 from triptych.scenario import load_scenario
 from triptych.workloads.registry import WORKLOADS
@@ -40,20 +40,28 @@ def named_scenarios(config: pytest.Config) -> list[Scenario]:
 def trials(config: pytest.Config) -> list[Trial]:
     """Every (case, platform, variant) the selected scenarios and platforms ask for."""
     selected = selected_platforms(config)
+    scenarios = named_scenarios(config)
+    cases = selected_cases(config, scenarios)
     found = []
-    for scenario in named_scenarios(config):
+    for scenario in scenarios:
         # Set-up by set-up, pass by pass, over all the cases.
         for setup in range(scenario.setups):
             for index in range(scenario.passes):
-                found += _cases_of_pass(scenario, index, setup, selected)
+                found += _cases_of_pass(scenario, index, setup, selected, cases)
     return found
 
 
 def _cases_of_pass(
-    scenario: Scenario, index: int, setup: int, selected: list[str] | None
+    scenario: Scenario,
+    index: int,
+    setup: int,
+    selected: list[str] | None,
+    cases: set[str] | None,
 ) -> list[Trial]:
     found = []
     for case in scenario.cases:
+        if cases is not None and not ({case.name, case.series} & cases):
+            continue
         target = WORKLOADS[case.workload].target
         for name in case.platforms:
             if selected is not None and name not in selected:

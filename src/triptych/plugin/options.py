@@ -6,6 +6,7 @@ import os
 
 import pytest
 
+from triptych.cases import Scenario
 from triptych.platforms.catalog import KINDS
 from triptych.platforms.host_sweep import DEFAULT_SCRATCH
 
@@ -25,6 +26,13 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         default=None,
         metavar="LIST",
         help="comma-separated platforms to run on (default: each scenario's list)",
+    )
+    group.addoption(
+        "--triptych-cases",
+        default=None,
+        metavar="LIST",
+        help="comma-separated case names to run (default: every case of the scenarios); a "
+        "swept case's series name selects all its values",
     )
     group.addoption(
         "--triptych-require-platforms",
@@ -85,3 +93,21 @@ def selected_platforms(config: pytest.Config) -> list[str] | None:
                 f"use a comma-separated list of {', '.join(KINDS)}"
             )
     return chosen or None
+
+
+def selected_cases(config: pytest.Config, scenarios: list[Scenario]) -> set[str] | None:
+    """The cases --triptych-cases names (a case's own name, or a swept case's series), each
+    checked against the scenarios: an unknown name is a usage error, never an empty run."""
+    chosen = split_list(config.getoption("--triptych-cases"))
+    if not chosen:
+        return None
+    known = {c.name for s in scenarios for c in s.cases} | {
+        c.series for s in scenarios for c in s.cases if c.series
+    }
+    for name in chosen:
+        if name not in known:
+            raise pytest.UsageError(
+                f"--triptych-cases: no case {name!r} in the scenarios run; "
+                f"use a comma-separated list of {', '.join(sorted(known))}"
+            )
+    return set(chosen)

@@ -26,8 +26,9 @@ from triptych.plugin.keys import (
     SESSION_KEY,
     SIGNALS_KEY,
 )
-from triptych.plugin.options import selected_platforms, split_list
+from triptych.plugin.options import selected_cases, selected_platforms, split_list
 from triptych.pool import PlatformPool
+from triptych.results.digest import SELECTED_CASES
 from triptych.runner import Trial
 from triptych.session import new_session_id
 from triptych.workloads.registry import SERVER_PORTS, WORKLOADS
@@ -54,6 +55,7 @@ def pytest_configure(config: pytest.Config) -> None:
             config.stash[SCENARIOS_KEY] = load_scenarios(named)
         except TriptychError as e:
             raise pytest.UsageError(str(e)) from None
+        selected_cases(config, config.stash[SCENARIOS_KEY])
     selected_platforms(config)
 
 
@@ -240,5 +242,7 @@ def pytest_benchmark_update_machine_info(
         "order_mode": order.get("mode", ""),
         "order_seed": order.get("seed", ""),
         "order": order.get("order", []),
+        # The cases --triptych-cases limited the run to ([]: every case of its scenarios).
+        SELECTED_CASES: sorted(split_list(config.getoption("--triptych-cases"))),
         **_machine(config),
     }

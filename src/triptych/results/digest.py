@@ -24,7 +24,10 @@ from triptych.private_path import UnsafePath, private_dir
 from triptych.record import RECORD_VERSION, CaseRecord, Round
 from triptych.results.columns import COLUMNS, TYPED, table_digest
 from triptych.results.sources import find_runs, session_in
+from triptych.validate import NAME
 
+SELECTED_CASES = "selected_cases"  # machine_info.triptych's key for --triptych-cases
+MOST_SELECTED = 10_000
 # What must match for two runs to be compared or trended together (pyperf's rule, ours).
 ENV_KEYS = ("cpu_model", "cpu_count_logical", "kernel", "host_virtualization")
 
@@ -48,6 +51,19 @@ def machine_of(doc: dict[str, Any]) -> dict[str, Any]:
     if not isinstance(machine.get("triptych", {}), dict):
         return {**machine, "triptych": {}}
     return machine
+
+
+def selected_cases(machine: dict[str, Any]) -> tuple[str, ...]:
+    """The cases a run was limited to (`--triptych-cases`, recorded in machine_info.triptych;
+    () for a run of every case). Read as untrusted: anything but a list of case names counts
+    as no selection, so such a run is judged as complete (a case it lacks is missing)."""
+    t = machine.get("triptych", {})
+    chosen = t.get(SELECTED_CASES, []) if isinstance(t, dict) else []
+    if not isinstance(chosen, list) or len(chosen) > MOST_SELECTED:
+        return ()
+    if not all(isinstance(c, str) and NAME.fullmatch(c) for c in chosen):
+        return ()
+    return tuple(chosen)
 
 
 def records_of(path: Path, doc: dict[str, Any]) -> list[CaseRecord]:
