@@ -12,6 +12,7 @@ from triptych.report.model import Cell, Group, Notice, Row
 from triptych.report.notices import builds, warnings_for
 from triptych.report.summary import Headline, SummaryCell, summarise
 from triptych.results.costs import HOST, primary_rows, trend_costs
+from triptych.results.digest import selected_cases
 from triptych.results.host_cost import host_cpu_rows, per_unit_samples
 from triptych.results.labels import columns_of, labelled
 from triptych.results.load import chronological
@@ -92,13 +93,18 @@ def _decided(rows: list[Row]) -> list[Row]:
     return rows
 
 
-def _group(env: str, df: pd.DataFrame, history: pd.DataFrame | None) -> Group:
-    """One environment's runs: the newest in full, every run's costs for the trend lines (from
-    the samples, or stored with each run: `history`)."""
+def _group(
+    env: str, df: pd.DataFrame, history: pd.DataFrame | None, reruns: set[str] | None = None
+) -> Group:
+    """One environment's runs: the newest in full (the newest of every case: a rerun of some
+    cases, `reruns`, only where the environment has no other), every run's costs for the trend
+    lines (from the samples, or stored with each run: `history`)."""
     every = df if history is None else history[history.env == env]
     firsts = chronological(every.drop_duplicates("run"))
     runs = [str(r) for r in firsts.run]
-    latest = runs[-1]
+    held = set(df.run.astype(str)) - (reruns or set())
+    shown = [r for r in runs if r in held]
+    latest = shown[-1] if shown else runs[-1]
     run = df[df.run == latest]
     rows = _rows(_with_host_cost(run))
     columns = columns_of(run)
@@ -169,8 +175,10 @@ def analyse(
     if df.empty:
         return []
     df = labelled(df)
+    reruns = {run for run, m in machines.items() if selected_cases(m)}
     groups = [
-        _group(str(env), g, history) for env, g in df.groupby("env", sort=False, observed=True)
+        _group(str(env), g, history, reruns)
+        for env, g in df.groupby("env", sort=False, observed=True)
     ]
     groups.sort(key=lambda g: g.run_info[g.latest][0], reverse=True)
     for g in groups:

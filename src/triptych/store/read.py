@@ -22,7 +22,10 @@ from triptych.store.schema import current
 from triptych.store.url import StoreError
 
 RUNS_QUERY = """
-SELECT id, name, machine, started, commit, env, partial, scenario FROM runs
+SELECT id, name, machine, started, commit, env, partial, scenario,
+  jsonb_typeof(machine_info -> 'triptych' -> 'selected_cases') = 'array'
+    AND machine_info -> 'triptych' -> 'selected_cases' <> '[]'::jsonb AS rerun
+FROM runs
 WHERE (%(machine)s::text IS NULL OR machine = %(machine)s)
   AND (%(since)s::timestamptz IS NULL OR started >= %(since)s)
 ORDER BY {order}
@@ -56,6 +59,7 @@ class StoredRun:
     env: str
     partial: bool
     scenario: str
+    rerun: bool = False  # a run of some cases only (--triptych-cases)
 
 
 def stored_runs(conn: Any, sel: Selection, order: str = BY_START) -> list[StoredRun]:  # noqa: ANN401
@@ -68,8 +72,10 @@ def stored_runs(conn: Any, sel: Selection, order: str = BY_START) -> list[Stored
             StoredRun(
                 int(rid), run_key(name, machine), machine,
                 started.isoformat() if started else "", commit, env, bool(partial), scenario,
+                bool(rerun),
             )
-            for rid, name, machine, started, commit, env, partial, scenario in cur.fetchall()
+            for rid, name, machine, started, commit, env, partial, scenario, rerun
+            in cur.fetchall()
         ]  # fmt: skip
 
 
@@ -110,9 +116,12 @@ def history(conn: Any, runs: list[StoredRun]) -> pd.DataFrame:  # noqa: ANN401 -
 
 
 def newest_per_environment(runs: list[StoredRun]) -> list[StoredRun]:
+    """Each environment's newest run of every case: a rerun of some cases only where the
+    environment has no other (the report's table is of the night, the rerun in its trends)."""
     newest: dict[str, StoredRun] = {}
     for r in runs:  # oldest first: the last one seen is the newest
-        newest[r.env] = r
+        if not r.rerun or newest.get(r.env, r).rerun:
+            newest[r.env] = r
     return list(newest.values())
 
 
