@@ -13,14 +13,15 @@ import hashlib
 import json
 import math
 import shutil
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
 import pytest
 
+from triptych.families import beyond_setups, night_shared
 from triptych.gate.compare import DEFAULT_THRESHOLD, Key, floor_of, noise_group, series
-from triptych.gate.stats import Rounds, gate_tests, regressions
+from triptych.gate.stats import Rounds, Tests, gate_tests, regressions, rerun_redraws
 from triptych.results.load import load_runs
 
 HISTORY = Path(__file__).parent / "data" / "history"
@@ -95,6 +96,47 @@ def simulate_runs(
     return values
 
 
+def night_share(spreads: Spreads) -> np.ndarray:
+    """Per metric, the part of its run-to-run spread a rerun the same night shares (what fresh
+    set-ups cannot re-draw: families.beyond_setups, the nested study's run component; under
+    emulation, and where unmeasured, all of it), at most the spread itself."""
+    beyond = np.array(
+        [
+            beyond_setups(f, k[1], emulated(k))
+            for f, k in zip(spreads.family, spreads.keys, strict=True)
+        ]
+    )
+    shared: np.ndarray = np.minimum(beyond, spreads.between)
+    return shared
+
+
+def same_night(
+    spreads: Spreads, rng: np.random.Generator, nights: int, rounds: int, df: float | None = None
+) -> tuple[np.ndarray, np.ndarray]:
+    """A night's run and its rerun, each of shape (nights, metrics, 1, rounds): one night effect
+    shared by both, a set-up effect each (the rest of the run-to-run spread), rounds each; the
+    night and set-up effects Gaussian or Student-t(df) scaled to the same spread."""
+    m = len(spreads.keys)
+    shared = night_share(spreads)
+    own = np.sqrt(np.maximum(spreads.between**2 - shared**2, 0.0))
+
+    def effect(shape: tuple[int, ...]) -> np.ndarray:
+        unit: np.ndarray = (
+            rng.standard_normal(shape)
+            if df is None
+            else rng.standard_t(df, shape) / math.sqrt(df / (df - 2))
+        )
+        return unit
+
+    n = effect((nights, m, 1, 1)) * shared[:, None, None]
+    out = []
+    for _ in range(2):
+        b = n + effect((nights, m, 1, 1)) * own[:, None, None]
+        e = rng.standard_normal((nights, m, 1, rounds)) * spreads.within[:, None, None]
+        out.append(1000 * np.exp(b + e))
+    return out[0], out[1]
+
+
 def worse(spreads: Spreads, values: np.ndarray, cost: np.ndarray) -> np.ndarray:
     """The values with each metric made `cost` times worse (cost per metric, 1: unchanged):
     slower means less of a higher-is-better metric, more of a lower-is-better one."""
@@ -104,21 +146,45 @@ def worse(spreads: Spreads, values: np.ndarray, cost: np.ndarray) -> np.ndarray:
 
 def gate(spreads: Spreads, current: np.ndarray, history: np.ndarray) -> np.ndarray:
     """The gate's regressions (nights, metrics), through the code `triptych compare` runs."""
+    return regressions(night_tests(spreads, current, history))
+
+
+def rerun_outcome(
+    spreads: Spreads, rerun: np.ndarray, history: np.ndarray, flagged: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """A rerun's decisions on the metrics its night flagged (each (nights, metrics)): which it
+    confirms and which it reverts, as `triptych compare --confirming` and the record
+    (gate.memory.tonight) decide them: of the flagged metrics a rerun re-draws enough of
+    (stats.rerun_redraws) alone, the Holm family theirs, every metric's history still
+    moderating the variances; the rest are left to the next night."""
+    tests = night_tests(spreads, rerun, history)
+    night = np.array(
+        [
+            night_shared(f, k[1], emulated(k))
+            for f, k in zip(spreads.family, spreads.keys, strict=True)
+        ]
+    )
+    decided = flagged & rerun_redraws(tests, night)
+    found = regressions(replace(tests, log_cost=np.where(decided, tests.log_cost, np.nan)))
+    back = decided & ~found & (tests.log_cost <= np.log1p(tests.margin))
+    return found, back
+
+
+def night_tests(spreads: Spreads, current: np.ndarray, history: np.ndarray) -> Tests:
+    """Every metric's test of one night against its history (gate.stats.gate_tests)."""
     m = len(spreads.keys)
-    return regressions(
-        gate_tests(
-            Rounds.of(current),
-            Rounds.of(history),
-            spreads.group_ids(),
-            spreads.higher_is_better,
-            np.full(m, DEFAULT_THRESHOLD),
-            np.array(
-                [
-                    floor_of(f, k[1], emulated(k))
-                    for f, k in zip(spreads.family, spreads.keys, strict=True)
-                ]
-            ),
-        )
+    return gate_tests(
+        Rounds.of(current),
+        Rounds.of(history),
+        spreads.group_ids(),
+        spreads.higher_is_better,
+        np.full(m, DEFAULT_THRESHOLD),
+        np.array(
+            [
+                floor_of(f, k[1], emulated(k))
+                for f, k in zip(spreads.family, spreads.keys, strict=True)
+            ]
+        ),
     )
 
 

@@ -182,6 +182,21 @@ def _nightly_options(cmp: argparse.ArgumentParser) -> None:
         f"(default {WINDOW})",
     )
     cmp.add_argument(
+        "--flagged",
+        default=None,
+        metavar="FILE",
+        help="with --last: write the cases of the suspected regressions to FILE, one per line, "
+        "for a rerun the same night (removed when none is suspected)",
+    )
+    cmp.add_argument(
+        "--confirming",
+        action="store_true",
+        help="with --last: the newest run is a rerun of the suspected regressions' cases; "
+        "only their metrics are compared (those a rerun re-draws enough of; the rest wait for "
+        "the next night): a second regression confirms them (exit 1), a rerun back within the "
+        "threshold reverts them",
+    )
+    cmp.add_argument(
         "--regressions",
         default=None,
         metavar="FILE",

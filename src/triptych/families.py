@@ -10,6 +10,7 @@ a noise group of their own.
 
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import dataclass
 
@@ -90,6 +91,14 @@ def beyond_setups(family: str, metric: str, emulated: bool) -> float:
     platforms (Family.rerun), the whole run-to-run spread where it was not measured."""
     group = noise_group(family, metric, emulated)
     return group.run_to_run if emulated or group.rerun is None else group.rerun
+
+
+def night_shared(family: str, metric: str, emulated: bool) -> float:
+    """What a same-night rerun shares with its night, where it was measured (beyond_setups on
+    a native platform whose family measured it); infinite where not: a rerun under emulation,
+    or of an unmeasured family, may re-draw nothing of a run's spread."""
+    group = noise_group(family, metric, emulated)
+    return math.inf if emulated or group.rerun is None else group.rerun
 
 
 def native_group(f: Family) -> Family:

@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from triptych.errors import TriptychError
-from triptych.gate import memory, record, series
+from triptych.gate import confirm, memory, record, series
 from triptych.gate.compare import Change, Sides, changes, markdown, md, missing, refuse_incomparable
 from triptych.gate.history import newest_against_history
 from triptych.gate.inputs import (
@@ -95,16 +95,25 @@ def _store_keeper(url: str | None, args: argparse.Namespace) -> record.Keeper | 
     return StoreKeeper(url, args.machine or this_machine())
 
 
-def compare(args: argparse.Namespace) -> int:
-    """`triptych compare`: exit 0 passes, 1 is a regression (with a record of them: a confirmed
-    one still open) or a missing case, 2 is undecided: a nightly gate still calibrating (fewer
-    earlier runs than --calibrate), or with a suspected regression (one night so far)."""
-    # Bad arguments fail before any I/O.
+def _checked(args: argparse.Namespace) -> tuple[float, dict[str, float]]:
+    """The thresholds, once every argument is checked: bad arguments fail before any I/O."""
     threshold = percent(str(args.threshold), "--threshold")
     thresholds = parse_thresholds(args.metric_threshold)
     check_last(args.last)
     check_calibrate(args.calibrate)
     check_window(args.window)
+    if (args.flagged or args.confirming) and args.last is None:
+        raise TriptychError("--flagged and --confirming go with --last: the nightly gate's")
+    if args.flagged:
+        confirm.check_flagged(Path(args.flagged))
+    return threshold, thresholds
+
+
+def compare(args: argparse.Namespace) -> int:
+    """`triptych compare`: exit 0 passes, 1 is a regression (with a record of them: a confirmed
+    one still open) or a missing case, 2 is undecided: a nightly gate still calibrating (fewer
+    earlier runs than --calibrate), or with a suspected regression (one night so far)."""
+    threshold, thresholds = _checked(args)
     keeper = _keeper(args)
     kept = keeper.load() if keeper else None
     chosen = _sides(args, kept)
@@ -113,14 +122,20 @@ def compare(args: argparse.Namespace) -> int:
     refuse_incomparable(sides, args.allow_env_change)
     history = memory.History.of(chosen.baseline, chosen.current)
     regs = kept or []
+    only = (
+        confirm.confirming_keys(sides, regs, history, chosen.cur_name) if args.confirming else None
+    )
     steps: list[series.Shift] = []
     notes: list[str] = []
     if args.last is not None:
         # Each metric's series first (every night read), then its baseline for tonight alone.
         margins = {k: thresholds.get(k[1], threshold) for k in sides.base}
-        steps = series.shifts(sides, regs, history, chosen.cur_name, margins, args.window)
+        stepping = sides if only is None else sides.restricted(only)
+        steps = series.shifts(stepping, regs, history, chosen.cur_name, margins, args.window)
         sides, notes = memory.baseline_without(sides, regs, history, args.last)
-    found = changes(sides, threshold, thresholds)
+    found = changes(sides, threshold, thresholds, only)
+    if only is not None:
+        notes.append(confirm.undecided_note(only, found))
     lacking = missing(sides)
     nights = max((len(s.runs) for s in sides.base.values()), default=0)
     notes = [*gate_notes(chosen.baseline, chosen.current, lacking, [c.decided_by for c in found],
@@ -134,6 +149,15 @@ def compare(args: argparse.Namespace) -> int:
     everything = chosen.everything or chosen.current
     of_record = memory.open_lines(still or [], everything, history)
     stepped = [s for s in steps if s.regression]
+    if args.flagged:
+        cases = confirm.flagged_cases(still or [], history)
+        confirm.write_flagged(Path(args.flagged), cases)
+        if cases:
+            notes.append(
+                f"rerun the suspected case(s) tonight to decide them: {', '.join(cases)} "
+                f"(listed in {args.flagged}; `triptych compare --last N --confirming` gates "
+                "the rerun)"
+            )
     _say(markdown(found, chosen.base_name, chosen.cur_name, notes, of_record, _steps(stepped)))
     if lacking and not args.allow_missing:
         return 1
@@ -214,8 +238,9 @@ def _keep(
     if suspected:
         notes.append(
             f"{len(suspected)} regression(s) suspected: one regressed night each; the gate "
-            "fails when the next night regresses again (it confirms them) and clears them when "
-            "it is back within the threshold; until then the gate is undecided (exit 2)"
+            "fails when a rerun of their cases or the next night regresses again (it confirms "
+            "them) and clears them when it is back within the threshold; until then the gate "
+            "is undecided (exit 2)"
         )
     return still
 

@@ -17,16 +17,16 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Mapping
-from dataclasses import dataclass, field
+from collections.abc import Collection, Mapping
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
 from triptych import families
 from triptych.errors import TriptychError
-from triptych.families import GROUPS
-from triptych.gate.stats import Rounds, Tests, gate_tests, setup_tests
-from triptych.results.digest import ENV_KEYS
+from triptych.families import GROUPS, night_shared
+from triptych.gate.stats import Rounds, Tests, gate_tests, rerun_redraws, setup_tests
+from triptych.results.digest import ENV_KEYS, selected_cases
 from triptych.results.labels import labelled
 from triptych.results.load import Runs
 from triptych.validate import CONTROL
@@ -157,29 +157,58 @@ class Sides:
     def of(cls, baseline: Runs, current: Runs) -> Sides:
         return cls(baseline, current, series(baseline), series(current))
 
+    def restricted(self, keys: Collection[Key]) -> Sides:
+        """Both sides with only these metrics."""
+        return replace(
+            self,
+            base={k: s for k, s in self.base.items() if k in keys},
+            cur={k: s for k, s in self.cur.items() if k in keys},
+        )
+
 
 def changes(
     sides: Sides,
     default: float = DEFAULT_THRESHOLD,
     per_metric: Mapping[str, float] | None = None,
+    rerun: Collection[Key] | None = None,
 ) -> list[Change]:
     """Every metric present in both, the current run against the baseline run(s), decided
     together with the family-wise error held at 5% (gate_stats: the arithmetic the simulation
-    runs on thousands of nights)."""
+    runs on thousands of nights). The moderated variances of a history draw on every baseline
+    metric with one, whichever the current run has.
+
+    Given `rerun` (a rerun's suspected metrics), only those a same-night rerun re-draws enough
+    of (stats.rerun_redraws: against a history) are decided, and the Holm family is theirs."""
     per_metric = per_metric or {}
     base, cur = sides.base, sides.cur
-    keys = [k for k in sorted(set(base) & set(cur)) if base[k].unit != "count"]
+    keys = [
+        k
+        for k in sorted(set(base) & set(cur))
+        if base[k].unit != "count" and (rerun is None or k in rerun)
+    ]
     # Counts near zero (retransmits) are not ratios: never gated.
     how = [how_decided(base[k], cur[k]) for k in keys]
-    comparisons: list[Comparison | None] = [None] * len(keys)
+    chosen = set(keys)
+    context = [
+        k
+        for k in sorted(base)
+        if k not in chosen and base[k].unit != "count" and len(base[k].runs) > 1
+    ]
+    tested: dict[Key, tuple[Comparison, str]] = {}
     for kind in (HISTORY, FLOOR, SETUPS):
-        at = [i for i, h in enumerate(how) if h == kind]
-        if at:
-            tests = _tests(kind, [keys[i] for i in at], sides, default, per_metric)
-            for i, comp in zip(at, tests.comparisons(), strict=True):
-                comparisons[i] = comp
-    decided = [c for c in comparisons if c is not None]
-    effects = decide(decided, "fwer")
+        at = [keys[i] for i, h in enumerate(how) if h == kind]
+        if not at or (rerun is not None and kind != HISTORY):
+            continue
+        tests = _tests(kind, at, sides, default, per_metric, context)
+        keep = np.ones(len(at), dtype=bool)
+        if rerun is not None:
+            night = np.array([night_shared(base[k].family, k[1], base[k].emulated) for k in at])
+            keep = rerun_redraws(tests, night)
+        for key, comp, kept in zip(at, tests.comparisons(), keep, strict=True):
+            if kept:
+                tested[key] = (comp, kind)
+    decided = [k for k in keys if k in tested]
+    effects = decide([tested[k][0] for k in decided], "fwer")
     return [
         Change(
             key[0],
@@ -189,26 +218,30 @@ def changes(
             float(np.median(np.concatenate(list(base[key].runs.values())))),
             float(np.median(np.concatenate(list(cur[key].runs.values())))),
             effect,
-            comp.margin,
+            tested[key][0].margin,
             len(base[key].runs),
-            kind,
-            (comp.n_platform, comp.n_baseline),
+            tested[key][1],
+            (tested[key][0].n_platform, tested[key][0].n_baseline),
             base[key].family,
         )
-        for key, comp, effect, kind in zip(keys, decided, effects, how, strict=True)
+        for key, effect in zip(decided, effects, strict=True)
     ]
 
 
 def _tests(
-    kind: str, keys: list[Key], sides: Sides, default: float, per_metric: Mapping[str, float]
+    kind: str,
+    keys: list[Key],
+    sides: Sides,
+    default: float,
+    per_metric: Mapping[str, float],
+    context: list[Key],
 ) -> Tests:
-    """The tests of the metrics decided one way, as arrays (gate.stats)."""
+    """The tests of the metrics decided one way, as arrays (gate.stats); a history's are
+    moderated beside the `context` metrics' (baseline metrics not decided here), whose tests
+    are dropped."""
     base, cur = sides.base, sides.cur
-    groups = [noise_group(base[k].family, k[1], base[k].emulated) for k in keys]
-    group = np.array([sorted(set(groups)).index(g) for g in groups], dtype=int)
-    hib = np.array([base[k].higher_is_better for k in keys], dtype=bool)
-    margin = np.array([per_metric.get(k[1], default) for k in keys], dtype=float)
     if kind == SETUPS:
+        group, hib, margin = _shape(keys, base, default, per_metric)
         beyond = np.array(
             [families.beyond_setups(base[k].family, k[1], base[k].emulated) for k in keys]
         )
@@ -220,16 +253,30 @@ def _tests(
             margin,
             beyond,
         )
-    history = [[base[k].runs[r] for r in sorted(base[k].runs)] for k in keys]
+    every = keys + context if kind == HISTORY else keys
+    group, hib, margin = _shape(every, base, default, per_metric)
+    history = [[base[k].runs[r] for r in sorted(base[k].runs)] for k in every]
     current = [np.concatenate(list(cur[k].runs.values())) for k in keys]
-    return gate_tests(
-        Rounds.ragged([[c] for c in current]),
+    tests = gate_tests(
+        Rounds.ragged([[c] for c in current] + [[] for _ in context if kind == HISTORY]),
         Rounds.ragged(history),
         group,
         hib,
         margin,
-        np.array([floor_of(base[k].family, k[1], base[k].emulated) for k in keys], dtype=float),
+        np.array([floor_of(base[k].family, k[1], base[k].emulated) for k in every], dtype=float),
     )
+    return tests.first(len(keys))
+
+
+def _shape(
+    keys: list[Key], base: dict[Key, Series], default: float, per_metric: Mapping[str, float]
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per metric: its noise group's id, whether higher is better, and its margin."""
+    groups = [noise_group(base[k].family, k[1], base[k].emulated) for k in keys]
+    group = np.array([sorted(set(groups)).index(g) for g in groups], dtype=int)
+    hib = np.array([base[k].higher_is_better for k in keys], dtype=bool)
+    margin = np.array([per_metric.get(k[1], default) for k in keys], dtype=float)
+    return group, hib, margin
 
 
 def environment(machine: Mapping[str, object]) -> dict[str, str]:
@@ -267,10 +314,13 @@ def refuse_incomparable(sides: Sides, allow_env_change: bool) -> None:
 
 
 def missing(sides: Sides) -> list[str]:
-    """Cases, columns and metrics the baseline has and the current run lacks."""
+    """Cases, columns and metrics the baseline has and the current run lacks (of a run limited
+    to some cases, `--triptych-cases`, only of those)."""
+    chosen = {c for m in sides.current.machines.values() for c in selected_cases(m)}
     return [
         f"{case} / {metric} / {label}"
         for case, metric, label in sorted(set(sides.base) - set(sides.cur))
+        if not chosen or case in chosen
     ]
 
 

@@ -13,6 +13,7 @@ from datetime import UTC, datetime
 import pandas as pd
 
 from triptych.errors import TriptychError
+from triptych.results.digest import selected_cases
 from triptych.results.load import CLOCK_SKEW, Runs, chronological
 
 
@@ -47,7 +48,8 @@ def newest_against_history(
     runs: Runs, last: int, now: datetime | None = None
 ) -> tuple[Runs, Runs, str, str]:
     """(baseline, current, baseline's name, current's name): the newest complete run, and up to
-    `last` complete runs before it in its environment (machine, CPU, kernel, virtualisation)."""
+    `last` complete runs before it in its environment (machine, CPU, kernel, virtualisation),
+    reruns of some cases left out (one run a night)."""
     firsts = runs.samples.drop_duplicates("run")
     firsts, undated = _dated(firsts[~firsts.run.isin(runs.partial)], now or datetime.now(UTC))
     firsts = chronological(firsts)
@@ -62,10 +64,13 @@ def newest_against_history(
         lambda s: ",".join(sorted({str(x) for x in s}))
     )
     mine = scenarios.get(newest.run, "")
+    # A rerun of some cases (`--triptych-cases`) is its night's second look, not a night.
+    rerun = firsts.run.map(lambda r: bool(selected_cases(runs.machines.get(str(r), {}))))
     same = firsts[
         (firsts.env == newest.env)
         & (firsts.run != newest.run)
         & (firsts.run.map(scenarios) == mine)
+        & ~rerun.astype(bool)
     ]
     before = [str(r) for r in same.run][-last:]
     if not before:

@@ -149,7 +149,7 @@ def open_lines(record: list[Regression], runs: Runs, history: History) -> list[s
         status = (
             f"confirmed on {r.confirmed}"
             if r.confirmed
-            else "SUSPECTED (one night: the next night confirms or clears it)"
+            else "SUSPECTED (one night: a rerun tonight or the next night confirms or clears it)"
         )
         lines.append(
             f"{r.case} / {r.metric} / {r.platform}: {status}; open since {r.first_run} "

@@ -22,7 +22,7 @@ variance can be from theirs, which adds d0 degrees of freedom to every metric of
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 
 import numpy as np
 from scipy.special import digamma, polygamma
@@ -79,6 +79,10 @@ class Tests:
     margin: np.ndarray
     n_current: np.ndarray
     n_baseline: np.ndarray
+
+    def first(self, n: int) -> Tests:
+        """The tests of the first n metrics."""
+        return Tests(*(getattr(self, f.name)[..., :n] for f in fields(self)))
 
     def comparisons(self) -> list[Comparison]:
         """One night's tests as the comparisons `stats.decide` takes."""
@@ -236,6 +240,18 @@ def setup_tests(
         n_current=k_cur,
         n_baseline=k_base,
     )
+
+
+def rerun_redraws(tests: Tests, night: np.ndarray) -> np.ndarray:
+    """Which metrics a rerun the same night can decide: those whose night-shared spread
+    (`night`, in log units; infinite where unmeasured) is at most half their run-to-run
+    variance (their history's moderated variance), so that the rerun re-draws at least half
+    of it. The rest share too much with their night for a rerun to tell it from a regression:
+    the next night decides them."""
+    with np.errstate(invalid="ignore", divide="ignore"):
+        run_var = tests.se**2 / (1 + 1 / tests.n_baseline)
+    redrawn: np.ndarray = np.isfinite(night) & (night**2 <= run_var / 2)
+    return redrawn
 
 
 def regressions(tests: Tests, alpha: float = ALPHA) -> np.ndarray:

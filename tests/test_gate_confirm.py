@@ -1,0 +1,221 @@
+"""Confirmation before failing, on the six real unchanged quick runs of tests/data/history: a
+night's suspected regressions name their cases for a rerun the same night, and the rerun,
+gated with --confirming on the suspected metrics alone, confirms them (the gate fails) or
+clears them; a rerun that is not one confirms nothing."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import psycopg
+import pytest
+
+from tests.gate_sim import CASE, HISTORY, PLATFORM, night
+from triptych.cli import main
+from triptych.gate import record
+from triptych.report.analysis import analyse
+from triptych.results.load import load_runs
+from triptych.store.read import Selection, report_view
+
+FLAGGED = "confirm.cases"
+VM = "vm [TCG emulation]"  # the column label of the guest in these runs
+
+
+@pytest.fixture
+def results(tmp_path: Path) -> Path:
+    where = tmp_path / "results"
+    where.mkdir(mode=0o755)
+    for run in sorted(HISTORY.glob("*.json")):
+        shutil.copy(run, where / run.name)
+    return where
+
+
+def gate(results: Path, capsys: pytest.CaptureFixture[str], *extra: str) -> tuple[int, str]:
+    code = main(["compare", str(results), "--last", "5", *extra])
+    out = capsys.readouterr()
+    return code, out.out + out.err
+
+
+def rerun(src: str, dst: Path, date: str, factor: float, case: str = CASE) -> Path:
+    """A night's rerun of one case: a real run's figures of that case alone."""
+    night(src, dst, date, factor)
+    doc = json.loads(dst.read_text())
+    doc["benchmarks"] = [b for b in doc["benchmarks"] if b["extra_info"]["case"] == case]
+    doc["machine_info"]["triptych"]["selected_cases"] = [case]  # as --triptych-cases records
+    assert doc["benchmarks"]
+    dst.write_text(json.dumps(doc))
+    return dst
+
+
+def suspected_night(results: Path, capsys: pytest.CaptureFixture[str]) -> list[record.Regression]:
+    """Night 7: sysbench in a container twice as slow; the gate suspects it and names its case."""
+    night("0001_unchanged1.json", results / "0007_bad.json", "2026-11-30T02:00:00+00:00", 2.0)
+    code, out = gate(results, capsys, "--flagged", str(results / FLAGGED))
+    assert code == 2, out
+    assert (results / FLAGGED).read_text() == f"{CASE}\n"
+    assert f"rerun the suspected case(s) tonight to decide them: {CASE}" in out
+    opened = [r for r in record.load(results / record.FILE).regressions if r.state == record.OPEN]
+    assert {(r.case, r.platform, r.confirmed) for r in opened} == {(CASE, PLATFORM, "")}
+    return opened
+
+
+def test_a_rerun_that_regresses_again_confirms_and_fails_the_night(
+    results: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    first = suspected_night(results, capsys)
+    rerun("0002_unchanged2.json", results / "0008_rerun.json", "2026-11-30T03:00:00+00:00", 2.0)
+    code, out = gate(results, capsys, "--confirming")
+    assert code == 1, out
+    now = {r.key: r for r in record.load(results / record.FILE).regressions}
+    assert {k: (r.state, r.nights, r.confirmed) for k, r in now.items()} == {
+        r.key: (record.OPEN, ("0007_bad", "0008_rerun"), "0008_rerun") for r in first
+    }
+    # Only the suspected metrics were compared: the rerun lacks every other case, and that is
+    # no failure of its own.
+    assert "lacks" not in out
+    assert "memory-stream" not in out
+    # The next night, still slow, fails too: confirmed stays confirmed until accepted.
+    night("0003_unchanged3.json", results / "0009_bad.json", "2026-12-01T02:00:00+00:00", 2.0)
+    code, out = gate(results, capsys, "--flagged", str(results / FLAGGED))
+    assert code == 1, out
+    assert not (results / FLAGGED).exists()  # nothing suspected: nothing to rerun
+
+
+def test_a_rerun_back_to_normal_clears_the_suspicion_the_same_night(
+    results: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    first = suspected_night(results, capsys)
+    rerun("0002_unchanged2.json", results / "0008_rerun.json", "2026-11-30T03:00:00+00:00", 1.0)
+    code, out = gate(results, capsys, "--confirming")
+    assert code == 0, out
+    now = {r.key: r for r in record.load(results / record.FILE).regressions}
+    assert {k: (r.state, r.closed_run) for k, r in now.items()} == {
+        r.key: (record.REVERTED, "0008_rerun") for r in first
+    }
+    assert "reverted tonight" in out
+    # The next night gates as usual: passes, nothing open, nothing to rerun.
+    night("0003_unchanged3.json", results / "0009_ok.json", "2026-12-01T02:00:00+00:00", 1.0)
+    code, out = gate(results, capsys, "--flagged", str(results / FLAGGED))
+    assert code == 0, out
+    assert not (results / FLAGGED).exists()
+
+
+def slower(path: Path, platform: str, factor: float) -> None:
+    """The run at path with sysbench on `platform` made `factor` times worse."""
+    doc = json.loads(path.read_text())
+    for bench in doc["benchmarks"]:
+        info = bench["extra_info"]
+        if (info["case"], info["platform"]) == (CASE, platform):
+            for s in info["samples"]:
+                hib = s["higher_is_better"]
+                s["value"] = s["value"] / factor if hib else s["value"] * factor
+    path.write_text(json.dumps(doc))
+
+
+def test_a_rerun_leaves_what_shares_its_night_to_the_next_night(
+    results: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The guest runs under emulation here: a rerun the same night re-draws too little of its
+    spread to tell a slow night from a regression, so the rerun decides the container's metric
+    and leaves the guest's open, for the next night."""
+    bad = night("0001_unchanged1.json", results / "0007_bad.json", "2026-11-30T02:00:00+00:00", 2.0)
+    slower(bad, "vm", 3.0)
+    code, out = gate(results, capsys, "--flagged", str(results / FLAGGED))
+    assert code == 2, out
+    opened = {r.key for r in record.load(results / record.FILE).regressions}
+    assert {(k[0], k[2]) for k in opened} == {(CASE, PLATFORM), (CASE, VM)}, out
+    again = rerun(
+        "0002_unchanged2.json", results / "0008_rerun.json", "2026-11-30T03:00:00+00:00", 2.0
+    )
+    slower(again, "vm", 3.0)
+    code, out = gate(results, capsys, "--confirming")
+    assert code == 1, out  # the container's regression is confirmed
+    now = {r.key: r for r in record.load(results / record.FILE).regressions}
+    assert {(k[2], r.confirmed, r.nights) for k, r in now.items()} == {
+        (PLATFORM, "0008_rerun", ("0007_bad", "0008_rerun")),
+        (VM, "", ("0007_bad",)),  # untouched by the rerun: suspected still
+    }
+    assert "left to the next night" in out
+    assert f"{CASE} / cpu events / vm \\[TCG emulation\\]" in out  # as Markdown escapes it
+
+
+def test_what_is_not_a_rerun_confirms_nothing(
+    results: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Nothing suspected: nothing to confirm.
+    code, out = gate(results, capsys, "--confirming")
+    assert code == 2
+    assert "--confirming: no suspected regression of record" in out
+    assert len(out.strip().splitlines()) == 1
+    suspected_night(results, capsys)
+    before = (results / record.FILE).read_text()
+    # No rerun saved: the newest run is the night itself.
+    code, out = gate(results, capsys, "--confirming")
+    assert code == 2
+    assert "is the night that flagged the suspected regressions, not a rerun" in out
+    # A rerun of another case.
+    rerun("0002_unchanged2.json", results / "0008_other.json", "2026-11-30T03:00:00+00:00", 1.0,
+          "memory-stream")  # fmt: skip
+    code, out = gate(results, capsys, "--confirming")
+    assert code == 2
+    assert f"has no figures of the suspected case(s) {CASE}; rerun them with" in out
+    assert (results / record.FILE).read_text() == before  # the record is as the night left it
+
+
+def test_the_flagged_file_goes_only_into_a_directory_of_ours(
+    results: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    night("0001_unchanged1.json", results / "0007_bad.json", "2026-11-30T02:00:00+00:00", 2.0)
+    open_dir = tmp_path / "open"
+    open_dir.mkdir()
+    open_dir.chmod(0o777)
+    code, out = gate(results, capsys, "--flagged", str(open_dir / FLAGGED))
+    assert code == 2
+    assert "the directory of the flagged cases is writable by other users" in out
+    assert not (open_dir / FLAGGED).exists()
+
+
+def test_flagged_and_confirming_go_with_last(
+    results: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code = main(["compare", str(HISTORY / "0001_unchanged1.json"),
+                 str(HISTORY / "0002_unchanged2.json"), "--confirming"])  # fmt: skip
+    assert code == 2
+    assert "--flagged and --confirming go with --last" in capsys.readouterr().err
+
+
+def test_without_confirming_a_rerun_is_judged_on_its_own_cases(
+    results: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    rerun("0002_unchanged2.json", results / "0007_rerun.json", "2026-11-30T03:00:00+00:00", 1.0)
+    code, out = gate(results, capsys)
+    assert code == 0, out  # the cases it did not run are not missing from it
+    # A run that claims no selection, or a damaged one, lacks them: they are missing.
+    doc = json.loads((results / "0007_rerun.json").read_text())
+    for claim in ([], "cpu-sysbench", [CASE, "../x"], [1]):
+        doc["machine_info"]["triptych"]["selected_cases"] = claim
+        (results / "0007_rerun.json").write_text(json.dumps(doc))
+        code, out = gate(results, capsys)
+        assert code == 1, (claim, out)
+        assert "CURRENT lacks" in out
+        assert "disk-rand-read / randread IOPS" in out
+
+
+def test_the_report_shows_the_night_and_not_its_rerun(
+    results: Path, tmp_path: Path, store: str
+) -> None:
+    night("0001_unchanged1.json", results / "0007_bad.json", "2026-11-30T02:00:00+00:00", 2.0)
+    rerun("0002_unchanged2.json", results / "0008_rerun.json", "2026-11-30T03:00:00+00:00", 2.0)
+    runs = load_runs([results])
+    (group,) = analyse(runs.samples, runs.machines, runs.partial, runs.platforms)
+    assert group.latest == "0007_bad"
+    assert group.runs[-1] == "0008_rerun"  # in the trend lines all the same
+    # From the store alike.
+    assert main(["publish", str(results), "--store", store]) == 0
+    with psycopg.connect(store) as conn:
+        view = report_view(conn, Selection())
+    assert {str(r).split("@")[0] for r in view.samples.run} == {"0007_bad"}
+    assert view.history is not None
+    assert "0008_rerun" in {str(r).split("@")[0] for r in view.history.run}
