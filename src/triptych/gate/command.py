@@ -15,7 +15,7 @@ from pathlib import Path
 
 from triptych.errors import TriptychError
 from triptych.gate import confirm, memory, record, series
-from triptych.gate.compare import Change, Sides, changes, markdown, md, missing, refuse_incomparable
+from triptych.gate.compare import Change, Sides, changes, missing, refuse_incomparable
 from triptych.gate.history import newest_against_history
 from triptych.gate.inputs import (
     calibrating_note,
@@ -26,6 +26,7 @@ from triptych.gate.inputs import (
     parse_thresholds,
     percent,
 )
+from triptych.gate.summary import markdown, md
 from triptych.results.load import Runs, load_runs
 from triptych.store.choice import store_url
 
@@ -150,17 +151,20 @@ def compare(args: argparse.Namespace) -> int:
     of_record = memory.open_lines(still or [], everything, history)
     stepped = [s for s in steps if s.regression]
     if args.flagged:
-        cases = confirm.flagged_cases(still or [], history)
-        confirm.write_flagged(Path(args.flagged), cases)
-        if cases:
-            notes.append(
-                f"rerun the suspected case(s) tonight to decide them: {', '.join(cases)} "
-                f"(listed in {args.flagged}; `triptych compare --last N --confirming` gates "
-                "the rerun)"
-            )
+        _flag(Path(args.flagged), still or [], history, notes)
     _say(markdown(found, chosen.base_name, chosen.cur_name, notes, of_record, _steps(stepped)))
     if lacking and not args.allow_missing:
         return 1
+    return _verdict(found, stepped, still, calibrating)
+
+
+def _verdict(
+    found: list[Change],
+    stepped: list[series.Shift],
+    still: list[record.Regression] | None,
+    calibrating: bool,
+) -> int:
+    """The exit code, every case present: 0 passes, 1 a regression, 2 undecided."""
     if still is None:  # no record: tonight alone decides
         regressed = any(c.regression for c in found) or bool(stepped)
         return 1 if regressed else 2 if calibrating else 0
@@ -169,6 +173,19 @@ def compare(args: argparse.Namespace) -> int:
     if any(r.confirmed for r in still):
         return 1
     return 2 if calibrating or still else 0
+
+
+def _flag(
+    path: Path, still: list[record.Regression], history: memory.History, notes: list[str]
+) -> None:
+    """List the suspected regressions' cases for a rerun tonight (none: no file)."""
+    cases = confirm.flagged_cases(still, history)
+    confirm.write_flagged(path, cases)
+    if cases:
+        notes.append(
+            f"rerun the suspected case(s) tonight to decide them: {', '.join(cases)} "
+            f"(listed in {path}; `triptych compare --last N --confirming` gates the rerun)"
+        )
 
 
 def _not_empty(chosen: Chosen) -> None:
