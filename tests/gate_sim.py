@@ -20,7 +20,14 @@ import numpy as np
 import pytest
 
 from triptych.families import beyond_setups, night_shared
-from triptych.gate.compare import DEFAULT_THRESHOLD, Key, floor_of, noise_group, series
+from triptych.gate.compare import (
+    DEFAULT_THRESHOLD,
+    Key,
+    floor_of,
+    like_ids,
+    noise_group,
+    series,
+)
 from triptych.gate.stats import Rounds, Tests, gate_tests, regressions, rerun_redraws
 from triptych.results.load import load_runs
 
@@ -49,6 +56,10 @@ class Spreads:
             noise_group(f, k[1], emulated(k)) for f, k in zip(self.family, self.keys, strict=True)
         ]
         return np.array([sorted(set(groups)).index(g) for g in groups], dtype=int)
+
+    def like_ids(self) -> np.ndarray:
+        """The like group of each metric, as the gate numbers them."""
+        return like_ids([(k, emulated(k)) for k in self.keys])
 
 
 def emulated(key: Key) -> bool:
@@ -185,6 +196,7 @@ def night_tests(spreads: Spreads, current: np.ndarray, history: np.ndarray) -> T
                 for f, k in zip(spreads.family, spreads.keys, strict=True)
             ]
         ),
+        spreads.like_ids(),
     )
 
 

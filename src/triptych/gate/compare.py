@@ -275,8 +275,16 @@ def _tests(
         hib,
         margin,
         np.array([floor_of(base[k].family, k[1], base[k].emulated) for k in every], dtype=float),
+        like_ids([(k, base[k].emulated) for k in every]),
     )
     return tests.first(len(keys))
+
+
+def like_ids(keys: list[tuple[Key, bool]]) -> np.ndarray:
+    """Each metric's like group (gate.stats.like_prior), numbered: the same metric of the same
+    case on the other columns measured alike (natively, or under emulation)."""
+    names = [(case, metric, emulated) for (case, metric, _), emulated in keys]
+    return np.array([sorted(set(names)).index(n) for n in names], dtype=int)
 
 
 def _shape(

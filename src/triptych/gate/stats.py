@@ -14,9 +14,10 @@ exceed its noise group's floor (what one run cannot show).
 With a history of several baseline runs, each run is one unit: the current run's mean must lie
 beyond what the spread of the history's run means predicts for one more run (a prediction
 interval). Five runs give a variance with 4 degrees of freedom, too few to find anything among
-~150 metrics, so each metric's variance is moderated towards its noise group's (Smyth's
-empirical Bayes, as limma does for genes): the group's metrics tell how far one metric's
-variance can be from theirs, which adds d0 degrees of freedom to every metric of the group.
+~150 metrics, so each metric's variance is moderated within its noise group (Smyth's
+empirical Bayes, as limma does for genes), centred on its like metrics (like_prior: the same
+metric on the other columns): they tell how far one metric's variance can be from theirs,
+which adds d0 degrees of freedom to it.
 """
 
 from __future__ import annotations
@@ -135,14 +136,74 @@ def prior(s2: np.ndarray, d: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return np.where(enough, d0, 0.0), np.where(enough, s02, np.nan)
 
 
-def moderated(s2: np.ndarray, d: np.ndarray, group: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def like_prior(s2: np.ndarray, d: np.ndarray, like: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Per metric, the prior (d0, s0^2) of its variance among like metrics (`like`: one id per
+    metric, e.g. the same metric on other platforms), within one noise group (the last axis).
+
+    Smyth's moment estimates, with the prior's centre per like group rather than one for the
+    whole group: each metric's centre is its like metrics' mean log variance (itself left out),
+    shrunk towards the group's by how far like groups' centres differ beyond what their own
+    spread explains (tau^2, a random effect); d0 comes from the spread within like groups plus
+    what the centre's shrinkage leaves uncertain. A metric with no like metric gets the
+    group's centre and the group's whole spread (the plain `prior`'s d0, when no group has
+    two members). NaN or zero entries take no part; d0 is 0 with fewer than 3 in all."""
+    usable = np.isfinite(s2) & (s2 > 0) & (d > 0)
+    ids = np.unique(like, return_inverse=True)[1].reshape(-1)
+    member = (ids[None, :] == np.arange(ids.max() + 1 if ids.size else 0)[:, None]).astype(float)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        half = np.where(usable, d / 2, 1.0)
+        e = np.where(usable, np.log(np.where(usable, s2, 1.0)) - digamma(half) + np.log(half), 0)
+        u = usable.astype(float)
+        total, count = e.sum(axis=-1), u.sum(axis=-1)
+        sampling = np.where(usable, polygamma(1, half), 0).sum(axis=-1) / count
+        n_s, sum_s = u @ member.T, e @ member.T  # per like group (..., groups)
+        mean_s = sum_s / n_s
+        resid = np.where(usable, e - np.take_along_axis(mean_s, _at(ids, e), axis=-1), 0.0)
+        df_w = (n_s - (n_s > 0)).sum(axis=-1)
+        within = np.where(df_w > 0, np.maximum((resid**2).sum(axis=-1) / df_w - sampling, 0.0), 0.0)
+        grand = total / count
+        present = n_s > 0
+        groups = present.sum(axis=-1)
+        spread_s = np.where(present, (mean_s - grand[..., None]) ** 2, 0).sum(axis=-1)
+        noise_s = np.where(present, (within + sampling)[..., None] / n_s, 0).sum(axis=-1)
+        tau2 = np.maximum((spread_s / (groups - 1) - noise_s / groups), 0.0)
+        tau2 = np.where(groups > 1, tau2, 0.0)
+        # Each metric's own like group and the whole group, itself left out.
+        others = np.take_along_axis(n_s, _at(ids, e), axis=-1) - u
+        loo = (np.take_along_axis(sum_s, _at(ids, e), axis=-1) - e * u) / others
+        loo_grand = (total[..., None] - e * u) / (count[..., None] - u)
+        noise = (within + sampling)[..., None] / others
+        w = np.where(others > 0, tau2[..., None] / (tau2[..., None] + noise), 0.0)
+        w = np.where(np.isfinite(w), w, 0.0)
+        centre = loo_grand + w * np.where(others > 0, loo - loo_grand, 0.0)
+        evar = within[..., None] + (1 - w) * tau2[..., None]
+    d0 = np.where(evar > 0, 2 * trigamma_inverse(np.where(evar > 0, evar, 1.0)), np.inf)
+    finite = np.isfinite(d0)
+    safe = np.where(finite, d0, 2.0)
+    s02 = np.where(finite, np.exp(centre + digamma(safe / 2) - np.log(safe / 2)), np.exp(centre))
+    enough = (count >= 3)[..., None]
+    return np.where(enough, d0, 0.0), np.where(enough, s02, np.nan)
+
+
+def _at(ids: np.ndarray, like: np.ndarray) -> np.ndarray:
+    """The like-group index of each metric, broadcast to `like`'s shape."""
+    return np.broadcast_to(ids, like.shape)
+
+
+def moderated(
+    s2: np.ndarray, d: np.ndarray, group: np.ndarray, like: np.ndarray | None = None
+) -> tuple[np.ndarray, np.ndarray]:
     """Each metric's variance moderated towards its group's prior, and its degrees of freedom
-    (capped at BIG_DF); along the metric axis, groups given by `group` (one id per metric)."""
+    (capped at BIG_DF); along the metric axis, groups given by `group` (one id per metric).
+    Given `like` (one id per metric), the prior is centred per like group (like_prior)."""
     out, df = s2.copy(), d.astype(float).copy()
     for g in np.unique(group):
         at = group == g
-        d0, s02 = prior(s2[..., at], d[..., at])
-        d0, s02 = d0[..., None], s02[..., None]
+        if like is None:
+            d0, s02 = prior(s2[..., at], d[..., at])
+            d0, s02 = d0[..., None], s02[..., None]
+        else:
+            d0, s02 = like_prior(s2[..., at], d[..., at], like[at])
         own = np.where(np.isfinite(s2[..., at]), s2[..., at], 0.0)
         with np.errstate(invalid="ignore", divide="ignore"):
             pooled = (d0 * np.nan_to_num(s02) + d[..., at] * own) / (d0 + d[..., at])
@@ -171,10 +232,11 @@ def gate_tests(
     higher_is_better: np.ndarray,
     margin: np.ndarray,
     floor: np.ndarray,
+    like: np.ndarray | None = None,
 ) -> Tests:
     """The test of every metric: Welch plus the group's noise floor against one baseline run,
-    the moderated prediction test against a history. `current` has one run per metric (its
-    rounds pooled when several were given)."""
+    the moderated prediction test against a history (its prior centred per `like` group when
+    given). `current` has one run per metric (its rounds pooled when several were given)."""
     present = history.n > 0
     k = present.sum(axis=-1)
     means = np.where(present, history.mean, 0.0)
@@ -182,7 +244,7 @@ def gate_tests(
         h_mean = means.sum(axis=-1) / k
         dev = np.where(present, history.mean - h_mean[..., None], 0.0)
         s2 = np.where(k > 1, (dev**2).sum(axis=-1) / (k - 1), np.nan)
-    mod, mod_df = moderated(s2, np.maximum(k - 1, 0), group)
+    mod, mod_df = moderated(s2, np.maximum(k - 1, 0), group, like)
     w_diff, w_se, w_df = _welch(current, history)
     single = k == 1
     diff = np.where(single, w_diff, current.mean[..., 0] - h_mean)
