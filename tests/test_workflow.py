@@ -1,7 +1,7 @@
 """The shipped nightly workflow: valid for GitHub (its schema, offline), shaped as the README
-promises, and its own steps, run here in order for five nights against a real local store:
-calibrating, a pass, a planted regression confirmed by a rerun the same night, an accept and a
-pass at the new level."""
+promises, and its own steps, run here in order for six nights against a real local store:
+calibrating, a pass, a planted regression suspected and rerun the same night (the rerun leaves
+it to the next night), confirmed the next night, an accept and a pass at the new level."""
 
 from __future__ import annotations
 
