@@ -67,8 +67,8 @@ def confirming_keys(
 
 def undecided_note(suspected: frozenset[Key], found: list[Change]) -> str:
     """What the rerun decided, and what it left to the next night: a suspected metric whose
-    run-to-run spread is mostly its night's (stats.rerun_redraws: under emulation, or where
-    unmeasured) is not decided by a rerun the same night."""
+    run-to-run variance is mostly its night's, or may be (under emulation, or where unmeasured:
+    stats.rerun_redraws), is not decided by a rerun the same night."""
     decided = {(c.case, c.metric, c.platform) for c in found}
     left = sorted(suspected - decided)
     text = f"the rerun decided {len(decided)} of {len(suspected)} suspected metric(s)"
@@ -77,7 +77,8 @@ def undecided_note(suspected: frozenset[Key], found: list[Change]) -> str:
     shown = "; ".join(" / ".join(k) for k in left[:5]) + ("; ..." if len(left) > 5 else "")
     return (
         f"{text}; left to the next night, as a rerun the same night re-draws too little of "
-        f"their spread (under emulation, or not measured): {shown}"
+        "their spread (what a night shares is over half their run-to-run variance, or unknown: "
+        f"under emulation, or not measured): {shown}"
     )
 
 
