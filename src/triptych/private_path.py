@@ -11,8 +11,10 @@ writes through it.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import stat
+import tempfile
 from pathlib import Path
 
 from triptych.errors import TriptychError
@@ -114,3 +116,19 @@ def open_private_file(path: Path, flags: int, mode: int = 0o600) -> int:
             "creates it afresh"
         )
     return fd
+
+
+def replace_atomically(folder: Path, path: Path, data: bytes, prefix: str) -> None:
+    """Write data to path (mode 0644) through a temporary file of our own in `folder` (created
+    O_EXCL, so never through a link), renamed over the old one; nothing is left on failure.
+    The caller has checked that `folder` is ours."""
+    fd, tmp = tempfile.mkstemp(dir=folder, prefix=prefix)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+        os.chmod(tmp, 0o644)
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise

@@ -20,14 +20,13 @@ from __future__ import annotations
 
 import contextlib
 import os
-import tempfile
 from pathlib import Path
 
 from triptych.errors import TriptychError
 from triptych.gate.compare import Change, Key, Sides
 from triptych.gate.memory import History, open_now
 from triptych.gate.record import Regression
-from triptych.private_path import check_dir
+from triptych.private_path import check_dir, replace_atomically
 from triptych.validate import NAME
 
 
@@ -102,13 +101,5 @@ def write_flagged(path: Path, cases: list[str]) -> None:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(path)
         return
-    fd, tmp = tempfile.mkstemp(dir=folder, prefix=".tmp-flagged-")  # O_EXCL: never a link
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write("".join(f"{c}\n" for c in cases))
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
+    data = "".join(f"{c}\n" for c in cases).encode()
+    replace_atomically(folder, path, data, ".tmp-flagged-")

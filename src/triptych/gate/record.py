@@ -29,17 +29,14 @@ Schema `triptych-regressions/1`:
 
 from __future__ import annotations
 
-import contextlib
 import json
 import math
-import os
-import tempfile
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Protocol
 
 from triptych.errors import TriptychError
-from triptych.private_path import check_dir
+from triptych.private_path import check_dir, replace_atomically
 from triptych.validate import has_control
 
 SCHEMA = "triptych-regressions/1"
@@ -196,17 +193,8 @@ def save(record: Record) -> None:
     a link (a temporary file of our own, renamed over the old one)."""
     folder = check_dir(record.path.parent, "the directory of the regressions record")
     doc = {"schema": SCHEMA, "regressions": [asdict(r) for r in record.regressions]}
-    fd, tmp = tempfile.mkstemp(dir=folder, prefix=".tmp-regressions-")  # O_EXCL: never a link
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            json.dump(doc, f, indent=1)
-            f.write("\n")
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, record.path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
+    data = (json.dumps(doc, indent=1) + "\n").encode()
+    replace_atomically(folder, record.path, data, ".tmp-regressions-")
 
 
 def accept(

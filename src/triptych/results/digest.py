@@ -9,7 +9,6 @@ import contextlib
 import math
 import multiprocessing
 import os
-import tempfile
 from collections.abc import Iterator
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
@@ -20,7 +19,7 @@ import orjson
 from triptych import fields
 from triptych.errors import TriptychError
 from triptych.host_cpu import PARTS
-from triptych.private_path import UnsafePath, private_dir
+from triptych.private_path import UnsafePath, private_dir, replace_atomically
 from triptych.record import RECORD_VERSION, CaseRecord, Round
 from triptych.results.columns import COLUMNS, TYPED, table_digest
 from triptych.results.sources import find_runs, session_in
@@ -242,16 +241,7 @@ def _keep(cached: Path, data: bytes) -> None:
     """Write a cache file, only into a cache directory of ours that no one else can write, and
     never through a link: a directory of runs may come from anywhere (an artifact, a share)."""
     private_dir(cached.parent, "the report's cache", 0o755)
-    fd, tmp = tempfile.mkstemp(dir=cached.parent, prefix=".tmp-")  # O_EXCL: never a link
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, cached)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
+    replace_atomically(cached.parent, cached, data, ".tmp-")
 
 
 def _try_digest(path: Path) -> dict[str, Any] | str:
