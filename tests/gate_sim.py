@@ -19,6 +19,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from triptych.cli import main
 from triptych.families import beyond_setups, night_shared
 from triptych.gate.compare import (
     DEFAULT_THRESHOLD,
@@ -257,3 +258,19 @@ def night(src: str, dst: Path, date: str, factor: float, engine: str = "") -> Pa
             s["value"] = s["value"] / factor if s["higher_is_better"] else s["value"] * factor
     dst.write_text(json.dumps(doc))
     return dst
+
+
+def copied_history(tmp_path: Path) -> Path:
+    """A directory of copies of the six real unchanged runs (a history to gate against)."""
+    where = tmp_path / "results"
+    where.mkdir(mode=0o755)
+    for run in sorted(HISTORY.glob("*.json")):
+        shutil.copy(run, where / run.name)
+    return where
+
+
+def gate_last(results: Path, capsys: pytest.CaptureFixture[str], *extra: str) -> tuple[int, str]:
+    """`triptych compare RESULTS --last 5 EXTRA...`: its exit code and everything it said."""
+    code = main(["compare", str(results), "--last", "5", *extra])
+    out = capsys.readouterr()
+    return code, out.out + out.err

@@ -6,13 +6,12 @@ clears them; a rerun that is not one confirms nothing."""
 from __future__ import annotations
 
 import json
-import shutil
 from pathlib import Path
 
 import psycopg
 import pytest
 
-from tests.gate_sim import CASE, HISTORY, PLATFORM, night
+from tests.gate_sim import CASE, HISTORY, PLATFORM, copied_history, gate_last, night
 from triptych.cli import main
 from triptych.gate import record
 from triptych.report.analysis import analyse
@@ -25,17 +24,10 @@ VM = "vm [TCG emulation]"  # the column label of the guest in these runs
 
 @pytest.fixture
 def results(tmp_path: Path) -> Path:
-    where = tmp_path / "results"
-    where.mkdir(mode=0o755)
-    for run in sorted(HISTORY.glob("*.json")):
-        shutil.copy(run, where / run.name)
-    return where
+    return copied_history(tmp_path)
 
 
-def gate(results: Path, capsys: pytest.CaptureFixture[str], *extra: str) -> tuple[int, str]:
-    code = main(["compare", str(results), "--last", "5", *extra])
-    out = capsys.readouterr()
-    return code, out.out + out.err
+gate = gate_last
 
 
 def rerun(src: str, dst: Path, date: str, factor: float, case: str = CASE) -> Path:

@@ -6,12 +6,11 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 from pathlib import Path
 
 import pytest
 
-from tests.gate_sim import CASE, HISTORY, PLATFORM, night
+from tests.gate_sim import CASE, PLATFORM, copied_history, gate_last, night
 from triptych.cli import main
 from triptych.gate import memory, record
 from triptych.gate.compare import Sides
@@ -21,17 +20,10 @@ from triptych.results.load import load_runs
 
 @pytest.fixture
 def results(tmp_path: Path) -> Path:
-    where = tmp_path / "results"
-    where.mkdir(mode=0o755)
-    for run in sorted(HISTORY.glob("*.json")):
-        shutil.copy(run, where / run.name)
-    return where
+    return copied_history(tmp_path)
 
 
-def gate(results: Path, capsys: pytest.CaptureFixture[str], *extra: str) -> tuple[int, str]:
-    code = main(["compare", str(results), "--last", "5", *extra])
-    out = capsys.readouterr()
-    return code, out.out + out.err
+gate = gate_last
 
 
 def opened(results: Path) -> list[record.Regression]:
