@@ -14,6 +14,7 @@ import numpy as np
 import pytest
 
 from tests.synthetic import Metric, case_record, write_run
+from triptych import fields
 from triptych.cli import main
 from triptych.errors import TriptychError
 from triptych.journal import Journal, read_journal
@@ -214,3 +215,22 @@ def test_a_fio_file_that_would_fill_the_disk_is_refused_before_writing(tmp_path:
         assert "fio params.size = '999999G' does not fit in" in message
         assert "set a smaller params.size in the scenario" in message
         assert not list(Path(host.scratch("host-fs").path).glob("triptych-fio.dat"))
+
+
+def test_a_file_is_read_whole_up_to_its_cap_even_when_it_is_larger_than_fstat_said(
+    tmp_path: Path,
+) -> None:
+    f = tmp_path / "run.json"
+    f.write_bytes(b"x" * 10)
+    assert fields.read_file(f, cap=10) == b"x" * 10
+    f.write_bytes(b"x" * 11)
+    with pytest.raises(OSError, match="larger than"):
+        fields.read_file(f, cap=10)
+    # A regular file whose size fstat gives as 0 (it grows as it is read): read to its end.
+    status = Path("/proc/self/status")
+    assert status.stat().st_size == 0
+    whole = fields.read_file(status)
+    assert whole.startswith(b"Name:")
+    assert b"\nPid:" in whole
+    with pytest.raises(OSError, match="larger than"):
+        fields.read_file(status, cap=10)

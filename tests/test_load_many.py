@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 
 from tests.synthetic import noisy, write_run
-from triptych.results import digest, load
+from triptych.results import digest, digest_cache, load
 
 RUNS = 20  # above digest.PARALLEL_FROM: the pool takes part
 
@@ -29,7 +29,7 @@ def test_cached_fresh_and_pooled_digests_make_one_frame(
     assert digest.PARALLEL_FROM < RUNS
     runs = _runs(tmp_path)
     cold = load.load_runs([tmp_path]).samples  # every digest made in the pool, then cached
-    cache = tmp_path / digest.CACHE_DIR
+    cache = tmp_path / digest_cache.CACHE_DIR
     assert len(list(cache.iterdir())) == RUNS
     # One run rewritten (a new size and time: its cache no longer applies), one cache removed.
     write_run(runs[3], ["host", "docker-bridge"], 3, noisy({"docker-bridge": 2.0}, seed=99))

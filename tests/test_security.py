@@ -26,7 +26,7 @@ from triptych.images import RootfsRecipe, build_rootfs
 from triptych.platforms.host import HostPlatform
 from triptych.platforms.host_sweep import OWNER_ENV, SESSION_ENV, sweep_host
 from triptych.private_path import UnsafePath, private_dir
-from triptych.results.digest import CACHE_VERSION
+from triptych.results.digest_cache import CACHE_VERSION
 from triptych.results.load import load_runs
 from triptych.service_user import SERVICE_UID
 from triptych.session import new_session_id

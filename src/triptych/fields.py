@@ -134,7 +134,11 @@ def read_file(path: Path, cap: int = MAX_FILE) -> bytes:
             raise OSError(0, "not a regular file")
         if st.st_size > cap:
             raise OSError(0, f"larger than {cap // 2**20} MiB")
-        data = f.read(cap + 1)
+        # What fstat says, and one byte more to see it grew: never a buffer of `cap` bytes
+        # (a quarter of a GiB allocated for every file read costs more than the read).
+        data = f.read(st.st_size + 1)
+        if len(data) > st.st_size:
+            data += f.read(cap + 1 - len(data))
     if len(data) > cap:
         raise OSError(0, f"larger than {cap // 2**20} MiB")
     return data

@@ -311,18 +311,17 @@ def _v2_rounds(d: dict[str, Any]) -> None:
         if not isinstance(meta, dict):
             raise fields.FieldError(f"samples: expected objects with metadata, got {s!r:.40}")
         number = meta.get("round", 0)
-        placement = meta.get("client_placement", "")
-        r = rounds.setdefault(
-            number,
-            {
+        r = rounds.get(number)
+        if r is None:  # the round's first sample (not a dict made per sample: 1000s per run)
+            placement = meta.get("client_placement", "")
+            r = rounds[number] = {
                 "number": number,
                 "pass_index": pass_index,
                 "foreign_cpu": meta.get("foreign_cpu"),
                 "load1": meta.get("load1"),
                 "client_placement": placement if placement in PLACEMENTS else "",
                 "samples": [],
-            },
-        )
+            }
         # What is kept is type-checked as the round's sample is read (Round.from_dict).
         own = {k: v for k, v in meta.items() if k not in copied}
         r["samples"].append({**s, "metadata": own})

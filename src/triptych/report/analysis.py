@@ -102,7 +102,7 @@ def _group(
     every = df if history is None else history[history.env == env]
     firsts = chronological(every.drop_duplicates("run"))
     runs = [str(r) for r in firsts.run]
-    held = set(df.run.astype(str)) - (reruns or set())
+    held = {str(r) for r in df.run.unique()} - (reruns or set())  # not per sample: 100,000s
     shown = [r for r in runs if r in held]
     latest = shown[-1] if shown else runs[-1]
     run = df[df.run == latest]

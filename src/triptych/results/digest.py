@@ -9,6 +9,7 @@ import contextlib
 import math
 import multiprocessing
 import os
+from array import array
 from collections.abc import Iterator
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
@@ -19,9 +20,10 @@ import orjson
 from triptych import fields
 from triptych.errors import TriptychError
 from triptych.host_cpu import PARTS
-from triptych.private_path import UnsafePath, private_dir, replace_atomically
-from triptych.record import RECORD_VERSION, CaseRecord, Round
-from triptych.results.columns import COLUMNS, TYPED, table_digest
+from triptych.private_path import UnsafePath
+from triptych.record import CaseRecord, Round
+from triptych.results.columns import COLUMNS, TYPED
+from triptych.results.digest_cache import CACHE_VERSION, CODE, KINDS, TEXT, cached, keep
 from triptych.results.sources import find_runs, session_in
 from triptych.validate import NAME
 
@@ -181,23 +183,19 @@ def read_run(path: Path) -> dict[str, Any]:
     return doc
 
 
-TEXT = [c for c in COLUMNS if c not in TYPED]
-CACHE_DIR = ".triptych-cache"
-# The cache is read back only by the code that wrote it: its version is the record's and the
-# column table's.
-CACHE_VERSION = f"{RECORD_VERSION}-{table_digest()}"
 PARALLEL_FROM = 16  # files; below this a process pool costs more than it saves
 
 
 def digest_of(path: Path, doc: dict[str, Any]) -> dict[str, Any]:
-    """One run, column-encoded (categories + codes): cheap to cache, to read and to merge."""
+    """One run, column-encoded (categories + codes) in typed arrays: cheap to cache, to send
+    from a worker, to read and to merge."""
     records = records_of(path, doc)
     cols = run_columns(path, doc, records)
     encoded: dict[str, Any] = {}
     for c in TEXT:
         # Two dicts, not pd.factorize: for a few hundred values, many times faster.
         seen = {x: i for i, x in enumerate(dict.fromkeys(cols[c]))}
-        codes = list(map(seen.__getitem__, cols[c]))
+        codes = array(CODE, list(map(seen.__getitem__, cols[c])))
         encoded[c] = {"categories": [str(x) for x in seen], "codes": codes}
     return {
         "version": CACHE_VERSION,
@@ -205,43 +203,19 @@ def digest_of(path: Path, doc: dict[str, Any]) -> dict[str, Any]:
         "machine_info": machine_of(doc),
         "platforms": platforms_of(records),
         "text": encoded,
-        **{c: cols[c] for c in TYPED},
+        **{c: array(KINDS[c], cols[c]) for c in TYPED},
     }
-
-
-def _cache_path(path: Path) -> Path:
-    st = path.stat()
-    return path.parent / CACHE_DIR / f"{path.name}.{st.st_size}.{st.st_mtime_ns}.v{CACHE_VERSION}"
-
-
-def _cached(path: Path) -> dict[str, Any] | None:
-    """The digest cached for this version of the file, if there is one of ours."""
-    cached = _cache_path(path)
-    try:
-        # Only a cache file of ours: one planted by another user is never believed.
-        if cached.lstat().st_uid == os.geteuid():
-            return dict(orjson.loads(fields.read_file(cached)))
-    except (OSError, orjson.JSONDecodeError, TypeError, ValueError):
-        pass
-    return None
 
 
 def _digest_file(path: Path) -> dict[str, Any]:
     """The digest of a saved run, from the cache when the file has not changed since."""
-    found = _cached(path)
+    found = cached(path)
     if found is not None:
         return found
     digest = digest_of(path, read_run(path))
     with contextlib.suppress(OSError, UnsafePath):  # read-only or not ours: no cache, same report
-        _keep(_cache_path(path), orjson.dumps(digest))
+        keep(path, digest)
     return digest
-
-
-def _keep(cached: Path, data: bytes) -> None:
-    """Write a cache file, only into a cache directory of ours that no one else can write, and
-    never through a link: a directory of runs may come from anywhere (an artifact, a share)."""
-    private_dir(cached.parent, "the report's cache", 0o755)
-    replace_atomically(cached.parent, cached, data, ".tmp-")
 
 
 def _try_digest(path: Path) -> dict[str, Any] | str:
@@ -264,7 +238,7 @@ class Pending:
         self._out: list[dict[str, Any] | str | None] = []
         for f in self.saved:
             try:
-                self._out.append(_cached(f))
+                self._out.append(cached(f))
             except OSError:  # its stat failed: the digest says why, below
                 self._out.append(None)
         todo = [f for f, d in zip(self.saved, self._out, strict=True) if d is None]
@@ -273,10 +247,12 @@ class Pending:
         if len(todo) < PARALLEL_FROM or (os.cpu_count() or 1) < 2:
             self._made = iter([_try_digest(f) for f in todo])
         else:
+            workers = os.cpu_count() or 2
             self._pool = ProcessPoolExecutor(
-                max_workers=os.cpu_count(), mp_context=multiprocessing.get_context("fork")
+                max_workers=workers,
+                mp_context=multiprocessing.get_context("fork"),
             )
-            self._made = self._pool.map(_try_digest, todo, chunksize=8)  # submitted now
+            self._made = self._pool.map(_try_digest, todo, chunksize=-(-len(todo) // (2 * workers)))
 
     def result(self) -> list[dict[str, Any] | str]:
         """Every saved file's digest (or the one line saying why it cannot be read), in order."""
