@@ -211,3 +211,24 @@ def test_the_report_shows_the_night_and_not_its_rerun(
     assert {str(r).split("@")[0] for r in view.samples.run} == {"0007_bad"}
     assert view.history is not None
     assert "0008_rerun" in {str(r).split("@")[0] for r in view.history.run}
+
+
+def test_a_damaged_claim_of_a_selection_is_no_rerun_from_files_or_the_store(
+    results: Path, store: str
+) -> None:
+    """The store reads a run's claim by the rule files are read by: a claim that names
+    something no case could be named is no selection, and the run is the night's."""
+    night("0001_unchanged1.json", results / "0007_bad.json", "2026-11-30T02:00:00+00:00", 2.0)
+    claimed = rerun(
+        "0002_unchanged2.json", results / "0008_x.json", "2026-11-30T03:00:00+00:00", 1.0
+    )
+    doc = json.loads(claimed.read_text())
+    doc["machine_info"]["triptych"]["selected_cases"] = [CASE, "../x"]
+    claimed.write_text(json.dumps(doc))
+    runs = load_runs([results])
+    (group,) = analyse(runs.samples, runs.machines, runs.partial, runs.platforms)
+    assert group.latest == "0008_x"
+    assert main(["publish", str(results), "--store", store]) == 0
+    with psycopg.connect(store) as conn:
+        view = report_view(conn, Selection())
+    assert {str(r).split("@")[0] for r in view.samples.run} == {"0008_x"}

@@ -17,14 +17,14 @@ import pandas as pd
 from psycopg import sql
 
 from triptych.results.columns import COLUMNS, STORED, TYPED
+from triptych.results.digest import selected_cases
 from triptych.results.load import CLOCK_SKEW, Runs, run_key
 from triptych.store.schema import current
 from triptych.store.url import StoreError
 
 RUNS_QUERY = """
 SELECT id, name, machine, started, commit, env, partial, scenario,
-  jsonb_typeof(machine_info -> 'triptych' -> 'selected_cases') = 'array'
-    AND machine_info -> 'triptych' -> 'selected_cases' <> '[]'::jsonb AS rerun
+  machine_info -> 'triptych' AS triptych
 FROM runs
 WHERE (%(machine)s::text IS NULL OR machine = %(machine)s)
   AND (%(since)s::timestamptz IS NULL OR started >= %(since)s)
@@ -72,9 +72,10 @@ def stored_runs(conn: Any, sel: Selection, order: str = BY_START) -> list[Stored
             StoredRun(
                 int(rid), run_key(name, machine), machine,
                 started.isoformat() if started else "", commit, env, bool(partial), scenario,
-                bool(rerun),
+                # A rerun by the one rule files are read by (the claim checked name by name).
+                bool(selected_cases({"triptych": triptych})),
             )
-            for rid, name, machine, started, commit, env, partial, scenario, rerun
+            for rid, name, machine, started, commit, env, partial, scenario, triptych
             in cur.fetchall()
         ]  # fmt: skip
 
