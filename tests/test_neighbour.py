@@ -25,7 +25,7 @@ from triptych.platforms import cgroups
 from triptych.platforms.base import Platform
 from triptych.platforms.catalog import CGROUP, KINDS
 from triptych.platforms.cgroups import Limits
-from triptych.platforms.docker import DockerHostPlatform
+from triptych.platforms.docker import DockerBridgePlatform, DockerHostPlatform
 from triptych.platforms.host import HostPlatform
 from triptych.platforms.settings import DockerSettings
 from triptych.platforms.vm import VmPlatform
@@ -47,6 +47,7 @@ from triptych.workloads.neighbour import (
     placement,
     unprivileged,
 )
+from triptych.workloads.network import SOCKPERF_PORT
 
 SPEC = RunSpec(3.0, 120.0)
 TWO_CPUS = len(os.sched_getaffinity(0)) >= 2
@@ -218,6 +219,32 @@ def test_a_container_beside_another_on_its_cpu(
         assert suite_resources(docker_client, p.session) == own
 
 
+@pytest.mark.docker
+@pytest.mark.slow
+def test_a_network_victim_in_a_container_answers_over_the_bridge(
+    bench_image: str, docker_client: docker.DockerClient
+) -> None:
+    """sockperf's server in the victim's container (confined to the victim's CPU, the
+    neighbour's flood on its own loopback beside it); the client on the host reaches it
+    through the bridge, as the net-latency case's column does; nothing is left after."""
+    with DockerBridgePlatform(new_session_id(), (SOCKPERF_PORT,), DockerSettings()) as p:
+        own = suite_resources(docker_client, p.session)
+        n = Neighbour(
+            NeighbourParams(victim="sockperf-pingpong", aggressor="network", cpus="same"), SPEC
+        )
+        n.prepare(p, "default")
+        try:
+            assert n.victim.variant(p) == "bridge-ip"
+            got = {s.metric: s for s in n.measure(p, "default")}
+        finally:
+            n.cleanup(p, "default")
+        assert suite_resources(docker_client, p.session) == own
+    alone = got[alone_metric("round-trip time p50")]
+    beside = got[beside_metric("round-trip time p50")]
+    assert got[SLOWDOWN].value == pytest.approx(beside.value / alone.value)
+    assert got[SLOWDOWN].metadata["aggressor"] == "network"
+
+
 @pytest.mark.vm
 @pytest.mark.slow
 def test_a_guest_beside_another_on_its_cpu(conn: libvirt.virConnect) -> None:
@@ -354,14 +381,80 @@ def test_a_flood_on_the_victims_cpu_halves_it_and_stops_with_it(
     does, and none is left once the round is done."""
     n = Neighbour(NeighbourParams(aggressor="network", cpus="same"), SPEC)
     seen: list[int] = []
-    victim_once = n._victim_once
+    victim_once = n.victim.once
 
     def watched(platform: Platform, run: RunSpec) -> Sample:
         seen.append(len(_served_iperf3()))
         return victim_once(platform, run)
 
-    monkeypatch.setattr(n, "_victim_once", watched)
+    monkeypatch.setattr(n.victim, "once", watched)
     got = _round(n, host)
     assert got[SLOWDOWN].value > 1.4, got[SLOWDOWN]
     assert sorted(seen) == [0, 2], seen  # alone: none; beside: its server and its client
     assert _served_iperf3() == []
+
+
+def _sockperf_servers() -> list[psutil.Process]:
+    return [
+        p
+        for p in psutil.process_iter(["name", "uids"])
+        if p.info["name"] == "sockperf" and p.info["uids"] and p.info["uids"].real == SERVICE_UID
+    ]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("variant", ["default", CGROUP])
+def test_a_network_victims_server_runs_on_the_victims_cpu_and_in_its_group(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, variant: str
+) -> None:
+    """sockperf's ping-pong as the victim: its server (the service user's) runs on the victim's
+    CPU, in the host's cgroup row inside the victim's group, beside a CPU aggressor there; its
+    client on the host. Its round-trip time alone and beside, and the slowdown between them
+    (lower is better: beside over alone); no server is left after."""
+    victim_cpu = min(os.sched_getaffinity(0))
+    seen: list[tuple[set[int], str]] = []
+    with HostPlatform(new_session_id(), tmp_path / "scratch") as p:
+        n = Neighbour(NeighbourParams(victim="sockperf-pingpong", cpus="same"), SPEC)
+        victim_once = n.victim.once
+
+        def watched(platform: Platform, run: RunSpec) -> Sample:
+            (server,) = _sockperf_servers()
+            cgroup = Path(f"/proc/{server.pid}/cgroup").read_text()
+            seen.append((set(server.cpu_affinity() or []), cgroup))
+            return victim_once(platform, run)
+
+        monkeypatch.setattr(n.victim, "once", watched)
+        n.prepare(p, variant)
+        try:
+            got = {s.metric: s for s in n.measure(p, variant)}
+        finally:
+            n.cleanup(p, variant)
+        assert _groups_of(p.session) == []
+    assert _sockperf_servers() == []
+    assert [cpus for cpus, _ in seen] == [{victim_cpu}, {victim_cpu}]
+    in_group = [f"{p.session}" in cgroup and "-victim" in cgroup for _, cgroup in seen]
+    assert in_group == [variant == CGROUP] * 2, seen
+    alone = got[alone_metric("round-trip time p50")]
+    beside = got[beside_metric("round-trip time p50")]
+    assert alone.value > 0
+    assert beside.value > 0
+    assert not alone.higher_is_better
+    assert got[SLOWDOWN].value == pytest.approx(beside.value / alone.value)
+    assert got[SLOWDOWN].metadata["victim"] == "sockperf-pingpong"
+
+
+def test_only_the_host_starts_a_server_inside_a_group(tmp_path: Path) -> None:
+    """A group's prefix is the host's alone: a container's or a guest's server is not a host
+    process root could place in a host cgroup, and one asked to is refused, not run outside."""
+    assert HostPlatform.enters_groups
+    assert not DockerHostPlatform.enters_groups
+    assert not VmPlatform.enters_groups
+
+    class Elsewhere(HostPlatform):
+        enters_groups = False
+
+    with Elsewhere(new_session_id(), tmp_path / "scratch") as p:
+        marker = tmp_path / "ran"
+        with pytest.raises(TriptychError, match="cannot start inside a host cgroup"):
+            p.spawn_service(["touch", str(marker)], enter=("env",))
+        assert not marker.exists()

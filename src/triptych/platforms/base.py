@@ -85,6 +85,8 @@ class Platform(abc.ABC):
     # Whether a server can be pinned to host CPUs with taskset where it runs (not in a guest,
     # whose vCPUs are not host CPUs).
     pins_own_servers: ClassVar[bool] = True
+    # Whether a server may start inside a host cgroup of ours (the host's cgroup row).
+    enters_groups: ClassVar[bool] = False
     # Why release() could leave something behind: its engine went away.
     engine_gone: ClassVar[str] = "its engine is gone"
 
@@ -142,10 +144,16 @@ class Platform(abc.ABC):
     def execute(self, argv: Sequence[str], timeout: float) -> CommandResult:
         """Run argv on the platform and wait; kill it there if it outlives timeout."""
 
-    def spawn_service(self, argv: Sequence[str]) -> Background:
+    def spawn_service(self, argv: Sequence[str], enter: Sequence[str] = ()) -> Background:
         """Start a server in the background as the unprivileged service user (every server the
-        suite starts, iperf3's and sockperf's too: never as root); stop() stops it."""
-        server = self._spawn_service(argv)
+        suite starts, iperf3's and sockperf's too: never as root); stop() stops it. `enter` is
+        a fixed command prefix root runs it under before the drop (the host's cgroup join: a
+        group's procs file is root's); only the host takes one."""
+        if enter and not self.enters_groups:
+            raise TriptychError(f"{self.name}: a server cannot start inside a host cgroup here")
+        server = (
+            self._spawn([*enter, *as_service_user(argv)]) if enter else self._spawn_service(argv)
+        )
         self._servers.append(server)
         return server
 

@@ -25,6 +25,7 @@ class HostPlatform(Platform):
     """Runs tools directly on the host; servers listen on loopback."""
 
     name: ClassVar[str] = HOST.name
+    enters_groups: ClassVar[bool] = True  # its servers are the host's processes
 
     def __init__(self, session: str, scratch_root: Path, limits: Limits | None = None) -> None:
         super().__init__(session)

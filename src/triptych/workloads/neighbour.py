@@ -1,7 +1,8 @@
 """Isolation: how much a noisy neighbour hurts (issue 24 item 3).
 
-A victim (sysbench's CPU or random memory access, or fio's direct random 4k reads on a file of
-its own, each with its default parameters) runs on the platform's own instance, alone and then
+A victim (sysbench's CPU or random memory access, fio's direct random 4k reads on a file of its
+own, or sockperf's round trip to a server there, each with its default parameters: victim.py)
+runs on the platform's own instance, alone and then
 beside an aggressor (stress-ng's cpu or stream stressor, fio writing, or an iperf3 flood on the
 instance's own loopback, traffic that never leaves it) on a second instance of the same
 platform: a second container with the scenario's limits, a second guest. On the host both are
@@ -38,16 +39,9 @@ from triptych.process import CLEAN_ENV, CommandResult
 from triptych.sample import Sample
 from triptych.service_user import as_service_user
 from triptych.validate import setting
-from triptych.workloads.base import RunSpec, ToolWorkload, WorkloadBase
-from triptych.workloads.cpu import SysbenchCpu
-from triptych.workloads.disk import Fio
-from triptych.workloads.memory import SysbenchRandomAccess
+from triptych.workloads.base import RunSpec, WorkloadBase
+from triptych.workloads.victim import VICTIMS, Victim
 
-# Victims that report a figure from a round of a second or two (stress-ng's stream needs five):
-# the CPU, memory, and the disk (fio's random 4k reads, direct, on a file of its own).
-VICTIMS: dict[str, type[ToolWorkload]] = {
-    w.name: w for w in (SysbenchCpu, SysbenchRandomAccess, Fio)
-}
 AGGRESSORS = ("cpu", "stream", "disk", "network")
 SLOWDOWN = "victim slowdown beside the neighbour"
 LEAD = 1.0  # seconds the aggressor runs, busy, before the victim starts
@@ -224,18 +218,13 @@ class Neighbour(WorkloadBase):
 
     def __init__(self, params: NeighbourParams, spec: RunSpec) -> None:
         super().__init__(params, spec)
-        self.victim = VICTIMS[params.victim](VICTIMS[params.victim].Params(), spec)
+        self.victim = Victim(params.victim, spec)
         self._neighbour: Instance | HostProcess | None = None
         self._cpus: tuple[tuple[int, ...], tuple[int, ...]] = ((), ())
         self._measured = 0  # rounds (and the warm-up) so far: the order alternates
         self._groups: list[cgroups.Cgroup] = []  # the victim's and the neighbour's (cgroup)
         self._limits = ""  # the groups' limits, as the samples record them
         self._victim_ready = False  # its own set-up made (fio's file), to be removed
-
-    def _victim_variant(self, platform: Platform) -> str:
-        """Where the victim's work lands: the platform's own path for its target (a disk
-        victim's file on the platform's first disk variant, as the disk cases' column)."""
-        return platform.kind.variants(self.victim.target)[0]
 
     def prepare(self, platform: Platform, variant: str) -> None:
         """The neighbour, placed (and, through the host's cgroup variant, both groups); what
@@ -255,7 +244,7 @@ class Neighbour(WorkloadBase):
             if not platform.pins_own_servers:
                 platform.confine(self._cpus[0])
             self._victim_ready = True  # what a failed prepare left half-made is removed too
-            self.victim.prepare(platform, self._victim_variant(platform))
+            self.victim.prepare(platform, self._cpus[0], self._groups[0] if self._groups else None)
         except BaseException:
             self.cleanup(platform, variant)
             raise
@@ -293,7 +282,7 @@ class Neighbour(WorkloadBase):
         ready, self._victim_ready = self._victim_ready, False
         try:
             if ready and platform.healthy():
-                self.victim.cleanup(platform, self._victim_variant(platform))
+                self.victim.cleanup(platform)
         finally:
             self._unplace(platform, neighbour)
 
@@ -309,20 +298,6 @@ class Neighbour(WorkloadBase):
                     )
             finally:
                 self._ungroup()
-
-    def _victim_once(self, platform: Platform, run: RunSpec) -> Sample:
-        argv = self.victim.argv(platform, self._victim_variant(platform), run)
-        if platform.pins_own_servers:
-            argv = taskset_argv(self._cpus[0], argv)
-        if self._groups:
-            argv = self._groups[0].join(argv)
-        result = platform.execute(argv, run.timeout)
-        result.check(platform.name)
-        primary = self.victim.primary()
-        for s in self.victim.parse(result.stdout):
-            if s.metric == primary:
-                return s
-        raise TriptychError(f"neighbour: the victim {self.victim.name} gave no {primary!r}")
 
     def _beside(self, platform: Platform, variant: str, run: RunSpec) -> Sample:
         """The victim's figure while the aggressor runs on the neighbour: started first, and
@@ -352,7 +327,7 @@ class Neighbour(WorkloadBase):
         try:
             _wait_busy(neighbour, BUSY[kind] * self._cores(platform), done)
             time.sleep(LEAD)
-            beside = self._victim_once(platform, run)
+            beside = self.victim.once(platform, run)
             if done:
                 raise _ended(neighbour.name, done[0], "before the victim did")
         finally:
@@ -369,11 +344,11 @@ class Neighbour(WorkloadBase):
         # the slowdown's median instead of leaning every round one way.
         self._measured += 1
         if self._measured % 2:
-            alone = self._victim_once(platform, run)
+            alone = self.victim.once(platform, run)
             beside = self._beside(platform, variant, run)
         else:
             beside = self._beside(platform, variant, run)
-            alone = self._victim_once(platform, run)
+            alone = self.victim.once(platform, run)
         oriented = (
             alone.value / beside.value if alone.higher_is_better else beside.value / alone.value
         )

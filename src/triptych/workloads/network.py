@@ -48,7 +48,8 @@ class NetworkWorkload(ServerWorkload):
         raise NotImplementedError
 
     def start_server(self, platform: Platform, placement: Placement) -> Background:
-        return platform.spawn_service(placement.server_argv(self.server_argv(platform)))
+        argv = placement.server_argv(self.server_argv(platform))
+        return platform.spawn_service(argv, placement.enter)
 
     def parse_round(self, result: CommandResult, client_dir: Path) -> list[Sample]:
         return self.parse(result.stdout)

@@ -23,6 +23,9 @@ class Placement:
     client: tuple[int, ...]
     server: tuple[int, ...]
     note: str
+    # A fixed command prefix root starts the server under, before it drops to the service
+    # user (the host's cgroup join, for a neighbour's victim); empty: none.
+    enter: tuple[str, ...] = ()
 
     @property
     def shared(self) -> bool:

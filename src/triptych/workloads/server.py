@@ -59,6 +59,9 @@ class ServerWorkload(WorkloadBase):
         self._endpoint: Endpoint | None = None
         self._client_dir: Path | None = None
         self.placement: Placement | None = None
+        # Where the server and client go when the caller decides (a neighbour's victim: on
+        # the victim's CPU), instead of the machine's usual placement.
+        self.placed: Placement | None = None
 
     # What each server workload says.
     def start_server(self, platform: Platform, placement: Placement) -> Background:
@@ -112,7 +115,9 @@ class ServerWorkload(WorkloadBase):
 
     def _prepare(self, platform: Platform, variant: str) -> None:
         self._endpoint = platform.endpoint(self.port, variant)
-        self.placement = place(machine_cpus(), platform.pinned_cpus(), platform.pins_own_servers)
+        self.placement = self.placed or place(
+            machine_cpus(), platform.pinned_cpus(), platform.pins_own_servers
+        )
         self._client_dir = client_dir(platform.session_prefix, self.name)
         self._server = self.start_server(platform, self.placement)
         try:
