@@ -247,12 +247,10 @@ class Pending:
         if len(todo) < PARALLEL_FROM or (os.cpu_count() or 1) < 2:
             self._made = iter([_try_digest(f) for f in todo])
         else:
-            workers = os.cpu_count() or 2
             self._pool = ProcessPoolExecutor(
-                max_workers=workers,
-                mp_context=multiprocessing.get_context("fork"),
+                max_workers=os.cpu_count(), mp_context=multiprocessing.get_context("fork")
             )
-            self._made = self._pool.map(_try_digest, todo, chunksize=-(-len(todo) // (2 * workers)))
+            self._made = self._pool.map(_try_digest, todo, chunksize=8)  # submitted now
 
     def result(self) -> list[dict[str, Any] | str]:
         """Every saved file's digest (or the one line saying why it cannot be read), in order."""
