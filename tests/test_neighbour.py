@@ -28,7 +28,7 @@ from triptych.platforms.cgroups import Limits
 from triptych.platforms.docker import DockerBridgePlatform, DockerHostPlatform
 from triptych.platforms.host import HostPlatform
 from triptych.platforms.settings import DockerSettings
-from triptych.platforms.vm import VmPlatform
+from triptych.platforms.vm import GuestInstance, VmPlatform
 from triptych.sample import Sample
 from triptych.service_user import SERVICE_UID
 from triptych.session import new_session_id
@@ -259,6 +259,10 @@ def test_a_guest_beside_another_on_its_cpu(conn: libvirt.virConnect) -> None:
             for d in guests:
                 pins = d.vcpuPinInfo(0)
                 assert all(row[cpu] and sum(row) == 1 for row in pins), (d.name(), pins)
+            # Two guests of one tree, each with an address of its own (they once shared the
+            # tree's machine-id, and with it DHCP's lease: one address for both).
+            assert isinstance(n._neighbour, GuestInstance)
+            assert p._wait_for_address(n._neighbour.guest) != p.endpoint(1, "virtio-net").host
             # Under emulation a guest's first run of a program translates it: as the runner
             # does, one run first that is not counted (the counted one runs beside first).
             n.measure(p, "default")

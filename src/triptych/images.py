@@ -40,7 +40,7 @@ PACKAGES = (
     "e2fsprogs",
 )
 # Bump when the recipe (post-configuration) changes, so caches are rebuilt.
-RECIPE = 4
+RECIPE = 5
 REQUIRED_TOOLS = (*(t.executable for t in on_platforms()), "timeout", "sh")
 # The packaged services the suite starts itself, in the foreground: never at a guest's boot.
 SERVICE_UNITS = ("redis-server.service", "nginx.service", "postgresql.service")
@@ -116,7 +116,13 @@ def _configure_guest(root: Path) -> None:
     (root / "etc/fstab").write_text("/dev/vda / ext4 rw,relatime 0 1\n")
     network = root / "etc/systemd/network"
     network.mkdir(parents=True, exist_ok=True)
-    (network / "20-triptych.network").write_text("[Match]\nName=en* eth*\n\n[Network]\nDHCP=ipv4\n")
+    # Every guest boots this one tree, so it shares its machine-id, and the DHCP client's
+    # default identity (a DUID made from it): two guests of a session (a neighbour, a cold
+    # start, density's) were given one address. Each NIC's own MAC (libvirt's, per domain)
+    # identifies it instead.
+    (network / "20-triptych.network").write_text(
+        "[Match]\nName=en* eth*\n\n[Network]\nDHCP=ipv4\n\n[DHCPv4]\nClientIdentifier=mac\n"
+    )
     _enable(root, "multi-user.target", "systemd-networkd.service")
     _enable(root, "sockets.target", "systemd-networkd.socket")
     for unit in SERVICE_UNITS:
