@@ -74,6 +74,9 @@ class Sleeper:
     def pin(self, cpus: tuple[int, ...]) -> None:
         raise AssertionError("density pins nothing")
 
+    def address(self) -> str:
+        raise AssertionError("density reaches no server inside an instance")
+
     def remove(self) -> bool:
         self._proc.kill()
         self._proc.wait()

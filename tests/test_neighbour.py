@@ -26,6 +26,7 @@ from triptych.platforms.base import Platform
 from triptych.platforms.catalog import CGROUP, KINDS
 from triptych.platforms.cgroups import Limits
 from triptych.platforms.docker import DockerBridgePlatform, DockerHostPlatform
+from triptych.platforms.docker_instance import DockerInstance
 from triptych.platforms.host import HostPlatform
 from triptych.platforms.settings import DockerSettings
 from triptych.platforms.vm import GuestInstance, VmPlatform
@@ -33,19 +34,24 @@ from triptych.sample import Sample
 from triptych.service_user import SERVICE_UID
 from triptych.session import new_session_id
 from triptych.vm_image import guest_boot
+from triptych.workloads.aggressor import (
+    FLOOD_PORT,
+    PATH_FLOOD,
+    PIDFILE,
+    aggressor_argv,
+    path_client_argv,
+    unprivileged,
+)
 from triptych.workloads.base import RunSpec
 from triptych.workloads.disk import FILE_NAME
 from triptych.workloads.neighbour import (
-    PIDFILE,
     SLOWDOWN,
     HostProcess,
     Neighbour,
     NeighbourParams,
-    aggressor_argv,
     alone_metric,
     beside_metric,
     placement,
-    unprivileged,
 )
 from triptych.workloads.network import SOCKPERF_PORT
 
@@ -262,7 +268,7 @@ def test_a_guest_beside_another_on_its_cpu(conn: libvirt.virConnect) -> None:
             # Two guests of one tree, each with an address of its own (they once shared the
             # tree's machine-id, and with it DHCP's lease: one address for both).
             assert isinstance(n._neighbour, GuestInstance)
-            assert p._wait_for_address(n._neighbour.guest) != p.endpoint(1, "virtio-net").host
+            assert n._neighbour.address() != p.endpoint(1, "virtio-net").host
             # Under emulation a guest's first run of a program translates it: as the runner
             # does, one run first that is not counted (the counted one runs beside first).
             n.measure(p, "default")
@@ -462,3 +468,126 @@ def test_only_the_host_starts_a_server_inside_a_group(tmp_path: Path) -> None:
         with pytest.raises(TriptychError, match="cannot start inside a host cgroup"):
             p.spawn_service(["touch", str(marker)], enter=("env",))
         assert not marker.exists()
+
+
+def test_the_path_floods_client_is_a_fixed_script_bounded_and_unprivileged() -> None:
+    """The path flood's host client: the address and figures are positional parameters,
+    never text of its script; pinned to the aggressor's CPUs, killed after its bound, run as
+    the service user (under root's group join first, where one is given)."""
+    argv = path_client_argv("10.0.0.7", (1,), 30, 2, enter=("join-prefix", "--"))
+    assert argv[:2] == ["join-prefix", "--"]
+    at = argv.index("setpriv")
+    assert f"--reuid={SERVICE_UID}" in argv[at:]
+    rest = argv[argv.index("timeout") :]
+    assert rest[:3] == ["timeout", "-s", "KILL"]
+    assert float(rest[3].rstrip("s")) > 30  # its bound: the flood and the wait for busy
+    assert rest[4:7] == ["taskset", "-c", "1"]
+    assert rest[7:9] == ["sh", "-c"]
+    assert rest[10:] == ["flood", "10.0.0.7", str(FLOOD_PORT), "30", "2"]
+    assert "10.0.0.7" not in rest[9]
+    assert aggressor_argv(PATH_FLOOD, 2, 30, "/x") == ["iperf3", "-s", "-1", "-p", str(FLOOD_PORT)]
+
+
+def _flood_clients() -> list[psutil.Process]:
+    """The service user's iperf3 clients of the path flood (on the host)."""
+    return [p for p in _served_iperf3() if "-c" in p.cmdline()]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("variant", ["default", CGROUP])
+def test_a_path_flood_sends_from_the_host_to_the_neighbour_and_stops_with_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, variant: str
+) -> None:
+    """On the host the path is loopback: the flood's client (the service user's, on the
+    aggressor's CPU, in the host's cgroup row inside the neighbour's group) sends to the
+    neighbour's server while the victim measures beside it, and neither is left after."""
+    seen: list[tuple[list[str], set[int], str]] = []
+    with HostPlatform(new_session_id(), tmp_path / "scratch") as p:
+        n = Neighbour(
+            NeighbourParams(victim="sockperf-pingpong", aggressor=PATH_FLOOD, cpus="same"), SPEC
+        )
+        victim_once = n.victim.once
+
+        def watched(platform: Platform, run: RunSpec) -> Sample:
+            for c in _flood_clients():
+                cgroup = Path(f"/proc/{c.pid}/cgroup").read_text()
+                seen.append((c.cmdline(), set(c.cpu_affinity() or []), cgroup))
+            return victim_once(platform, run)
+
+        monkeypatch.setattr(n.victim, "once", watched)
+        got = _round_on(n, p, variant)
+        assert _groups_of(p.session) == []
+    assert _served_iperf3() == []
+    cpu = min(os.sched_getaffinity(0))
+    ((cmdline, cpus, cgroup),) = seen  # one client, beside only
+    assert cmdline[cmdline.index("-c") + 1] == "127.0.0.1"
+    assert cpus == {cpu}
+    assert ("-neighbour" in cgroup) == (variant == CGROUP)
+    assert got[SLOWDOWN].metadata["aggressor"] == PATH_FLOOD
+
+
+def _round_on(n: Neighbour, platform: Platform, variant: str) -> dict[str, Sample]:
+    n.prepare(platform, variant)
+    try:
+        return {s.metric: s for s in n.measure(platform, variant)}
+    finally:
+        n.cleanup(platform, variant)
+
+
+def _path_flood_round(
+    p: Platform, spec: RunSpec, monkeypatch: pytest.MonkeyPatch
+) -> tuple[str, dict[str, Sample], list[str]]:
+    """One round of the sockperf victim beside a path flood: the neighbour's address, the
+    round's samples, and where the flood's host clients sent while the victim measured."""
+    targets: list[str] = []
+    n = Neighbour(
+        NeighbourParams(victim="sockperf-pingpong", aggressor=PATH_FLOOD, cpus="same"), spec
+    )
+    victim_once = n.victim.once
+
+    def watched(platform: Platform, run: RunSpec) -> Sample:
+        targets.extend(c.cmdline()[c.cmdline().index("-c") + 1] for c in _flood_clients())
+        return victim_once(platform, run)
+
+    monkeypatch.setattr(n.victim, "once", watched)
+    n.prepare(p, "default")
+    try:
+        assert isinstance(n._neighbour, DockerInstance | GuestInstance)
+        address = n._neighbour.address()
+        return address, {s.metric: s for s in n.measure(p, "default")}, targets
+    finally:
+        n.cleanup(p, "default")
+
+
+@pytest.mark.docker
+@pytest.mark.slow
+def test_a_path_flood_crosses_the_bridge_to_the_neighbour_container(
+    bench_image: str, docker_client: docker.DockerClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Over the bridge: the client on the host sends to the neighbour container's own address
+    (not loopback: the traffic crosses the bridge the victim's round trips cross too)."""
+    with DockerBridgePlatform(new_session_id(), (SOCKPERF_PORT,), DockerSettings()) as p:
+        own = suite_resources(docker_client, p.session)
+        address, got, targets = _path_flood_round(p, SPEC, monkeypatch)
+        assert suite_resources(docker_client, p.session) == own
+    assert address != "127.0.0.1"
+    assert targets == [address]
+    assert _served_iperf3() == []
+    assert got[SLOWDOWN].value > 0
+
+
+@pytest.mark.vm
+@pytest.mark.slow
+def test_a_path_flood_reaches_the_neighbour_guest_through_its_own_address(
+    conn: libvirt.virConnect, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Under a guest the flood's client sends to the neighbour guest's address on the suite's
+    network (its virtio device, QEMU's backend), never the victim guest's own."""
+    guest_boot(RootfsRecipe())
+    with VmPlatform(new_session_id(), SMALL) as p:
+        address, got, targets = _path_flood_round(p, RunSpec(4.0, 300.0), monkeypatch)
+        assert address != p.endpoint(SOCKPERF_PORT, "virtio-net").host
+        assert not [x for x in suite_objects(conn, p.session) if x.endswith("-neighbour")]
+    assert targets == [address]
+    assert _served_iperf3() == []
+    assert got[SLOWDOWN].value > 0

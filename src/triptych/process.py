@@ -130,6 +130,10 @@ class LocalProcess:
             env=env,
         )
 
+    @property
+    def pid(self) -> int:
+        return self._proc.pid
+
     def alive(self) -> bool:
         return self._proc.poll() is None
 

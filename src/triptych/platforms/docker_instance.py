@@ -61,6 +61,11 @@ class DockerInstance:
                 f"({e.explanation})"
             ) from None
 
+    def address(self) -> str:
+        self.container.reload()
+        # A container in the host's network namespace has no address of its own.
+        return str(self.container.attrs["NetworkSettings"].get("IPAddress") or "127.0.0.1")
+
     def wait_until_answers(self, timeout: float) -> None:
         # No pause between tries: each exec is an API round trip, and the first that answers
         # is the launch time (a pause would round it up).

@@ -107,6 +107,19 @@ class Guest:
         self.agent.run(["true"], remaining, self.name).check(self.name)
         return time.monotonic() - self.created
 
+    def address(self, timeout: float = 120.0) -> str:
+        """Its IPv4 address on the suite's network, as its agent reports it (once it has one)."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            for iface in self.agent.command("guest-network-get-interfaces") or []:
+                if iface.get("name") == "lo":
+                    continue
+                for a in iface.get("ip-addresses", []):
+                    if a.get("ip-address-type") == "ipv4":
+                        return str(a["ip-address"])
+            time.sleep(0.5)
+        raise PlatformUnavailable(f"guest {self.name} got no IPv4 address on the suite's network")
+
     def qemu_process(self) -> psutil.Process | None:
         """The QEMU process of this guest (checked by its command line, not just the pid file)."""
         pidfile = Path(f"/run/libvirt/qemu/{self.name}.pid")

@@ -44,6 +44,12 @@ class Instance(Protocol):
         """Confine it to these host CPUs (a container's cpuset; a guest's vCPUs)."""
         ...
 
+    def address(self) -> str:
+        """Where a client on the host reaches a server inside it: its own address on the
+        platform's network (a container's on the bridge, a guest's on the suite's network), or
+        loopback where it shares the host's."""
+        ...
+
     def remove(self) -> bool:
         """Stop and remove it, with what it holds (its volume, its disk); False if it may be
         left behind."""

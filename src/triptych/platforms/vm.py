@@ -11,7 +11,6 @@ import contextlib
 import hashlib
 import os
 import shutil
-import time
 from collections.abc import Sequence
 from pathlib import Path
 from typing import ClassVar, Self
@@ -154,7 +153,7 @@ class VmPlatform(Platform):
         guest = self._boot_until_agent()
         # The agent answers before boot settles: wait for systemd before measuring anything.
         guest.agent.run(["systemctl", "is-system-running", "--wait"], BOOT_TIMEOUT, self.name)
-        self._address = self._wait_for_address(guest)
+        self._address = guest.address()
         self._guest_kernel = self.execute(["uname", "-r"], 60).check(self.name).stdout.strip()
         self._domain_xml = neutral_xml(guest.live_xml(), self.instance_prefix)
         self._vhost = guest.uses_vhost_net()
@@ -177,18 +176,6 @@ class VmPlatform(Platform):
             self.boot_attempts = attempt
             return self._guest
         raise AssertionError("unreachable: the last attempt returns or raises")
-
-    def _wait_for_address(self, guest: Guest) -> str:
-        deadline = time.monotonic() + 120
-        while time.monotonic() < deadline:
-            for iface in guest.agent.command("guest-network-get-interfaces") or []:
-                if iface.get("name") == "lo":
-                    continue
-                for a in iface.get("ip-addresses", []):
-                    if a.get("ip-address-type") == "ipv4":
-                        return str(a["ip-address"])
-            time.sleep(0.5)
-        raise PlatformUnavailable(f"guest {guest.name} got no IPv4 address on the suite's network")
 
     def release(self) -> list[str]:
         left = []
@@ -323,6 +310,9 @@ class GuestInstance:
 
     def pin(self, cpus: tuple[int, ...]) -> None:
         self.guest.pin_vcpus(cpus)
+
+    def address(self) -> str:
+        return self.guest.address()
 
     def host_pids(self) -> list[int]:
         proc = self.guest.qemu_process()

@@ -4,7 +4,8 @@ A victim (sysbench's CPU or random memory access, fio's direct random 4k reads o
 own, or sockperf's round trip to a server there, each with its default parameters: victim.py)
 runs on the platform's own instance, alone and then
 beside an aggressor (stress-ng's cpu or stream stressor, fio writing, or an iperf3 flood on the
-instance's own loopback, traffic that never leaves it) on a second instance of the same
+instance's own loopback or from the host over the platform's own path: aggressor.py) on a second
+instance of the same
 platform: a second container with the scenario's limits, a second guest. On the host both are
 plain processes (the flood's server as the service user): no isolation, the baseline every
 platform's slowdown is compared with; and again (the host's "cgroup" variant) each in a cgroup
@@ -28,41 +29,34 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import ClassVar
 
-import psutil
-
 from triptych.errors import NotApplicable, TriptychError
 from triptych.platforms import cgroups
 from triptych.platforms.base import Platform
 from triptych.platforms.catalog import CGROUP
 from triptych.platforms.instance import Instance, cpu_text, taskset_argv, with_descendants
-from triptych.process import CLEAN_ENV, CommandResult
+from triptych.process import CommandResult, LocalProcess
 from triptych.sample import Sample
-from triptych.service_user import as_service_user
 from triptych.validate import setting
+from triptych.workloads.aggressor import (
+    AGGRESSORS,
+    BUSY,
+    BUSY_WAIT,
+    PATH_FLOOD,
+    PID_WRAPPER,
+    PIDFILE,
+    aggressor_argv,
+    client_pids,
+    ended,
+    path_client,
+    path_client_argv,
+    unprivileged,
+    wait_busy,
+)
 from triptych.workloads.base import RunSpec, WorkloadBase
 from triptych.workloads.victim import VICTIMS, Victim
 
-AGGRESSORS = ("cpu", "stream", "disk", "network")
 SLOWDOWN = "victim slowdown beside the neighbour"
 LEAD = 1.0  # seconds the aggressor runs, busy, before the victim starts
-BUSY_WAIT = 60.0  # seconds the neighbour may take to get busy (a program's start under TCG)
-# Cores the neighbour's host processes must use per aggressor CPU before the victim starts
-# (a writer waits on the disk: any work shows it started).
-BUSY = {"cpu": 0.5, "stream": 0.5, "disk": 0.05, "network": 0.5}
-PIDFILE = "triptych-neighbour.pid"
-# A fixed script: the aggressor's argv are positional parameters, never text; its pid file lets
-# `pkill -F` stop exactly it.
-PID_WRAPPER = ("sh", "-c", 'echo $$ > "$0"; exec "$@"')
-FLOOD_PORT = 15299  # the flood's server, on the neighbour's own loopback
-# The network aggressor: an iperf3 server on the neighbour's loopback and a client flooding it
-# from the same instance (traffic never leaves it). The server is the process the pid file
-# names (exec: the wrapper's pid); the client retries until the server answers and gives up
-# once it is gone, so stopping the server stops both. The client holds none of the command's
-# output: its reader sees the end (and reaps the server) as soon as the server ends.
-FLOOD = (
-    'me=$$; (while kill -0 "$me"; do iperf3 -c 127.0.0.1 -p "$1" -t "$2" -P "$3" && exit 0; '
-    'sleep 0.2; done) >/dev/null 2>&1 </dev/null & exec iperf3 -s -1 -B 127.0.0.1 -p "$1"'
-)
 
 
 ALONE, BESIDE = " (alone)", " (beside the neighbour)"  # what the victim's metric is named
@@ -81,33 +75,6 @@ class NeighbourParams:
     victim: str = setting("sysbench-cpu", choices=tuple(VICTIMS))
     aggressor: str = setting("cpu", choices=AGGRESSORS)
     cpus: str = setting("same", choices=("same", "other"))
-
-
-def aggressor_argv(kind: str, workers: int, seconds: int, work_dir: str) -> list[str]:
-    """The aggressor's command for `seconds`: `workers` stress-ng workers, one fio writer, or
-    an iperf3 flood of `workers` streams on the instance's own loopback."""
-    if kind == "network":
-        return ["sh", "-c", FLOOD, "flood", str(FLOOD_PORT), str(seconds), str(workers)]
-    if kind == "disk":
-        return [
-            "fio",
-            "--name=neighbour",
-            f"--directory={work_dir}",
-            "--rw=write",
-            "--bs=1M",
-            "--size=256M",
-            "--fsync=8",
-            "--time_based",
-            f"--runtime={seconds}",
-            "--unlink=1",
-        ]
-    return ["stress-ng", f"--{kind}", str(workers), "--timeout", f"{seconds}s", "--quiet"]
-
-
-def unprivileged(argv: Sequence[str]) -> list[str]:
-    """argv as the host's neighbour runs a server: the service user, a clean environment (the
-    pid file is still written by root, before the drop: its directory is root's)."""
-    return ["env", "-i", *(f"{k}={v}" for k, v in CLEAN_ENV.items()), *as_service_user(argv)]
 
 
 class HostProcess:
@@ -131,6 +98,9 @@ class HostProcess:
     def pin(self, cpus: tuple[int, ...]) -> None:
         self._cpus = cpus
 
+    def address(self) -> str:
+        return "127.0.0.1"  # the host's own loopback
+
     def host_pids(self) -> list[int]:
         """The aggressor and its workers, by the pid file it wrote (none before it did). The
         file is believed only if it names a process this one started: a pid file that names any
@@ -146,46 +116,6 @@ class HostProcess:
     def remove(self) -> bool:
         (Path(self.work_dir) / PIDFILE).unlink(missing_ok=True)
         return True
-
-
-def _cpu_seconds(pids: list[int]) -> float:
-    total = 0.0
-    for pid in pids:
-        try:
-            t = psutil.Process(pid).cpu_times()
-        except psutil.Error:
-            continue
-        total += t.user + t.system
-    return total
-
-
-def _ended(name: str, outcome: CommandResult | BaseException, when: str) -> BaseException:
-    """Why the aggressor's early end spoils the round."""
-    if isinstance(outcome, BaseException):
-        return outcome
-    said = (outcome.stderr or outcome.stdout).strip().splitlines()
-    return TriptychError(
-        f"neighbour: the aggressor on {name} ended {when} (exit {outcome.returncode}"
-        f"{': ' + said[-1][:200] if said else ''})"
-    )
-
-
-def _wait_busy(
-    neighbour: Instance | HostProcess, cores: float, done: list[CommandResult | BaseException]
-) -> None:
-    """Return once the neighbour's host processes use `cores` (over a quarter second)."""
-    deadline = time.monotonic() + BUSY_WAIT
-    while time.monotonic() < deadline:
-        if done:
-            raise _ended(neighbour.name, done[0], "before it got busy")
-        before = _cpu_seconds(neighbour.host_pids())
-        time.sleep(0.25)
-        if (_cpu_seconds(neighbour.host_pids()) - before) / 0.25 >= cores:
-            return
-    raise TriptychError(
-        f"neighbour: the aggressor on {neighbour.name} never used {cores:g} cores within "
-        f"{BUSY_WAIT:g} s"
-    )
 
 
 def placement(platform: Platform, cpus: str) -> tuple[tuple[int, ...], tuple[int, ...]]:
@@ -301,8 +231,9 @@ class Neighbour(WorkloadBase):
 
     def _beside(self, platform: Platform, variant: str, run: RunSpec) -> Sample:
         """The victim's figure while the aggressor runs on the neighbour: started first, and
-        the victim only once the neighbour's host processes are busy (a guest under emulation
-        may take seconds to start a program), stopped once the victim is done."""
+        the victim only once the neighbour's host processes (and a path flood's client) are
+        busy (a guest under emulation may take seconds to start a program), stopped once the
+        victim is done."""
         neighbour = self._neighbour
         if neighbour is None:
             raise TriptychError("neighbour: measured before prepare()")
@@ -310,7 +241,7 @@ class Neighbour(WorkloadBase):
         seconds = math.ceil(BUSY_WAIT + run.duration + 2 * LEAD)  # its bound, if a stop fails
         pidfile = f"{neighbour.work_dir}/{PIDFILE}"
         aggressor = aggressor_argv(kind, len(self._cpus[1]), seconds, neighbour.work_dir)
-        if kind == "network" and isinstance(neighbour, HostProcess):
+        if kind in ("network", PATH_FLOOD) and isinstance(neighbour, HostProcess):
             aggressor = unprivileged(aggressor)  # its server listens on the host's loopback
         argv = [*PID_WRAPPER, pidfile, *aggressor]
         done: list[CommandResult | BaseException] = []
@@ -324,18 +255,35 @@ class Neighbour(WorkloadBase):
         neighbour.execute(["rm", "-f", pidfile], 60).check(neighbour.name)  # not a last round's
         thread = threading.Thread(target=aggress, name="neighbour", daemon=True)
         thread.start()
+        client = None
         try:
-            _wait_busy(neighbour, BUSY[kind] * self._cores(platform), done)
+            client = self._path_client(platform, neighbour, seconds) if kind == PATH_FLOOD else None
+            busy = BUSY[kind] * self._cores(platform)
+            wait_busy(
+                neighbour.name, lambda: neighbour.host_pids() + client_pids(client), busy, done
+            )
             time.sleep(LEAD)
             beside = self.victim.once(platform, run)
             if done:
-                raise _ended(neighbour.name, done[0], "before the victim did")
+                raise ended(neighbour.name, done[0], "before the victim did")
         finally:
             # Only while it runs: until its end is waited for, its pid cannot be another's.
             if not done:
                 neighbour.execute(["pkill", "-TERM", "-F", pidfile], 60)
+            if client is not None:
+                client.stop()
             thread.join(seconds + run.timeout + 60)
         return beside
+
+    def _path_client(
+        self, platform: Platform, neighbour: Instance | HostProcess, seconds: int
+    ) -> LocalProcess:
+        """The path flood's host client, sending to the neighbour's address from the
+        aggressor's CPUs (in the host's cgroup row, from inside the neighbour's group)."""
+        enter = tuple(self._groups[1].join([])) if self._groups else ()
+        streams = len(self._cpus[1])
+        argv = path_client_argv(neighbour.address(), self._cpus[1], seconds, streams, enter)
+        return path_client(platform.session, argv)
 
     def measure(self, platform: Platform, variant: str, run: RunSpec | None = None) -> list[Sample]:
         run = run or self.spec
