@@ -59,14 +59,12 @@ SPEC = RunSpec(3.0, 120.0)
 TWO_CPUS = len(os.sched_getaffinity(0)) >= 2
 
 
-def _round(
-    n: Neighbour, platform: HostPlatform | DockerHostPlatform | VmPlatform
-) -> dict[str, Sample]:
-    n.prepare(platform, "default")
+def _round(n: Neighbour, platform: Platform, variant: str = "default") -> dict[str, Sample]:
+    n.prepare(platform, variant)
     try:
-        return {s.metric: s for s in n.measure(platform, "default")}
+        return {s.metric: s for s in n.measure(platform, variant)}
     finally:
-        n.cleanup(platform, "default")
+        n.cleanup(platform, variant)
 
 
 @pytest.fixture
@@ -374,12 +372,17 @@ def test_the_flood_is_a_fixed_script_and_unprivileged_on_the_host() -> None:
     assert dropped[-len(flood) :] == flood
 
 
-def _served_iperf3() -> list[psutil.Process]:
+def _served(name: str) -> list[psutil.Process]:
+    """The service user's processes of this name (on the host)."""
     return [
         p
         for p in psutil.process_iter(["name", "uids"])
-        if p.info["name"] == "iperf3" and p.info["uids"] and p.info["uids"].real == SERVICE_UID
+        if p.info["name"] == name and p.info["uids"] and p.info["uids"].real == SERVICE_UID
     ]
+
+
+def _served_iperf3() -> list[psutil.Process]:
+    return _served("iperf3")
 
 
 @pytest.mark.slow
@@ -405,11 +408,7 @@ def test_a_flood_on_the_victims_cpu_halves_it_and_stops_with_it(
 
 
 def _sockperf_servers() -> list[psutil.Process]:
-    return [
-        p
-        for p in psutil.process_iter(["name", "uids"])
-        if p.info["name"] == "sockperf" and p.info["uids"] and p.info["uids"].real == SERVICE_UID
-    ]
+    return _served("sockperf")
 
 
 @pytest.mark.slow
@@ -434,11 +433,7 @@ def test_a_network_victims_server_runs_on_the_victims_cpu_and_in_its_group(
             return victim_once(platform, run)
 
         monkeypatch.setattr(n.victim, "once", watched)
-        n.prepare(p, variant)
-        try:
-            got = {s.metric: s for s in n.measure(p, variant)}
-        finally:
-            n.cleanup(p, variant)
+        got = _round(n, p, variant)
         assert _groups_of(p.session) == []
     assert _sockperf_servers() == []
     assert [cpus for cpus, _ in seen] == [{victim_cpu}, {victim_cpu}]
@@ -515,7 +510,7 @@ def test_a_path_flood_sends_from_the_host_to_the_neighbour_and_stops_with_it(
             return victim_once(platform, run)
 
         monkeypatch.setattr(n.victim, "once", watched)
-        got = _round_on(n, p, variant)
+        got = _round(n, p, variant)
         assert _groups_of(p.session) == []
     assert _served_iperf3() == []
     cpu = min(os.sched_getaffinity(0))
@@ -524,14 +519,6 @@ def test_a_path_flood_sends_from_the_host_to_the_neighbour_and_stops_with_it(
     assert cpus == {cpu}
     assert ("-neighbour" in cgroup) == (variant == CGROUP)
     assert got[SLOWDOWN].metadata["aggressor"] == PATH_FLOOD
-
-
-def _round_on(n: Neighbour, platform: Platform, variant: str) -> dict[str, Sample]:
-    n.prepare(platform, variant)
-    try:
-        return {s.metric: s for s in n.measure(platform, variant)}
-    finally:
-        n.cleanup(platform, variant)
 
 
 def _path_flood_round(
