@@ -230,3 +230,27 @@ def test_missing_guest_file_is_a_clear_unavailability(conn: libvirt.virConnect) 
         VmPlatform(new_session_id(), settings),
     ):
         pass
+
+
+def test_a_guest_naming_an_address_off_the_suite_network_is_refused(
+    vm: VmPlatform, conn: libvirt.virConnect
+) -> None:
+    # The guest's root writes what its agent reports: here it moves its NIC off its lease to an
+    # address outside the session's network. The address is refused, not sent to.
+    liar = vm.new_instance("liar")
+    try:
+        liar.wait_until_answers(300)
+        assert liar.pool.admits(liar.guest.address(liar.pool, timeout=60))
+        move = (
+            "systemctl stop systemd-networkd.socket systemd-networkd; "
+            'for d in /sys/class/net/*; do n=${d##*/}; [ "$n" = lo ] && continue; '
+            'ip -4 addr flush dev "$n" && ip addr add 192.0.2.7/24 dev "$n"; done'
+        )
+        liar.execute(["sh", "-c", move], 60).check(liar.name)
+        with pytest.raises(
+            TriptychError, match=r"reported the address '192\.0\.2\.7', which is not"
+        ):
+            liar.guest.address(liar.pool, timeout=3)
+    finally:
+        assert liar.remove()
+    assert [n for n in suite_objects(conn, vm.session) if "liar" in n] == []

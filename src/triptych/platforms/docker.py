@@ -7,7 +7,6 @@ with exec; a labelled volume backs the `volume` disk variant.
 from __future__ import annotations
 
 import contextlib
-import json
 import time
 from collections.abc import Sequence
 from typing import Any, ClassVar, Self, cast
@@ -21,6 +20,7 @@ from triptych.cleanup import report_swept
 from triptych.errors import PlatformUnavailable, TriptychError
 from triptych.host_cpu import Carriers, cgroup_cpu_file
 from triptych.images import REQUIRED_TOOLS, VOLUME_MOUNT, RootfsRecipe
+from triptych.platforms.addresses import LOOPBACK, AddressPool, bridge_pool
 from triptych.platforms.base import (
     ColdStart,
     Endpoint,
@@ -31,6 +31,7 @@ from triptych.platforms.base import (
 )
 from triptych.platforms.catalog import DOCKER_BRIDGE, DOCKER_HOST
 from triptych.platforms.cgroups import Limits
+from triptych.platforms.docker_attrs import container_address, create_config, published_port
 from triptych.platforms.docker_conn import ENGINE_GONE, connect, why_gone
 from triptych.platforms.docker_instance import DockerInstance, container_pid, shim_of
 from triptych.platforms.docker_process import ContainerProcess, exec_timed
@@ -70,6 +71,7 @@ class DockerPlatform(Platform):
         self._info: dict[str, Any] = {}
         self._version = ""
         self._cold_starts = 0
+        self._pool: AddressPool | None = None
 
     @property
     def labels(self) -> dict[str, str]:
@@ -87,6 +89,12 @@ class DockerPlatform(Platform):
 
     def cannot_run(self, target: str, variant: str = "") -> str | None:
         return self.runtime.cannot_run(self.network_mode, target)
+
+    def _address_pool(self, client: docker.DockerClient) -> AddressPool | None:
+        """Where its containers' own addresses may lie (None: they share the host's network,
+        reached on loopback)."""
+        del client
+        return None
 
     def _check_runtime(self) -> None:
         """The runtime runs on this machine and this dockerd knows it, or why not (one line)."""
@@ -164,6 +172,7 @@ class DockerPlatform(Platform):
         client = self._client = connect()
         report_swept(sweep_docker(client))
         self._info = client.info()
+        self._pool = self._address_pool(client)
         self._check_runtime()
         self._version = str(client.version().get("Version", "unknown"))
         self._image_id = self._image(client)
@@ -270,7 +279,8 @@ class DockerPlatform(Platform):
         """A container like ours, running: no volume, no published port."""
         options = {**self._run_options(), "name": f"{self.resource_name}-{tag}", "volumes": {}}
         options.pop("ports", None)
-        return DockerInstance(self._run_container(self._started(self._client), options))
+        container = self._run_container(self._started(self._client), options)
+        return DockerInstance(container, self._pool)
 
     def _spawn(self, argv: Sequence[str], user: str = "") -> ContainerProcess:
         container = self._started(self._container)
@@ -311,7 +321,9 @@ class DockerPlatform(Platform):
         options = {**self._run_options(), "name": f"{self.resource_name}-cold-{self._cold_starts}"}
         options["volumes"] = {}
         started = time.monotonic()
-        fresh = DockerInstance(self._run_container(self._started(self._client), options))
+        fresh = DockerInstance(
+            self._run_container(self._started(self._client), options), self._pool
+        )
         try:
             fresh.wait_until_answers(timeout)
             seconds = time.monotonic() - started
@@ -341,18 +353,18 @@ class DockerBridgePlatform(DockerPlatform):
     name: ClassVar[str] = DOCKER_BRIDGE.name
     network_mode: ClassVar[str] = "bridge"
 
+    def _address_pool(self, client: docker.DockerClient) -> AddressPool | None:
+        return bridge_pool(client.networks.get("bridge").attrs.get("IPAM"))
+
     def endpoint(self, port: int, variant: str) -> Endpoint:
         check_variant(self, variant, self.network_variants)
         container = self._started(self._container)
-        container.reload()
         if variant == "bridge-ip":
-            address = container.attrs["NetworkSettings"]["IPAddress"]
-            return Endpoint(variant, str(address), port)
-        bindings = container.attrs["NetworkSettings"]["Ports"].get(f"{port}/tcp") or []
-        for b in bindings:
-            if b.get("HostIp") == "127.0.0.1":
-                return Endpoint(variant, "127.0.0.1", int(b["HostPort"]))
-        raise TriptychError(f"port {port} is not published by {container.name}")
+            return Endpoint(variant, container_address(container, self._pool), port)
+        container.reload()
+        return Endpoint(
+            variant, LOOPBACK, published_port(container.attrs, port, self.resource_name)
+        )
 
 
 class DockerHostPlatform(DockerPlatform):
@@ -362,25 +374,8 @@ class DockerHostPlatform(DockerPlatform):
     network_mode: ClassVar[str] = "host"
 
     def listen_host(self) -> str:
-        return "127.0.0.1"
+        return LOOPBACK
 
     def endpoint(self, port: int, variant: str) -> Endpoint:
         check_variant(self, variant, self.network_variants)
-        return Endpoint(variant, "127.0.0.1", port)
-
-
-# What of a container's creation shapes its figures (Docker's HostConfig names), as recorded.
-CREATE_KEYS = (
-    "NetworkMode", "Privileged", "CapDrop", "CapAdd", "SecurityOpt", "NanoCpus", "CpusetCpus",
-    "CpuShares", "CpuQuota", "CpuPeriod", "Memory", "MemorySwap", "ShmSize", "IpcMode", "PidMode",
-    "UsernsMode", "Runtime", "CgroupnsMode", "OomKillDisable", "PidsLimit",
-)  # fmt: skip
-
-
-def create_config(attrs: dict[str, Any]) -> str:
-    """The container's creation as Docker recorded it, in the keys that shape its figures (no
-    names, ids or paths: equal configurations compare equal)."""
-    host = attrs.get("HostConfig") or {}
-    chosen = {k: host.get(k) for k in CREATE_KEYS if host.get(k) not in (None, "", [], 0)}
-    chosen["User"] = (attrs.get("Config") or {}).get("User", "")
-    return json.dumps(chosen, sort_keys=True)
+        return Endpoint(variant, LOOPBACK, port)

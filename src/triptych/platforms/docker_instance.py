@@ -12,6 +12,8 @@ import psutil
 from docker.models.containers import Container
 
 from triptych.errors import TriptychError
+from triptych.platforms.addresses import AddressPool
+from triptych.platforms.docker_attrs import container_address
 from triptych.platforms.docker_conn import ENGINE_GONE, why_gone
 from triptych.platforms.docker_process import exec_in, exec_timed
 from triptych.platforms.instance import cpu_text, with_descendants
@@ -39,9 +41,10 @@ class DockerInstance:
 
     work_dir = "/var/tmp"  # noqa: S108 - inside the container, its own filesystem
 
-    def __init__(self, container: Container) -> None:
+    def __init__(self, container: Container, pool: AddressPool | None) -> None:
         self.container = container
         self.name = str(container.name)
+        self.pool = pool  # where its address may lie (None: the host's network)
 
     def execute(self, argv: Sequence[str], timeout: float) -> CommandResult:
         try:
@@ -62,9 +65,7 @@ class DockerInstance:
             ) from None
 
     def address(self) -> str:
-        self.container.reload()
-        # A container in the host's network namespace has no address of its own.
-        return str(self.container.attrs["NetworkSettings"].get("IPAddress") or "127.0.0.1")
+        return container_address(self.container, self.pool)
 
     def wait_until_answers(self, timeout: float) -> None:
         # No pause between tries: each exec is an API round trip, and the first that answers

@@ -12,6 +12,7 @@ import psutil
 
 from triptych.errors import PlatformUnavailable, TriptychError
 from triptych.platforms import libvirt_conn
+from triptych.platforms.addresses import AddressPool, agent_lease
 from triptych.platforms.guest_agent import Agent
 
 STATES = {
@@ -107,17 +108,18 @@ class Guest:
         self.agent.run(["true"], remaining, self.name).check(self.name)
         return time.monotonic() - self.created
 
-    def address(self, timeout: float = 120.0) -> str:
-        """Its IPv4 address on the suite's network, as its agent reports it (once it has one)."""
+    def address(self, pool: AddressPool, timeout: float = 120.0) -> str:
+        """Its IPv4 address on the suite's network, as its agent reports it (once it has one),
+        if it is a lease of that network's (`pool`); the agent's word is checked, not taken."""
         deadline = time.monotonic() + timeout
+        outside: list[str] = []
         while time.monotonic() < deadline:
-            for iface in self.agent.command("guest-network-get-interfaces") or []:
-                if iface.get("name") == "lo":
-                    continue
-                for a in iface.get("ip-addresses", []):
-                    if a.get("ip-address-type") == "ipv4":
-                        return str(a["ip-address"])
+            lease, outside = agent_lease(self.agent.command("guest-network-get-interfaces"), pool)
+            if lease is not None:
+                return lease
             time.sleep(0.5)
+        if outside:
+            pool.check(outside[0], f"the agent of guest {self.name}")
         raise PlatformUnavailable(f"guest {self.name} got no IPv4 address on the suite's network")
 
     def qemu_process(self) -> psutil.Process | None:

@@ -38,7 +38,15 @@ class Agent:
             raise TriptychError(
                 f"guest agent of {self.domain.name()}: {e.get_error_message()}"
             ) from None
-        return json.loads(reply).get("return")
+        try:
+            doc = json.loads(reply)
+        except ValueError:
+            doc = None
+        if not isinstance(doc, dict):
+            raise TriptychError(
+                f"guest agent of {self.domain.name()}: {execute}'s reply is not a JSON object"
+            )
+        return doc.get("return")
 
     def ping(self) -> bool:
         try:
@@ -52,10 +60,19 @@ class Agent:
         ret = self.command(
             "guest-exec", {"path": args[0], "arg": args[1:], "capture-output": capture}
         )
-        return int(ret["pid"])
+        pid = ret.get("pid") if isinstance(ret, dict) else None
+        if type(pid) is not int or pid <= 0:
+            raise TriptychError(
+                f"guest agent of {self.domain.name()}: guest-exec named no process id for {args[0]}"
+            )
+        return pid
 
     def status(self, pid: int) -> dict[str, Any]:
-        result: dict[str, Any] = self.command("guest-exec-status", {"pid": pid})
+        result = self.command("guest-exec-status", {"pid": pid})
+        if not isinstance(result, dict):
+            raise TriptychError(
+                f"guest agent of {self.domain.name()}: guest-exec-status of {pid} is not an object"
+            )
         return result
 
     def run(self, argv: Sequence[str], timeout: float, where: str) -> CommandResult:
@@ -72,11 +89,29 @@ class Agent:
             if time.monotonic() > deadline:
                 raise CommandTimeout(args, timeout, "", "", where)
             time.sleep(POLL)
-        out = base64.b64decode(st.get("out-data", "")).decode(errors="replace")
-        err = base64.b64decode(st.get("err-data", "")).decode(errors="replace")
-        # Killed by a signal: report it the way a shell (and Docker) does, 128 + signal.
-        code = int(st["exitcode"]) if "exitcode" in st else 128 + int(st.get("signal", 9))
+        code, out, err = outcome(st, f"guest agent of {where}")
         return timed_result(args, code, out, err, started, timeout, where)
+
+
+def outcome(status: dict[str, Any], who: str) -> tuple[int, str, str]:
+    """An ended command's exit code and output from its guest-exec-status, checked: killed by a
+    signal reads the way a shell (and Docker) reports it, 128 + signal."""
+    code, signal = status.get("exitcode"), status.get("signal", 9)
+    if "exitcode" not in status:
+        code = 128 + signal if type(signal) is int and 0 < signal < 128 else None
+    if type(code) is not int or not 0 <= code < 256:
+        raise TriptychError(f"{who}: the command's exit status is not one (exitcode, signal)")
+    return code, _text(status, "out-data", who), _text(status, "err-data", who)
+
+
+def _text(status: dict[str, Any], key: str, who: str) -> str:
+    data = status.get(key, "")
+    try:
+        if not isinstance(data, str):
+            raise TypeError(key)
+        return base64.b64decode(data, validate=True).decode(errors="replace")
+    except (TypeError, ValueError):
+        raise TriptychError(f"{who}: the command's {key} is not base64") from None
 
 
 class GuestProcess:

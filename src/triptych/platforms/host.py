@@ -10,6 +10,7 @@ from typing import ClassVar, Self
 
 from triptych.cleanup import report_swept
 from triptych.errors import NotApplicable, PlatformUnavailable
+from triptych.platforms.addresses import LOOPBACK
 from triptych.platforms.base import Endpoint, Platform, PlatformSettings, ScratchDir, check_variant
 from triptych.platforms.catalog import CGROUP, HOST
 from triptych.platforms.cgroups import Limits, layout
@@ -82,10 +83,10 @@ class HostPlatform(Platform):
 
     def endpoint(self, port: int, variant: str) -> Endpoint:
         check_variant(self, variant, self.network_variants)
-        return Endpoint(variant, "127.0.0.1", port)
+        return Endpoint(variant, LOOPBACK, port)
 
     def listen_host(self) -> str:
-        return "127.0.0.1"
+        return LOOPBACK
 
     def scratch(self, variant: str) -> ScratchDir:
         check_variant(self, variant, self.disk_variants)

@@ -22,6 +22,7 @@ from triptych.errors import PlatformUnavailable, TriptychError
 from triptych.host_cpu import Carriers
 from triptych.images import DEFAULT_CACHE, RootfsRecipe
 from triptych.platforms import libvirt_conn
+from triptych.platforms.addresses import AddressPool, guest_pool
 from triptych.platforms.base import (
     ColdStart,
     Endpoint,
@@ -80,6 +81,7 @@ class VmPlatform(Platform):
         self.instance_prefix = f"{self.session_prefix}{suffix}"
         self._dir = SESSIONS_DIR / self.instance_prefix
         self._address = ""
+        self._pool: AddressPool | None = None
         self._boot: GuestBoot | None = None
         self._cold = 0
         self.boot_seconds = 0.0
@@ -141,6 +143,7 @@ class VmPlatform(Platform):
         # Who owns the session's network and disks, for the sweep after a run that died.
         self._owns_dir = claim_session_dir(self._dir)
         net = session_subnet(self.instance_prefix)
+        self._pool = guest_pool(net)
         bridge = "tt" + hashlib.sha256(self.instance_prefix.encode()).hexdigest()[:10]
         try:
             self._network = self._conn.networkCreateXML(
@@ -153,7 +156,7 @@ class VmPlatform(Platform):
         guest = self._boot_until_agent()
         # The agent answers before boot settles: wait for systemd before measuring anything.
         guest.agent.run(["systemctl", "is-system-running", "--wait"], BOOT_TIMEOUT, self.name)
-        self._address = guest.address()
+        self._address = guest.address(self._pool)
         self._guest_kernel = self.execute(["uname", "-r"], 60).check(self.name).stdout.strip()
         self._domain_xml = neutral_xml(guest.live_xml(), self.instance_prefix)
         self._vhost = guest.uses_vhost_net()
@@ -263,7 +266,8 @@ class VmPlatform(Platform):
 
     def new_instance(self, tag: str) -> GuestInstance:
         """A guest like ours, booting, on the suite's network, with a disk of its own."""
-        return GuestInstance(self._start_guest(tag), self._dir / f"{tag}.qcow2")
+        pool = self._started(self._pool)
+        return GuestInstance(self._start_guest(tag), self._dir / f"{tag}.qcow2", pool)
 
     def metadata(self) -> dict[str, MetaValue]:
         meta: dict[str, MetaValue] = {
@@ -296,9 +300,10 @@ class GuestInstance:
 
     work_dir = "/var/tmp"  # noqa: S108 - inside the guest, on its own disk (its /tmp is tmpfs)
 
-    def __init__(self, guest: Guest, disk: Path) -> None:
+    def __init__(self, guest: Guest, disk: Path, pool: AddressPool) -> None:
         self.guest = guest
         self.disk = disk
+        self.pool = pool
         self.name = guest.name
 
     def wait_until_answers(self, timeout: float) -> None:
@@ -312,7 +317,7 @@ class GuestInstance:
         self.guest.pin_vcpus(cpus)
 
     def address(self) -> str:
-        return self.guest.address()
+        return self.guest.address(self.pool)
 
     def host_pids(self) -> list[int]:
         proc = self.guest.qemu_process()

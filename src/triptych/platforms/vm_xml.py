@@ -10,6 +10,7 @@ from pathlib import Path
 from xml.sax.saxutils import escape, quoteattr
 
 from triptych.errors import PlatformUnavailable
+from triptych.platforms.addresses import dhcp_range
 from triptych.platforms.libvirt_sweep import metadata_xml
 from triptych.platforms.settings import VmSettings
 from triptych.platforms.vm_profile import GuestShape
@@ -39,12 +40,13 @@ def session_subnet(session: str) -> ipaddress.IPv4Network:
 
 def network_xml(name: str, bridge: str, net: ipaddress.IPv4Network) -> str:
     hosts = list(net.hosts())
+    first, last = dhcp_range(net)
     # No <forward>: an isolated network, reachable from the host and from nowhere else.
     return f"""<network>
   <name>{escape(name)}</name>
   <bridge name={quoteattr(bridge)} stp="off"/>
   <ip address="{hosts[0]}" netmask="{net.netmask}">
-    <dhcp><range start="{hosts[9]}" end="{hosts[99]}"/></dhcp>
+    <dhcp><range start="{first}" end="{last}"/></dhcp>
   </ip>
 </network>"""
 
