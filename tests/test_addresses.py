@@ -32,7 +32,7 @@ GUEST_NET = ipaddress.IPv4Network("10.213.99.0/24")
 
 def _reply_naming(address: object) -> list[dict[str, Any]]:
     """The real reply with ens2's IPv4 address replaced."""
-    reply = copy.deepcopy(AGENT_REPLY)
+    reply: list[dict[str, Any]] = copy.deepcopy(AGENT_REPLY)
     for iface in reply:
         for a in iface["ip-addresses"]:
             if iface["name"] != "lo" and a["ip-address-type"] == "ipv4":

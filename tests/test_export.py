@@ -13,7 +13,7 @@ from triptych.cli import main
 DATA = Path(__file__).parent / "data"
 KEYS = {
     "family", "case", "metric", "unit", "direction", "headline", "column", "setups", "rounds",
-    "median", "cost", "low", "high", "verdict", "said", "detectable",
+    "looks", "median", "cost", "low", "high", "verdict", "said", "detectable",
 }  # fmt: skip
 
 
@@ -44,6 +44,7 @@ def test_the_json_holds_every_cell_the_html_shows(tmp_path: Path) -> None:
     assert {"bridge-ip", "published"} <= published
     # One set-up per platform in this run: every interval borrowed, and the notice says so.
     assert {c["setups"] for c in cells} == {1}
+    assert {c["looks"] for c in cells} == {1}  # saved before sequential set-ups: a fixed design
     assert any("One set-up per platform" in n["text"] for n in group["notices"])
     families = {s["family"] for s in group["summary"]}
     assert {"cpu", "memory", "disk", "network"} <= families

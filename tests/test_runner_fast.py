@@ -9,11 +9,14 @@ import shutil
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pytest
 
 from tests.fake_platform import FakePlatform, FakeRate, declared
+from triptych.cli import main
 from triptych.report.render import render
 from triptych.results.load import load_runs
+from triptych.verdict.nested import compare_setups, family_default
 
 ROOT = Path(__file__).parent.parent
 
@@ -211,3 +214,56 @@ def test_each_record_saves_what_its_platform_is_and_the_report_says_it(
     assert "<b>fake</b>: a stand-in that runs commands on the host, for tests" in html
     assert "description=" not in html  # not repeated among the platform's metadata
     assert "<b>fake</b>: &lt;b&gt;x&lt;/b&gt; &amp; y" in render(load_runs([edited]))
+
+
+def _sequential(
+    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch, values: list[float]
+) -> pytest.RunResult:
+    text = (
+        '[scenario]\nname = "f"\nplatforms = ["host", "fake"]\nrounds = 3\nduration = 1\n'
+        'warmup = 0\nsetups = 1\nmax_setups = 3\n[[case]]\nname = "rate"\nworkload = "fake-rate"\n'
+    )
+    with declared(monkeypatch, values):
+        return run(pytester, text, "--triptych-order=scenario", "-rs")
+
+
+def test_sequential_set_ups_stop_where_the_verdict_is_decided(
+    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The host prints about 100 a round, the fake about 50: 2x slower, plain after one set-up
+    # even with cpu's borrowed set-up spread, so neither runs set-ups 2 or 3.
+    result = _sequential(pytester, monkeypatch, [100.0, 101.0, 99.0, 50.0, 50.5, 49.5])
+    result.assert_outcomes(passed=2, skipped=4)
+    out = result.stdout.str()
+    assert "sequential set-ups: fake's verdict on rate needs no set-up 2 of up to 3" in out
+    assert "no column of rate needs set-up 3 of up to 3, so neither does its baseline" in out
+    assert FakePlatform.events == ["start", "stop"]  # a skipped set-up starts nothing
+    assert {b["extra_info"]["looks"] for b in saved(pytester)} == {3}
+    samples = load_runs([pytester.path / ".benchmarks"]).samples
+    assert set(samples.looks) == {3}
+    assert sorted(set(samples.setup)) == [0]
+    # The report's verdict is taken at a third of its error rate: its interval is the
+    # (1 - 0.05 / 3) interval, wider than a fixed design's of the same rounds.
+    data = pytester.path / "v.json"
+    assert main(["report", str(pytester.path / ".benchmarks"), "-o", str(pytester.path / "r.html"),
+                 "--json", str(data)]) == 0  # fmt: skip
+    (cell,) = [c for c in json.loads(data.read_text())["groups"][0]["cells"]
+               if c["column"]["platform"] == "fake" and c["headline"]]  # fmt: skip
+    assert cell["looks"] == 3
+    assert cell["verdict"] == "slower"
+    fixed = compare_setups([np.array([50.0, 50.5, 49.5])], [np.array([100.0, 101.0, 99.0])],
+                           True, family_default("cpu"))  # fmt: skip
+    assert cell["high"] - cell["low"] > fixed.interval()[1] - fixed.interval()[0]
+
+
+def test_sequential_set_ups_run_on_while_the_verdict_is_open(
+    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Rounds spread 0.38 in logs, a 1.16x gap: open after one set-up, so both run a second.
+    # Every set-up prints the same rounds, so two set-ups agree exactly and decide it.
+    result = _sequential(pytester, monkeypatch, [100.0, 150.0, 70.0, 90.0, 130.0, 60.0])
+    result.assert_outcomes(passed=4, skipped=2)
+    assert "needs no set-up 3 of up to 3" in result.stdout.str()
+    setups = sorted((b["extra_info"]["platform"], b["extra_info"]["measured"][0]["setup"])
+                    for b in saved(pytester))  # fmt: skip
+    assert setups == [("fake", 0), ("fake", 1), ("host", 0), ("host", 1)]

@@ -467,12 +467,29 @@ def test_adaptive_rounds_run_in_each_set_up_and_number_apart(tmp_path: Path) -> 
             "setups = 2\npasses = 2\n",
             "scenario.setups: both scenario.setups and scenario.passes are set; keep setups",
         ),
+        (
+            "setups = 3\nmax_setups = 2\n",
+            "scenario.max_setups: 2 is out of range; use a value from 3 to 20 (e.g. at least",
+        ),
+        ("max_setups = 21\n", "scenario.max_setups: 21 is out of range"),
+        ("max_setups = 1.5\n", "scenario.max_setups"),
+        ("max_setups = 2\npasses = 2\n", "scenario.max_setups: sequential set-ups cannot be"),
     ],
 )
 def test_setups_are_checked(tmp_path: Path, head: str, error: str) -> None:
     with pytest.raises(ScenarioError) as e:
         load_text(tmp_path, GOOD_HEAD + head + '[[case]]\nworkload = "fio"\n')
     assert error in str(e.value)
+
+
+def test_sequential_set_ups_are_the_scenario_s_design(tmp_path: Path) -> None:
+    text = GOOD_HEAD + 'setups = 2\nmax_setups = 4\n[[case]]\nworkload = "fio"\n'
+    scenario = load_text(tmp_path, text)
+    (case,) = scenario.cases  # type: ignore[attr-defined]
+    assert (case.setups, case.max_setups, case.looks) == (2, 4, 3)
+    assert scenario.max_setups == 4  # type: ignore[attr-defined]
+    (fixed,) = load_text(tmp_path, GOOD_HEAD + '[[case]]\nworkload = "fio"\n').cases  # type: ignore[attr-defined]
+    assert (fixed.setups, fixed.max_setups, fixed.looks) == (1, 1, 1)
 
 
 @pytest.mark.parametrize(

@@ -93,7 +93,8 @@ def coverage(family: str, design: tuple[int, int, int], noise: Noise) -> tuple[f
 
 DESIGNS = {
     "quick: 1 set-up x 3": (1, 3, 3),
-    "nightly: 3 set-ups x 2-4": (3, 2, 4),
+    "3 set-ups x 2-4 rounds": (3, 2, 4),
+    "nightly: 2 set-ups x 2-4 rounds (its fixed part)": (2, 2, 4),
     "3 set-ups x 3": (3, 3, 3),
     "1 set-up x 2-6": (1, 2, 6),
     "3 set-ups x 2-6": (3, 2, 6),

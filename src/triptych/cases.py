@@ -44,6 +44,9 @@ class Case:
     passes: int = 1  # the case's rounds are spread over this many passes over all the cases
     # Independent set-ups: each starts every platform afresh and runs all of `rounds`.
     setups: int = 1
+    # Up to this many set-ups: those past `setups` run only while the case's verdict on a
+    # platform is open (verdict/sequential.py).
+    max_setups: int = 1
     warmup: float = 1.0  # seconds of one discarded run before the rounds (0: none)
     # The case a list of values of its workload's sweep axis was given to (`connections =
     # [1, 8, 32]`); each value is a case of its own, named "SERIES-cN" after the axis's first
@@ -51,6 +54,11 @@ class Case:
     series: str = ""
     sweep_axis: str = ""
     sweep_value: float | None = None
+
+    @property
+    def looks(self) -> int:
+        """How often its sequential set-ups could stop: after `setups`, and after each more."""
+        return self.max_setups - self.setups + 1
 
     def warmup_spec(self, min_duration: float) -> RunSpec | None:
         """The warm-up run: `warmup` seconds (at least what the tool needs, at most a round)."""
@@ -87,3 +95,4 @@ class Scenario:
     cases: tuple[Case, ...]
     passes: int = 1
     setups: int = 1
+    max_setups: int = 1

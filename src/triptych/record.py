@@ -149,6 +149,9 @@ class CaseRecord:
     sweep_axis: str = ""
     sweep_value: float | None = None
     setups: int = 1
+    # How often the case's sequential set-ups could stop (verdict/sequential.py): its intervals
+    # and tests are widened for that many looks. 1: a fixed number of set-ups.
+    looks: int = 1
 
     @property
     def samples(self) -> list[Sample]:
@@ -186,6 +189,7 @@ class CaseRecord:
             "sweep_axis": self.sweep_axis,
             "sweep_value": self.sweep_value,
             "setups": self.setups,
+            "looks": self.looks,
             "warmup_seconds": self.warmup_seconds,
             "warmup_samples": [s.to_dict() for s in self.warmup_samples],
             "measured": [r.to_dict() for r in self.measured],
@@ -258,6 +262,7 @@ class CaseRecord:
             sweep_axis=fields.text(d, "sweep_axis", ""),
             sweep_value=_optional_real(d, "sweep_value"),
             setups=fields.whole(d, "setups", 1, low=1, high=10**6),
+            looks=fields.whole(d, "looks", 1, low=1, high=1000),
             warmup_seconds=fields.real(d, "warmup_seconds", 0.0),
             warmup_samples=[Sample.from_dict(x) for x in fields.items(d, "warmup_samples", [])],
         )

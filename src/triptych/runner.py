@@ -48,7 +48,7 @@ class Trial:
     def id(self) -> str:
         v = "" if self.variant == "default" else f"/{self.variant}"
         p = f"/pass{self.pass_index + 1}" if self.case.passes > 1 else ""
-        s = f"/setup{self.setup + 1}" if self.case.setups > 1 else ""
+        s = f"/setup{self.setup + 1}" if self.case.max_setups > 1 else ""
         return f"{self.case.scenario}/{self.case.name}/{self.instance}{v}{p}{s}"
 
     @property
@@ -112,6 +112,7 @@ def new_record(trial: Trial, platform: Platform, workload: Workload) -> CaseReco
         passes=case.passes,
         profile=trial.profile,
         setups=case.setups,
+        looks=case.looks,
         series=case.series,
         sweep_axis=case.sweep_axis,
         sweep_value=case.sweep_value,

@@ -34,7 +34,8 @@ _SHARED_KEYS = {
     "warmup": float,
 }
 SCENARIO_KEYS = {
-    "name": str, "description": str, "passes": int, "setups": int, **_SHARED_KEYS
+    "name": str, "description": str, "passes": int, "setups": int, "max_setups": int,
+    **_SHARED_KEYS
 }  # fmt: skip
 MAX_SETUPS = 20
 MAX_PASSES = 100
@@ -314,7 +315,8 @@ def load_scenario(path: Path) -> Scenario:
     cases = [case for _, case in indexed]
     passes = _passes(where, head.get("passes", 1), indexed)
     setups = _setups(where, head.get("setups", 1), passes, indexed)
-    cases = [dataclasses.replace(c, passes=passes, setups=setups) for c in cases]
+    most = _max_setups(where, head.get("max_setups", setups), setups, passes)
+    cases = [dataclasses.replace(c, passes=passes, setups=setups, max_setups=most) for c in cases]
     return Scenario(
         d.scenario,
         head.get("description", ""),
@@ -323,6 +325,7 @@ def load_scenario(path: Path) -> Scenario:
         tuple(cases),
         passes,
         setups,
+        most,
     )
 
 
@@ -349,6 +352,19 @@ def _setups(where: Where, setups: int, passes: int, cases: list[tuple[int, Case]
             "keep setups (each set-up is a pass on fresh platforms)",
         )
     return int(setups)
+
+
+def _max_setups(where: Where, most: int, setups: int, passes: int) -> int:
+    """Set-ups past `setups`, up to `max_setups`, run only where a verdict is still open: the
+    report's intervals are widened for every look the design could take."""
+    in_range(where, "scenario.max_setups", most, setups, MAX_SETUPS, "", "at least scenario.setups")
+    if most > setups and passes > 1:
+        raise where.error(
+            "scenario.max_setups",
+            "sequential set-ups cannot be spread over passes",
+            "remove scenario.passes (each set-up is a pass on fresh platforms)",
+        )
+    return int(most)
 
 
 def _not_adaptive(where: Where, cases: list[tuple[int, Case]], what: str, key: str) -> None:

@@ -28,6 +28,7 @@ from triptych.plugin.session import (
     triptych_platform,
     triptych_pool,
     triptych_session,
+    triptych_setups,
 )
 from triptych.plugin.terminal import pytest_terminal_summary
 
@@ -48,4 +49,5 @@ __all__ = [
     "triptych_platform",
     "triptych_pool",
     "triptych_session",
+    "triptych_setups",
 ]

@@ -45,7 +45,7 @@ def trials(config: pytest.Config) -> list[Trial]:
     found = []
     for scenario in scenarios:
         # Set-up by set-up, pass by pass, over all the cases.
-        for setup in range(scenario.setups):
+        for setup in range(scenario.max_setups):
             for index in range(scenario.passes):
                 found += _cases_of_pass(scenario, index, setup, selected, cases)
     return found

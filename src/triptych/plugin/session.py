@@ -27,6 +27,7 @@ from triptych.plugin.keys import (
     SIGNALS_KEY,
 )
 from triptych.plugin.options import selected_cases, selected_platforms, split_list
+from triptych.plugin.sequential import SetupBook
 from triptych.pool import PlatformPool
 from triptych.results.digest import SELECTED_CASES
 from triptych.runner import Trial
@@ -80,11 +81,24 @@ def triptych_pool(request: pytest.FixtureRequest, triptych_session: str) -> Iter
         pool.close()
 
 
+@pytest.fixture(scope="session")
+def triptych_setups() -> SetupBook:
+    """The run's finished trials, for its sequential set-ups (plugin/sequential.py)."""
+    return SetupBook()
+
+
 @pytest.fixture
 def triptych_platform(
-    request: pytest.FixtureRequest, triptych_trial: Trial, triptych_pool: PlatformPool
+    request: pytest.FixtureRequest,
+    triptych_trial: Trial,
+    triptych_pool: PlatformPool,
+    triptych_setups: SetupBook,
 ) -> Any:  # noqa: ANN401
-    """The started platform of this trial; skipped (or failed, if required) when unavailable."""
+    """The started platform of this trial; skipped (or failed, if required) when unavailable,
+    and skipped before it starts when the trial's sequential set-up is not needed."""
+    not_needed = triptych_setups.why_skipped(triptych_trial)
+    if not_needed is not None:
+        pytest.skip(not_needed)
     name = triptych_trial.platform_name
     try:
         platform = triptych_pool.get(

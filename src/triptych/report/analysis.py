@@ -47,12 +47,13 @@ def _rows(run: pd.DataFrame) -> list[Row]:
         cells: dict[str, Cell] = {}
         host_setups = by_label.get(HOST)
         borrowed = family_default(str(family))
+        looks = max(1, int(sweep.looks[case]))  # 0: stored before looks were
         for label, setups in by_label.items():
             vals = np.concatenate(setups)
             comp = None
             # Counts (retransmits) are compared as counts, never as ratios.
             if host_setups is not None and label != HOST and str(unit) != "count":
-                comp = compare_setups(setups, host_setups, bool(hib), borrowed)
+                comp = compare_setups(setups, host_setups, bool(hib), borrowed, looks=looks)
             cells[label] = Cell(
                 label,
                 float(np.median(vals)),

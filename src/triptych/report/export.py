@@ -10,6 +10,8 @@ Schema `triptych-verdicts/1`:
                 "headline": bool,     # the case's primary metric
                 "column": {"label", "platform", "variant", "profile", "emulated"},
                 "setups": int, "rounds": int, "median": float,
+                "looks": int,         # how often its sequential set-ups could have stopped
+                                      # (its interval and tests are widened for them); 1: fixed
                 "cost": float | null, "low": float | null, "high": float | null,
                 "verdict": "slower" | "faster" | "same" | "undetermined" | "untestable" | null,
                 "said": str,          # the sentence the report and the terminal print
@@ -67,6 +69,7 @@ def _cell(g: Group, r: Row, c: Cell) -> dict[str, Any]:
             "emulated": col.emulated if col else False,
         },
         "setups": c.setups,
+        "looks": c.comparison.looks if c.comparison is not None else 1,
         "rounds": c.n,
         "median": _num(c.median),
         "cost": _num(e.cost) if e else None,

@@ -83,6 +83,9 @@ COLUMNS_TABLE: tuple[Col, ...] = (
     # recorded (runs before them).
     *(Col(f"cpu_{part}", "real", nullable=True, since=4) for part in PARTS),
     Col("round_wall", "real", nullable=True, since=4),
+    # How often the case's sequential set-ups could have stopped (1: a fixed design; 0 in the
+    # store for rows before it, read as 1).
+    Col("looks", "int", since=6),
 )
 
 COLUMNS = [c.name for c in COLUMNS_TABLE]

@@ -121,6 +121,7 @@ def run_columns(path: Path, doc: dict[str, Any], records: list[CaseRecord]) -> d
             "series": r.series,
             "sweep_axis": r.sweep_axis,
             "sweep_value": math.nan if r.sweep_value is None else r.sweep_value,
+            "looks": r.looks,
         }
         for key, value in per_case.items():
             cols[key].extend([value] * n)

@@ -150,6 +150,9 @@ MIGRATIONS: tuple[str, ...] = (
         END LOOP;
     END $$;
     """,
+    # 6: how often each case's sequential set-ups could have stopped (verdict/sequential.py),
+    # from the column table.
+    f"ALTER TABLE samples {', '.join(added_in(6))};",
 )
 
 

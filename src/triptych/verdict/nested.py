@@ -85,19 +85,20 @@ def compare_setups(
     higher_is_better: bool,
     borrowed: Borrowed,
     margin: float = MARGIN,
+    looks: int = 1,
 ) -> Comparison:
     """The platform against the baseline with the set-up as the unit; cost oriented by the
-    metric's direction."""
+    metric's direction; `looks`: how often a sequential design could have stopped it."""
     every = [x for g in (*platform, *baseline) for x in np.asarray(g, dtype=float)]
     a_n, b_n = sum(len(g) for g in platform), sum(len(g) for g in baseline)
     if not platform or not baseline or not a_n or not b_n or min(every) <= 0:
-        return Comparison(math.nan, math.nan, 0.0, a_n, b_n, margin)
+        return Comparison(math.nan, math.nan, 0.0, a_n, b_n, margin, looks)
     a, b = side(platform, borrowed), side(baseline, borrowed)
     diff = a.mean - b.mean
     cost = -diff if higher_is_better else diff
     var = a.var + b.var
     if not math.isfinite(var):
-        return Comparison(cost, math.nan, 0.0, a.rounds, b.rounds, margin)
+        return Comparison(cost, math.nan, 0.0, a.rounds, b.rounds, margin, looks)
     parts = (a.var**2 / a.df if a.df > 0 else 0.0) + (b.var**2 / b.df if b.df > 0 else 0.0)
     df = var**2 / parts if parts > 0 else float(a.rounds + b.rounds - 2)
-    return Comparison(cost, math.sqrt(var), df, a.rounds, b.rounds, margin)
+    return Comparison(cost, math.sqrt(var), df, a.rounds, b.rounds, margin, looks)

@@ -37,6 +37,10 @@ class Comparison:
     n_platform: int
     n_baseline: int
     margin: float
+    # How many times a sequential design could have looked at it (verdict/sequential.py): its
+    # interval and tests hold at 1/looks of their error rate, so whenever it stopped they hold
+    # at the full one (Bonferroni over the looks: repeated confidence intervals).
+    looks: int = 1
 
     @property
     def testable(self) -> bool:
@@ -51,7 +55,7 @@ class Comparison:
         """The cost's confidence interval (two-sided)."""
         if not self.testable:
             return math.nan, math.nan
-        half = float(stdtrit(self.df, 0.5 + confidence / 2)) * self.se
+        half = float(stdtrit(self.df, 1 - (1 - confidence) / (2 * self.looks))) * self.se
         return math.exp(self.log_cost - half), math.exp(self.log_cost + half)
 
     def _tail(self, x: float) -> float:
@@ -63,20 +67,20 @@ class Comparison:
         """p of "the cost is beyond the margin in the observed direction" (one-sided)."""
         if not self.testable:
             return 1.0
-        return self._tail(abs(self.log_cost) - math.log1p(self.margin))
+        return min(1.0, self.looks * self._tail(abs(self.log_cost) - math.log1p(self.margin)))
 
     @property
     def p_same(self) -> float:
         """p of "the cost lies within the margin" (two one-sided tests)."""
         if not self.testable:
             return 1.0
-        return self._tail(math.log1p(self.margin) - abs(self.log_cost))
+        return min(1.0, self.looks * self._tail(math.log1p(self.margin) - abs(self.log_cost)))
 
     def detectable(self, alpha: float) -> float:
         """The smallest cost this comparison would call slower at `alpha` with 80% power."""
         if not self.testable:
             return math.inf
-        t = float(stdtrit(self.df, 1 - alpha)) + float(stdtrit(self.df, POWER))
+        t = float(stdtrit(self.df, 1 - alpha / self.looks)) + float(stdtrit(self.df, POWER))
         return math.exp(math.log1p(self.margin) + t * self.se)
 
 
