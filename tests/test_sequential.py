@@ -22,7 +22,7 @@ from scipy import stats
 
 from tests.test_stopping import t3
 from triptych.stopping import more_rounds
-from triptych.verdict.effect import FASTER, SAME, SLOWER
+from triptych.verdict.effect import FASTER, SAME, SLOWER, describe
 from triptych.verdict.nested import Borrowed, compare_setups, family_default
 from triptych.verdict.sequential import Design, Ledger, _reachable, still_open
 from triptych.verdict.stats import Comparison, decide
@@ -190,3 +190,16 @@ def test_an_unchanged_cell_is_rarely_a_finding_and_a_planted_2x_is_found(
     # noisy families often take a third).
     assert unchanged.setups < 2.5, unchanged
     assert planted.setups < 3.0, planted
+
+
+def test_two_set_ups_of_a_noisy_tail_among_many_tests_detect_nothing_and_do_not_crash() -> None:
+    # Two set-ups a side (Welch df about 1), a p99 latency's standard error of 0.5 (log), three
+    # looks, decided among 120 comparisons: the strictest rank's t quantile is about 1,600, and
+    # exp(1,600 x 0.5) is beyond a float. Before, decide() raised OverflowError and the whole
+    # report with it; now that comparison could detect nothing, and says so.
+    noisy = Comparison(0.1, 0.5, 1.05, 4, 4, 0.02, looks=3)
+    assert math.isinf(noisy.detectable(0.05 / 120))
+    others = [Comparison(0.0, 0.01, 8.0, 6, 6, 0.02)] * 119
+    effect = decide([noisy, *others], "fdr")[0]
+    assert math.isinf(effect.detectable)
+    assert "too noisy to detect anything under 100x" in describe(effect)

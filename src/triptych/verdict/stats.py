@@ -81,7 +81,8 @@ class Comparison:
         if not self.testable:
             return math.inf
         t = float(stdtrit(self.df, 1 - alpha / self.looks)) + float(stdtrit(self.df, POWER))
-        return math.exp(math.log1p(self.margin) + t * self.se)
+        reach = math.log1p(self.margin) + t * self.se
+        return math.exp(reach) if reach < 700 else math.inf  # beyond a float: nothing detectable
 
 
 def welch_log(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
