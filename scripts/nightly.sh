@@ -21,9 +21,9 @@
 # runs than that) or refused (not comparable, e.g. the kernel changed): neither a pass nor a
 # regression.
 #
-# Confirmation before failing: a gate that suspects regressions lists their cases in
-# $RESULTS/confirm.cases; `confirm` reruns just those cases (a new session: fresh containers,
-# guests, files and servers) and `decide` gates the rerun on the suspected metrics alone, so a
+# Confirmation before failing: a gate that suspects regressions lists their cases and platforms
+# in $RESULTS/confirm.cases ("case platform" a line); `confirm` reruns just those cases on just
+# those platforms (a new session: fresh containers, guests, files and servers) and `decide` gates the rerun on the suspected metrics alone, so a
 # suspected regression is confirmed (1) or cleared (0) the same night. Without a suspected case
 # `confirm` does nothing and `decide` exits with the gate's own code ($RESULTS/gate.status).
 set -euo pipefail
@@ -87,7 +87,7 @@ case "${1:-}" in
     compare --flagged "$FLAGGED" || status=$?
     printf '%s\n' "$status" >"$STATUS"
     if [ "$status" = 2 ] && [ -s "$FLAGGED" ]; then
-      summary "**Gate suspects a regression** in $(sed 's/.*/`&`/' "$FLAGGED" | paste -sd, | sed 's/,/, /g'): those cases are rerun now (a fresh set-up, the same night), and the rerun decides (the next steps)."
+      summary "**Gate suspects a regression** in $(sed 's/^\([^ ]*\) \(.*\)$/`\1` on `\2`/' "$FLAGGED" | paste -sd, | sed 's/,/, /g'): those cases are rerun now on those platforms (a fresh set-up, the same night), and the rerun decides (the next steps)."
       echo "::warning::triptych gate: suspected regression, rerunning its cases to decide"
     else
       verdict "$status"
@@ -100,10 +100,14 @@ case "${1:-}" in
       echo "triptych: nothing to confirm (the gate suspects no regression)"
       exit 0
     fi
-    # Case names the gate wrote (scenario names only); the plugin checks them against the scenario.
-    cases=$(paste -sd, "$FLAGGED")
+    # Case and platform names the gate wrote (scenario names, the suite's platforms only); the
+    # plugin checks both against the scenario. Every flagged case runs on every flagged platform.
+    cases=$(cut -d' ' -f1 "$FLAGGED" | sort -u | paste -sd,)
+    platforms=$(cut -s -d' ' -f2 "$FLAGGED" | sort -u | paste -sd,)
+    only=()
+    if [ -n "$platforms" ]; then only=(--triptych-platforms="$platforms"); fi
     SCENARIO=${2:-${SCENARIO:-scenarios/default.toml}} NAME=nightly-confirm STORAGE="$RESULTS" \
-      bash scripts/main.sh --triptych-wait --triptych-cases="$cases"
+      bash scripts/main.sh --triptych-wait --triptych-cases="$cases" "${only[@]}"
     ;;
   decide)
     private_results

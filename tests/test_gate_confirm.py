@@ -30,11 +30,20 @@ def results(tmp_path: Path) -> Path:
 gate = gate_last
 
 
-def rerun(src: str, dst: Path, date: str, factor: float, case: str = CASE) -> Path:
-    """A night's rerun of one case: a real run's figures of that case alone."""
+def rerun(
+    src: str, dst: Path, date: str, factor: float, case: str = CASE, platforms: str = ""
+) -> Path:
+    """A night's rerun of one case: a real run's figures of that case alone (and of those
+    platforms alone, comma-separated, as --triptych-platforms runs them)."""
     night(src, dst, date, factor)
     doc = json.loads(dst.read_text())
-    doc["benchmarks"] = [b for b in doc["benchmarks"] if b["extra_info"]["case"] == case]
+    only = set(platforms.split(",")) if platforms else None
+    doc["benchmarks"] = [
+        b
+        for b in doc["benchmarks"]
+        if b["extra_info"]["case"] == case
+        and (only is None or b["extra_info"]["platform"] in only)
+    ]
     doc["machine_info"]["triptych"]["selected_cases"] = [case]  # as --triptych-cases records
     assert doc["benchmarks"]
     dst.write_text(json.dumps(doc))
@@ -46,8 +55,9 @@ def suspected_night(results: Path, capsys: pytest.CaptureFixture[str]) -> list[r
     night("0001_unchanged1.json", results / "0007_bad.json", "2026-11-30T02:00:00+00:00", 2.0)
     code, out = gate(results, capsys, "--flagged", str(results / FLAGGED))
     assert code == 2, out
-    assert (results / FLAGGED).read_text() == f"{CASE}\n"
-    assert f"rerun the suspected case(s) tonight to decide them: {CASE}" in out
+    # The case and its platform: the rerun starts no guest and no host server for a container.
+    assert (results / FLAGGED).read_text() == f"{CASE} {PLATFORM}\n"
+    assert f"rerun the suspected case(s) tonight to decide them: {CASE} on {PLATFORM}" in out
     opened = [r for r in record.load(results / record.FILE).regressions if r.state == record.OPEN]
     assert {(r.case, r.platform, r.confirmed) for r in opened} == {(CASE, PLATFORM, "")}
     return opened
@@ -118,9 +128,12 @@ def test_a_rerun_leaves_what_shares_its_night_to_the_next_night(
     assert code == 2, out
     opened = {r.key for r in record.load(results / record.FILE).regressions}
     assert {(k[0], k[2]) for k in opened} == {(CASE, PLATFORM), (CASE, VM)}, out
+    # Each column names its platform (the guest's label carries its emulation, not its name).
+    assert (results / FLAGGED).read_text() == f"{CASE} {PLATFORM}\n{CASE} vm\n"
     again = rerun(
-        "0002_unchanged2.json", results / "0008_rerun.json", "2026-11-30T03:00:00+00:00", 2.0
-    )
+        "0002_unchanged2.json", results / "0008_rerun.json", "2026-11-30T03:00:00+00:00", 2.0,
+        platforms=f"{PLATFORM},vm",
+    )  # fmt: skip
     slower(again, "vm", 3.0)
     code, out = gate(results, capsys, "--confirming")
     assert code == 1, out  # the container's regression is confirmed
@@ -152,7 +165,17 @@ def test_what_is_not_a_rerun_confirms_nothing(
           "memory-stream")  # fmt: skip
     code, out = gate(results, capsys, "--confirming")
     assert code == 2
-    assert f"has no figures of the suspected case(s) {CASE}; rerun them with" in out
+    assert (
+        f"has no figures of the suspected case(s) {CASE} on {PLATFORM}; rerun them with "
+        f"--triptych-cases={CASE} --triptych-platforms={PLATFORM}"
+    ) in out
+    # The suspected case, on the host alone: not its platform, so no rerun of it either.
+    rerun("0002_unchanged2.json", results / "0009_host.json", "2026-11-30T03:30:00+00:00", 1.0,
+          platforms="host")  # fmt: skip
+    code, out = gate(results, capsys, "--confirming")
+    assert code == 2
+    assert f"has no figures of the suspected case(s) {CASE} on {PLATFORM}" in out
+    assert len(out.strip().splitlines()) == 1
     assert (results / record.FILE).read_text() == before  # the record is as the night left it
 
 

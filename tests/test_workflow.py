@@ -198,7 +198,7 @@ def _regressed_nights(
     assert codes[5:] == [0]
     decided = codes[4] == 1
     text = summary.read_text()
-    assert "**Gate suspects a regression** in `cpu`" in text
+    assert "**Gate suspects a regression** in `cpu` on `host`" in text
     if decided:
         assert "the rerun decided 1 of 1 suspected metric(s)" in text
         assert "Gate failed: a platform regressed" in text

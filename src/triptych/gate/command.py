@@ -178,12 +178,13 @@ def _verdict(
 def _flag(
     path: Path, still: list[record.Regression], history: memory.History, notes: list[str]
 ) -> None:
-    """List the suspected regressions' cases for a rerun tonight (none: no file)."""
-    cases = confirm.flagged_cases(still, history)
-    confirm.write_flagged(path, cases)
-    if cases:
+    """List the suspected regressions' cases and platforms for a rerun tonight (none: no
+    file)."""
+    pairs = confirm.flagged(still, history)
+    confirm.write_flagged(path, pairs)
+    if pairs:
         notes.append(
-            f"rerun the suspected case(s) tonight to decide them: {', '.join(cases)} "
+            f"rerun the suspected case(s) tonight to decide them: {confirm.shown(pairs)} "
             f"(listed in {path}; `triptych compare --last N --confirming` gates the rerun)"
         )
 

@@ -1,8 +1,11 @@
 """Confirmation before failing: a night's suspected regressions are decided the same night by a
-rerun of just their cases (a new pytest session: fresh containers, guests, files and servers).
+rerun of just their cases on just their platforms (a new pytest session: fresh containers,
+guests, files and servers; a container's regression boots no guest, a guest's starts no
+container).
 
-The gate that suspects them names their cases in a file (`--flagged FILE`, one case per line);
-the nightly job reruns those cases (`pytest bench/ --triptych-cases=...`) and gates the rerun
+The gate that suspects them names them in a file (`--flagged FILE`, one "case platform" per
+line); the nightly job reruns them (`pytest bench/ --triptych-cases=... --triptych-platforms=...`:
+every flagged case on every flagged platform, a superset where several are) and gates the rerun
 with `--confirming`: only the suspected metrics are compared, each against the same baseline
 as the night that flagged it (that night itself is out of it, as every regressed night is).
 The rerun regresses again: confirmed, the gate fails. Back within the margin: reverted. Neither:
@@ -26,6 +29,7 @@ from triptych.errors import TriptychError
 from triptych.gate.compare import Change, Key, Sides
 from triptych.gate.memory import History, open_now
 from triptych.gate.record import Regression
+from triptych.platforms.catalog import KINDS
 from triptych.private_path import check_dir, replace_atomically
 from triptych.validate import NAME
 
@@ -41,27 +45,32 @@ def confirming_keys(
     """The metrics a rerun decides: those of the suspected regressions (the Holm family is
     theirs alone; every baseline metric still informs the moderated variances, as on the
     night that flagged them). A rerun that is the suspected night itself, or that lacks a
-    suspected case, confirms nothing: one line."""
-    flagged = suspected(regressions, history)
-    if not flagged:
+    suspected case on its platform, confirms nothing: one line."""
+    pending = suspected(regressions, history)
+    if not pending:
         raise TriptychError(
             "--confirming: no suspected regression of record in this environment and scenario, "
             "so there is nothing to confirm; gate the run without --confirming"
         )
-    if any(newest in r.nights for r in flagged):
+    if any(newest in r.nights for r in pending):
         raise TriptychError(
             f"--confirming: the newest run ({newest}) is the night that flagged the suspected "
             "regressions, not a rerun of them; save the rerun first (`pytest bench/ "
             "--triptych-cases=...`)"
         )
-    rerun = {key[0] for key in sides.cur}
-    lacking = sorted({r.case for r in flagged} - rerun)
+    rerun = {(key[0], key[2]) for key in sides.cur}
+    lacking = sorted({(r.case, r.platform) for r in pending} - rerun)
     if lacking:
+        cases = sorted({case for case, _ in lacking})
+        platforms = sorted({p for _, label in lacking if (p := platform_of(label))})
+        fix = f"--triptych-cases={','.join(cases)}"
+        if platforms:
+            fix += f" --triptych-platforms={','.join(platforms)}"
         raise TriptychError(
             f"--confirming: the newest run ({newest}) has no figures of the suspected case(s) "
-            f"{', '.join(lacking)}; rerun them with --triptych-cases={','.join(lacking)}"
+            f"{shown(lacking)}; rerun them with {fix}"
         )
-    return frozenset(r.key for r in flagged)
+    return frozenset(r.key for r in pending)
 
 
 def undecided_note(suspected: frozenset[Key], found: list[Change]) -> str:
@@ -81,10 +90,29 @@ def undecided_note(suspected: frozenset[Key], found: list[Change]) -> str:
     )
 
 
-def flagged_cases(regressions: list[Regression], history: History) -> list[str]:
-    """The cases a rerun should measure: those of the suspected regressions (names the
-    scenario format allows only; the plugin checks them against the scenario again)."""
-    return sorted({r.case for r in suspected(regressions, history) if NAME.fullmatch(r.case)})
+def platform_of(label: str) -> str:
+    """The platform of a column label ("docker-bridge (published)", "vm [TCG emulation]"): its
+    first word, if that is a platform the suite has ("" if not)."""
+    first = label.split(" ", 1)[0]
+    return first if first in KINDS else ""
+
+
+def flagged(regressions: list[Regression], history: History) -> list[tuple[str, str]]:
+    """What a rerun should measure: each suspected regression's case and platform (case names
+    the scenario format allows and platforms the suite has only; the plugin checks both
+    against the scenario again)."""
+    return sorted(
+        {
+            (r.case, platform)
+            for r in suspected(regressions, history)
+            if NAME.fullmatch(r.case) and (platform := platform_of(r.platform))
+        }
+    )
+
+
+def shown(pairs: list[tuple[str, str]]) -> str:
+    """The flagged pairs as a reader reads them."""
+    return ", ".join(f"{case} on {platform}" for case, platform in pairs)
 
 
 def check_flagged(path: Path) -> Path:
@@ -93,13 +121,14 @@ def check_flagged(path: Path) -> Path:
     return check_dir(path.parent, "the directory of the flagged cases")
 
 
-def write_flagged(path: Path, cases: list[str]) -> None:
-    """The cases to rerun, one per line, written atomically into a directory that is provably
-    ours; none to rerun removes the file (a stale one would rerun last night's)."""
+def write_flagged(path: Path, pairs: list[tuple[str, str]]) -> None:
+    """The cases to rerun and their platforms, "case platform" a line, written atomically into
+    a directory that is provably ours; none to rerun removes the file (a stale one would rerun
+    last night's)."""
     folder = check_flagged(path)
-    if not cases:
+    if not pairs:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(path)
         return
-    data = "".join(f"{c}\n" for c in cases).encode()
+    data = "".join(f"{case} {platform}\n" for case, platform in pairs).encode()
     replace_atomically(folder, path, data, ".tmp-flagged-")
