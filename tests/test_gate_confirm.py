@@ -41,8 +41,7 @@ def rerun(
     doc["benchmarks"] = [
         b
         for b in doc["benchmarks"]
-        if b["extra_info"]["case"] == case
-        and (only is None or b["extra_info"]["platform"] in only)
+        if b["extra_info"]["case"] == case and (only is None or b["extra_info"]["platform"] in only)
     ]
     doc["machine_info"]["triptych"]["selected_cases"] = [case]  # as --triptych-cases records
     assert doc["benchmarks"]
