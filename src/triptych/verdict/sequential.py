@@ -22,6 +22,10 @@ optimistically (the cost at its interval's far end), unchanged noisy cells nearl
 to the most set-ups (3.9 of 4 for memory and network), more machine time than a fixed design
 of three; at the current estimate they take 2.2-2.3, and a 1.3x is found about as often as
 with three fixed set-ups.
+
+The gate compares a column with its own baseline run, not with the host, and is not widened:
+the set-up count was chosen on another comparison. tests/test_gate_sequential.py checks by
+simulation that unchanged pairs of sequential nights fail no more often than fixed ones.
 """
 
 from __future__ import annotations
