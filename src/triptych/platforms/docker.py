@@ -35,6 +35,7 @@ from triptych.platforms.docker_attrs import container_address, create_config, pu
 from triptych.platforms.docker_conn import ENGINE_GONE, connect, why_gone
 from triptych.platforms.docker_instance import DockerInstance, container_pid, shim_of
 from triptych.platforms.docker_process import ContainerProcess, exec_timed
+from triptych.platforms.docker_shims import end_shims
 from triptych.platforms.docker_sweep import labels, sweep_docker
 from triptych.platforms.runtimes import DEFAULT_RUNTIME, RUNTIMES, Runtime
 from triptych.platforms.settings import DockerSettings, EngineSettings, cpu_list
@@ -119,9 +120,12 @@ class DockerPlatform(Platform):
                 Container, client.containers.run(self._image_id, ["sleep", "infinity"], **options)
             )
         except docker.errors.APIError as e:
-            # Created but not started: it holds its volume until it is removed.
+            # Created but not started: it holds its volume until it is removed, and a
+            # sandboxing runtime's shim may outlive it (docker_shims).
             with contextlib.suppress(docker.errors.APIError):
-                client.containers.get(options["name"]).remove(force=True)
+                created = client.containers.get(options["name"])
+                created.remove(force=True)
+                end_shims(str(created.id))
             if self.settings.runtime == DEFAULT_RUNTIME:
                 raise
             said = str(e.explanation or e).strip().splitlines()
