@@ -23,9 +23,10 @@
 #
 # Confirmation before failing: a gate that suspects regressions lists their cases and platforms
 # in $RESULTS/confirm.cases ("case platform" a line); `confirm` reruns just those cases on just
-# those platforms (a new session: fresh containers, guests, files and servers) and `decide` gates the rerun on the suspected metrics alone, so a
-# suspected regression is confirmed (1) or cleared (0) the same night. Without a suspected case
-# `confirm` does nothing and `decide` exits with the gate's own code ($RESULTS/gate.status).
+# those platforms (a new session: fresh containers, guests, files and servers) and `decide`
+# gates the rerun on the suspected metrics alone, so a suspected regression is confirmed (1) or
+# cleared (0) the same night. Without a suspected case `confirm` does nothing and `decide` exits
+# with the gate's own code ($RESULTS/gate.status).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 RESULTS=${TRIPTYCH_RESULTS:-/var/lib/triptych/results}

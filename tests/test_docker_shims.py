@@ -4,6 +4,7 @@ bridge leaves nothing running."""
 
 from __future__ import annotations
 
+import os
 import time
 
 import docker
@@ -12,7 +13,7 @@ import pytest
 
 from triptych.errors import PlatformUnavailable
 from triptych.platforms.docker import DockerBridgePlatform
-from triptych.platforms.docker_shims import end_shims, is_shim_of
+from triptych.platforms.docker_shims import SHIM, end_shims, is_shim_of
 from triptych.platforms.settings import DockerSettings
 from triptych.session import new_session_id
 
@@ -42,7 +43,7 @@ def _shims() -> set[int]:
     found = set()
     for p in psutil.process_iter(["cmdline"]):
         cmd = p.info["cmdline"] or []
-        if cmd and cmd[0].endswith("containerd-shim-runc-v2"):
+        if cmd and os.path.basename(cmd[0]) == SHIM:  # any container's
             found.add(p.pid)
     return found
 

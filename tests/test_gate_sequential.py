@@ -15,99 +15,41 @@ from __future__ import annotations
 
 import math
 import shutil
-from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-from triptych.families import beyond_setups, noise_group
+from tests.test_gate_setups import NESTED, Effects, Measured, gaussian, measure, night, t3
 from triptych.gate.stats import Rounds, regressions, setup_tests
 from triptych.results.costs import HOST
-from triptych.results.labels import labelled
-from triptych.results.load import load_runs
-from triptych.verdict.components import nested
 from triptych.verdict.nested import family_default
 from triptych.verdict.sequential import Design, Ledger
 
-NESTED = Path(__file__).parent / "data" / "nested"
 NIGHTS = 1000
 ROUNDS = 2  # default.toml's rounds per set-up
 SEQUENTIAL, TWO, THREE = Design(2, 4), Design(2, 2), Design(3, 3)
-Effects = Callable[[np.random.Generator, tuple[int, ...]], np.ndarray]
-
-
-def gaussian(rng: np.random.Generator, shape: tuple[int, ...]) -> np.ndarray:
-    return rng.standard_normal(shape)
-
-
-def t3(rng: np.random.Generator, shape: tuple[int, ...]) -> np.ndarray:
-    """Student-t(3) with unit standard deviation: heavy tails, the same spread."""
-    return rng.standard_t(3, shape) / math.sqrt(3)
-
-
-@dataclass(frozen=True)
-class Study:
-    """Every metric of the study with its case, column and components (log scale)."""
-
-    family: list[str]
-    case: list[str]
-    metric: list[str]
-    label: list[str]
-    headline: np.ndarray
-    higher_is_better: np.ndarray
-    round_sd: np.ndarray
-    setup_sd: np.ndarray
-    run_sd: np.ndarray
-
-    def groups(self) -> np.ndarray:
-        pairs = zip(self.family, self.metric, strict=True)
-        names = [noise_group(f, m, False).name for f, m in pairs]
-        return np.array([sorted(set(names)).index(n) for n in names], dtype=int)
-
-    def beyond(self) -> np.ndarray:
-        pairs = zip(self.family, self.metric, strict=True)
-        return np.array([beyond_setups(f, m, False) for f, m in pairs])
 
 
 @pytest.fixture(scope="module")
-def study(tmp_path_factory: pytest.TempPathFactory) -> Study:
+def study(tmp_path_factory: pytest.TempPathFactory) -> Measured:
     return read_study(tmp_path_factory.mktemp("nested-sequential"))
 
 
-def read_study(where: Path) -> Study:
-    """The study's runs, copied into `where` (reading them writes a cache), as a Study."""
+def read_study(where: Path) -> Measured:
+    """The study's runs, copied into `where` (reading them writes a cache), measured as
+    tests/test_gate_setups.py measures them."""
     for run in sorted(NESTED.glob("*.json")):
         shutil.copy(run, where / run.name)
-    df = labelled(load_runs([where]).samples)
-    rows = []
-    keys = ["family", "case", "metric", "label", "higher_is_better"]
-    for (family, case, metric, label, hib), g in df.groupby(keys, observed=True):
-        if str(g.unit.iloc[0]) == "count" or (g.value <= 0).any():
-            continue
-        cube = np.log(g.sort_values(["run", "setup", "round"]).value.to_numpy(dtype=float))
-        sds = np.sqrt(nested(cube.reshape(3, 3, 3)))
-        head = str(metric) == str(g.primary_metric.iloc[0])
-        rows.append((str(family), str(case), str(metric), str(label), head, bool(hib), *sds))
-    cols = list(zip(*rows, strict=True))
-    return Study(
-        list(cols[0]), list(cols[1]), list(cols[2]), list(cols[3]),
-        np.array(cols[4]), np.array(cols[5]), *(np.array(c, dtype=float) for c in cols[6:]),
-    )  # fmt: skip
+    return measure(sorted(where.glob("*.json")))
 
 
-def draw(s: Study, rng: np.random.Generator, effects: Effects, run_sd: np.ndarray) -> np.ndarray:
+def draw(s: Measured, rng: np.random.Generator, effects: Effects, run_sd: np.ndarray) -> np.ndarray:
     """Nights of one run, every set-up a design could run: (nights, metrics, set-ups, rounds)."""
-    m, most = len(s.family), SEQUENTIAL.max_setups
-    run = effects(rng, (NIGHTS, m, 1, 1)) * run_sd[:, None, None]
-    setup = effects(rng, (NIGHTS, m, most, 1)) * s.setup_sd[:, None, None]
-    rounds = rng.standard_normal((NIGHTS, m, most, ROUNDS)) * s.round_sd[:, None, None]
-    values: np.ndarray = 1000 * np.exp(run + setup + rounds)
-    return values
+    return night(s, rng, effects, run_sd, (NIGHTS, SEQUENTIAL.max_setups, ROUNDS))
 
 
-def setups_run(s: Study, night: np.ndarray, design: Design) -> np.ndarray:
+def setups_run(s: Measured, night: np.ndarray, design: Design) -> np.ndarray:
     """How many set-ups each metric's column ran in one night (metrics,), set-up by set-up as
     the plugin runs them: the Ledger holds each case's headline rounds and says which columns
     (and so the host) run the next one."""
@@ -127,7 +69,7 @@ def setups_run(s: Study, night: np.ndarray, design: Design) -> np.ndarray:
     return np.array([ran[(c, lab)] for c, lab in zip(s.case, s.label, strict=True)])
 
 
-def gated(s: Study, cur: np.ndarray, base: np.ndarray, design: Design) -> np.ndarray:
+def gated(s: Measured, cur: np.ndarray, base: np.ndarray, design: Design) -> np.ndarray:
     """Which metrics the gate calls regressed, each night (nights, metrics)."""
 
     def rounds(values: np.ndarray) -> Rounds:
@@ -147,7 +89,7 @@ def gated(s: Study, cur: np.ndarray, base: np.ndarray, design: Design) -> np.nda
     return found
 
 
-def failing(s: Study, effects: Effects, declared: bool, design: Design) -> float:
+def failing(s: Measured, effects: Effects, declared: bool, design: Design) -> float:
     """The share of unchanged pairs of nights that fail."""
     rng = np.random.default_rng(21)
     run_sd = np.maximum(s.run_sd, s.beyond()) if declared else s.run_sd
@@ -161,7 +103,7 @@ def failing(s: Study, effects: Effects, declared: bool, design: Design) -> float
     ids=["gaussian", "t3", "t3-at-declared"],
 )
 def test_sequential_set_ups_fail_no_more_unchanged_nights_than_fixed_ones(
-    study: Study, effects: Effects, declared: bool
+    study: Measured, effects: Effects, declared: bool
 ) -> None:
     """The declared run term (every metric at its family's figure beyond fresh set-ups) with
     heavy tails is the stress tests/test_gate_setups.py notes at about 8% for any design;
@@ -178,7 +120,7 @@ def test_sequential_set_ups_fail_no_more_unchanged_nights_than_fixed_ones(
 
 
 def test_a_planted_2x_on_services_is_caught_more_often_than_with_two_fixed_set_ups(
-    study: Study,
+    study: Measured,
 ) -> None:
     rng = np.random.default_rng(22)
     base, cur = draw(study, rng, gaussian, study.run_sd), draw(study, rng, gaussian, study.run_sd)
@@ -192,7 +134,7 @@ def test_a_planted_2x_on_services_is_caught_more_often_than_with_two_fixed_set_u
     assert caught[SEQUENTIAL][:, ~services].any(axis=-1).mean() <= 0.05
 
 
-def test_the_ledger_spends_more_set_ups_where_a_verdict_is_open(study: Study) -> None:
+def test_the_ledger_spends_more_set_ups_where_a_verdict_is_open(study: Measured) -> None:
     """The simulation's stopping is the plugin's: two set-ups everywhere, and more on some
     columns only (where nothing is planted, about 2.4 on average)."""
     rng = np.random.default_rng(23)

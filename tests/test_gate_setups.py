@@ -147,7 +147,8 @@ def test_setup_tests_by_hand() -> None:
 
 @dataclass(frozen=True)
 class Measured:
-    """Per metric of the study (every metric, not only primaries): log-scale components."""
+    """Per metric of the study (every metric, not only primaries): log-scale components, and
+    where it was measured (its case and column, and whether it is its case's headline)."""
 
     family: list[str]
     metric: list[str]
@@ -155,6 +156,9 @@ class Measured:
     round_sd: np.ndarray
     setup_sd: np.ndarray
     run_sd: np.ndarray
+    case: list[str]
+    label: list[str]
+    headline: np.ndarray
 
     def groups(self) -> np.ndarray:
         names = [
@@ -179,7 +183,10 @@ def measure(runs: list[Path]) -> Measured:
     met: list[str] = []
     hib: list[bool] = []
     sds: list[tuple[float, float, float]] = []
-    for (family, _case, metric, _label, h), g in df.groupby(
+    cases: list[str] = []
+    labels: list[str] = []
+    heads: list[bool] = []
+    for (family, case, metric, label, h), g in df.groupby(
         ["family", "case", "metric", "label", "higher_is_better"], observed=True
     ):
         if str(g.unit.iloc[0]) == "count" or (g.value <= 0).any():
@@ -190,8 +197,11 @@ def measure(runs: list[Path]) -> Measured:
         met.append(str(metric))
         hib.append(bool(h))
         sds.append((math.sqrt(rv), math.sqrt(sv), math.sqrt(uv)))
+        cases.append(str(case))
+        labels.append(str(label))
+        heads.append(str(metric) == str(g.primary_metric.iloc[0]))
     r, s, u = np.array(sds).T
-    return Measured(fam, met, np.array(hib), r, s, u)
+    return Measured(fam, met, np.array(hib), r, s, u, cases, labels, np.array(heads))
 
 
 Effects = Callable[[np.random.Generator, tuple[int, ...]], np.ndarray]
@@ -207,13 +217,18 @@ def t3(rng: np.random.Generator, shape: tuple[int, ...]) -> np.ndarray:
 
 
 def night(
-    m: Measured, rng: np.random.Generator, effects: Effects, run_sd: np.ndarray
+    m: Measured,
+    rng: np.random.Generator,
+    effects: Effects,
+    run_sd: np.ndarray,
+    shape: tuple[int, int, int] = (NIGHTS, 3, 3),
 ) -> np.ndarray:
-    """One run's values (nights, metrics, 3 set-ups, 3 rounds): run, set-up and round terms."""
-    k = len(m.family)
-    run = effects(rng, (NIGHTS, k, 1, 1)) * run_sd[:, None, None]
-    setup = effects(rng, (NIGHTS, k, 3, 1)) * m.setup_sd[:, None, None]
-    rounds = rng.standard_normal((NIGHTS, k, 3, 3)) * m.round_sd[:, None, None]
+    """One run's values (nights, metrics, set-ups, rounds; `shape` gives nights, set-ups and
+    rounds, the study's 3 x 3 by default): run, set-up and round terms."""
+    k, (nights, setups, each) = len(m.family), shape
+    run = effects(rng, (nights, k, 1, 1)) * run_sd[:, None, None]
+    setup = effects(rng, (nights, k, setups, 1)) * m.setup_sd[:, None, None]
+    rounds = rng.standard_normal((nights, k, setups, each)) * m.round_sd[:, None, None]
     values: np.ndarray = 1000 * np.exp(run + setup + rounds)
     return values
 
