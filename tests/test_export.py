@@ -13,7 +13,7 @@ from triptych.cli import main
 DATA = Path(__file__).parent / "data"
 KEYS = {
     "family", "case", "metric", "unit", "direction", "headline", "column", "setups", "rounds",
-    "looks", "median", "cost", "low", "high", "verdict", "said", "detectable",
+    "looks", "median", "cost", "low", "high", "verdict", "said", "detectable", "borrowed",
 }  # fmt: skip
 
 
@@ -44,6 +44,9 @@ def test_the_json_holds_every_cell_the_html_shows(tmp_path: Path) -> None:
     assert {"bridge-ip", "published"} <= published
     # One set-up per platform in this run: every interval borrowed, and the notice says so.
     assert {c["setups"] for c in cells} == {1}
+    # A lone run has no history of its own: each compared cell borrows its family's default.
+    assert {c["borrowed"] for c in compared} == {"default"}
+    assert {c["borrowed"] for c in cells if c["verdict"] is None} == {""}
     assert {c["looks"] for c in cells} == {1}  # saved before sequential set-ups: a fixed design
     assert any("One set-up per platform" in n["text"] for n in group["notices"])
     families = {s["family"] for s in group["summary"]}

@@ -267,3 +267,42 @@ def test_sequential_set_ups_run_on_while_the_verdict_is_open(
     setups = sorted((b["extra_info"]["platform"], b["extra_info"]["measured"][0]["setup"])
                     for b in saved(pytester))  # fmt: skip
     assert setups == [("fake", 0), ("fake", 1), ("host", 0), ("host", 1)]
+
+
+def test_the_terminal_borrows_the_machines_own_noise_as_the_report_does(
+    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Five earlier runs of the scenario saved beside it: the sixth's one-set-up verdicts, in
+    the terminal and in the report alike, rest on the spread those runs showed, not on the
+    family's default; the terminal says so."""
+    text = (
+        '[scenario]\nname = "f"\nplatforms = ["host", "fake"]\nrounds = 3\nduration = 1\n'
+        'warmup = 0\n[[case]]\nname = "rate"\nworkload = "fake-rate"\n'
+    )
+    shifts = [1.0, 1.02, 0.99, 1.01, 0.98, 1.0]  # each run's own level, a 1-2% run effect
+    outs = []
+    for shift in shifts:
+        host = [100.0 * shift * f for f in (1.0, 1.01, 0.99)]
+        fake = [80.0 * shift * f for f in (1.0, 1.01, 0.99)]
+        with declared(monkeypatch, host + fake):
+            result = run(pytester, text, "--triptych-order=scenario")
+        result.assert_outcomes(passed=2)
+        outs.append(result.stdout.str())
+    assert "documented default" in outs[4]  # four earlier runs: too few
+    last = outs[5]
+    assert "intervals include the spread this machine's own earlier runs" in last
+    assert "documented default" not in last
+    data = pytester.path / "v.json"
+    assert main(["report", str(pytester.path / ".benchmarks"), "-o", str(pytester.path / "r.html"),
+                 "--json", str(data)]) == 0  # fmt: skip
+    (cell,) = [c for c in json.loads(data.read_text())["groups"][0]["cells"]
+               if c["column"]["platform"] == "fake" and c["headline"]]  # fmt: skip
+    assert cell["borrowed"] == "history"
+    assert cell["verdict"] == "slower"  # 1.25x, where the cpu default (8%) leaves it open
+    (line,) = [
+        x for x in last.splitlines() if x.startswith("rate ") and "fake" in x and "CPU-s" not in x
+    ]
+    assert cell["said"] in line
+    default = compare_setups([np.array([80.0, 80.8, 79.2])], [np.array([100.0, 101.0, 99.0])],
+                             True, family_default("cpu"))  # fmt: skip
+    assert default.interval()[1] / default.interval()[0] > cell["high"] / cell["low"]

@@ -45,11 +45,14 @@ def counts(target: str) -> tuple[int, int]:
 def tables(runs: Runs) -> list[tuple[object, ...]]:
     """Every figure the report shows, by case, metric and column: medians, counts, verdicts."""
     out: list[tuple[object, ...]] = []
-    for g in analyse(runs.samples, runs.machines, runs.partial, runs.platforms, runs.history):
+    groups = analyse(
+        runs.samples, runs.machines, runs.partial, runs.platforms, runs.history, runs.earlier
+    )
+    for g in groups:
         for r in g.rows:
             for label, c in sorted(r.cells.items()):
                 e = c.effect
-                verdict = (e.verdict, round(e.cost, 9)) if e else None
+                verdict = (e.verdict, round(e.cost, 9), round(e.low, 9), c.borrowed) if e else None
                 out.append((r.case, r.metric, label, round(c.median, 9), c.n, verdict))
         for family, cells in g.summary.items():
             for label, cell in cells.items():
@@ -73,6 +76,14 @@ def test_publish_then_report_gives_the_files_figures(store: str, history: Path) 
     assert set(from_store.machines) == {run_key("0004_unchanged7", machine)}
     assert from_store.history is not None
     assert set(from_store.history.run) == {run_key(n, machine) for n in from_files.machines}
+    # The newest run's noise model from the five before it, as the files give it.
+    assert from_store.earlier is not None
+    assert set(from_store.earlier.samples.run) == {
+        run_key(n, machine) for n in from_files.machines if n != "0004_unchanged7"
+    }
+    cells = [v for v in tables(from_store) if v[0] not in ("summary", "trend")]
+    borrowed = {v[5][3] for v in cells if isinstance(v[5], tuple)}
+    assert borrowed == {"history"}
     assert main(["report", "--store", store, "-o", str(history / "r.html")]) == 0
     assert "0006_unchanged6@" in (history / "r.html").read_text()
 

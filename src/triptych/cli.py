@@ -236,6 +236,15 @@ def _compare_parser(sub: Any) -> None:  # noqa: ANN401 - argparse's private subp
         help='per-metric threshold, e.g. "round-trip time p99=15"; repeatable',
     )
     cmp.add_argument(
+        "--noise",
+        default=None,
+        metavar="DIR",
+        help="with BASELINE and CURRENT: a directory of this machine's earlier runs; a metric "
+        "measured on one set-up in both is decided against the spread those runs showed for it "
+        "(the newest 30 of CURRENT's environment and scenario, at least 5) instead of its "
+        "family's conservative floor",
+    )
+    cmp.add_argument(
         "--allow-env-change",
         action="store_true",
         help="compare runs of different machines, kernels or tool versions (not advised)",

@@ -27,8 +27,12 @@ from triptych.gate.inputs import (
     percent,
 )
 from triptych.gate.summary import markdown, md
-from triptych.results.load import Runs, load_runs
+from triptych.results.digest import selected_cases
+from triptych.results.labels import labelled
+from triptych.results.load import Runs, chronological, load_runs
+from triptych.results.sources import session_in
 from triptych.store.choice import store_url
+from triptych.verdict.noise_model import EMPTY, NoiseModel, of_runs
 
 
 @dataclass(frozen=True)
@@ -70,6 +74,38 @@ def _sides(args: argparse.Namespace, kept: list[record.Regression] | None) -> Ch
         )
     baseline, current = load_runs([Path(args.baseline)]), load_runs([Path(args.current)])
     return Chosen(baseline, current, args.baseline, args.current)
+
+
+def _noise(args: argparse.Namespace, chosen: Chosen) -> NoiseModel:
+    """With --noise DIR: the machine's noise from the runs there taken before CURRENT in its
+    environment and scenario (never CURRENT itself, a rerun of some cases or a partial run;
+    BASELINE may be among them, as a history's runs are)."""
+    if args.noise is None:
+        return EMPTY
+    if args.last is not None:
+        raise TriptychError(
+            "--noise DIR is for two runs; with --last N the history itself is the noise"
+        )
+    runs = load_runs([Path(args.noise)])
+    current = labelled(chosen.current.samples)
+    if runs.samples.empty or current.empty:
+        return EMPTY
+    env, scenario = str(current.env.iloc[0]), str(current.scenario.iloc[0])
+    df = labelled(runs.samples[runs.samples.env == env])
+    sessions = {session_in({"machine_info": m}) for m in chosen.current.machines.values()}
+    excluded = {
+        *runs.partial,
+        *chosen.current.machines,
+        *(
+            r
+            for r, m in runs.machines.items()
+            if selected_cases(m) or session_in({"machine_info": m}) in sessions - {""}
+        ),
+    }
+    taken = max(str(d) for d in current.run_date.unique())
+    order = [str(r) for r in chronological(df.drop_duplicates("run")).run]
+    dates = dict(zip(df.run.astype(str), df.run_date.astype(str), strict=False))
+    return of_runs(df, scenario, [r for r in order if dates[r] < taken], excluded)
 
 
 def _keeper(args: argparse.Namespace) -> record.Keeper | None:
@@ -119,7 +155,7 @@ def compare(args: argparse.Namespace) -> int:
     kept = keeper.load() if keeper else None
     chosen = _sides(args, kept)
     _not_empty(chosen)
-    sides = Sides.of(chosen.baseline, chosen.current)
+    sides = Sides.of(chosen.baseline, chosen.current, _noise(args, chosen))
     refuse_incomparable(sides, args.allow_env_change)
     history = memory.History.of(chosen.baseline, chosen.current)
     regs = kept or []
@@ -140,7 +176,7 @@ def compare(args: argparse.Namespace) -> int:
     lacking = missing(sides)
     nights = max((len(s.runs) for s in sides.base.values()), default=0)
     notes = [*gate_notes(chosen.baseline, chosen.current, lacking, [c.decided_by for c in found],
-                         nights), *notes]  # fmt: skip
+                         nights, len(sides.noise.runs)), *notes]  # fmt: skip
     calibrating = args.last is not None and nights < args.calibrate
     if calibrating:
         notes.insert(0, calibrating_note(nights, args.calibrate))

@@ -24,11 +24,19 @@ import numpy as np
 from triptych import families
 from triptych.errors import TriptychError
 from triptych.families import GROUPS, night_shared
-from triptych.gate.stats import Rounds, Tests, gate_tests, rerun_redraws, setup_tests
+from triptych.gate.stats import (
+    Rounds,
+    Tests,
+    gate_tests,
+    noise_tests,
+    rerun_redraws,
+    setup_tests,
+)
 from triptych.results.digest import ENV_KEYS, selected_cases
 from triptych.results.labels import labelled
 from triptych.results.load import Runs
 from triptych.verdict.effect import FASTER, SLOWER, Effect
+from triptych.verdict.noise_model import EMPTY, NoiseModel
 from triptych.verdict.stats import Comparison, decide
 
 DEFAULT_THRESHOLD = 0.05
@@ -54,6 +62,7 @@ def floor_of(family: str, metric: str, emulated: bool = True) -> float:
 
 SETUPS = "set-ups"  # decided on the runs' own set-up means
 FLOOR = "floor"  # one set-up on a side: Welch on rounds and the family's floor
+NOISE = "noise"  # one set-up a side, against the spread the machine's own earlier runs showed
 HISTORY = "history"  # a history of baseline runs
 
 
@@ -105,6 +114,8 @@ class Change:
             return f"{base} runs"
         if self.decided_by == SETUPS:
             return f"{cur} vs {base} set-ups"
+        if self.decided_by == NOISE:
+            return f"{cur} vs {base} rounds, the machine's noise"
         return f"{cur} vs {base} rounds, floor"
 
     @property
@@ -133,12 +144,15 @@ def series(runs: Runs) -> dict[Key, Series]:
     return out
 
 
-def how_decided(base: Series, cur: Series) -> str:
-    """Which test a metric gets: a history's, the set-ups', or the floor's."""
+def how_decided(base: Series, cur: Series, noise: bool = False) -> str:
+    """Which test a metric gets: a history's, the set-ups', the machine's noise (`noise`: its
+    model has the metric), or the floor's."""
     if len(base.runs) > 1:
         return HISTORY
     if min(len(base.by_setup()), len(cur.by_setup())) >= 2 and len(cur.runs) == 1:
         return SETUPS
+    if noise and len(base.by_setup()) == len(cur.by_setup()) == 1 and len(cur.runs) == 1:
+        return NOISE
     return FLOOR
 
 
@@ -150,10 +164,13 @@ class Sides:
     current: Runs
     base: dict[Key, Series]
     cur: dict[Key, Series]
+    # The machine's noise from its earlier runs (`compare --noise DIR`): what one-set-up runs
+    # are decided against in place of the family floors where it has the metric.
+    noise: NoiseModel = EMPTY
 
     @classmethod
-    def of(cls, baseline: Runs, current: Runs) -> Sides:
-        return cls(baseline, current, series(baseline), series(current))
+    def of(cls, baseline: Runs, current: Runs, noise: NoiseModel = EMPTY) -> Sides:
+        return cls(baseline, current, series(baseline), series(current), noise)
 
     def restricted(self, keys: Collection[Key]) -> Sides:
         """Both sides with only these metrics."""
@@ -216,7 +233,7 @@ def _tested(
 ) -> dict[Key, tuple[Comparison, str]]:
     """Each metric's comparison and how it was decided (a rerun's: of those it re-draws)."""
     base, cur = sides.base, sides.cur
-    how = [how_decided(base[k], cur[k]) for k in keys]
+    how = [how_decided(base[k], cur[k], sides.noise.get(*k) is not None) for k in keys]
     chosen = set(keys)
     context = [
         k
@@ -224,7 +241,7 @@ def _tested(
         if k not in chosen and base[k].unit != "count" and len(base[k].runs) > 1
     ]
     tested: dict[Key, tuple[Comparison, str]] = {}
-    for kind in (HISTORY, FLOOR, SETUPS):
+    for kind in (HISTORY, FLOOR, SETUPS, NOISE):
         at = [keys[i] for i, h in enumerate(how) if h == kind]
         if not at or (rerun is not None and kind != HISTORY):
             continue
@@ -251,6 +268,8 @@ def _tests(
     moderated beside the `context` metrics' (baseline metrics not decided here), whose tests
     are dropped."""
     base, cur = sides.base, sides.cur
+    if kind == NOISE:
+        return _noise_tests(keys, sides, default, per_metric)
     if kind == SETUPS:
         group, hib, margin = _shape(keys, base, default, per_metric)
         beyond = np.array(
@@ -278,6 +297,27 @@ def _tests(
         like_ids([(k, base[k].emulated) for k in every]),
     )
     return tests.first(len(keys))
+
+
+def _noise_tests(
+    keys: list[Key], sides: Sides, default: float, per_metric: Mapping[str, float]
+) -> Tests:
+    """Two one-set-up runs against the machine's own noise (gate.stats.noise_tests)."""
+    base, cur = sides.base, sides.cur
+    group, hib, margin = _shape(keys, base, default, per_metric)
+    spreads = [sides.noise.spreads[k] for k in keys]
+    return noise_tests(
+        Rounds.ragged([list(cur[k].runs.values()) for k in keys]),
+        Rounds.ragged([list(base[k].runs.values()) for k in keys]),
+        np.array([s.total for s in spreads], dtype=float),
+        np.array([s.runs - 1 for s in spreads], dtype=float),
+        np.array([s.rounds_var for s in spreads], dtype=float),
+        group,
+        hib,
+        margin,
+        FLOOR_SIGMAS,
+        like_ids([(k, base[k].emulated) for k in keys]),
+    )
 
 
 def like_ids(keys: list[tuple[Key, bool]]) -> np.ndarray:

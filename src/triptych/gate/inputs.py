@@ -10,8 +10,9 @@ from collections.abc import Iterable
 from triptych.errors import TriptychError
 from triptych.gate import WINDOW
 from triptych.gate.changepoint import MIN_SEGMENT
-from triptych.gate.compare import FLOOR, SETUPS
+from triptych.gate.compare import FLOOR, NOISE, SETUPS
 from triptych.results.load import Runs
+from triptych.verdict.noise_model import MIN_RUNS
 
 
 def percent(text: str, option: str) -> float:
@@ -79,6 +80,7 @@ def gate_notes(
     lacking: list[str],
     decided_by: Iterable[str] = (),
     history: int | None = None,
+    noise_runs: int = 0,
 ) -> list[str]:
     """Partial runs, load warnings, what is missing, how much history there was (`history`:
     the most baseline runs any metric was compared against, else the baseline's runs), and
@@ -104,10 +106,18 @@ def gate_notes(
             "by the runs themselves, and what a rerun adds beyond fresh set-ups: "
             "triptych.families)"
         )
+    if by[NOISE]:
+        notes.append(
+            f"one baseline run: {by[NOISE]} metric(s) with one set-up on a side were decided "
+            f"against the spread this machine's own earlier runs showed for them (--noise: "
+            f"{noise_runs} run(s) of CURRENT's environment and scenario, each spread from at "
+            f"least {MIN_RUNS})"
+        )
     if by[FLOOR]:
         notes.append(
             f"one baseline run: {by[FLOOR]} metric(s) with one set-up on a side cannot show "
             "their run-to-run noise, so each family's conservative noise floor applies; more "
-            "set-ups (`setups = 3`) or a BASELINE directory of several runs would sharpen the gate"
+            "set-ups (`setups = 3`), --noise DIR with five or more earlier runs of this "
+            "machine, or a BASELINE directory of several runs would sharpen the gate"
         )
     return notes

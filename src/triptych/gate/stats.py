@@ -304,6 +304,58 @@ def setup_tests(
     )
 
 
+def noise_tests(
+    current: Rounds,
+    baseline: Rounds,
+    total: np.ndarray,
+    d: np.ndarray,
+    rounds_var: np.ndarray,
+    group: np.ndarray,
+    higher_is_better: np.ndarray,
+    margin: np.ndarray,
+    floor_sigmas: float,
+    like: np.ndarray | None = None,
+) -> Tests:
+    """Two runs of one set-up each (the first run of each side's `runs` axis) against the
+    machine's own noise (verdict/noise_model.py): per metric, the variance of one run's set-up
+    mean in its earlier runs (`total`, on `d` degrees of freedom, moderated within its noise
+    group and like metrics as a history's is) for each side, plus what each side's rounds show
+    beyond the history's round noise (`rounds_var`); Satterthwaite's degrees of freedom.
+
+    As against the families' floors, a change must also exceed `floor_sigmas` standard errors
+    of the difference: here the machine's own. One run of each side is one draw of a run effect,
+    and a heavy-tailed one (Student-t(3)) beats the test's own tail far more often than 5% of
+    nights (20-29% in tests/test_noise_model.py); the floor holds that to about 5%."""
+    mod, mod_df = moderated(total, np.broadcast_to(d, total.shape).astype(float), group, like)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        excess = [
+            np.where(
+                side.n[..., 0] > 1,
+                np.maximum(np.nan_to_num(side.var[..., 0]) / side.n[..., 0] - rounds_var, 0.0),
+                0.0,
+            )
+            for side in (current, baseline)
+        ]
+        shared = 2 * mod
+        var = shared + excess[0] + excess[1]
+        parts = shared**2 / mod_df + sum(
+            np.where(e > 0, e**2 / (side.n[..., 0] - 1), 0.0)
+            for e, side in zip(excess, (current, baseline), strict=True)
+        )
+        df = np.where(parts > 0, var**2 / parts, mod_df)
+    sign = np.where(higher_is_better, -1.0, 1.0)
+    diff = current.mean[..., 0] - baseline.mean[..., 0]
+    se = np.sqrt(var)
+    return Tests(
+        log_cost=sign * diff,
+        se=se,
+        df=df,
+        margin=np.maximum(margin, np.expm1(floor_sigmas * se)),
+        n_current=current.n[..., 0],
+        n_baseline=baseline.n[..., 0],
+    )
+
+
 def rerun_redraws(tests: Tests, night: np.ndarray) -> np.ndarray:
     """Which metrics a rerun the same night can decide: those whose night-shared spread
     (`night`, in log units; infinite where unmeasured) is at most half their run-to-run

@@ -127,15 +127,21 @@ def _machine(config: pytest.Config) -> dict[str, Any]:
     return config.stash[MACHINE_KEY]
 
 
+def storage_dir(config: pytest.Config) -> Path | None:
+    """Where pytest-benchmark saves runs (--benchmark-storage), if in files."""
+    storage = str(config.getoption("benchmark_storage", None) or "file://./.benchmarks")
+    if storage.startswith("file://"):
+        return Path(storage.removeprefix("file://"))
+    return Path(storage) if "://" not in storage else None
+
+
 def _journal_dir(config: pytest.Config) -> Path:
     """Beside the saved runs: a run saved elsewhere (--benchmark-storage) journals there too."""
     given = config.getoption("--triptych-journal")
     if given:
         return Path(given)
-    storage = str(config.getoption("benchmark_storage", None) or "file://./.benchmarks")
-    if storage.startswith("file://"):
-        return Path(storage.removeprefix("file://")) / "journal"
-    return Path(storage) / "journal" if "://" not in storage else Path(".benchmarks/journal")
+    storage = storage_dir(config)
+    return storage / "journal" if storage is not None else Path(".benchmarks/journal")
 
 
 @pytest.fixture(scope="session")

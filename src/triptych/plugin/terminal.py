@@ -7,9 +7,8 @@ from typing import Any
 import pytest
 
 from triptych.errors import TriptychError
-from triptych.plugin.keys import (
-    JOURNAL_KEY,
-)
+from triptych.plugin.keys import JOURNAL_KEY, SESSION_KEY
+from triptych.plugin.session import storage_dir
 
 
 @pytest.hookimpl(trylast=True)  # after pytest-benchmark's table
@@ -21,7 +20,7 @@ def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> Non
     from triptych.report.terminal import summary_lines  # noqa: PLC0415 - pandas, only here
 
     try:
-        lines = summary_lines(journal.path)
+        lines = summary_lines(journal.path, storage_dir(config), config.stash.get(SESSION_KEY, ""))
     except TriptychError as e:
         lines = [f"no summary: {e}"]
     if lines:

@@ -15,8 +15,16 @@ from triptych.results.costs import HOST, primary_rows, trend_costs
 from triptych.results.digest import selected_cases
 from triptych.results.host_cost import host_cpu_rows, per_unit_samples
 from triptych.results.labels import columns_of, labelled
-from triptych.results.load import chronological
-from triptych.verdict.nested import compare_setups, family_default
+from triptych.results.load import Runs, chronological
+from triptych.verdict.nested import (
+    DEFAULT,
+    HISTORY,
+    Borrowed,
+    compare_setups,
+    family_default,
+    of_history,
+)
+from triptych.verdict.noise_model import EMPTY, NoiseModel, of_runs
 from triptych.verdict.stats import cv, decide
 
 
@@ -38,7 +46,13 @@ def _cell_values(
     return {k: dict(sorted(v.items(), key=lambda kv: order[kv[0]])) for k, v in out.items()}
 
 
-def _rows(run: pd.DataFrame) -> list[Row]:
+def _borrowed(model: NoiseModel, family: str, case: str, metric: str, label: str) -> Borrowed:
+    """What a one-set-up side borrows: the machine's own spread where its history has one."""
+    spread = model.get(case, metric, label)
+    return of_history(spread) if spread is not None else family_default(family)
+
+
+def _rows(run: pd.DataFrame, model: NoiseModel = EMPTY) -> list[Row]:
     rows = []
     keys = ["family", "case", "metric", "unit", "higher_is_better", "primary_metric"]
     sweep = run.drop_duplicates("case").set_index("case")
@@ -46,14 +60,17 @@ def _rows(run: pd.DataFrame) -> list[Row]:
         family, case, metric, unit, hib, primary_metric = key
         cells: dict[str, Cell] = {}
         host_setups = by_label.get(HOST)
-        borrowed = family_default(str(family))
+        host_borrowed = _borrowed(model, str(family), str(case), str(metric), HOST)
         looks = max(1, int(sweep.looks[case]))  # 0: stored before looks were
         for label, setups in by_label.items():
             vals = np.concatenate(setups)
             comp = None
+            borrowed = _borrowed(model, str(family), str(case), str(metric), label)
             # Counts (retransmits) are compared as counts, never as ratios.
             if host_setups is not None and label != HOST and str(unit) != "count":
-                comp = compare_setups(setups, host_setups, bool(hib), borrowed, looks=looks)
+                comp = compare_setups(setups, host_setups, bool(hib), borrowed, looks=looks,
+                                      baseline_borrowed=host_borrowed)  # fmt: skip
+            one = comp is not None and (len(setups) == 1 or len(host_setups or []) == 1)
             cells[label] = Cell(
                 label,
                 float(np.median(vals)),
@@ -62,7 +79,7 @@ def _rows(run: pd.DataFrame) -> list[Row]:
                 comp,
                 tuple(float(v) for v in vals),
                 setups=len(setups),
-                borrowed=borrowed.source if comp is not None and len(setups) == 1 else "",
+                borrowed=_source(borrowed, host_borrowed) if one else "",
             )
         host = cells.pop(HOST, None)
         headline = str(metric) == str(primary_metric)
@@ -84,6 +101,12 @@ def _rows(run: pd.DataFrame) -> list[Row]:
     return _decided(rows)
 
 
+def _source(platform: Borrowed, host: Borrowed) -> str:
+    """Where a one-set-up cell's borrowed spread came from: the machine's history only if both
+    sides' did."""
+    return HISTORY if platform.source == host.source == HISTORY else DEFAULT
+
+
 def _decided(rows: list[Row]) -> list[Row]:
     """Every comparison of the run decided together: the false discovery rate is controlled
     over all of them, not metric by metric."""
@@ -95,11 +118,18 @@ def _decided(rows: list[Row]) -> list[Row]:
 
 
 def _group(
-    env: str, df: pd.DataFrame, history: pd.DataFrame | None, reruns: set[str] | None = None
+    env: str,
+    df: pd.DataFrame,
+    history: pd.DataFrame | None,
+    reruns: set[str] | None = None,
+    partial: set[str] | None = None,
+    earlier: Runs | None = None,
 ) -> Group:
     """One environment's runs: the newest in full (the newest of every case: a rerun of some
     cases, `reruns`, only where the environment has no other), every run's costs for the trend
-    lines (from the samples, or stored with each run: `history`)."""
+    lines (from the samples, or stored with each run: `history`), the newest's one-set-up
+    intervals from the machine's own noise where its earlier complete runs of the same scenario
+    measured it (`partial`: runs that stopped before their end)."""
     every = df if history is None else history[history.env == env]
     firsts = chronological(every.drop_duplicates("run"))
     runs = [str(r) for r in firsts.run]
@@ -107,7 +137,10 @@ def _group(
     shown = [r for r in runs if r in held]
     latest = shown[-1] if shown else runs[-1]
     run = df[df.run == latest]
-    rows = _rows(_with_host_cost(run))
+    model = _model_for(
+        env, run, df, runs[: runs.index(latest)], (reruns or set()) | (partial or set()), earlier
+    )
+    rows = _rows(_with_host_cost(run), model)
     columns = columns_of(run)
     labels = sorted((lab for lab in columns if lab != HOST), key=lambda lab: columns[lab].order)
     summary = _summary(run, rows)
@@ -115,12 +148,42 @@ def _group(
     info = firsts.set_index("run")
     run_info = {str(r): (str(info.run_date[r]), str(info.commit[r])[:10]) for r in runs}
     group = Group(env, runs, latest, labels, columns, rows, summary, trends, run_info)
+    group.noise_runs = len(model.runs)
     group.host_cpu = host_cpu_rows(run)
     if len(runs) > 1 and every.scenario.nunique() > 1:
         group.warnings.append(
             Notice("Runs of different scenarios are trended together: compare like with like.")
         )
     return group
+
+
+def _model_for(
+    env: str,
+    run: pd.DataFrame,
+    df: pd.DataFrame,
+    before: list[str],
+    excluded: set[str],
+    earlier: Runs | None,
+) -> NoiseModel:
+    """The newest run's noise model: from the runs before it in `df` or, where the caller read
+    them apart (the terminal, after a run), from `earlier`'s runs of the environment."""
+    scenario = str(run.scenario.iloc[0])
+    if earlier is None:
+        return noise_model(df, scenario, before, excluded)
+    if earlier.samples.empty:
+        return EMPTY
+    theirs = labelled(earlier.samples[earlier.samples.env == env])
+    order = [str(r) for r in chronological(theirs.drop_duplicates("run")).run]
+    skip = earlier.partial | {r for r, m in earlier.machines.items() if selected_cases(m)}
+    return noise_model(theirs, scenario, order, skip)
+
+
+def noise_model(
+    df: pd.DataFrame, scenario: str, earlier: list[str], excluded: set[str]
+) -> NoiseModel:
+    """The machine's noise from the earlier runs of one environment (`df`), with the host CPU
+    per unit of work derived from them as the newest run's is."""
+    return of_runs(df, scenario, earlier, excluded, _with_host_cost)
 
 
 def _with_host_cost(run: pd.DataFrame) -> pd.DataFrame:
@@ -170,15 +233,18 @@ def analyse(
     partial: set[str] | None = None,
     platforms: dict[str, dict[str, dict[str, Any]]] | None = None,
     history: pd.DataFrame | None = None,
+    earlier: Runs | None = None,
 ) -> list[Group]:
     """One Group per environment, newest first (`platforms`: each run's platform metadata;
-    `history`: every run's stored costs when df holds only the newest runs, see Runs)."""
+    `history`: every run's stored costs when df holds only the newest runs, see Runs;
+    `earlier`: runs taken before df's, read apart, for the machine's noise model; None: df's
+    own earlier runs)."""
     if df.empty:
         return []
     df = labelled(df)
     reruns = {run for run, m in machines.items() if selected_cases(m)}
     groups = [
-        _group(str(env), g, history, reruns)
+        _group(str(env), g, history, reruns, partial, earlier)
         for env, g in df.groupby("env", sort=False, observed=True)
     ]
     groups.sort(key=lambda g: g.run_info[g.latest][0], reverse=True)

@@ -10,6 +10,9 @@ Schema `triptych-verdicts/1`:
                 "headline": bool,     # the case's primary metric
                 "column": {"label", "platform", "variant", "profile", "emulated"},
                 "setups": int, "rounds": int, "median": float,
+                "borrowed": "history" | "default" | "",   # where a one-set-up interval's
+                                      # set-up spread came from: this machine's earlier runs of
+                                      # the scenario, or its family's default; "": none borrowed
                 "looks": int,         # how often its sequential set-ups could have stopped
                                       # (its interval and tests are widened for them); 1: fixed
                 "cost": float | null, "low": float | null, "high": float | null,
@@ -69,6 +72,7 @@ def _cell(g: Group, r: Row, c: Cell) -> dict[str, Any]:
             "emulated": col.emulated if col else False,
         },
         "setups": c.setups,
+        "borrowed": c.borrowed,
         "looks": c.comparison.looks if c.comparison is not None else 1,
         "rounds": c.n,
         "median": _num(c.median),

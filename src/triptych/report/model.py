@@ -64,4 +64,6 @@ class Group:
     trends: dict[str, dict[str, list[tuple[str, float]]]]  # family -> label -> [(run, cost)]
     run_info: dict[str, tuple[str, str]]  # run -> (date, commit)
     warnings: list[Notice] = field(default_factory=list)
+    # The earlier runs the newest's one-set-up intervals took the machine's own noise from.
+    noise_runs: int = 0
     host_cpu: list[HostCpuRow] = field(default_factory=list)  # the newest run's, per case

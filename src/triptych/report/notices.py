@@ -10,7 +10,8 @@ import pandas as pd
 from triptych.quiet import BUSY_SHARE
 from triptych.report.model import Group, Notice
 from triptych.verdict.effect import UNTESTABLE
-from triptych.verdict.nested import family_default
+from triptych.verdict.nested import DEFAULT, HISTORY, family_default
+from triptych.verdict.noise_model import MIN_RUNS, WINDOW
 from triptych.workloads.placement import APART_FROM
 
 CV_WARN = 0.10
@@ -74,17 +75,33 @@ def _machine_notices(g: Group, machine: dict[str, Any]) -> list[Notice]:
 
 
 def borrowed_notice(g: Group) -> str:
-    """Which intervals borrow a set-up variance (one set-up per side), and from where."""
-    families = sorted({r.family for r in g.rows for c in r.cells.values() if c.borrowed})
-    if not families:
+    """Which intervals borrow a set-up variance (one set-up a side), and from where: the
+    machine's own history (verdict/noise_model.py) or the family's documented default."""
+    cells = [(r.family, c.borrowed) for r in g.rows for c in r.cells.values() if c.borrowed]
+    if not cells:
         return ""
-    shown = ", ".join(f"{f} {family_default(f).sd:.0%}" for f in families)
+    own = sum(1 for _, source in cells if source == HISTORY)
+    families = sorted({f for f, source in cells if source == DEFAULT})
+    said = []
+    if own:
+        said.append(
+            f"{own} of {len(cells)} intervals include the spread this machine's own earlier "
+            f"runs of this scenario showed for the same metric and column ({g.noise_runs} "
+            f"run(s), the newest {WINDOW} at most; each spread from at least {MIN_RUNS} "
+            "distinct runs)"
+        )
+    if families:
+        shown = ", ".join(f"{f} {family_default(f).sd:.0%}" for f in families)
+        said.append(
+            ("the others include" if own else "each interval includes")
+            + f" the set-up variance of its family's documented default ({shown}: the largest "
+            "run-to-run or set-up spread measured among the family's metrics on our machines)"
+        )
     return (
         "One set-up per platform (one container, guest, file and server each): a fresh one "
-        "would differ by more than its rounds show, so each interval includes the set-up "
-        f"variance of its family's documented default ({shown}: the largest run-to-run or "
-        "set-up spread measured among the family's metrics on our machines). Measure it "
-        "instead with scenario.setups = 3."
+        "would differ by more than its rounds show, so "
+        + "; ".join(said)
+        + ". Measure it instead with scenario.setups = 3."
     )
 
 

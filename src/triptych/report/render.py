@@ -209,7 +209,9 @@ def render(
     runs: Runs, groups: list[Group] | None = None, regressions: list[Regression] | None = None
 ) -> str:
     if groups is None:
-        groups = analyse(runs.samples, runs.machines, runs.partial, runs.platforms, runs.history)
+        groups = analyse(
+            runs.samples, runs.machines, runs.partial, runs.platforms, runs.history, runs.earlier
+        )
 
     def machine(run: str) -> dict[str, Any]:
         return dict(runs.machines.get(run, {}).get("triptych", {}))
@@ -259,7 +261,9 @@ def write_runs(
 ) -> Path:
     """The HTML report (and, given `json_out`, the verdicts as data), from one analysis; with
     the open regressions of record of each environment."""
-    groups = analyse(runs.samples, runs.machines, runs.partial, runs.platforms, runs.history)
+    groups = analyse(
+        runs.samples, runs.machines, runs.partial, runs.platforms, runs.history, runs.earlier
+    )
     _write(out, render(runs, groups, regressions))
     if json_out is not None:
 

@@ -11,18 +11,23 @@ from triptych.report.analysis import analyse
 from triptych.report.model import Row
 from triptych.report.notices import borrowed_notice
 from triptych.results.host_cost import METRIC as HOST_CPU
-from triptych.results.load import load_runs
+from triptych.results.load import Runs, load_runs
+from triptych.results.sources import session_in
 from triptych.verdict.effect import describe
 
 
-def summary_lines(journal: Path) -> list[str]:
+def summary_lines(journal: Path, saved: Path | None = None, session: str = "") -> list[str]:
+    """The run's summary (`journal`: its journal; `saved`: where the machine's runs are saved,
+    whose earlier runs give the report's noise model, so the summary says what the report
+    will; `session`: this run's, left out of them)."""
     runs = load_runs([journal])
     if runs.samples.empty:
         return []
+    earlier = _earlier(saved, session) if saved is not None and saved.is_dir() else None
     lines: list[str] = []
     costs: list[str] = []
     notes: list[str] = []
-    for g in analyse(runs.samples, runs.machines, runs.partial, runs.platforms):
+    for g in analyse(runs.samples, runs.machines, runs.partial, runs.platforms, earlier=earlier):
         notes += [n for n in [borrowed_notice(g)] if n and n not in notes]
         for row in g.rows:
             if row.headline:
@@ -35,6 +40,19 @@ def summary_lines(journal: Path) -> list[str]:
     if costs:
         costs.insert(0, f"{HOST_CPU}, each platform's against the host's (lower is better):")
     return [head, *lines, *costs, *notes]
+
+
+def _earlier(saved: Path, session: str) -> Runs:
+    """The runs saved before this one (this session's own, saved or journalled, left out)."""
+    found = load_runs([saved])
+    if found.samples.empty:
+        return found
+    mine = {r for r, m in found.machines.items() if session_in({"machine_info": m}) == session}
+    return Runs(
+        found.samples[~found.samples.run.isin(mine)].reset_index(drop=True),
+        {r: m for r, m in found.machines.items() if r not in mine},
+        partial=found.partial - mine,
+    )
 
 
 def _said(row: Row, figure: bool) -> list[str]:

@@ -41,6 +41,9 @@ class Runs:
     # Read from a store, samples hold only each environment's newest run; this holds every
     # run's trend costs (run, env, run_date, commit, scenario, family, label, cost).
     history: pd.DataFrame | None = None
+    # Read from a store, the runs the newest ones' noise models are taken from (each
+    # environment's earlier complete runs of its newest run's scenario); None: the samples' own.
+    earlier: Runs | None = None
 
 
 def load_runs(paths: Iterable[Path], pending: Pending | None = None) -> Runs:

@@ -21,6 +21,7 @@ from triptych.results.digest import selected_cases
 from triptych.results.load import CLOCK_SKEW, Runs, run_key
 from triptych.store.schema import current
 from triptych.store.url import StoreError
+from triptych.verdict.noise_model import newest
 
 RUNS_QUERY = """
 SELECT id, name, machine, started, commit, env, partial, scenario,
@@ -131,9 +132,20 @@ def report_view(conn: Any, sel: Selection) -> Runs:  # noqa: ANN401 - psycopg
     runs = stored_runs(conn, sel)
     if not runs:
         return Runs(pd.DataFrame(columns=COLUMNS))
-    view = load_chosen(conn, newest_per_environment(runs))
+    shown = newest_per_environment(runs)
+    view = load_chosen(conn, shown)
     view.history = history(conn, runs)
+    earlier = [r for s in shown for r in earlier_runs(runs, s)]
+    view.earlier = load_chosen(conn, earlier) if earlier else None
     return view
+
+
+def earlier_runs(runs: list[StoredRun], shown: StoredRun) -> list[StoredRun]:
+    """The runs a shown run's noise model is taken from (verdict/noise_model.py): the newest
+    WINDOW complete runs before it of its environment and scenario, none a rerun of some cases."""
+    before = runs[: runs.index(shown)]
+    alike = [r for r in before if r.env == shown.env and r.scenario == shown.scenario]
+    return newest([r for r in alike if not r.partial and not r.rerun])
 
 
 def gate_view(conn: Any, machine: str, last: int) -> Runs:  # noqa: ANN401 - psycopg
