@@ -77,40 +77,62 @@ def fit(history: pd.DataFrame, scenario: str = "") -> NoiseModel:
     value): each run's first set-up of each metric and column."""
     if history.empty:
         return EMPTY
-    first = history.groupby(["run", "case", "metric", "label"], observed=True).setup.transform(
-        "min"
-    )
+    keys = ["case", "metric", "label"]
+    first = history.groupby([*keys, "run"], observed=True).setup.transform("min")
     rows = history[history.setup == first]
     values = rows.value.to_numpy(dtype=float)
-    groups = rows.groupby(["case", "metric", "label"], observed=True, sort=False).indices
-    run_codes = rows.run.astype("category").cat.codes.to_numpy()
+    usable = np.isfinite(values) & (values > 0)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        logs = np.where(usable, np.log(np.where(usable, values, 1.0)), np.nan)
+    per_run = (
+        rows[[*keys, "run"]]
+        .assign(log=logs, bad=~usable)
+        .groupby([*keys, "run"], observed=True, sort=False)
+        .agg(mean=("log", "mean"), var=("log", "var"), n=("log", "size"), bad=("bad", "any"))
+    )
+    flat = per_run.reset_index()
+    # Each metric's runs, in arrays (a pandas object per metric would cost more than the sums).
+    group = flat.groupby(keys, observed=True, sort=False).ngroup().to_numpy()
+    order = np.argsort(group, kind="stable")
+    bounds = np.flatnonzero(np.diff(group[order])) + 1
+    means = flat["mean"].to_numpy(dtype=float)[order]
+    rounds_vars = (flat["var"].to_numpy(dtype=float) / flat["n"].to_numpy(dtype=float))[order]
+    bad = flat["bad"].to_numpy(dtype=bool)[order]
+    names = flat[keys].astype(str).to_numpy()[order]
     spreads: dict[Key, Spread] = {}
-    for key, positions in groups.items():
-        found = _spread(values[positions], run_codes[positions])
+    for at in np.split(np.arange(order.size), bounds):
+        if bad[at].any():
+            continue  # a value a log cannot take: the family's default stands
+        found = _spread_of(means[at], rounds_vars[at])
         if found is not None:
-            parts: tuple[object, ...] = key  # type: ignore[assignment]  # pandas says Hashable
-            spreads[(str(parts[0]), str(parts[1]), str(parts[2]))] = found
+            case, metric, label = names[at[0]]
+            spreads[(str(case), str(metric), str(label))] = found
     return NoiseModel(scenario, tuple(str(r) for r in rows.run.unique()), spreads)
 
 
 def _spread(values: np.ndarray, runs: np.ndarray) -> Spread | None:
-    """One metric's spread from its rounds (`runs`: each round's run), or None if it rests on
-    fewer than MIN_RUNS distinct runs or holds a value a log cannot take."""
+    """One metric's spread from its rounds (`runs`: each round's run)."""
     if not np.all(np.isfinite(values)) or np.any(values <= 0):
         return None
     logs = np.log(values)
-    means, rounds_vars = [], []
-    for r in np.unique(runs):
-        y = logs[runs == r]
-        means.append(float(y.mean()))
-        if y.size >= 2:
-            rounds_vars.append(float(y.var(ddof=1)) / y.size)
-    distinct = np.unique(np.array(means))  # copies of one run count once
+    codes = np.unique(runs)
+    means = np.array([logs[runs == r].mean() for r in codes])
+    rounds_vars = np.array(
+        [logs[runs == r].var(ddof=1) / (runs == r).sum() if (runs == r).sum() > 1 else np.nan
+         for r in codes]
+    )  # fmt: skip
+    return _spread_of(means, rounds_vars)
+
+
+def _spread_of(means: np.ndarray, rounds_vars: np.ndarray) -> Spread | None:
+    """A spread from each run's mean log value and its rounds' variance of that mean (NaN for
+    a single round), or None if fewer than MIN_RUNS distinct runs give it."""
+    distinct = np.unique(means)  # copies of one run count once
     if distinct.size < MIN_RUNS:
         return None
-    total = float(distinct.var(ddof=1))
-    rounds_var = float(np.mean(rounds_vars)) if rounds_vars else 0.0
-    return Spread(total, rounds_var, int(distinct.size))
+    known = rounds_vars[np.isfinite(rounds_vars)]
+    rounds_var = float(known.mean()) if known.size else 0.0
+    return Spread(float(distinct.var(ddof=1)), rounds_var, int(distinct.size))
 
 
 def newest(runs: Iterable[T], limit: int = WINDOW) -> list[T]:
