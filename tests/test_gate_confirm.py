@@ -13,7 +13,7 @@ import pytest
 
 from tests.gate_sim import CASE, HISTORY, PLATFORM, copied_history, gate_last, night
 from triptych.cli import main
-from triptych.gate import record
+from triptych.gate import confirm, record
 from triptych.report.analysis import analyse
 from triptych.results.load import load_runs
 from triptych.store.read import Selection, report_view
@@ -254,3 +254,30 @@ def test_a_damaged_claim_of_a_selection_is_no_rerun_from_files_or_the_store(
     with psycopg.connect(store) as conn:
         view = report_view(conn, Selection())
     assert {str(r).split("@")[0] for r in view.samples.run} == {"0008_x"}
+
+
+@pytest.mark.parametrize(
+    ("label", "platform"),
+    [
+        ("host", "host"),
+        ("docker-bridge (published)", "docker-bridge"),
+        (VM, "vm"),
+        ("host$(touch /tmp/x)", ""),
+        ("host;vm", ""),
+        ("<b>vm</b>", ""),
+        ("vm\ndocker-host", ""),
+        ("docker-host\t(x)", ""),
+        (" vm", ""),
+        ("VM", ""),
+        ("../vm", ""),
+        ("x" * 10_000, ""),
+        ("docker-", ""),
+        ("", ""),
+    ],
+)
+def test_a_column_label_names_a_platform_only_by_its_catalogue_name(
+    label: str, platform: str
+) -> None:
+    """The flagged file's platform comes from a label the store or a saved run carries: only a
+    platform the suite declares is ever passed on to a rerun's --triptych-platforms."""
+    assert confirm.platform_of(label) == platform
