@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
@@ -52,6 +52,41 @@ def _borrowed(model: NoiseModel, family: str, case: str, metric: str, label: str
     return of_history(spread) if spread is not None else family_default(family)
 
 
+@dataclass(frozen=True)
+class HostSide:
+    """The host's side of a row's comparisons: its set-ups, what it borrows, the metric's
+    direction and the case's looks."""
+
+    setups: list[np.ndarray]
+    borrowed: Borrowed
+    higher_is_better: bool
+    looks: int
+
+
+def _cell(label: str, setups: list[np.ndarray], borrowed: Borrowed, host: HostSide | None) -> Cell:
+    """One column's cell: its figures, and its comparison with the host's side if it has one."""
+    vals = np.concatenate(setups)
+    comp = None
+    if host is not None:
+        comp = compare_setups(setups, host.setups, host.higher_is_better, borrowed,
+                              looks=host.looks, baseline_borrowed=host.borrowed)  # fmt: skip
+    lone = (
+        [b for b, g in ((borrowed, setups), (host.borrowed, host.setups)) if len(g) == 1]
+        if host
+        else []
+    )
+    return Cell(
+        label,
+        float(np.median(vals)),
+        len(vals),
+        cv(vals),
+        comp,
+        tuple(float(v) for v in vals),
+        setups=len(setups),
+        borrowed=_source(lone) if comp is not None and lone else "",
+    )
+
+
 def _rows(run: pd.DataFrame, model: NoiseModel = EMPTY) -> list[Row]:
     rows = []
     keys = ["family", "case", "metric", "unit", "higher_is_better", "primary_metric"]
@@ -62,25 +97,12 @@ def _rows(run: pd.DataFrame, model: NoiseModel = EMPTY) -> list[Row]:
         host_setups = by_label.get(HOST)
         host_borrowed = _borrowed(model, str(family), str(case), str(metric), HOST)
         looks = max(1, int(sweep.looks[case]))  # 0: stored before looks were
+        side = HostSide(host_setups or [], host_borrowed, bool(hib), looks)
         for label, setups in by_label.items():
-            vals = np.concatenate(setups)
-            comp = None
             borrowed = _borrowed(model, str(family), str(case), str(metric), label)
             # Counts (retransmits) are compared as counts, never as ratios.
-            if host_setups is not None and label != HOST and str(unit) != "count":
-                comp = compare_setups(setups, host_setups, bool(hib), borrowed, looks=looks,
-                                      baseline_borrowed=host_borrowed)  # fmt: skip
-            one = comp is not None and (len(setups) == 1 or len(host_setups or []) == 1)
-            cells[label] = Cell(
-                label,
-                float(np.median(vals)),
-                len(vals),
-                cv(vals),
-                comp,
-                tuple(float(v) for v in vals),
-                setups=len(setups),
-                borrowed=_source(borrowed, host_borrowed) if one else "",
-            )
+            compared = host_setups is not None and label != HOST and str(unit) != "count"
+            cells[label] = _cell(label, setups, borrowed, side if compared else None)
         host = cells.pop(HOST, None)
         headline = str(metric) == str(primary_metric)
         rows.append(
@@ -101,10 +123,10 @@ def _rows(run: pd.DataFrame, model: NoiseModel = EMPTY) -> list[Row]:
     return _decided(rows)
 
 
-def _source(platform: Borrowed, host: Borrowed) -> str:
-    """Where a one-set-up cell's borrowed spread came from: the machine's history only if both
-    sides' did."""
-    return HISTORY if platform.source == host.source == HISTORY else DEFAULT
+def _source(borrowed: list[Borrowed]) -> str:
+    """Where a cell's borrowed spread came from (the sides with one set-up): the machine's
+    history only if every such side's did."""
+    return HISTORY if all(b.source == HISTORY for b in borrowed) else DEFAULT
 
 
 def _decided(rows: list[Row]) -> list[Row]:
