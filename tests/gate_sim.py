@@ -13,8 +13,10 @@ import hashlib
 import json
 import math
 import shutil
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -154,6 +156,25 @@ def worse(spreads: Spreads, values: np.ndarray, cost: np.ndarray) -> np.ndarray:
     slower means less of a higher-is-better metric, more of a lower-is-better one."""
     factor = np.where(spreads.higher_is_better, 1 / cost, cost)
     return values * factor[:, None, None]
+
+
+def worse_copy(
+    src: Path, dst: Path, factor: float, chosen: Callable[[dict[str, Any]], bool]
+) -> Path:
+    """A saved run with every figure of the chosen records (by their extra_info) `factor` times
+    worse: less of what should be high, more of what should be low. Records of either shape:
+    rounds ("measured") or, as version 2 kept them, flat samples."""
+    data = json.loads(src.read_text())
+    for bench in data["benchmarks"]:
+        info = bench["extra_info"]
+        if not chosen(info):
+            continue
+        rounds = info.get("measured") or [{"samples": info["samples"]}]
+        for sample in (s for rnd in rounds for s in rnd["samples"]):
+            hib = sample["higher_is_better"]
+            sample["value"] = sample["value"] / factor if hib else sample["value"] * factor
+    dst.write_text(json.dumps(data))
+    return dst
 
 
 def gate(spreads: Spreads, current: np.ndarray, history: np.ndarray) -> np.ndarray:

@@ -25,6 +25,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from tests.gate_sim import worse_copy
 from triptych.cli import main
 from triptych.families import beyond_setups, noise_group
 from triptych.gate.compare import FLOOR, SETUPS, Sides, changes
@@ -44,22 +45,6 @@ def runs(tmp_path_factory: pytest.TempPathFactory) -> list[Path]:
     for run in sorted(NESTED.glob("*.json")):
         shutil.copy(run, where / run.name)
     return sorted(where.glob("*.json"))
-
-
-def worse_copy(src: Path, dst: Path, family: str, factor: float) -> Path:
-    """The run with every figure of one family `factor` times worse: less of what should be
-    high, more of what should be low."""
-    data = json.loads(src.read_text())
-    for bench in data["benchmarks"]:
-        info = bench["extra_info"]
-        if info["family"] != family:
-            continue
-        for rnd in info["measured"]:
-            for sample in rnd["samples"]:
-                hib = sample["higher_is_better"]
-                sample["value"] = sample["value"] / factor if hib else sample["value"] * factor
-    dst.write_text(json.dumps(data))
-    return dst
 
 
 def test_unchanged_reruns_pass_on_their_set_ups(
@@ -88,7 +73,9 @@ def _caught(out: str) -> dict[str, float]:
 def test_a_service_twice_as_bad_fails_against_one_baseline(
     runs: list[Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    worse = worse_copy(runs[0], tmp_path / "0009_worse.json", "services", 2.0)
+    worse = worse_copy(
+        runs[0], tmp_path / "0009_worse.json", 2.0, lambda info: info["family"] == "services"
+    )
     assert main(["compare", str(runs[1]), str(worse)]) == 1
     assert "| redis | get rate | host |" in capsys.readouterr().out.split("### Regressions")[1]
     found = changes(Sides.of(load_runs([runs[1]]), load_runs([worse])))

@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from tests.gate_sim import Spreads, measured_spreads, simulate_runs, worse
+from tests.gate_sim import Spreads, measured_spreads, simulate_runs, worse, worse_copy
 from triptych.cli import main
 from triptych.gate.compare import DEFAULT_THRESHOLD, FLOOR_SIGMAS
 from triptych.gate.stats import Rounds, noise_tests, regressions
@@ -243,20 +243,6 @@ def test_the_report_borrows_from_the_same_scenarios_complete_runs(tmp_path: Path
     assert "own earlier runs" not in notices[0]
 
 
-def _slower_copy(src: Path, dst: Path, case: str, platform: str, factor: float) -> Path:
-    """The run with one case on one platform `factor` times worse on every figure."""
-    data = json.loads(src.read_text())
-    for bench in data["benchmarks"]:
-        info = bench["extra_info"]
-        if (info["case"], info["platform"]) != (case, platform):
-            continue
-        for sample in info["samples"]:
-            hib = sample["higher_is_better"]
-            sample["value"] = sample["value"] / factor if hib else sample["value"] * factor
-    dst.write_text(json.dumps(data))
-    return dst
-
-
 def test_the_gate_decides_two_one_set_up_runs_against_the_machines_noise(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -274,7 +260,10 @@ def test_the_gate_decides_two_one_set_up_runs_against_the_machines_noise(
     assert "**0 regression(s)**" in out
     assert "decided against the spread this machine's own earlier runs showed" in out
     assert "(--noise: 5 run(s)" in out
-    slower = _slower_copy(cur, tmp_path / "slower.json", "cpu-sysbench", "docker-bridge", 1.3)
+    slower = worse_copy(
+        cur, tmp_path / "slower.json", 1.3,
+        lambda info: (info["case"], info["platform"]) == ("cpu-sysbench", "docker-bridge"),
+    )  # fmt: skip
     assert main(["compare", str(base), str(slower)]) == 0  # under the floor: not seen
     capsys.readouterr()
     assert main(["compare", str(base), str(slower), "--noise", str(where)]) == 1
