@@ -19,7 +19,7 @@ from triptych.platforms.addresses import (
     dhcp_range,
     guest_pool,
 )
-from triptych.platforms.docker_attrs import published_port
+from triptych.platforms.docker_attrs import bridge_addresses, published_port
 from triptych.platforms.vm_xml import network_xml
 
 DATA = Path(__file__).parent / "data"
@@ -160,3 +160,47 @@ def test_pools_compare_addresses_not_text() -> None:
     )
     assert pool.admits("10.0.0.9") is False  # "10.0.0.9" > "10.0.0.10" as text
     assert pool.admits("10.0.0.99") is True
+
+
+def _without_gateway() -> dict[str, object]:
+    """The real captured IPAM as Docker 20.10 gave it on a fresh machine of ours: no Gateway."""
+    ipam: dict[str, object] = copy.deepcopy(BRIDGE["IPAM"])
+    for config in BRIDGE["IPAM"]["Config"]:
+        assert "Gateway" in config  # the capture names it; the copy does not
+    ipam["Config"] = [
+        {k: v for k, v in c.items() if k != "Gateway"} for c in BRIDGE["IPAM"]["Config"]
+    ]
+    return ipam
+
+
+def test_a_bridge_whose_ipam_names_no_gateway_leaves_out_its_interfaces_address() -> None:
+    pool = bridge_pool(_without_gateway(), ["172.17.0.1", "10.9.9.9"])
+    assert not pool.admits("172.17.0.1")
+    assert pool.admits("172.17.0.2")
+    # IPAM's gateway, where it names one, is the bridge's own whatever the interface holds.
+    named = bridge_pool(BRIDGE["IPAM"], ["172.17.0.9"])
+    assert not named.admits("172.17.0.1")
+    assert named.admits("172.17.0.9")
+
+
+@pytest.mark.parametrize(
+    "own", [[], ["10.9.9.9"], ["172.17.0.1", "172.17.0.2"], ["not an address"], ["x" * 10_000]]
+)
+def test_without_a_gateway_the_bridge_must_hold_exactly_one_address_of_its_subnet(
+    own: list[str],
+) -> None:
+    with pytest.raises(TriptychError, match=r"^Docker's bridge network has no IPv4 subnet"):
+        bridge_pool(_without_gateway(), own)
+
+
+@pytest.mark.parametrize(
+    ("name", "found"),
+    [("lo", ["127.0.0.1"]), ("no-such-if0", []), ("lo; rm -rf /", []), ("../lo", []),
+     ("x" * 16, []), (7, []), (None, [])],
+)  # fmt: skip
+def test_the_bridges_own_addresses_are_read_from_the_kernel(name: object, found: list[str]) -> None:
+    """The interface a bridge's options name, read through psutil (the real kernel's), and only
+    a name an interface can have."""
+    attrs = {**BRIDGE, "Options": {**BRIDGE["Options"], "com.docker.network.bridge.name": name}}
+    assert bridge_addresses(attrs) == found
+    assert bridge_addresses({"Options": "docker0"}) == []

@@ -12,6 +12,7 @@ and what the suite created on this machine, never any other address).
 from __future__ import annotations
 
 import ipaddress
+from collections.abc import Collection
 from dataclasses import dataclass
 from typing import Any
 
@@ -69,19 +70,21 @@ def dhcp_range(net: ipaddress.IPv4Network) -> tuple[ipaddress.IPv4Address, ipadd
     return hosts[9], hosts[99]
 
 
-def bridge_pool(ipam: Any) -> AddressPool:  # noqa: ANN401 - Docker's JSON, checked here
+def bridge_pool(ipam: Any, own: Collection[str] = ()) -> AddressPool:  # noqa: ANN401 - Docker's JSON
     """The addresses of Docker's bridge network (its IPAM subnet, less the bridge's own), from
-    `docker network inspect bridge`'s IPAM."""
+    `docker network inspect bridge`'s IPAM. The bridge's own is IPAM's gateway or, where IPAM
+    names none (Docker 20.10 left it out on a fresh machine of ours), the one address in the
+    subnet that the bridge's interface holds (`own`)."""
     configs = ipam.get("Config") if isinstance(ipam, dict) else None
     for config in configs if isinstance(configs, list) else []:
         if not isinstance(config, dict):
             continue
         try:
             net = ipaddress.IPv4Network(str(config.get("Subnet")))
-            gateway = ipaddress.IPv4Address(str(config.get("Gateway")))
         except ValueError:
             continue
-        if net.prefixlen >= 31 or gateway not in net:
+        gateway = _gateway(config.get("Gateway"), own, net)
+        if net.prefixlen >= 31 or gateway is None:
             continue
         return AddressPool(
             net.network_address + 1,
@@ -93,6 +96,23 @@ def bridge_pool(ipam: Any) -> AddressPool:  # noqa: ANN401 - Docker's JSON, chec
         "Docker's bridge network has no IPv4 subnet with a gateway (docker network inspect "
         "bridge); start the engine with scripts/daemons.sh start"
     )
+
+
+def _gateway(
+    named: object, own: Collection[str], net: ipaddress.IPv4Network
+) -> ipaddress.IPv4Address | None:
+    """The bridge's own address on `net`: IPAM's gateway if it names one, else the bridge
+    interface's one address there (None if neither tells)."""
+    candidates = [named] if named is not None else list(own)
+    found = set()
+    for text in candidates:
+        try:
+            address = ipaddress.IPv4Address(str(text))
+        except ValueError:
+            continue
+        if address in net:
+            found.add(address)
+    return found.pop() if len(found) == 1 else None
 
 
 def agent_lease(interfaces: object, pool: AddressPool) -> tuple[str | None, list[str]]:

@@ -31,7 +31,12 @@ from triptych.platforms.base import (
 )
 from triptych.platforms.catalog import DOCKER_BRIDGE, DOCKER_HOST
 from triptych.platforms.cgroups import Limits
-from triptych.platforms.docker_attrs import container_address, create_config, published_port
+from triptych.platforms.docker_attrs import (
+    bridge_addresses,
+    container_address,
+    create_config,
+    published_port,
+)
 from triptych.platforms.docker_conn import ENGINE_GONE, connect, why_gone
 from triptych.platforms.docker_instance import DockerInstance, container_pid, shim_of
 from triptych.platforms.docker_process import ContainerProcess, exec_timed
@@ -358,7 +363,8 @@ class DockerBridgePlatform(DockerPlatform):
     network_mode: ClassVar[str] = "bridge"
 
     def _address_pool(self, client: docker.DockerClient) -> AddressPool | None:
-        return bridge_pool(client.networks.get("bridge").attrs.get("IPAM"))
+        attrs = client.networks.get("bridge").attrs
+        return bridge_pool(attrs.get("IPAM"), bridge_addresses(attrs))
 
     def endpoint(self, port: int, variant: str) -> Endpoint:
         check_variant(self, variant, self.network_variants)

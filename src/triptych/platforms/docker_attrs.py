@@ -4,12 +4,29 @@ the bridge, and the port it published on loopback."""
 from __future__ import annotations
 
 import json
+import re
+import socket
 from typing import Any
 
+import psutil
 from docker.models.containers import Container
 
 from triptych.errors import TriptychError
 from triptych.platforms.addresses import LOOPBACK, AddressPool
+
+# A Linux interface name (IFNAMSIZ less its terminator), as Docker's bridge option names one.
+_INTERFACE = re.compile(r"[A-Za-z0-9_.-]{1,15}")
+
+
+def bridge_addresses(attrs: dict[str, Any]) -> list[str]:
+    """The IPv4 addresses the host's interface of a bridge network holds (the interface its
+    options name, `com.docker.network.bridge.name`), read from the kernel, not from Docker."""
+    options = attrs.get("Options")
+    name = options.get("com.docker.network.bridge.name") if isinstance(options, dict) else None
+    if not isinstance(name, str) or not _INTERFACE.fullmatch(name):
+        return []
+    held = psutil.net_if_addrs().get(name, [])
+    return [a.address for a in held if a.family == socket.AF_INET]
 
 
 def container_address(container: Container, pool: AddressPool | None) -> str:
