@@ -15,10 +15,21 @@ HOST = BASELINE  # the baseline column's label: every cost is against it
 
 def primary_rows(df: pd.DataFrame) -> pd.DataFrame:
     """Each case's primary metric only (a case from a record that named none: its first)."""
-    named = df.primary_metric.astype(str)
-    first = df.groupby(["run", "case"], observed=True).metric.transform("first").astype(str)
+    named = _text(df.primary_metric)
+    first = _text(df.groupby(["run", "case"], observed=True).metric.transform("first"))
     primary = np.where(named != "", named, first)
-    return df[df.metric.astype(str) == primary]
+    chosen: pd.DataFrame = df[_text(df.metric) == primary]
+    return chosen
+
+
+def _text(column: pd.Series) -> np.ndarray:
+    """A column's values as text, a category's text shared by its rows (not one string made per
+    row: a year of runs holds 160,000)."""
+    if isinstance(column.dtype, pd.CategoricalDtype):
+        names = np.asarray(column.cat.categories.astype(str), dtype=object)
+        codes = column.cat.codes.to_numpy()
+        return np.where(codes >= 0, names[codes] if names.size else "", "nan")
+    return column.astype(str).to_numpy(dtype=object)
 
 
 def trend_costs(df: pd.DataFrame) -> dict[tuple[str, str, str], float]:
