@@ -84,7 +84,7 @@ def gated(s: Measured, cur: np.ndarray, base: np.ndarray, design: Design) -> np.
 
     margin = np.full(len(s.family), 0.05)
     tests = setup_tests(rounds(cur), rounds(base), s.groups(), s.higher_is_better, margin,
-                        s.beyond())  # fmt: skip
+                        s.beyond(), s.like())  # fmt: skip
     found: np.ndarray = regressions(tests)
     return found
 

@@ -28,7 +28,7 @@ import pytest
 from tests.gate_sim import worse_copy
 from triptych.cli import main
 from triptych.families import beyond_setups, noise_group
-from triptych.gate.compare import FLOOR, SETUPS, Sides, changes
+from triptych.gate.compare import FLOOR, SETUPS, Sides, changes, like_ids
 from triptych.gate.stats import Rounds, regressions, setup_tests
 from triptych.results.labels import labelled
 from triptych.results.load import load_runs
@@ -153,6 +153,16 @@ class Measured:
         ]
         return np.array([sorted(set(names)).index(n) for n in names], dtype=int)
 
+    def like(self) -> np.ndarray:
+        """Each metric's like group, as the gate numbers them (the same metric of the same case
+        on the other columns; the study's columns are all native)."""
+        return like_ids(
+            [
+                ((c, m, lab), False)
+                for c, m, lab in zip(self.case, self.metric, self.label, strict=True)
+            ]
+        )
+
     def beyond(self) -> np.ndarray:
         pairs = zip(self.family, self.metric, strict=True)
         return np.array([beyond_setups(f, m, False) for f, m in pairs])
@@ -229,6 +239,7 @@ def gate(m: Measured, cur: np.ndarray, base: np.ndarray) -> np.ndarray:
             m.higher_is_better,
             np.full(len(m.family), 0.05),
             m.beyond(),
+            m.like(),
         )
     )
 

@@ -282,6 +282,7 @@ def _tests(
             hib,
             margin,
             beyond,
+            like_ids([(k, base[k].emulated) for k in keys]),
         )
     every = keys + context if kind == HISTORY else keys
     group, hib, margin = _shape(every, base, default, per_metric)

@@ -279,9 +279,11 @@ def setup_tests(
     higher_is_better: np.ndarray,
     margin: np.ndarray,
     beyond: np.ndarray,
+    like: np.ndarray | None = None,
 ) -> Tests:
     """Two runs, each with its set-ups (the `runs` axis holds set-ups): the difference of the
-    means of set-up means, against the pooled set-up variance moderated within each noise group,
+    means of set-up means, against the pooled set-up variance moderated within each noise group
+    (its prior centred on the metric's like metrics, `like`, as a history's is),
     plus `beyond` (the standard deviation a rerun adds beyond fresh set-ups, one per metric) for
     each side. Degrees of freedom are the moderated variance's (the known term adds none)."""
     m_cur, ss_cur, k_cur = _setup_level(current)
@@ -289,7 +291,7 @@ def setup_tests(
     d = np.maximum(k_cur + k_base - 2, 0)
     with np.errstate(invalid="ignore", divide="ignore"):
         s2 = np.where(d > 0, (ss_cur + ss_base) / d, np.nan)
-    mod, mod_df = moderated(s2, d, group)
+    mod, mod_df = moderated(s2, d, group, like)
     with np.errstate(invalid="ignore", divide="ignore"):
         se = np.sqrt(mod * (1 / k_cur + 1 / k_base) + 2 * beyond**2)
     sign = np.where(higher_is_better, -1.0, 1.0)
