@@ -27,7 +27,6 @@ from triptych.gate.inputs import (
     percent,
 )
 from triptych.gate.summary import markdown, md
-from triptych.results.digest import selected_cases
 from triptych.results.labels import labelled
 from triptych.results.load import Runs, chronological, load_runs
 from triptych.results.sources import session_in
@@ -92,19 +91,12 @@ def _noise(args: argparse.Namespace, chosen: Chosen) -> NoiseModel:
         return EMPTY
     env, scenario = str(current.env.iloc[0]), str(current.scenario.iloc[0])
     df = labelled(runs.samples[runs.samples.env == env])
-    sessions = {session_in({"machine_info": m}) for m in chosen.current.machines.values()}
-    excluded = {
-        *runs.partial,
-        *chosen.current.machines,
-        *(
-            r
-            for r, m in runs.machines.items()
-            if selected_cases(m) or session_in({"machine_info": m}) in sessions - {""}
-        ),
-    }
+    sessions = [session_in({"machine_info": m}) for m in chosen.current.machines.values()]
+    excluded = runs.not_history(sessions) | set(chosen.current.machines)
     taken = max(str(d) for d in current.run_date.unique())
-    order = [str(r) for r in chronological(df.drop_duplicates("run")).run]
-    dates = dict(zip(df.run.astype(str), df.run_date.astype(str), strict=False))
+    firsts = chronological(df.drop_duplicates("run"))
+    dates = dict(zip(firsts.run.astype(str), firsts.run_date.astype(str), strict=True))
+    order = list(dates)
     return of_runs(df, scenario, [r for r in order if dates[r] < taken], excluded)
 
 

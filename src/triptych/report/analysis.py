@@ -199,8 +199,7 @@ def _model_for(
         return EMPTY
     theirs = labelled(earlier.samples[earlier.samples.env == env])
     order = [str(r) for r in chronological(theirs.drop_duplicates("run")).run]
-    skip = earlier.partial | {r for r, m in earlier.machines.items() if selected_cases(m)}
-    return noise_model(theirs, scenario, order, skip)
+    return noise_model(theirs, scenario, order, earlier.not_history())
 
 
 def noise_model(

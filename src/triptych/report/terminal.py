@@ -12,7 +12,6 @@ from triptych.report.model import Row
 from triptych.report.notices import borrowed_notice
 from triptych.results.host_cost import METRIC as HOST_CPU
 from triptych.results.load import Runs, load_runs
-from triptych.results.sources import session_in
 from triptych.verdict.effect import describe
 
 
@@ -47,7 +46,7 @@ def _earlier(saved: Path, session: str) -> Runs:
     found = load_runs([saved])
     if found.samples.empty:
         return found
-    mine = {r for r, m in found.machines.items() if session_in({"machine_info": m}) == session}
+    mine = found.of_sessions([session])
     return Runs(
         found.samples[~found.samples.run.isin(mine)].reset_index(drop=True),
         {r: m for r, m in found.machines.items() if r not in mine},

@@ -12,9 +12,9 @@ import pandas as pd
 
 from triptych.errors import TriptychError
 from triptych.results.columns import COLUMNS, TYPED
-from triptych.results.digest import Pending, digest_of, start
+from triptych.results.digest import Pending, digest_of, selected_cases, start
 from triptych.results.digest_cache import TEXT
-from triptych.results.sources import sources
+from triptych.results.sources import session_in, sources
 
 # How far into the future a run's date may be and still be believed (a clock a little off):
 # beyond it the gate and the store leave the run out rather than take it as the newest.
@@ -44,6 +44,17 @@ class Runs:
     # Read from a store, the runs the newest ones' noise models are taken from (each
     # environment's earlier complete runs of its newest run's scenario); None: the samples' own.
     earlier: Runs | None = None
+
+    def of_sessions(self, sessions: Iterable[str]) -> set[str]:
+        """The runs the given sessions took (saved or journalled)."""
+        wanted = set(sessions) - {""}
+        return {r for r, m in self.machines.items() if session_in({"machine_info": m}) in wanted}
+
+    def not_history(self, sessions: Iterable[str] = ()) -> set[str]:
+        """The runs no noise model or history may rest on: partial ones, reruns of some cases,
+        and those of `sessions` (the run being judged)."""
+        reruns = {r for r, m in self.machines.items() if selected_cases(m)}
+        return self.partial | reruns | self.of_sessions(sessions)
 
 
 def load_runs(paths: Iterable[Path], pending: Pending | None = None) -> Runs:
