@@ -66,10 +66,12 @@ def nightly(
     return found
 
 
-def decided(values: list[np.ndarray]) -> list[tuple[Step | None, float]]:
-    """Each series' most likely step and its p-value adjusted over all of them (Holm); a series
-    too short to test has none (and is not counted)."""
-    found = [step(x) for x in values]
+def decided(
+    values: list[np.ndarray], higher_is_better: list[bool]
+) -> list[tuple[Step | None, float]]:
+    """Each series' most likely step for the worse and its p-value adjusted over all of them
+    (Holm); a series too short to test has none (and is not counted)."""
+    found = [step(x, h) for x, h in zip(values, higher_is_better, strict=True)]
     p = np.array([s.p if s is not None else np.nan for s in found])
     adjusted = adjust(p[None, :], "fwer")[0] if found else p
     return [(s, float(a)) for s, a in zip(found, adjusted, strict=True)]
@@ -91,8 +93,9 @@ def shifts(
     """Every primary metric's most likely step tonight, decided together (Holm)."""
     per = nightly(sides, regressions, history, newest, window)
     keys = sorted(per)
+    better = [sides.base[k].higher_is_better for k in keys]
     out = []
-    for key, (found, p) in zip(keys, decided([per[k][1] for k in keys]), strict=True):
+    for key, (found, p) in zip(keys, decided([per[k][1] for k in keys], better), strict=True):
         if found is None:
             continue
         nights = per[key][0]
