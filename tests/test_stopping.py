@@ -3,7 +3,7 @@ simulation, drawn from the round and set-up spreads the nested study measured (t
 per family: the medians of its primary metrics), with Gaussian and Student-t(3) set-up and round
 terms. Each simulated side runs its rounds through `more_rounds`, as the runner does, and the
 cell is compared through verdict/nested.py, as the report does. At every design the shipped
-scenarios use (fixed rounds: one set-up of 3, three of 3) and the adaptive ones a user can ask
+scenarios use (fixed rounds: one set-up of 2, three of 3; a test below checks the list) and the adaptive ones a user can ask
 for, the 95% intervals must hold the true cost at least 94% of the time."""
 
 from __future__ import annotations
@@ -11,11 +11,13 @@ from __future__ import annotations
 import math
 import zlib
 from collections.abc import Callable
+from pathlib import Path
 
 import numpy as np
 import pytest
 
 from triptych.families import setup_spread
+from triptych.scenario import load_scenario
 from triptych.stopping import SETUP_SHARE, ci_halfwidth, more_rounds, precise, round_se
 from triptych.verdict.nested import compare_setups, family_default
 
@@ -27,6 +29,7 @@ STUDY = {
     "network": (0.106, 0.105),
     "services": (0.076, 0.089),
 }
+ROOT = Path(__file__).resolve().parent.parent
 TRUE_COST = 1.3
 SIMS = 600
 
@@ -92,7 +95,8 @@ def coverage(family: str, design: tuple[int, int, int], noise: Noise) -> tuple[f
 
 
 DESIGNS = {
-    "quick: 1 set-up x 3": (1, 3, 3),
+    "quick: 1 set-up x 2": (1, 2, 2),
+    "1 set-up x 3": (1, 3, 3),
     "3 set-ups x 2-4 rounds": (3, 2, 4),
     "nightly: 2 set-ups x 2-4 rounds (its fixed part)": (2, 2, 4),
     "3 set-ups x 3": (3, 3, 3),
@@ -118,3 +122,17 @@ def test_adaptive_rounds_spend_fewer_rounds_where_set_ups_decide() -> None:
     _, memory = coverage("memory", (3, 2, 6), gaussian)
     assert 6.0 <= cpu < 6.3  # 3 set-ups x 2 rounds, now and then a third
     assert cpu + 1 < memory <= 18.0
+
+
+@pytest.mark.parametrize(
+    "name", ["quick.toml", "default.toml", "setups-study.toml", "economics-study.toml"]
+)
+def test_every_shipped_design_is_simulated(name: str) -> None:
+    """The coverage test above runs at every design (set-ups, least and most rounds) a shipped
+    scenario uses, single-round cases apart (each round of those starts afresh)."""
+    scenario = load_scenario(ROOT / "scenarios" / name)
+    for case in scenario.cases:
+        policy = case.policy
+        least, most = (policy.rounds, policy.max_rounds) if policy else (case.rounds, case.rounds)
+        if most >= 2:
+            assert (case.setups, least, most) in DESIGNS.values(), (name, case.name)
