@@ -94,12 +94,12 @@ def shifts(
     per = nightly(sides, regressions, history, newest, window)
     keys = sorted(per)
     better = [sides.base[k].higher_is_better for k in keys]
+    found_all = decided([per[k][1] for k in keys], better)
     out = []
-    for key, (found, p) in zip(keys, decided([per[k][1] for k in keys], better), strict=True):
+    for key, hib, (found, p) in zip(keys, better, found_all, strict=True):
         if found is None:
             continue
         nights = per[key][0]
-        hib = sides.base[key].higher_is_better
         out.append(
             Shift(key, nights[found.at], nights[found.at - 1], tuple(nights[found.at :]),
                   oriented(found, hib), p, margins.get(key, 0.0))
