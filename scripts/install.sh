@@ -50,4 +50,13 @@ PY=${PYTHON:-python3}
 if [ ! -x .venv/bin/python ]; then
   "$PY" -m venv .venv
 fi
-.venv/bin/pip install -q --disable-pip-version-check -e '.[dev]'
+# The venv is installed again only when what it was installed from changed: the project's
+# pyproject.toml and the interpreter (a stamp written after a successful install; pip's own
+# no-op check of every requirement takes about 4 s, and the nightly job runs this each night).
+stamp=.venv/.triptych-installed
+want="$(sha256sum pyproject.toml | cut -d' ' -f1) $(.venv/bin/python -c 'import sys; print(sys.version)')"
+if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
+  rm -f -- "$stamp"
+  .venv/bin/pip install -q --disable-pip-version-check -e '.[dev]'
+  printf '%s\n' "$want" >"$stamp"
+fi

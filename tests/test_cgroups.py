@@ -93,13 +93,20 @@ def test_the_scheduler_holds_a_group_to_its_cpu_limit(session: str) -> None:
     whole = cgroups.create(session, "whole", Limits(), (0,))
     try:
         limited = run(quarter.join([sys.executable, "-c", BUSY_SECOND]))
-        free = run(whole.join([sys.executable, "-c", BUSY_SECOND]))
+        # The control shows CPU 0 could give most of a second. Another tenant of this machine
+        # can take CPU 0 for a while, which only lowers what a process gets, so the control is
+        # the best of up to three tries; the limit needs no retry: load cannot raise it.
+        free: list[float] = []
+        while len(free) < 3 and max(free, default=0.0) <= 0.6:
+            done = run(whole.join([sys.executable, "-c", BUSY_SECOND]))
+            assert done.returncode == 0, done.stderr
+            free.append(float(done.stdout))
     finally:
         assert quarter.remove()
         assert whole.remove()
-    assert limited.returncode == free.returncode == 0, limited.stderr + free.stderr
+    assert limited.returncode == 0, limited.stderr
     assert float(limited.stdout) < 0.45, limited.stdout  # about 0.25 s of a second
-    assert float(free.stdout) > 0.6, free.stdout  # without a limit: most of it
+    assert max(free) > 0.6, free  # without a limit: most of it
 
 
 def test_a_command_that_cannot_join_never_runs(tmp_path: Path) -> None:

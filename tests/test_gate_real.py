@@ -36,13 +36,15 @@ HALF = "[docker]\ncpus = 0.5\n"
 def _compared(where: Path, name: str, docker: str, expected: int) -> Path:
     """A run saved beside the first one, which pytest-benchmark compares with it as it ends
     (--benchmark-compare-fail: a per-benchmark threshold, no statistics): it passes an unchanged
-    run and fails half a CPU. Saved either way, before the comparison."""
+    run and fails half a CPU. The threshold is wide, 40%, as a threshold without statistics must be
+    on a shared machine (10% failed an unchanged run in CI); half a CPU costs +100%. Saved either
+    way, before the comparison."""
     result = run_suite(
         where,
         SCENARIO + docker,
         f"--benchmark-save={name}",
         "--benchmark-compare=0001",
-        "--benchmark-compare-fail=mean:10%",
+        "--benchmark-compare-fail=mean:40%",
         f"--triptych-scratch={where}/scratch-{name}",
         env=suite_env(TRIPTYCH_REQUIRE_PLATFORMS="all"),
     )

@@ -249,16 +249,31 @@ def test_a_network_victim_in_a_container_answers_over_the_bridge(
     assert got[SLOWDOWN].metadata["aggressor"] == "network"
 
 
-@pytest.mark.vm
-@pytest.mark.slow
-def test_a_guest_beside_another_on_its_cpu(conn: libvirt.virConnect) -> None:
+@pytest.fixture(scope="class")
+def guest(conn: libvirt.virConnect) -> Iterator[VmPlatform]:
+    """The victim guest of TestBesideAGuest, gone when its class ends."""
     guest_boot(RootfsRecipe())
     with VmPlatform(new_session_id(), SMALL) as p:
+        yield p
+    assert suite_objects(conn, p.session) == []
+
+
+@pytest.mark.vm
+@pytest.mark.slow
+class TestBesideAGuest:
+    """A neighbour guest beside the victim guest: one victim boot serves both (class scope, so
+    it is gone before the next test), each test adds and removes its neighbour."""
+
+    def test_a_guest_beside_another_on_its_cpu(
+        self, guest: VmPlatform, conn: libvirt.virConnect
+    ) -> None:
         n = Neighbour(NeighbourParams(cpus="same"), RunSpec(4.0, 300.0))
-        n.prepare(p, "default")
+        n.prepare(guest, "default")
         try:
             cpu = min(os.sched_getaffinity(0))
-            guests = [d for d in conn.listAllDomains(0) if d.name().startswith(p.instance_prefix)]
+            guests = [
+                d for d in conn.listAllDomains(0) if d.name().startswith(guest.instance_prefix)
+            ]
             assert len(guests) == 2  # its own and the neighbour
             for d in guests:
                 pins = d.vcpuPinInfo(0)
@@ -266,17 +281,29 @@ def test_a_guest_beside_another_on_its_cpu(conn: libvirt.virConnect) -> None:
             # Two guests of one tree, each with an address of its own (they once shared the
             # tree's machine-id, and with it DHCP's lease: one address for both).
             assert isinstance(n._neighbour, GuestInstance)
-            assert n._neighbour.address() != p.endpoint(1, "virtio-net").host
+            assert n._neighbour.address() != guest.endpoint(1, "virtio-net").host
             # Under emulation a guest's first run of a program translates it: as the runner
             # does, one run first that is not counted (the counted one runs beside first).
-            n.measure(p, "default")
-            got = {s.metric: s for s in n.measure(p, "default")}
+            n.measure(guest, "default")
+            got = {s.metric: s for s in n.measure(guest, "default")}
         finally:
-            n.cleanup(p, "default")
+            n.cleanup(guest, "default")
         assert got[SLOWDOWN].value > 1.4, got[SLOWDOWN]
         # Back as the scenario placed it (unpinned: every CPU), the neighbour gone.
-        assert all(all(row) for row in p._started(p._guest).domain.vcpuPinInfo(0))
-        assert not [n for n in suite_objects(conn, p.session) if n.endswith("-neighbour")]
+        assert all(all(row) for row in guest._started(guest._guest).domain.vcpuPinInfo(0))
+        assert not [n for n in suite_objects(conn, guest.session) if n.endswith("-neighbour")]
+
+    def test_a_path_flood_reaches_the_neighbour_guest_through_its_own_address(
+        self, guest: VmPlatform, conn: libvirt.virConnect, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        """Under a guest the flood's client sends to the neighbour guest's address on the suite's
+        network (its virtio device, QEMU's backend), never the victim guest's own."""
+        address, got, targets = _path_flood_round(guest, RunSpec(4.0, 300.0), monkeypatch)
+        assert address != guest.endpoint(SOCKPERF_PORT, "virtio-net").host
+        assert not [x for x in suite_objects(conn, guest.session) if x.endswith("-neighbour")]
+        assert targets == [address]
+        assert _served_iperf3() == []
+        assert got[SLOWDOWN].value > 0
 
 
 @pytest.mark.slow
@@ -558,23 +585,6 @@ def test_a_path_flood_crosses_the_bridge_to_the_neighbour_container(
         address, got, targets = _path_flood_round(p, SPEC, monkeypatch)
         assert suite_resources(docker_client, p.session) == own
     assert address != "127.0.0.1"
-    assert targets == [address]
-    assert _served_iperf3() == []
-    assert got[SLOWDOWN].value > 0
-
-
-@pytest.mark.vm
-@pytest.mark.slow
-def test_a_path_flood_reaches_the_neighbour_guest_through_its_own_address(
-    conn: libvirt.virConnect, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """Under a guest the flood's client sends to the neighbour guest's address on the suite's
-    network (its virtio device, QEMU's backend), never the victim guest's own."""
-    guest_boot(RootfsRecipe())
-    with VmPlatform(new_session_id(), SMALL) as p:
-        address, got, targets = _path_flood_round(p, RunSpec(4.0, 300.0), monkeypatch)
-        assert address != p.endpoint(SOCKPERF_PORT, "virtio-net").host
-        assert not [x for x in suite_objects(conn, p.session) if x.endswith("-neighbour")]
     assert targets == [address]
     assert _served_iperf3() == []
     assert got[SLOWDOWN].value > 0
