@@ -11,10 +11,9 @@ import psutil
 from triptych.errors import PlatformUnavailable
 from triptych.platforms import cgroups, docker_conn, libvirt_conn
 from triptych.platforms.docker_sweep import MANAGED_LABEL
-from triptych.platforms.host_sweep import DEFAULT_SCRATCH
 from triptych.platforms.host_sweep import marked_processes as _marked
 from triptych.platforms.libvirt_sweep import SESSIONS_DIR
-from triptych.session import NAME_PREFIX
+from triptych.session import DEFAULT_SCRATCH, NAME_PREFIX
 from triptych.workloads.registry import SERVER_PORTS
 
 SERVERS = ("iperf3", "sockperf", "redis-server", "nginx", "postgres")

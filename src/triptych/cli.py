@@ -9,12 +9,10 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from triptych import machine_lock
 from triptych.errors import TriptychError
 from triptych.gate import CALIBRATE, WINDOW
-from triptych.platforms.host_sweep import DEFAULT_SCRATCH
 from triptych.results.digest import start
-from triptych.session import new_session_id, valid_session
+from triptych.session import DEFAULT_SCRATCH, new_session_id, valid_session
 from triptych.store.choice import ENV, store_url
 
 
@@ -128,6 +126,7 @@ def _images_build(args: argparse.Namespace) -> int:
 
 
 def _clean(args: argparse.Namespace) -> int:
+    from triptych import machine_lock  # noqa: PLC0415 - psutil: not on the report's path
     from triptych.platforms.registry import cleaners  # noqa: PLC0415 - see _images_build
 
     if args.session is not None and not valid_session(args.session):

@@ -11,6 +11,9 @@ from pathlib import Path
 
 # Every name the suite gives (containers, volumes, domains, networks, directories) starts so.
 NAME_PREFIX = "triptych-"
+# Where the host platform keeps its scratch directories unless --triptych-scratch says otherwise
+# (a real filesystem: /tmp may be tmpfs, where O_DIRECT fails).
+DEFAULT_SCRATCH = Path("/var/tmp/triptych")  # noqa: S108
 # What new_session_id() makes: a UTC-free local timestamp and 6 hex digits.
 SESSION_ID = re.compile(r"[0-9]{14}-[0-9a-f]{6}")
 BOOT_ID = Path("/proc/sys/kernel/random/boot_id")

@@ -30,9 +30,6 @@ from triptych.session import NAME_PREFIX, owner, owner_dead, valid_session
 OWNER_ENV = "TRIPTYCH_OWNER"
 SESSION_ENV = "TRIPTYCH_SESSION"
 OWNER_FILE = ".triptych-owner"
-# Where the host platform keeps its scratch directories unless --triptych-scratch says otherwise
-# (a real filesystem: /tmp may be tmpfs, where O_DIRECT fails).
-DEFAULT_SCRATCH = Path("/var/tmp/triptych")  # noqa: S108
 MAX_MARK = 512
 
 

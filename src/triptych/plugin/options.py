@@ -8,7 +8,7 @@ import pytest
 
 from triptych.cases import Scenario
 from triptych.platforms.catalog import KINDS
-from triptych.platforms.host_sweep import DEFAULT_SCRATCH
+from triptych.session import DEFAULT_SCRATCH
 
 REQUIRE_ENV = "TRIPTYCH_REQUIRE_PLATFORMS"
 
