@@ -26,7 +26,7 @@ from triptych.gate.inputs import (
     parse_thresholds,
     percent,
 )
-from triptych.gate.summary import markdown, md
+from triptych.gate.summary import markdown, md, per_family
 from triptych.results.labels import labelled
 from triptych.results.load import Runs, chronological, load_runs
 from triptych.results.sources import session_in
@@ -156,11 +156,14 @@ def compare(args: argparse.Namespace) -> int:
     )
     steps: list[series.Shift] = []
     notes: list[str] = []
+    series_caught = None
     if args.last is not None:
         # Each metric's series first (every night read), then its baseline for tonight alone.
         margins = {k: thresholds.get(k[1], threshold) for k in sides.base}
         stepping = sides if only is None else sides.restricted(only)
         steps = series.shifts(stepping, regs, history, chosen.cur_name, margins, args.window)
+        per = series.nightly(stepping, regs, history, chosen.cur_name, args.window)
+        series_caught = per_family(series.catchable_steps(per, stepping, margins))
         sides, notes = memory.baseline_without(sides, regs, history, args.last)
     found = changes(sides, threshold, thresholds, only)
     if only is not None:
@@ -180,7 +183,8 @@ def compare(args: argparse.Namespace) -> int:
     stepped = [s for s in steps if s.regression]
     if args.flagged:
         _flag(Path(args.flagged), still or [], history, notes)
-    _say(markdown(found, chosen.base_name, chosen.cur_name, notes, of_record, _steps(stepped)))
+    names = (chosen.base_name, chosen.cur_name)
+    _say(markdown(found, *names, notes, of_record, _steps(stepped), series_caught))
     if lacking and not args.allow_missing:
         return 1
     return _verdict(found, stepped, still, calibrating)

@@ -12,10 +12,11 @@ from dataclasses import dataclass
 import numpy as np
 
 from triptych.gate import WINDOW
-from triptych.gate.changepoint import Step, step
+from triptych.gate.changepoint import MIN_SEGMENT, Step, step
 from triptych.gate.compare import Key, Sides
 from triptych.gate.memory import History, excluded, open_now
 from triptych.gate.record import Regression
+from triptych.gate.series_power import catchable
 from triptych.verdict.stats import ALPHA, adjust
 
 
@@ -105,6 +106,19 @@ def shifts(
                   oriented(found, hib), p, margins.get(key, 0.0))
         )  # fmt: skip
     return out
+
+
+def catchable_steps(
+    per: dict[Key, tuple[list[str], np.ndarray]], sides: Sides, margins: dict[Key, float]
+) -> list[tuple[str, float]]:
+    """Per primary metric of `per` (nightly's series), its family and the smallest step the
+    series test catches within three nights 80% of the time on its series
+    (gate/series_power.py), in a Holm family of the metrics tested tonight."""
+    tested = sum(1 for _, v in per.values() if v.size >= 2 * MIN_SEGMENT)
+    return [
+        (sides.base[k].family, catchable(v, tested, margins.get(k, 0.0)))
+        for k, (_, v) in sorted(per.items())
+    ]
 
 
 def opened_by_shifts(

@@ -11,6 +11,7 @@ import numpy as np
 
 from triptych import families
 from triptych.gate.compare import Change
+from triptych.gate.series_power import NIGHTS
 from triptych.validate import CONTROL
 from triptych.verdict.effect import describe
 
@@ -34,10 +35,16 @@ def could_have_caught(found: list[Change]) -> str:
     """Per family, the smallest regression this comparison would have caught 80% of the time
     (at the strictest rank of its family-wise test, this night's noise): median and range over
     the family's metrics, in report order."""
+    return per_family([(c.family, c.effect.detectable) for c in found])
+
+
+def per_family(figures: list[tuple[str, float]]) -> str:
+    """Steps per family (a cost, > 1 worse) as the summary gives them: median and range over the
+    family's metrics, in report order; metrics with no finite figure left out."""
     by: dict[str, list[float]] = {}
-    for c in found:
-        if math.isfinite(c.effect.detectable):
-            by.setdefault(c.family, []).append(c.effect.detectable)
+    for family, x in figures:
+        if math.isfinite(x):
+            by.setdefault(family, []).append(x)
 
     def shown(x: float) -> str:
         return f">= {SHOWN_UP_TO:.0f}x" if x >= SHOWN_UP_TO else f"{x:.2f}x"
@@ -80,9 +87,11 @@ def markdown(
     notes: list[str],
     of_record: list[str] | None = None,
     steps: list[str] | None = None,
+    series_caught: str | None = None,
 ) -> str:
     """The gate's summary; `of_record`: the open regressions of record, one line each; `steps`:
-    the worse steps found over the nightly series tonight."""
+    the worse steps found over the nightly series tonight; `series_caught`: what the series test
+    could catch within three nights, per family (per_family)."""
     regressions = [c for c in found if c.regression]
     improvements = [c for c in found if c.improvement]
     lines = [f"## triptych compare: {md(baseline)} -> {md(current)}", ""]
@@ -97,6 +106,19 @@ def markdown(
             "",
             "**What it could have caught** (the smallest regression caught 80% of the time at "
             f"this comparison's noise; per family, median and range over its metrics): {caught}.",
+        ]
+    if series_caught is not None:
+        lines += [
+            "",
+            "**What the series test could catch within 3 nights** (the smallest step caught 80% "
+            "of the time at each metric's own night-to-night noise, Gaussian nights, and at "
+            "least its threshold; per family, median and range): "
+            + (
+                series_caught
+                or "nothing yet: too few nights, or too many metrics, to tell a step three "
+                f"nights old from noise (at least {NIGHTS[0]} nights, more for many metrics)"
+            )
+            + ".",
         ]
     lines += _listed(
         f"Steps over the nightly series ({len(steps or [])}): worse from a night on, "

@@ -1,0 +1,78 @@
+"""What the series test could catch (issue 23 item 5): per primary metric, the smallest step for
+the worse that the test over its nightly series (gate/changepoint.py) catches within three nights
+80% of the time, at the metric's own night-to-night noise.
+
+The test is free of scale (a permutation test of a standardized statistic), so its power depends
+on the step in units of the nights' standard deviation, on how many nights it reads and on how
+many metrics share the night's Holm family. STEP_SD holds, for Gaussian nights, that step in
+night standard deviations, measured through the gate's own test (tests/test_series_power.py
+re-measures points of it and says how the table was made); between the tabled numbers of nights
+and family sizes it is interpolated on log scales. Outside the table nothing is claimed: fewer
+nights than its first row, or a family larger than its last column, catch nothing we can state.
+
+A step opens a regression only beyond its metric's threshold as well, measured by the segments'
+medians: where the test alone would catch less than the threshold, what is caught is bounded by
+the threshold instead (about half the steps exactly at it).
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+NIGHTS = (10, 15, 20, 30, 45, 60)  # nights read (up to the default window)
+FAMILY = (1, 8, 48, 160)  # metrics in the night's Holm family
+# STEP_SD[i][j]: NIGHTS[i] nights, a Holm family of FAMILY[j] metrics; math.inf: not caught 80%
+# of the time at any step. Two floors make those: a step three nights old reaches a p-value of
+# about 1/C(nights, 3) at best, and 4999 permutations one of 1/5000, against Holm's 0.05/family
+# (so over about 250 metrics the series test can catch nothing at all, however many nights).
+INF = math.inf
+STEP_SD: tuple[tuple[float, ...], ...] = (
+    (2.48, INF, INF, INF),  # 10 nights
+    (2.30, 3.38, INF, INF),  # 15
+    (2.12, 3.02, INF, INF),  # 20
+    (2.21, 2.84, 3.64, INF),  # 30
+    (2.12, 2.66, 3.20, INF),  # 45
+    (2.12, 2.75, 3.20, 4.18),  # 60
+)
+
+
+def _between(x: float, xs: tuple[int, ...], ys: list[float]) -> float:
+    """ys at x, linear in log x between the tabled points; infinite where a neighbour is."""
+    i = int(np.searchsorted(np.array(xs), x, side="right")) - 1
+    if xs[i] == x:
+        return ys[i]
+    if not (math.isfinite(ys[i]) and math.isfinite(ys[i + 1])):
+        return math.inf
+    t = (math.log(x) - math.log(xs[i])) / (math.log(xs[i + 1]) - math.log(xs[i]))
+    return ys[i] + t * (ys[i + 1] - ys[i])
+
+
+def step_sd(nights: int, family: int) -> float:
+    """The step, in night standard deviations, caught within three nights 80% of the time
+    (math.inf where the table claims nothing)."""
+    if nights < NIGHTS[0] or not 1 <= family <= FAMILY[-1]:
+        return math.inf
+    n = min(nights, NIGHTS[-1])  # the test reads at most its window: the last row
+    by_nights = [_between(family, FAMILY, list(row)) for row in STEP_SD]
+    return _between(n, NIGHTS, by_nights)
+
+
+def night_sd(values: np.ndarray) -> float:
+    """A series' night-to-night standard deviation, robust to a step and to a wild night: the
+    median absolute successive difference, scaled to a Gaussian's sd (1.4826 / sqrt 2)."""
+    if values.size < 3:
+        return math.nan
+    d = np.abs(np.diff(values))
+    return float(1.4826 * np.median(d) / math.sqrt(2.0))
+
+
+def catchable(values: np.ndarray, family: int, margin: float) -> float:
+    """The smallest step (a cost: > 1 is worse) the series test catches within three nights 80%
+    of the time on this series; at least the threshold's 1 + margin."""
+    k = step_sd(values.size, family)
+    sd = night_sd(values)
+    if not math.isfinite(k) or not math.isfinite(sd):
+        return math.inf
+    return max(math.exp(k * sd), 1.0 + margin)
