@@ -80,6 +80,24 @@ def _listed(title: str, items: list[str] | None) -> list[str]:
     return ["", f"### {title}", "", *(f"- {md(x)}" for x in items)] if items else []
 
 
+def _series_line(series_caught: str | None) -> list[str]:
+    """What the series test could catch within three nights (None: not a nightly gate)."""
+    if series_caught is None:
+        return []
+    return [
+        "",
+        "**What the series test could catch within 3 nights** (the smallest step caught 80% "
+        "of the time at each metric's own night-to-night noise, Gaussian nights, and at "
+        "least its threshold; per family, median and range): "
+        + (
+            series_caught
+            or "nothing yet: too few nights, or too many metrics, to tell a step three "
+            f"nights old from noise (at least {NIGHTS[0]} nights, more for many metrics)"
+        )
+        + ".",
+    ]
+
+
 def markdown(
     found: list[Change],
     baseline: str,
@@ -107,19 +125,7 @@ def markdown(
             "**What it could have caught** (the smallest regression caught 80% of the time at "
             f"this comparison's noise; per family, median and range over its metrics): {caught}.",
         ]
-    if series_caught is not None:
-        lines += [
-            "",
-            "**What the series test could catch within 3 nights** (the smallest step caught 80% "
-            "of the time at each metric's own night-to-night noise, Gaussian nights, and at "
-            "least its threshold; per family, median and range): "
-            + (
-                series_caught
-                or "nothing yet: too few nights, or too many metrics, to tell a step three "
-                f"nights old from noise (at least {NIGHTS[0]} nights, more for many metrics)"
-            )
-            + ".",
-        ]
+    lines += _series_line(series_caught)
     lines += _listed(
         f"Steps over the nightly series ({len(steps or [])}): worse from a night on, "
         "family-wise error 5% over the primary metrics",
