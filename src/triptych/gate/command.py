@@ -161,8 +161,8 @@ def compare(args: argparse.Namespace) -> int:
         # Each metric's series first (every night read), then its baseline for tonight alone.
         margins = {k: thresholds.get(k[1], threshold) for k in sides.base}
         stepping = sides if only is None else sides.restricted(only)
-        steps = series.shifts(stepping, regs, history, chosen.cur_name, margins, args.window)
         per = series.nightly(stepping, regs, history, chosen.cur_name, args.window)
+        steps = series.steps_in(per, stepping, margins)
         series_caught = per_family(series.catchable_steps(per, stepping, margins))
         sides, notes = memory.baseline_without(sides, regs, history, args.last)
     found = changes(sides, threshold, thresholds, only)

@@ -92,7 +92,13 @@ def shifts(
     window: int = WINDOW,
 ) -> list[Shift]:
     """Every primary metric's most likely step tonight, decided together (Holm)."""
-    per = nightly(sides, regressions, history, newest, window)
+    return steps_in(nightly(sides, regressions, history, newest, window), sides, margins)
+
+
+def steps_in(
+    per: dict[Key, tuple[list[str], np.ndarray]], sides: Sides, margins: dict[Key, float]
+) -> list[Shift]:
+    """shifts() of series already read (nightly's)."""
     keys = sorted(per)
     better = [sides.base[k].higher_is_better for k in keys]
     found_all = decided([per[k][1] for k in keys], better)
