@@ -130,17 +130,29 @@ class Change:
 def series(runs: Runs) -> dict[Key, Series]:
     """Every metric of every column, with each run's rounds kept apart (never pooled)."""
     df = labelled(runs.samples)
-    out: dict[Key, Series] = {}
+    if df.empty:
+        return {}
     df = df.assign(headline=(df.metric.astype(str) == df.primary_metric.astype(str)) & df.primary)
     keys = ["case", "metric", "label", "family", "unit", "higher_is_better", "emulated", "run"]
-    for (case, metric, label, family, unit, hib, emu, run), g in df.groupby(keys, observed=True):
+    # One pass over rows sorted by group (a group per metric, column and run), sliced by numpy:
+    # pandas' per-group iteration took seconds over a 60-night history.
+    group = df.groupby(keys, observed=True, sort=True).ngroup().to_numpy()
+    rows = np.argsort(group, kind="stable")
+    starts = np.flatnonzero(np.r_[True, np.diff(group[rows]) != 0])
+    ends = np.r_[starts[1:], rows.size]
+    values = df.value.to_numpy(dtype=float)[rows]
+    setups = df.setup.fillna(0).to_numpy(dtype=int)[rows]
+    first = df.iloc[rows[starts]]
+    out: dict[Key, Series] = {}
+    for i, (case, metric, label, family, unit, hib, emu, run, headline) in enumerate(
+        zip(*(first[c].tolist() for c in [*keys, "headline"]), strict=True)
+    ):
         key = (str(case), str(metric), str(label))
-        first = bool(g.headline.iloc[0])
         s = out.setdefault(
-            key, Series(str(family), str(unit), bool(hib), {}, bool(emu), primary=first)
+            key, Series(str(family), str(unit), bool(hib), {}, bool(emu), primary=bool(headline))
         )
-        s.runs[str(run)] = g.value.to_numpy(dtype=float)
-        s.setups[str(run)] = g.setup.fillna(0).to_numpy(dtype=int)
+        s.runs[str(run)] = values[starts[i] : ends[i]]
+        s.setups[str(run)] = setups[starts[i] : ends[i]]
     return out
 
 
