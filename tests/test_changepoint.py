@@ -18,7 +18,13 @@ from scipy.stats import binomtest
 
 from tests.gate_sim import CASE, HISTORY, PLATFORM, Spreads, copied_spreads, night
 from triptych.gate import WINDOW
-from triptych.gate.changepoint import MIN_SEGMENT, _z_by_split, step, winsorized
+from triptych.gate.changepoint import (
+    MIN_SEGMENT,
+    _z_by_split,
+    permutations_for,
+    step,
+    winsorized,
+)
 from triptych.gate.compare import Sides
 from triptych.gate.history import newest_against_history
 from triptych.gate.memory import History
@@ -81,7 +87,7 @@ def test_a_single_wild_night_is_rarely_a_step() -> None:
     for i in range(600):
         x = np.random.default_rng(100 + i).normal(0, 0.05, size=WINDOW)
         x[WINDOW - 3 + i % 3] += 1.0
-        found = step(x, higher_is_better=False)
+        found = step(x, higher_is_better=False, permutations=permutations_for(48))
         assert found is not None
         opened += found.p * 48 < 0.05
     assert opened <= 24, opened
@@ -217,11 +223,12 @@ def caught_within_three_nights(
     is drawn: Holm rejects it whenever its p-value is under ALPHA / metrics (its first step),
     so the share is what the gate catches at least."""
     hits = 0
+    orders = permutations_for(metrics)
     for _ in range(STEP_TRIALS):
         x = effects(rng, (WINDOW + 2,)) * noise
         x[WINDOW - 1 :] += math.log(cost)  # from the first window's last night on
         for night_no in range(3):
-            found = step(x[night_no : night_no + WINDOW], higher_is_better=False)
+            found = step(x[night_no : night_no + WINDOW], False, permutations=orders)
             if found is not None and worse(found.p * metrics, oriented(found, False), 0.05):
                 hits += 1
                 break

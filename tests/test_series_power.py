@@ -2,24 +2,29 @@
 gate's own step test, the night spread read from a series by hand-computed figures, and the line
 the nightly gate's summary gives from real runs.
 
-How STEP_SD was made: for each number of nights and Holm family size, a bisection (7 halvings
-between 0.5 and 12 night sds) for the smallest step that `caught_within_three_nights` below
-catches in at least 80% of 200 Gaussian series (math.inf where 100 series at 12 sds are caught
-less than 80% of the time: the permutations' floor is above the level)."""
+How STEP_SD was made: for each number of nights and Holm family size, a bisection for the
+smallest step that `caught_within_three_nights` below catches in at least 80% of 200 Gaussian
+series, with the family's random orders (changepoint.permutations_for): 7 halvings between 0.5
+and 12 night sds, or 5 between the earlier table's figure (4999 orders for every family) less 1
+and plus 1.5 where it had one; math.inf where a step three nights old cannot reach Holm's level
+(1/C(nights, 3) >= 0.05/family) or where 100 series at 12 sds are caught less than 80% of the
+time."""
 
 from __future__ import annotations
 
+import json
 import math
 import re
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
 
-from tests.gate_sim import HISTORY, night
+from tests.gate_sim import CASE, HISTORY, PLATFORM, night
 from triptych.cli import main
-from triptych.gate.changepoint import step
+from triptych.gate.changepoint import permutations_for, step
 from triptych.gate.series_power import FAMILY, NIGHTS, STEP_SD, catchable, night_sd, step_sd
 
 
@@ -31,6 +36,7 @@ def caught_within_three_nights(
     Holm family of `family` (its p-value times the family under 5%)."""
     rng = np.random.default_rng(seed)
     hits = 0
+    orders = permutations_for(family)
     for _ in range(trials):
         x = (
             rng.standard_normal(nights + 2)
@@ -39,7 +45,7 @@ def caught_within_three_nights(
         )
         x[nights - 1 :] += k
         for first in range(3):
-            found = step(x[first : first + nights], higher_is_better=False)
+            found = step(x[first : first + nights], False, permutations=orders)
             if found is not None and found.p * family < 0.05:
                 hits += 1
                 break
@@ -55,7 +61,7 @@ def test_the_table_is_whole_and_grows_as_it_should() -> None:
         assert list(row) == sorted(row), row
     finite = np.isfinite(table)
     assert np.all(finite[-1])  # at the full window every family size can be caught
-    assert not finite[0][-1]  # at 10 nights a family of 400 cannot: p >= 1/C(10, 3) = 1/120
+    assert not finite[0][-1]  # at 10 nights a family of 500 cannot: p >= 1/C(10, 3) = 1/120
 
 
 @pytest.mark.slow
@@ -114,19 +120,39 @@ def test_what_is_catchable_is_at_least_the_threshold() -> None:
     assert catchable(noisy[:8], 48, 0.05) == math.inf  # too few nights to claim anything
 
 
+def nightly_log_means(where: Path, case: str, platform: str, metric: str) -> np.ndarray:
+    """One metric's nightly series read from the saved files by hand: each night's mean log
+    value over its rounds, oldest night first."""
+    out = []
+    for path in sorted(where.glob("*.json")):
+        doc = json.loads(path.read_text())
+        (bench,) = [
+            b for b in doc["benchmarks"]
+            if (b["extra_info"]["case"], b["extra_info"]["platform"]) == (case, platform)
+        ]  # fmt: skip
+        values = [s["value"] for s in bench["extra_info"]["samples"] if s["metric"] == metric]
+        out.append(np.mean(np.log(values)))
+    return np.array(out)
+
+
 @pytest.mark.slow
-def test_the_nightly_summary_says_what_the_series_test_could_catch(
+def test_the_nightly_summary_and_the_report_say_what_the_series_test_could_catch(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     """A month of nights replayed from the real unchanged runs, gated as the nightly job gates
     them (--last): the summary gives per family what its series could catch, each at least the
-    5% threshold; with four nights it says there are too few."""
+    5% threshold, and the report (HTML and JSON) the same figures, each metric's from its own
+    night spread (checked by hand for sysbench in a container). With six nights both say there
+    are too few; with four (three earlier runs, fewer than the gate calibrates on) the report
+    has no such section."""
+    runs = tmp_path / "runs"
+    runs.mkdir()
     real = sorted(p.name for p in HISTORY.glob("*.json"))
     first = datetime(2026, 11, 1, 2, tzinfo=UTC)
     for i in range(30):
         date = (first + timedelta(days=i)).isoformat()
-        night(real[i % len(real)], tmp_path / f"{i + 1:04d}_n{i + 1}.json", date, 1.0)
-    assert main(["compare", str(tmp_path), "--last", "7", "--calibrate", "5"]) in (0, 1, 2)
+        night(real[i % len(real)], runs / f"{i + 1:04d}_n{i + 1}.json", date, 1.0)
+    assert main(["compare", str(runs), "--last", "7", "--calibrate", "5"]) in (0, 1, 2)
     out = capsys.readouterr().out
     (line,) = [x for x in out.splitlines() if "could catch within 3 nights" in x]
     said = line.split("per family, median and range): ", 1)[1]
@@ -134,9 +160,47 @@ def test_the_nightly_summary_says_what_the_series_test_could_catch(
     assert figures, line
     assert min(figures) >= 1.05, line
     assert said.startswith("cpu "), line  # the report's family order
-    for p in sorted(tmp_path.glob("*.json"))[4:]:
+
+    html, data = report(runs, tmp_path)
+    caught = data["series_caught"]
+    assert (caught["scenario"], caught["newest"], caught["nights"]) == ("quick", "0030_n30", 30)
+    shown = "; ".join(
+        f"{f['family']} {f['median']:.2f}x ({f['low']:.2f}x to {f['high']:.2f}x)"
+        for f in caught["families"]
+    )
+    assert shown + "." == said  # the same figures as the gate's summary
+    (mine,) = [
+        m["caught"] for m in caught["metrics"]
+        if (m["case"], m["column"], m["metric"]) == (CASE, PLATFORM, "cpu events")
+    ]  # fmt: skip
+    x = nightly_log_means(runs, CASE, PLATFORM, "cpu events")
+    sd = 1.4826 * np.median(np.abs(np.diff(x))) / math.sqrt(2.0)
+    assert mine == pytest.approx(max(math.exp(step_sd(30, len(caught["metrics"])) * sd), 1.05))
+    section = html.split("What the nightly gate's series test could catch</h2>", 1)[1]
+    section = section.split("</section>", 1)[0]
+    assert "the newest 30 nights of scenario\nquick up to 0030_n30" in section
+    assert f"<td>{caught['families'][0]['median']:.2f}x slower</td>" in section
+    assert section.count('<tr><td class="l">') == len(caught["families"])
+
+    for p in sorted(runs.glob("*.json"))[6:]:
         p.unlink()
-    main(["compare", str(tmp_path), "--last", "3", "--calibrate", "3"])
+    main(["compare", str(runs), "--last", "5", "--calibrate", "5"])
     out = capsys.readouterr().out
     assert "could catch within 3 nights" in out
     assert "nothing yet: too few nights, or too many metrics, to tell a step three" in out
+    html, data = report(runs, tmp_path)
+    assert data["series_caught"]["families"] == []
+    assert "<b>Nothing yet:</b> too few nights" in html
+    for p in sorted(runs.glob("*.json"))[4:]:
+        p.unlink()
+    html, data = report(runs, tmp_path)
+    assert data["series_caught"] is None
+    assert "series test could catch" not in html
+
+
+def report(runs: Path, where: Path) -> tuple[str, dict[str, Any]]:
+    """The report of `runs`: its HTML and its one group's JSON."""
+    out, data = where / "index.html", where / "verdicts.json"
+    assert main(["report", str(runs), "-o", str(out), "--json", str(data)]) == 0
+    (group,) = json.loads(data.read_text())["groups"]
+    return out.read_text(), group

@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import math
 import re
+import statistics
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 
@@ -64,6 +66,30 @@ TAIL = re.compile(r"\bp99")
 def order(present: set[str]) -> list[str]:
     """Families in report order; any the table does not know (a newer run's) after them."""
     return [f for f in FAMILIES if f in present] + sorted(present - set(FAMILIES))
+
+
+@dataclass(frozen=True)
+class Range:
+    """A figure over a family's metrics: its median, smallest and largest, of how many."""
+
+    family: str
+    median: float
+    low: float
+    high: float
+    metrics: int
+
+
+def ranges(figures: Iterable[tuple[str, float]]) -> list[Range]:
+    """Per family (report order), the median and range of its metrics' finite figures; a
+    family with none is left out."""
+    by: dict[str, list[float]] = {}
+    for family, x in figures:
+        if math.isfinite(x):
+            by.setdefault(family, []).append(x)
+    return [
+        Range(f, statistics.median(by[f]), min(by[f]), max(by[f]), len(by[f]))
+        for f in order(set(by))
+    ]
 
 
 def noise_group(family: str, metric: str, emulated: bool = True) -> Family:

@@ -56,13 +56,8 @@ def _history(args: argparse.Namespace, reach: int) -> Runs:
 
 def _sides(args: argparse.Namespace, kept: list[record.Regression] | None) -> Chosen:
     if args.last is not None:
-        # The nightly gate: the newest run of this machine against the ones before it, reading
-        # enough more that every metric keeps --last once its regressed nights are left out.
-        held = [r for r in kept if r.state != record.ACCEPTED] if kept else []
-        extra = min(sum(len(r.nights) for r in held), memory.MOST_HELD)
-        # The series reaches back --window nights; tonight's baseline --last (both past the
-        # nights regressions of record keep out).
-        reach = max(args.last, args.window - 1) + extra
+        # The nightly gate: the newest run of this machine against the ones before it.
+        reach = memory.reach(args.last, args.window, kept or [])
         runs = _history(args, reach)
         base, cur, base_name, cur_name = newest_against_history(runs, reach)
         return Chosen(base, cur, base_name, cur_name, runs)
@@ -163,7 +158,7 @@ def compare(args: argparse.Namespace) -> int:
         stepping = sides if only is None else sides.restricted(only)
         per = series.nightly(stepping, regs, history, chosen.cur_name, args.window)
         steps = series.steps_in(per, stepping, margins)
-        series_caught = per_family(series.catchable_steps(per, stepping, margins))
+        series_caught = per_family([c[1:] for c in series.catchable_steps(per, stepping, margins)])
         sides, notes = memory.baseline_without(sides, regs, history, args.last)
     found = changes(sides, threshold, thresholds, only)
     if only is not None:

@@ -44,6 +44,15 @@ def _dated(firsts: pd.DataFrame, now: datetime) -> tuple[pd.DataFrame, list[str]
     return firsts[~bad], warnings
 
 
+def scenarios_of(runs: Runs) -> dict[str, str]:
+    """Per run, the scenario(s) it ran, as one comparable string."""
+    pairs = runs.samples[["run", "scenario"]].drop_duplicates()
+    by: dict[str, set[str]] = {}
+    for run, scenario in zip(pairs.run.astype(str), pairs.scenario.astype(str), strict=True):
+        by.setdefault(run, set()).add(scenario)
+    return {run: ",".join(sorted(found)) for run, found in by.items()}
+
+
 def newest_against_history(
     runs: Runs, last: int, now: datetime | None = None
 ) -> tuple[Runs, Runs, str, str]:
@@ -60,16 +69,14 @@ def newest_against_history(
     newest = firsts.iloc[-1]
     # Of the same scenario(s) too: a quick run saved beside the nightly ones is no history of
     # theirs (its durations, rounds and cases differ).
-    scenarios = runs.samples.groupby("run", observed=True).scenario.agg(
-        lambda s: ",".join(sorted({str(x) for x in s}))
-    )
-    mine = scenarios.get(newest.run, "")
+    scenarios = scenarios_of(runs)
+    mine = scenarios.get(str(newest.run), "")
     # A rerun of some cases (`--triptych-cases`) is its night's second look, not a night.
     rerun = firsts.run.map(lambda r: bool(selected_cases(runs.machines.get(str(r), {}))))
     same = firsts[
         (firsts.env == newest.env)
         & (firsts.run != newest.run)
-        & (firsts.run.map(scenarios) == mine)
+        & (firsts.run.astype(str).map(scenarios) == mine)
         & ~rerun.astype(bool)
     ]
     before = [str(r) for r in same.run][-last:]

@@ -33,6 +33,14 @@ class History:
         return cls(str(firsts.env.iloc[0]), scenario, [str(r) for r in order])
 
 
+def reach(last: int, window: int, regressions: list[Regression]) -> int:
+    """The runs before tonight the nightly gate reads: its series' `window` nights (tonight
+    among them) or its baseline's `last`, and enough more that every metric keeps them once the
+    nights its regressions of record hold out are left out (up to MOST_HELD)."""
+    held = [r for r in regressions if r.state != ACCEPTED]
+    return max(last, window - 1) + min(sum(len(r.nights) for r in held), MOST_HELD)
+
+
 def mine(regressions: list[Regression], history: History) -> list[Regression]:
     return [r for r in regressions if r.of(history.env, history.scenario)]
 

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from triptych.gate import WINDOW
-from triptych.gate.changepoint import MIN_SEGMENT, Step, step
+from triptych.gate.changepoint import Step, permutations_for, step, steppable
 from triptych.gate.compare import Key, Sides
 from triptych.gate.memory import History, excluded, open_now
 from triptych.gate.record import Regression
@@ -71,8 +71,11 @@ def decided(
     values: list[np.ndarray], higher_is_better: list[bool]
 ) -> list[tuple[Step | None, float]]:
     """Each series' most likely step for the worse and its p-value adjusted over all of them
-    (Holm); a series too short to test has none (and is not counted)."""
-    found = [step(x, h) for x, h in zip(values, higher_is_better, strict=True)]
+    (Holm); a series too short to test has none (and is not counted). Each is tested on enough
+    random orders for the family's size (changepoint.permutations_for)."""
+    family = sum(1 for x in values if steppable(x))
+    orders = permutations_for(family, ALPHA)
+    found = [step(x, h, permutations=orders) for x, h in zip(values, higher_is_better, strict=True)]
     p = np.array([s.p if s is not None else np.nan for s in found])
     adjusted = adjust(p[None, :], "fwer")[0] if found else p
     return [(s, float(a)) for s, a in zip(found, adjusted, strict=True)]
@@ -116,13 +119,13 @@ def steps_in(
 
 def catchable_steps(
     per: dict[Key, tuple[list[str], np.ndarray]], sides: Sides, margins: dict[Key, float]
-) -> list[tuple[str, float]]:
+) -> list[tuple[Key, str, float]]:
     """Per primary metric of `per` (nightly's series), its family and the smallest step the
     series test catches within three nights 80% of the time on its series
     (gate/series_power.py), in a Holm family of the metrics tested tonight."""
-    tested = sum(1 for _, v in per.values() if v.size >= 2 * MIN_SEGMENT)
+    tested = sum(1 for _, v in per.values() if steppable(v))
     return [
-        (sides.base[k].family, catchable(v, tested, margins.get(k, 0.0)))
+        (k, sides.base[k].family, catchable(v, tested, margins.get(k, 0.0)))
         for k, (_, v) in sorted(per.items())
     ]
 

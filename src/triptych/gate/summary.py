@@ -7,8 +7,6 @@ from __future__ import annotations
 import math
 import re
 
-import numpy as np
-
 from triptych import families
 from triptych.gate.compare import Change
 from triptych.gate.series_power import NIGHTS
@@ -41,19 +39,14 @@ def could_have_caught(found: list[Change]) -> str:
 def per_family(figures: list[tuple[str, float]]) -> str:
     """Steps per family (a cost, > 1 worse) as the summary gives them: median and range over the
     family's metrics, in report order; metrics with no finite figure left out."""
-    by: dict[str, list[float]] = {}
-    for family, x in figures:
-        if math.isfinite(x):
-            by.setdefault(family, []).append(x)
 
     def shown(x: float) -> str:
         return f">= {SHOWN_UP_TO:.0f}x" if x >= SHOWN_UP_TO else f"{x:.2f}x"
 
-    parts = [
-        f"{md(f)} {shown(float(np.median(by[f])))} ({shown(min(by[f]))} to {shown(max(by[f]))})"
-        for f in families.order(set(by))
-    ]
-    return "; ".join(parts)
+    return "; ".join(
+        f"{md(r.family)} {shown(r.median)} ({shown(r.low)} to {shown(r.high)})"
+        for r in families.ranges(figures)
+    )
 
 
 def _table(title: str, rows: list[Change]) -> list[str]:

@@ -25,10 +25,17 @@ Schema `triptych-verdicts/1`:
                            "nights": int, "cost": float, "last_good",
                            "changed": [str],
                            "confirmed": str,
-                           "machine": str}]}]}  # the nightly gate's, when given its record;
+                           "machine": str}],  # the nightly gate's, when given its record;
                                                 # confirmed: the night that confirmed it, ""
                                                 # while suspected (one night); machine: the
                                                 # runner (a store's record), "" in a file's
+     "series_caught": null | {        # what the nightly gate's series test could catch within
+       "scenario": str, "newest": run name, "nights": int, "threshold": float,  # 3 nights
+       "metrics": [{"case", "metric", "column", "family",
+                    "caught": float | null}],   # a cost; null: nothing can be claimed yet
+       "families": [{"family", "median", "low", "high", "metrics": int}]}}]}
+                                      # null: fewer than the gate's 5 earlier runs of the
+                                      # newest run's environment and scenario
 `profile` is what a platform runs side by side: a guest profile or a container runtime ("" when
 it runs once). Costs are oriented by the metric's direction: > 1 costs more than the host. A
 cell with no host to compare against (the host's own) has null cost, interval and verdict.
@@ -45,6 +52,7 @@ from typing import Any
 
 from triptych.report.model import Cell, Group, Row
 from triptych.report.of_record import OpenRegression
+from triptych.report.series_caught import SeriesCaught
 from triptych.verdict.effect import describe
 
 SCHEMA = "triptych-verdicts/1"
@@ -85,11 +93,33 @@ def _cell(g: Group, r: Row, c: Cell) -> dict[str, Any]:
     }
 
 
+def _caught(c: SeriesCaught) -> dict[str, Any]:
+    return {
+        "scenario": c.scenario,
+        "newest": c.newest,
+        "nights": c.nights,
+        "threshold": c.threshold,
+        "metrics": [
+            {
+                "case": m.case,
+                "metric": m.metric,
+                "column": m.column,
+                "family": m.family,
+                "caught": _num(m.caught),
+            }
+            for m in c.metrics
+        ],
+        "families": [asdict(r) for r in c.families],
+    }
+
+
 def verdicts(
-    groups: list[Group], open_regressions: Callable[[Group], list[OpenRegression]] | None = None
+    groups: list[Group],
+    open_regressions: Callable[[Group], list[OpenRegression]] | None = None,
+    series_caught: Callable[[Group], SeriesCaught | None] | None = None,
 ) -> dict[str, Any]:
-    """Every cell, the family summary, the notices and the open regressions of record of each
-    group."""
+    """Every cell, the family summary, the notices, the open regressions of record and what the
+    nightly gate's series test could catch, of each group."""
     out = []
     for g in groups:
         cells = [
@@ -105,8 +135,10 @@ def verdicts(
         ]  # fmt: skip
         notices = [{"text": n.text, "loud": n.loud} for n in g.warnings]
         regressions = [asdict(r) for r in open_regressions(g)] if open_regressions else []
+        caught = series_caught(g) if series_caught else None
         out.append(
             {"env": g.env, "latest": g.latest, "runs": list(g.runs), "cells": cells,
-             "summary": summary, "notices": notices, "open_regressions": regressions}
+             "summary": summary, "notices": notices, "open_regressions": regressions,
+             "series_caught": _caught(caught) if caught else None}
         )  # fmt: skip
     return {"schema": SCHEMA, "groups": out}

@@ -13,6 +13,7 @@ import jinja2
 
 from triptych.families import order
 from triptych.gate.record import Regression
+from triptych.gate.series_power import NIGHTS
 from triptych.record import DESCRIPTION_KEY, DOCUMENT_KEYS
 from triptych.report import svg
 from triptych.report.analysis import analyse
@@ -20,6 +21,7 @@ from triptych.report.export import verdicts
 from triptych.report.isolation import isolation_rows
 from triptych.report.model import Group, Row
 from triptych.report.of_record import OpenRegression, open_in
+from triptych.report.series_caught import SeriesCaught, series_caught
 from triptych.report.summary import SummaryCell
 from triptych.results import host_cost
 from triptych.results.costs import HOST
@@ -205,13 +207,26 @@ def _helpers() -> dict[str, Any]:
     }
 
 
+def caught_by_group(
+    runs: Runs, groups: list[Group], regressions: list[Regression] | None
+) -> dict[str, SeriesCaught | None]:
+    """Per group (by environment), what the nightly gate's series test could catch."""
+    return {g.env: series_caught(runs, g.runs, regressions or []) for g in groups}
+
+
 def render(
-    runs: Runs, groups: list[Group] | None = None, regressions: list[Regression] | None = None
+    runs: Runs,
+    groups: list[Group] | None = None,
+    regressions: list[Regression] | None = None,
+    caught: dict[str, SeriesCaught | None] | None = None,
 ) -> str:
     if groups is None:
         groups = analyse(
             runs.samples, runs.machines, runs.partial, runs.platforms, runs.history, runs.earlier
         )
+    if caught is None:
+        caught = caught_by_group(runs, groups, regressions)
+    by_env = caught
 
     def machine(run: str) -> dict[str, Any]:
         return dict(runs.machines.get(run, {}).get("triptych", {}))
@@ -237,6 +252,8 @@ def render(
             platforms=platforms,
             descriptions=descriptions,
             open_regressions=lambda g: open_in(g.env, regressions or [], runs),
+            series_caught=lambda g: by_env.get(g.env),
+            series_nights=NIGHTS[0],
             description_key=DESCRIPTION_KEY,
             documents=sorted(DOCUMENT_KEYS),
             machine_keys=MACHINE_KEYS,
@@ -260,15 +277,18 @@ def write_runs(
     regressions: list[Regression] | None = None,
 ) -> Path:
     """The HTML report (and, given `json_out`, the verdicts as data), from one analysis; with
-    the open regressions of record of each environment."""
+    the open regressions of record of each environment and what its nightly gate's series test
+    could catch."""
     groups = analyse(
         runs.samples, runs.machines, runs.partial, runs.platforms, runs.history, runs.earlier
     )
-    _write(out, render(runs, groups, regressions))
+    caught = caught_by_group(runs, groups, regressions)
+    _write(out, render(runs, groups, regressions, caught))
     if json_out is not None:
 
         def regs(g: Group) -> list[OpenRegression]:
             return open_in(g.env, regressions or [], runs)
 
-        _write(json_out, json.dumps(verdicts(groups, regs), indent=1, allow_nan=False) + "\n")
+        data = verdicts(groups, regs, lambda g: caught.get(g.env))
+        _write(json_out, json.dumps(data, indent=1, allow_nan=False) + "\n")
     return out
