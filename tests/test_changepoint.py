@@ -93,6 +93,39 @@ def test_a_single_wild_night_is_rarely_a_step() -> None:
     assert opened <= 24, opened
 
 
+def test_the_p_value_is_uniform_when_nothing_changed() -> None:
+    """The sequential p-value (drawing stops after 20 orders reach the statistic) is still a
+    p-value: over 1000 unchanged series of 30 Gaussian nights, P(p <= u) is u within three
+    binomial standard errors at u = 0.05, 0.2 and 0.5."""
+    p = np.array(
+        [
+            found.p
+            for i in range(1000)
+            if (found := step(np.random.default_rng(7000 + i).normal(size=30), False))
+        ]
+    )
+    assert p.size == 1000
+    for u in (0.05, 0.2, 0.5):
+        share = float(np.mean(p <= u))
+        assert abs(share - u) <= 3 * math.sqrt(u * (1 - u) / p.size), (u, share)
+
+
+def test_a_large_family_gets_enough_orders_to_reach_its_level() -> None:
+    """A tall step on the newest three of 60 nights: its exact p-value is about 1/C(60, 3)
+    (3e-5). With 4999 orders it cannot go under 1/5000, above what Holm asks of 500 metrics
+    (1e-4); with the orders for a family of 500 it does."""
+    x = np.random.default_rng(8).normal(0, 0.05, size=WINDOW)
+    x[-3:] += 1.0
+    few = step(x, higher_is_better=False, permutations=4999)
+    enough = step(x, higher_is_better=False, permutations=permutations_for(500))
+    assert few is not None
+    assert enough is not None
+    assert few.p >= 1 / 5000 > 0.05 / 500
+    assert enough.p < 0.05 / 500
+    assert permutations_for(500) == 200_000
+    assert permutations_for(1) == 4999
+
+
 def test_too_few_nights_are_not_tested() -> None:
     assert step(np.zeros(2 * MIN_SEGMENT - 1), higher_is_better=True) is None
     (only,) = decided([np.arange(5.0)], [True])
