@@ -70,7 +70,7 @@ def test_a_single_wild_night_is_rarely_a_step() -> None:
     """One night 20 standard deviations out for the worse is clipped. In the earlier nights it
     is no step for the worse at all; among tonight's three newest nights, where it can pass
     for one, it opens a regression (Holm over a quick run's 48 primary metrics) in at most 4%
-    of series (measured 2.7% of 600 at the 60-night window, 0.7% at 30: the two nights beside
+    of series (measured 2.3% of 600 at the 60-night window, 0.7% at 30: the two nights beside
     it were high as well, which the longer window's random orders make as rare as a real
     step's three nights), where a real 1.4x step at twice the noise is found 3 nights in on
     87-92% (test below)."""

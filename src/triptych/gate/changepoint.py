@@ -19,7 +19,7 @@ no step could ever be caught); and Besag and Clifford's sequential rule (Biometr
 drawing once EXCEEDANCES orders have reached the observed statistic, with p = EXCEEDANCES / the
 orders drawn, itself a valid p-value. An unchanged series stops after a few hundred orders;
 only a series near or past the level draws them all. A lone wild night among the
-newest three can pass for a step when the nights beside it happen to be high too: in 2.7% of
+newest three can pass for a step when the nights beside it happen to be high too: in 2.3% of
 series over 60 nights, Holm over a quick run's 48 primary metrics (tests/test_changepoint.py;
 0.7% over 30 nights, which caught a 1.4x step at 10% noise three nights in on 74-80% of
 metrics, against 87-92% over 60). The metrics of
