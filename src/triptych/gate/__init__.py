@@ -10,5 +10,5 @@ CALIBRATE = 5
 # The newest nights a change-point test reads by default (gate/changepoint.py). 60, not 30: a
 # step only three nights old is told from noise by how rarely three nights of the window's
 # random orders sit as high at its end, which a longer window makes rarer (at 10% night noise a
-# 1.4x step is caught within three nights on 87-92% of metrics, against 74-80% at 30: README).
+# 1.4x step is caught within three nights on 89-90% of metrics, against 74-80% at 30: README).
 WINDOW = 60

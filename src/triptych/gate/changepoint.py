@@ -22,7 +22,7 @@ only a series near or past the level draws them all. A lone wild night among the
 newest three can pass for a step when the nights beside it happen to be high too: in 2.3% of
 series over 60 nights, Holm over a quick run's 48 primary metrics (tests/test_changepoint.py;
 0.7% over 30 nights, which caught a 1.4x step at 10% noise three nights in on 74-80% of
-metrics, against 87-92% over 60). The metrics of
+metrics, against 89-90% over 60). The metrics of
 a night are then decided together, Holm's family-wise 5% (verdict.stats.adjust), so at most 5%
 of unchanged nights alarm on any metric of a machine; the simulation in tests/test_changepoint.py
 measures it with Gaussian and Student-t(3) night effects drawn from this machine's measured
