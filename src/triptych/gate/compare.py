@@ -20,6 +20,7 @@ from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field, replace
 
 import numpy as np
+import pandas as pd
 
 from triptych import families
 from triptych.errors import TriptychError
@@ -127,12 +128,20 @@ class Change:
         return self.effect.verdict == FASTER
 
 
+def headline(samples: pd.DataFrame) -> pd.Series:
+    """Which samples are their case's primary metric on the platform's direct path."""
+    primary: pd.Series = (
+        samples.metric.astype(str) == samples.primary_metric.astype(str)
+    ) & samples.primary.astype(bool)
+    return primary
+
+
 def series(runs: Runs) -> dict[Key, Series]:
     """Every metric of every column, with each run's rounds kept apart (never pooled)."""
     df = labelled(runs.samples)
     if df.empty:
         return {}
-    df = df.assign(headline=(df.metric.astype(str) == df.primary_metric.astype(str)) & df.primary)
+    df = df.assign(headline=headline(df))
     keys = ["case", "metric", "label", "family", "unit", "higher_is_better", "emulated", "run"]
     # One pass over rows sorted by group (a group per metric, column and run), sliced by numpy:
     # pandas' per-group iteration took seconds over a 60-night history.
@@ -144,12 +153,12 @@ def series(runs: Runs) -> dict[Key, Series]:
     setups = df.setup.fillna(0).to_numpy(dtype=int)[rows]
     first = df.iloc[rows[starts]]
     out: dict[Key, Series] = {}
-    for i, (case, metric, label, family, unit, hib, emu, run, headline) in enumerate(
+    for i, (case, metric, label, family, unit, hib, emu, run, first) in enumerate(
         zip(*(first[c].tolist() for c in [*keys, "headline"]), strict=True)
     ):
         key = (str(case), str(metric), str(label))
         s = out.setdefault(
-            key, Series(str(family), str(unit), bool(hib), {}, bool(emu), primary=bool(headline))
+            key, Series(str(family), str(unit), bool(hib), {}, bool(emu), primary=bool(first))
         )
         s.runs[str(run)] = values[starts[i] : ends[i]]
         s.setups[str(run)] = setups[starts[i] : ends[i]]

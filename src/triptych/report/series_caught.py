@@ -7,12 +7,12 @@ runs alone; the gate's summary gives the same figures at the thresholds it was g
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from triptych import families
 from triptych.errors import TriptychError
 from triptych.gate import CALIBRATE, WINDOW, memory, series
-from triptych.gate.compare import DEFAULT_THRESHOLD, Sides
+from triptych.gate.compare import DEFAULT_THRESHOLD, Sides, headline
 from triptych.gate.history import newest_against_history, subset
 from triptych.gate.record import Regression
 from triptych.results.load import Runs
@@ -37,6 +37,11 @@ class SeriesCaught:
     families: list[families.Range]  # over the metrics with a finite figure
 
 
+def primaries(runs: Runs) -> Runs:
+    """The runs' primary metrics alone: all the series test reads."""
+    return replace(runs, samples=runs.samples[headline(runs.samples)])
+
+
 def series_caught(
     runs: Runs, group_runs: list[str], regressions: list[Regression]
 ) -> SeriesCaught | None:
@@ -49,7 +54,7 @@ def series_caught(
         return None
     if base.samples.run.nunique() < CALIBRATE:
         return None
-    sides = Sides.of(base, cur)
+    sides = Sides.of(primaries(base), primaries(cur))
     history = memory.History.of(base, cur)
     per = series.nightly(sides, regressions, history, newest, WINDOW)
     margins = dict.fromkeys(sides.base, DEFAULT_THRESHOLD)
