@@ -23,14 +23,8 @@ import pytest
 
 from triptych.cli import main
 from triptych.families import beyond_setups, night_shared
-from triptych.gate.compare import (
-    DEFAULT_THRESHOLD,
-    Key,
-    floor_of,
-    like_ids,
-    noise_group,
-    series,
-)
+from triptych.gate.compare import DEFAULT_THRESHOLD, floor_of, like_ids, noise_group
+from triptych.gate.metric_series import Key, series
 from triptych.gate.stats import Rounds, Tests, gate_tests, regressions, rerun_redraws
 from triptych.results.load import load_runs
 

@@ -17,14 +17,14 @@ from __future__ import annotations
 
 import math
 from collections.abc import Collection, Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 
 import numpy as np
-import pandas as pd
 
 from triptych import families
 from triptych.errors import TriptychError
 from triptych.families import GROUPS, night_shared
+from triptych.gate.metric_series import Key, Series, series
 from triptych.gate.stats import (
     Rounds,
     Tests,
@@ -34,7 +34,6 @@ from triptych.gate.stats import (
     setup_tests,
 )
 from triptych.results.digest import ENV_KEYS, selected_cases
-from triptych.results.labels import labelled
 from triptych.results.load import Runs
 from triptych.verdict.effect import FASTER, SLOWER, Effect
 from triptych.verdict.noise_model import EMPTY, NoiseModel
@@ -65,31 +64,6 @@ SETUPS = "set-ups"  # decided on the runs' own set-up means
 FLOOR = "floor"  # one set-up on a side: Welch on rounds and the family's floor
 NOISE = "noise"  # one set-up a side, against the spread the machine's own earlier runs showed
 HISTORY = "history"  # a history of baseline runs
-
-
-Key = tuple[str, str, str]  # case, metric, column label
-
-
-@dataclass(frozen=True)
-class Series:
-    """One metric of one column across runs: each run's rounds."""
-
-    family: str
-    unit: str
-    higher_is_better: bool
-    runs: dict[str, np.ndarray]  # run -> its rounds' values
-    emulated: bool = True  # measured under emulation (its noise group may differ)
-    setups: dict[str, np.ndarray] = field(default_factory=dict)  # run -> each round's set-up
-    primary: bool = False  # its case's primary metric on the platform's direct path
-
-    def by_setup(self) -> list[np.ndarray]:
-        """The rounds of every set-up of every run (a run with several, when it is one)."""
-        return [
-            rounds[setup == s]
-            for run, rounds in sorted(self.runs.items())
-            for setup in [self.setups.get(run, np.zeros(rounds.size, dtype=int))]
-            for s in np.unique(setup)
-        ]
 
 
 @dataclass(frozen=True)
@@ -126,43 +100,6 @@ class Change:
     @property
     def improvement(self) -> bool:
         return self.effect.verdict == FASTER
-
-
-def headline(samples: pd.DataFrame) -> pd.Series:
-    """Which samples are their case's primary metric on the platform's direct path."""
-    primary: pd.Series = (
-        samples.metric.astype(str) == samples.primary_metric.astype(str)
-    ) & samples.primary.astype(bool)
-    return primary
-
-
-def series(runs: Runs) -> dict[Key, Series]:
-    """Every metric of every column, with each run's rounds kept apart (never pooled)."""
-    df = labelled(runs.samples)
-    if df.empty:
-        return {}
-    df = df.assign(headline=headline(df))
-    keys = ["case", "metric", "label", "family", "unit", "higher_is_better", "emulated", "run"]
-    # One pass over rows sorted by group (a group per metric, column and run), sliced by numpy:
-    # pandas' per-group iteration took seconds over a 60-night history.
-    group = df.groupby(keys, observed=True, sort=True).ngroup().to_numpy()
-    rows = np.argsort(group, kind="stable")
-    starts = np.flatnonzero(np.r_[True, np.diff(group[rows]) != 0])
-    ends = np.r_[starts[1:], rows.size]
-    values = df.value.to_numpy(dtype=float)[rows]
-    setups = df.setup.fillna(0).to_numpy(dtype=int)[rows]
-    first = df.iloc[rows[starts]]
-    out: dict[Key, Series] = {}
-    for i, (case, metric, label, family, unit, hib, emu, run, first) in enumerate(
-        zip(*(first[c].tolist() for c in [*keys, "headline"]), strict=True)
-    ):
-        key = (str(case), str(metric), str(label))
-        s = out.setdefault(
-            key, Series(str(family), str(unit), bool(hib), {}, bool(emu), primary=bool(first))
-        )
-        s.runs[str(run)] = values[starts[i] : ends[i]]
-        s.setups[str(run)] = setups[starts[i] : ends[i]]
-    return out
 
 
 def how_decided(base: Series, cur: Series, noise: bool = False) -> str:

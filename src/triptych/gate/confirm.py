@@ -26,8 +26,9 @@ import os
 from pathlib import Path
 
 from triptych.errors import TriptychError
-from triptych.gate.compare import Change, Key, Sides
+from triptych.gate.compare import Change, Sides
 from triptych.gate.memory import History, open_now
+from triptych.gate.metric_series import Key
 from triptych.gate.record import Regression
 from triptych.platforms.catalog import KINDS
 from triptych.private_path import check_dir, replace_atomically

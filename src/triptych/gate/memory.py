@@ -8,7 +8,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 
-from triptych.gate.compare import Change, Key, Series, Sides
+from triptych.gate.compare import Change, Sides
+from triptych.gate.metric_series import Key, Series
 from triptych.gate.record import ACCEPTED, OPEN, REVERTED, Regression
 from triptych.results.differences import what_changed
 from triptych.results.load import Runs, chronological

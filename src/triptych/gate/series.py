@@ -13,8 +13,9 @@ import numpy as np
 
 from triptych.gate import WINDOW
 from triptych.gate.changepoint import Step, permutations_for, step, steppable
-from triptych.gate.compare import Key, Sides
+from triptych.gate.compare import Sides
 from triptych.gate.memory import History, excluded, open_now
+from triptych.gate.metric_series import Key
 from triptych.gate.record import Regression
 from triptych.gate.series_power import catchable
 from triptych.verdict.stats import ALPHA, adjust

@@ -12,8 +12,9 @@ from dataclasses import dataclass, replace
 from triptych import families
 from triptych.errors import TriptychError
 from triptych.gate import CALIBRATE, WINDOW, memory, series
-from triptych.gate.compare import DEFAULT_THRESHOLD, Sides, headline
+from triptych.gate.compare import DEFAULT_THRESHOLD, Sides
 from triptych.gate.history import newest_against_history, subset
+from triptych.gate.metric_series import headline
 from triptych.gate.record import Regression
 from triptych.results.load import Runs
 
