@@ -59,14 +59,14 @@ def series(runs: Runs) -> dict[Key, Series]:
     ends = np.r_[starts[1:], rows.size]
     values = df.value.to_numpy(dtype=float)[rows]
     setups = df.setup.fillna(0).to_numpy(dtype=int)[rows]
-    first = df.iloc[rows[starts]]
+    heads = df.iloc[rows[starts]]  # each group's first row: its keys and headline flag
     out: dict[Key, Series] = {}
-    for i, (case, metric, label, family, unit, hib, emu, run, first) in enumerate(
-        zip(*(first[c].tolist() for c in [*keys, "headline"]), strict=True)
+    for i, (case, metric, label, family, unit, hib, emu, run, is_headline) in enumerate(
+        zip(*(heads[c].tolist() for c in [*keys, "headline"]), strict=True)
     ):
         key = (str(case), str(metric), str(label))
         s = out.setdefault(
-            key, Series(str(family), str(unit), bool(hib), {}, bool(emu), primary=bool(first))
+            key, Series(str(family), str(unit), bool(hib), {}, bool(emu), primary=bool(is_headline))
         )
         s.runs[str(run)] = values[starts[i] : ends[i]]
         s.setups[str(run)] = setups[starts[i] : ends[i]]

@@ -31,6 +31,11 @@ FAMILY = (1, 8, 48, 160, 500)  # metrics in the night's Holm family
 # how); with 4999 orders for every family, 160 metrics needed 4.18 sds at 60 nights and over
 # about 250 metrics nothing could be caught.
 INF = math.inf
+# What the summary and the report say where the table claims nothing for any metric.
+NOT_YET = (
+    "too few nights, or too many metrics, to tell a step three nights old from noise (at least "
+    f"{NIGHTS[0]} nights, more for many metrics)"
+)
 STEP_SD: tuple[tuple[float, ...], ...] = (
     (2.26, INF, INF, INF, INF),  # 10 nights
     (2.08, 3.40, INF, INF, INF),  # 15

@@ -9,7 +9,7 @@ import re
 
 from triptych import families
 from triptych.gate.compare import Change
-from triptych.gate.series_power import NIGHTS
+from triptych.gate.series_power import NOT_YET
 from triptych.validate import CONTROL
 from triptych.verdict.effect import describe
 
@@ -82,11 +82,7 @@ def _series_line(series_caught: str | None) -> list[str]:
         "**What the series test could catch within 3 nights** (the smallest step caught 80% "
         "of the time at each metric's own night-to-night noise, Gaussian nights, and at "
         "least its threshold; per family, median and range): "
-        + (
-            series_caught
-            or "nothing yet: too few nights, or too many metrics, to tell a step three "
-            f"nights old from noise (at least {NIGHTS[0]} nights, more for many metrics)"
-        )
+        + (series_caught or f"nothing yet: {NOT_YET}")
         + ".",
     ]
 

@@ -13,7 +13,7 @@ import jinja2
 
 from triptych.families import order
 from triptych.gate.record import Regression
-from triptych.gate.series_power import NIGHTS
+from triptych.gate.series_power import NOT_YET
 from triptych.record import DESCRIPTION_KEY, DOCUMENT_KEYS
 from triptych.report import svg
 from triptych.report.analysis import analyse
@@ -224,9 +224,7 @@ def render(
         groups = analyse(
             runs.samples, runs.machines, runs.partial, runs.platforms, runs.history, runs.earlier
         )
-    if caught is None:
-        caught = caught_by_group(runs, groups, regressions)
-    by_env = caught
+    by_env = caught if caught is not None else caught_by_group(runs, groups, regressions)
 
     def machine(run: str) -> dict[str, Any]:
         return dict(runs.machines.get(run, {}).get("triptych", {}))
@@ -253,7 +251,7 @@ def render(
             descriptions=descriptions,
             open_regressions=lambda g: open_in(g.env, regressions or [], runs),
             series_caught=lambda g: by_env.get(g.env),
-            series_nights=NIGHTS[0],
+            series_not_yet=NOT_YET,
             description_key=DESCRIPTION_KEY,
             documents=sorted(DOCUMENT_KEYS),
             machine_keys=MACHINE_KEYS,
