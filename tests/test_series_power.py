@@ -16,6 +16,7 @@ import json
 import math
 import re
 from datetime import UTC, datetime, timedelta
+from html import unescape as html_unescape
 from pathlib import Path
 from typing import Any
 
@@ -23,7 +24,8 @@ import numpy as np
 import pytest
 
 from tests.gate_sim import CASE, HISTORY, PLATFORM, night
-from tests.test_report_html import in_chromium
+from tests.synthetic import noisy, write_run
+from tests.test_report_html import HOSTILE, in_chromium
 from triptych.cli import main
 from triptych.gate.changepoint import permutations_for, step
 from triptych.gate.series_power import FAMILY, NIGHTS, STEP_SD, catchable, night_sd, step_sd
@@ -209,3 +211,31 @@ def report(runs: Path, where: Path) -> tuple[str, dict[str, Any]]:
     assert main(["report", str(runs), "-o", str(out), "--json", str(data)]) == 0
     (group,) = json.loads(data.read_text())["groups"]
     return out.read_text(), group
+
+
+def test_hostile_names_in_the_series_section_are_text(tmp_path: Path) -> None:
+    """A family and a metric named with markup, over sixteen nights with a primary metric: the
+    report's series section shows the family's name as text, never as an element."""
+    runs = tmp_path / "runs"
+    metrics = [("cpu-x", f"fam{HOSTILE}", f"metric {HOSTILE}", "ops", True)]
+    for i in range(16):
+        path = write_run(
+            runs / f"{i + 1:04d}_n.json",
+            ["host", "docker-bridge"],
+            3,
+            noisy({"docker-bridge": 1.1}, seed=i),
+            metrics=metrics,
+            date=f"2026-11-{i + 1:02d}T03:00:00",
+        )
+        doc = json.loads(path.read_text())
+        for bench in doc["benchmarks"]:  # a case's primary metric, as the runner records it
+            bench["extra_info"]["primary_metric"] = f"metric {HOSTILE}"
+        path.write_text(json.dumps(doc))
+    html, data = report(runs, tmp_path)
+    assert [f["family"] for f in data["series_caught"]["families"]] == [f"fam{HOSTILE}"]
+    section = html.split("What the nightly gate's series test could catch</h2>", 1)[1]
+    section = section.split("</section>", 1)[0]
+    assert "<script" not in section
+    assert "<img" not in section
+    assert f'<tr><td class="l">fam{HOSTILE}' not in section
+    assert f"fam{HOSTILE}" in html_unescape(section)  # shown, as text
