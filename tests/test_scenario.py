@@ -31,21 +31,23 @@ def error_for(tmp_path: Path, text: str) -> str:
     return message
 
 
-@pytest.mark.parametrize("name", ["quick.toml", "default.toml"])
-def test_shipped_scenarios_load(name: str) -> None:
+FAMILIES = {"cpu", "memory", "disk", "network", "startup", "services", "density", "isolation"}
+
+
+def shipped(name: str) -> tuple[set[str], set[str]]:
+    """A shipped scenario's families and platforms."""
     s = load_scenario(ROOT / "scenarios" / name)
-    families = {c.build().family for c in s.cases}
-    assert families == {
-        "cpu",
-        "memory",
-        "disk",
-        "network",
-        "startup",
-        "services",
-        "density",
-        "isolation",
-    }
-    assert set(s.platforms) == {"host", "docker-bridge", "docker-host", "vm"}
+    return {c.build().family for c in s.cases}, {p for c in s.cases for p in c.platforms}
+
+
+def test_shipped_scenarios_load_and_cover_every_family_and_platform() -> None:
+    # quick: every family, every platform; the nightly and the weekly runs between them too
+    # (the isolation matrix is weekly alone).
+    quick, nightly, weekly = (shipped(n) for n in ("quick.toml", "default.toml", "weekly.toml"))
+    everywhere = {"host", "docker-bridge", "docker-host", "vm"}
+    assert quick == (FAMILIES, everywhere)
+    assert nightly == (FAMILIES - {"isolation"}, everywhere)
+    assert weekly == ({"density", "isolation", "services"}, everywhere)
 
 
 def test_good_file_with_overrides(tmp_path: Path) -> None:

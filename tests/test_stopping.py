@@ -126,7 +126,8 @@ def test_adaptive_rounds_spend_fewer_rounds_where_set_ups_decide() -> None:
 
 
 @pytest.mark.parametrize(
-    "name", ["quick.toml", "default.toml", "setups-study.toml", "economics-study.toml"]
+    "name",
+    ["quick.toml", "default.toml", "weekly.toml", "setups-study.toml", "economics-study.toml"],
 )
 def test_every_shipped_design_is_simulated(name: str) -> None:
     """The coverage test above runs at every design (set-ups, least and most rounds) a shipped
