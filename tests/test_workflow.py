@@ -85,6 +85,29 @@ def test_the_workflow_runs_nightly_one_job_per_machine_and_always_reports() -> N
     assert "pull-request" not in doc["jobs"]
 
 
+SUNDAY = "17 2 * * 0"
+SCENARIO = (
+    "${{ inputs.scenario || (github.event.schedule == '"
+    + SUNDAY
+    + "' && 'scenarios/weekly.toml') || 'scenarios/default.toml' }}"
+)
+
+
+def test_the_nightly_scenario_runs_six_nights_a_week_and_the_weekly_one_on_sundays() -> None:
+    doc = workflow()
+    crons = [c["cron"] for c in doc[True]["schedule"]]
+    assert crons == ["17 2 * * 1-6", SUNDAY]  # every day once, at the same hour
+    # The scenario is chosen once, for the job: the run and a suspected case's rerun alike.
+    nightly = doc["jobs"]["nightly"]
+    assert nightly["env"]["SCENARIO"] == SCENARIO
+    assert [s for s in nightly["steps"] if "SCENARIO" in s.get("env", {})] == []
+    for name in ("weekly.toml", "default.toml"):
+        assert (ROOT / "scenarios" / name).is_file()
+    assert (
+        doc[True]["workflow_dispatch"]["inputs"]["scenario"]["default"] == "scenarios/default.toml"
+    )
+
+
 WORKFLOWS = sorted((ROOT / ".github" / "workflows").glob("*.yml"))
 SHA = re.compile(r"[^@\s]+@[0-9a-f]{40}")
 
@@ -135,7 +158,7 @@ def _env(values: dict[str, str], store: str, scenario: Path, results: Path) -> d
     """The workflow's env with its expressions given what GitHub would give them."""
     given = {
         "${{ secrets.TRIPTYCH_STORE }}": store,
-        "${{ inputs.scenario || 'scenarios/default.toml' }}": str(scenario),
+        SCENARIO: str(scenario),
     }
     out = {k: given.get(str(v), str(v)) for k, v in values.items()}
     assert all("${{" not in v for v in out.values()), out
