@@ -4,6 +4,7 @@ each run a fraction of a second."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import shutil
 from pathlib import Path
@@ -12,11 +13,13 @@ from typing import Any
 import numpy as np
 import pytest
 
-from tests.fake_platform import FakePlatform, FakeRate, declared
+from tests.fake_platform import FAKE, FakePlatform, FakeRate, declared
 from triptych.cli import main
+from triptych.platforms.catalog import KINDS
 from triptych.report.render import render
 from triptych.results.load import load_runs
 from triptych.verdict.nested import compare_setups, family_default
+from triptych.workloads.registry import WORKLOADS
 
 ROOT = Path(__file__).parent.parent
 
@@ -267,6 +270,34 @@ def test_sequential_set_ups_run_on_while_the_verdict_is_open(
     setups = sorted((b["extra_info"]["platform"], b["extra_info"]["measured"][0]["setup"])
                     for b in saved(pytester))  # fmt: skip
     assert setups == [("fake", 0), ("fake", 1), ("host", 0), ("host", 1)]
+
+
+class FakeLifecycle(FakeRate):
+    """The fake workload as one that starts instances of its own: the host runs none."""
+
+    name = "fake-lifecycle"
+    target = "lifecycle"
+
+
+def test_a_case_the_host_cannot_run_takes_its_set_ups_alone_and_no_more(
+    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Startup and density have no host column, so no verdict to decide: the nightly's set-ups
+    # 3 and 4 of them once failed with StopIteration looking for the host's column.
+    text = (
+        '[scenario]\nname = "f"\nplatforms = ["host", "fake"]\nrounds = 2\nduration = 1\n'
+        'warmup = 0\nsetups = 2\nmax_setups = 4\n[[case]]\nname = "starts"\n'
+        'workload = "fake-lifecycle"\n'
+    )
+    with declared(monkeypatch, [100.0, 150.0, 70.0, 90.0]):
+        monkeypatch.setitem(WORKLOADS, FakeLifecycle.name, FakeLifecycle)
+        monkeypatch.setitem(KINDS, FAKE.name, dataclasses.replace(FAKE, cold_starts=True))
+        result = run(pytester, text, "--triptych-order=scenario", "-rs")
+    result.assert_outcomes(passed=2, skipped=2)
+    out = result.stdout.str()
+    assert "starts has no host column to decide a verdict against, so it runs its 2" in out
+    assert sorted(b["extra_info"]["measured"][0]["setup"] for b in saved(pytester)) == [0, 1]
+    assert FakePlatform.events == ["start", "stop", "start", "stop"]  # two set-ups, no more
 
 
 def test_the_terminal_borrows_the_machines_own_noise_as_the_report_does(

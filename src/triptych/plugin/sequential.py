@@ -23,9 +23,16 @@ class SetupBook:
         case = trial.case
         if trial.setup < case.setups:
             return None
+        baseline = _baseline(trial)
+        if baseline is None:
+            # No verdict to decide (startup, density: the host starts no instances of itself).
+            return (
+                f"sequential set-ups: {case.name} has no host column to decide a verdict "
+                f"against, so it runs its {case.setups} set-up(s) alone"
+            )
         design = Design(case.setups, case.max_setups)
         borrowed = family_default(WORKLOADS[case.workload].family)
-        name, column, baseline = _case(trial), _column(trial), _baseline(trial)
+        name, column = _case(trial), _column(trial)
         if column == baseline:
             runs = self.ledger.baseline_runs(name, baseline, trial.setup, borrowed, design)
         else:
@@ -61,8 +68,11 @@ def _column(trial: Trial) -> str:
     return f"{trial.instance}/{trial.variant}"
 
 
-def _baseline(trial: Trial) -> str:
-    """The host's own column of the case (the report's baseline)."""
-    target = WORKLOADS[trial.case.workload].target
-    own = next(v for v in KINDS[HOST.name].variants(target) if KINDS[HOST.name].primary(v))
-    return f"{HOST.name}/{own}"
+def _baseline(trial: Trial) -> str | None:
+    """The host's own column of the case (the report's baseline); None where the host runs no
+    such workload (a lifecycle one) or the case leaves it out."""
+    host = KINDS[HOST.name]
+    if HOST.name not in trial.case.platforms:
+        return None
+    own = [v for v in host.variants(WORKLOADS[trial.case.workload].target) if host.primary(v)]
+    return f"{HOST.name}/{own[0]}" if own else None
