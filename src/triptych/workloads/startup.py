@@ -45,7 +45,7 @@ class Startup(WorkloadBase):
     params: StartupParams
     # Every round is a cold start of its own, from an image the platform's own start (its
     # long-lived container or guest) has just read: a discarded start first would cost a round
-    # and warm nothing (a quick run under TCG: the warm-up boot 20.0 s, the rounds' 22.1, 21.0).
+    # and warm nothing (a quick run under TCG: the warm-up boot 20.0 s, the rounds 20.1, 19.6).
     warms_up: ClassVar[bool] = False
 
     def prepare(self, platform: Platform, variant: str) -> None:
