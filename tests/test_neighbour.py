@@ -3,11 +3,13 @@ alone and beside an aggressor, placed on one CPU or two, and the neighbour remov
 
 The bounds are the scheduler's arithmetic, not speed targets: two busy processes confined to
 one CPU get about half of it each (a slowdown near 2x, well above 1.4x), and with a CPU each
-neither waits for the other (far less than on one)."""
+neither waits for the other (far less than on one). Guests under emulation are noisier a
+round, and are judged over several (GUEST_ROUNDS)."""
 
 from __future__ import annotations
 
 import os
+import statistics
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
@@ -56,6 +58,15 @@ from triptych.workloads.neighbour import (
 from triptych.workloads.network import SOCKPERF_PORT
 
 SPEC = RunSpec(3.0, 120.0)
+# Two guests on one CPU under emulation (TCG), one 4-s round pair at a time, measured on this
+# machine (2026-12-08): slowdowns 1.60, 2.26, 0.95, 1.43, 2.32, 1.85 (a single round fell under
+# 1.4 in CI), and on two CPUs ('apart', the placement bug this test would miss) 1.21, 0.99,
+# 1.10, 1.13, 1.11, 0.70. On the log scale, sd 0.34 and 0.19 a round: the geometric mean of 8
+# rounds against 1.2 fails a right placement about 0.4% of the time (z 2.7) and passes two CPUs
+# about 1% (z 2.3). The idle neighbour guest itself takes much of the shared CPU under TCG
+# (the victim alone: 275-433 events/s beside it on one CPU, 468-649 apart), hence under 2x.
+GUEST_ROUNDS = 8
+GUEST_BOUND = 1.2
 TWO_CPUS = len(os.sched_getaffinity(0)) >= 2
 
 
@@ -283,12 +294,20 @@ class TestBesideAGuest:
             assert isinstance(n._neighbour, GuestInstance)
             assert n._neighbour.address() != guest.endpoint(1, "virtio-net").host
             # Under emulation a guest's first run of a program translates it: as the runner
-            # does, one run first that is not counted (the counted one runs beside first).
+            # does, one run first that is not counted. Then rounds, both orders alike.
             n.measure(guest, "default")
-            got = {s.metric: s for s in n.measure(guest, "default")}
+            slowdowns = [
+                s.value
+                for _ in range(GUEST_ROUNDS)
+                for s in n.measure(guest, "default")
+                if s.metric == SLOWDOWN
+            ]
         finally:
             n.cleanup(guest, "default")
-        assert got[SLOWDOWN].value > 1.4, got[SLOWDOWN]
+        # One round is no verdict under emulation (see GUEST_ROUNDS): the rounds' geometric
+        # mean, the scale the suite's analysis takes them on.
+        assert len(slowdowns) == GUEST_ROUNDS
+        assert statistics.geometric_mean(slowdowns) > GUEST_BOUND, slowdowns
         # Back as the scenario placed it (unpinned: every CPU), the neighbour gone.
         assert all(all(row) for row in guest._started(guest._guest).domain.vcpuPinInfo(0))
         assert not [n for n in suite_objects(conn, guest.session) if n.endswith("-neighbour")]
