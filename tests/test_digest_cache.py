@@ -82,6 +82,12 @@ def test_a_cache_file_not_of_this_code_is_not_believed(made: dict[str, Any]) -> 
         _with_header({**header, "categories": few}, raw),  # codes beyond the categories
         _with_header({**header, "arrays": [[*a[:2], a[2] + 1] for a in header["arrays"]]}, raw),
     ]
+    # Counts that do not hold the columns: a round's samples one more, or below zero, or a
+    # case with a round more than there are (each array itself whole).
+    for which, value in (("samples", None), ("samples", -1), ("rounds", None)):
+        counts = {k: array(v.typecode, v) for k, v in made["counts"].items()}
+        counts[which][0] = counts[which][0] + 1 if value is None else value
+        refused.append(digest_cache.encode({**made, "counts": counts}))
     for i, bad in enumerate(refused):
         assert digest_cache.decode(bad) is None, i
 

@@ -61,3 +61,58 @@ def _held(run: Path) -> list[tuple[str, str, float]]:
         for rnd in info["measured"]:
             out += [(info["platform"], s["metric"], s["value"]) for s in rnd["samples"]]
     return out
+
+
+DATA = Path(__file__).parent / "data"
+
+
+def _facts(run: Path) -> list[tuple[object, ...]]:
+    """Each sample of a saved run with its case's and its round's facts, read here without the
+    loader: version 3 rounds as stored; older records' flat samples by the round each names, in
+    the order of each round's first sample."""
+    out: list[tuple[object, ...]] = []
+    for bench in json.loads(run.read_text())["benchmarks"]:
+        info = bench["extra_info"]
+        if "triptych_api" not in info:
+            continue
+        if info["triptych_api"] >= 3:
+            rounds = [
+                (r["number"], r.get("setup", 0), r.get("host_cpu"), r["samples"])
+                for r in info["measured"]
+            ]
+        else:
+            grouped: dict[int, list[dict[str, object]]] = {}
+            for s in info["samples"]:
+                grouped.setdefault(s["metadata"].get("round", 0), []).append(s)
+            rounds = [(n, 0, None, ss) for n, ss in grouped.items()]
+        for number, setup, cpu, samples in rounds:
+            client = float("nan") if cpu is None else cpu["client"]
+            out += [
+                (
+                    info["case"],
+                    info["platform"],
+                    number,
+                    setup,
+                    repr(client),
+                    s["metric"],
+                    s["value"],
+                )
+                for s in samples
+            ]
+    return out
+
+
+@pytest.mark.parametrize(
+    "run", ["run-quick-all-platforms.json", "history/0001_unchanged1.json", "run-host-cpu.json"]
+)
+def test_each_row_holds_its_case_and_round(run: str, tmp_path: Path) -> None:
+    """A digest holds each fact once at its level (the case's platform, the round's number and
+    host CPU); the frame repeats them, each onto its own samples."""
+    copy = tmp_path / Path(run).name
+    copy.write_bytes((DATA / run).read_bytes())
+    frame = load.load_runs([copy]).samples
+    rows = zip(
+        frame.case, frame.platform, frame["round"], frame.setup, frame.cpu_client.map(repr),
+        frame.metric, frame.value, strict=True,
+    )  # fmt: skip
+    assert list(rows) == _facts(copy)

@@ -284,17 +284,56 @@ def _policy(d: object) -> RoundsReached:
 def _upgrade(d: dict[str, Any], version: int) -> dict[str, Any]:
     """A record of an older version in the current shape."""
     if version < 2:
-        samples = d.get("samples", [])
-        meta = dict(d.get("platform_metadata", {}))
-        first = samples[0].get("metadata", {}) if samples else {}
-        d["primary_variant"] = d.get("variant", "default") in _V1_PRIMARY
-        emulated = meta.get("emulated", first.get("acceleration") == "tcg")
-        d["emulated"] = emulated is True  # a string "false" must not read as true
-        d["platform_rank"] = _V1_RANK.get(str(d.get("platform")), 9)
-        d.setdefault("primary_metric", _V1_HEADLINES.get(str(d.get("workload"))))
+        _v1_facts(d)
     if version < 3:
         _v2_rounds(d)
     return d
+
+
+def _v1_facts(d: dict[str, Any]) -> None:
+    """What a version 1 record did not say, as triptych then held it (see _V1_PRIMARY)."""
+    samples = d.get("samples", [])
+    meta = dict(d.get("platform_metadata", {}))
+    first = samples[0].get("metadata", {}) if samples else {}
+    d["primary_variant"] = d.get("variant", "default") in _V1_PRIMARY
+    emulated = meta.get("emulated", first.get("acceleration") == "tcg")
+    d["emulated"] = emulated is True  # a string "false" must not read as true
+    d["platform_rank"] = _V1_RANK.get(str(d.get("platform")), 9)
+    d.setdefault("primary_metric", _V1_HEADLINES.get(str(d.get("workload"))))
+
+
+@dataclass(frozen=True)
+class Parts:
+    """A record taken apart for a reader of its rounds alone (the digest's, results/
+    plain_rounds.py): its head, in the current version with no rounds (read it with
+    from_extra_info), and its rounds as stored: version 3's `measured`, or an older version's
+    flat `samples`, each saying its round in its metadata (`flat`)."""
+
+    head: dict[str, Any]
+    rounds: object
+    flat: bool
+
+
+def parts_of(info: Mapping[str, Any]) -> Parts | None:
+    """The record's parts, or None where it is not a version this code reads or not taken
+    apart cleanly (the caller reads it whole with from_extra_info, which says what is wrong)."""
+    version = info.get(VERSION_KEY)
+    if type(version) is not int or not 1 <= version <= RECORD_VERSION:
+        return None
+    head = dict(info)
+    try:
+        if version < 2:
+            _v1_facts(head)  # reads the first sample: before the samples are taken out
+        if version < 3:
+            rounds, head["samples"] = head.get("samples", []), []
+            _v2_rounds(head)  # no samples: the record's own facts (its sweep), no rounds
+        else:
+            rounds = head.get("measured", [])
+        head["measured"] = []
+    except (fields.FieldError, KeyError, TypeError, ValueError, AttributeError):
+        return None
+    head[VERSION_KEY] = RECORD_VERSION
+    return Parts(head, rounds, version < 3)
 
 
 # What a version 2 record copied into every sample's metadata besides the platform's own

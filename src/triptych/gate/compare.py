@@ -33,8 +33,9 @@ from triptych.gate.stats import (
     rerun_redraws,
     setup_tests,
 )
-from triptych.results.digest import ENV_KEYS, selected_cases
+from triptych.results.digest import selected_cases
 from triptych.results.load import Runs
+from triptych.results.run_columns import ENV_KEYS
 from triptych.verdict.effect import FASTER, SLOWER, Effect
 from triptych.verdict.noise_model import EMPTY, NoiseModel
 from triptych.verdict.stats import Comparison, decide

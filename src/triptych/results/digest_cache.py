@@ -20,16 +20,18 @@ import orjson
 from triptych import fields
 from triptych.private_path import private_dir, replace_atomically
 from triptych.record import RECORD_VERSION
-from triptych.results.columns import COLUMNS, TYPED, table_digest
+from triptych.results.columns import COLUMNS, LEVEL, TYPED, level_lengths, table_digest
 
 CACHE_DIR = ".triptych-cache"
 # The cache is read back only by the code that wrote it: its version is the record's, the
 # column table's and this file format's.
-FORMAT = "arrays-1"
+FORMAT = "arrays-2"
 CACHE_VERSION = f"{RECORD_VERSION}-{table_digest()}-{FORMAT}"
 MAGIC = b"triptych digest\n"
 TEXT = [c for c in COLUMNS if c not in TYPED]
 CODE = "i"  # a text column's codes: int32
+COUNT = "q"  # the rounds of each case, the samples of each round: int64
+COUNTS = ("rounds", "samples")
 # Each typed column's array kind, by its DataFrame dtype (same size as numpy's).
 KIND = {"float64": "d", "int64": "q", "bool": "b"}
 KINDS = {c: KIND[dtype] for c, dtype in TYPED.items()}
@@ -64,7 +66,8 @@ def keep(path: Path, digest: dict[str, Any]) -> None:
 
 def encode(digest: dict[str, Any]) -> bytes:
     """The digest as a cache file's bytes."""
-    columns = [(f"text.{c}", digest["text"][c]["codes"]) for c in TEXT]
+    columns = [(f"counts.{c}", digest["counts"][c]) for c in COUNTS]
+    columns += [(f"text.{c}", digest["text"][c]["codes"]) for c in TEXT]
     columns += [(c, digest[c]) for c in TYPED]
     header = {
         "version": CACHE_VERSION,
@@ -89,10 +92,11 @@ def decode(data: bytes) -> dict[str, Any] | None:
     except orjson.JSONDecodeError:
         return None
     arrays = _arrays(header, data, end) if _expected(header) else None
-    if arrays is None:
+    if arrays is None or not _levels_hold(arrays):
         return None
     out: dict[str, Any] = {k: header[k] for k in META}
     out["version"] = header["version"]
+    out["counts"] = {c: arrays[f"counts.{c}"] for c in COUNTS}
     out["text"] = {}
     for c in TEXT:
         codes, categories = arrays[f"text.{c}"], header["categories"][c]
@@ -101,6 +105,14 @@ def decode(data: bytes) -> dict[str, Any] | None:
         out["text"][c] = {"categories": categories, "codes": codes}
     out.update({c: arrays[c] for c in TYPED})
     return out
+
+
+def _levels_hold(arrays: dict[str, array[Any]]) -> bool:
+    """Whether each column is as long as its level is (the counts say how long that is)."""
+    lengths = level_lengths(arrays["counts.rounds"], arrays["counts.samples"])
+    if lengths is None:
+        return False
+    return all(len(arrays[f"text.{c}" if c in TEXT else c]) == lengths[LEVEL[c]] for c in COLUMNS)
 
 
 def _arrays(header: dict[str, Any], data: bytes, at: int) -> dict[str, array[Any]] | None:
@@ -129,7 +141,8 @@ def _expected(header: object) -> bool:
         isinstance(a, list) and len(a) == 3 and type(a[2]) is int and a[2] >= 0 for a in arrays
     ):
         return False
-    want = [[f"text.{c}", CODE] for c in TEXT] + [[c, KINDS[c]] for c in TYPED]
-    if [a[:2] for a in arrays] != want or len({a[2] for a in arrays}) != 1:
+    want = [[f"counts.{c}", COUNT] for c in COUNTS]
+    want += [[f"text.{c}", CODE] for c in TEXT] + [[c, KINDS[c]] for c in TYPED]
+    if [a[:2] for a in arrays] != want:
         return False
     return isinstance(categories, dict) and all(isinstance(categories.get(c), list) for c in TEXT)

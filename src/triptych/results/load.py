@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 
 from triptych.errors import TriptychError
-from triptych.results.columns import COLUMNS, TYPED
+from triptych.results.columns import COLUMNS, LEVEL, TYPED
 from triptych.results.digest import Pending, digest_of, selected_cases, start
 from triptych.results.digest_cache import TEXT
 from triptych.results.sources import session_in, sources
@@ -93,7 +93,7 @@ def load_runs(paths: Iterable[Path], pending: Pending | None = None) -> Runs:
         if names[path] != path.stem:
             cats = d["text"]["run"]["categories"]
             d["text"]["run"]["categories"] = [names[path] if c == path.stem else c for c in cats]
-    runs.samples = _frame([d for _, d in digests])
+    runs.samples = samples_frame([d for _, d in digests])
     return runs
 
 
@@ -115,12 +115,21 @@ def _run_names(digests: list[tuple[Path, dict[str, Any]]]) -> dict[Path, str]:
     }
 
 
-def _frame(digests: list[dict[str, Any]]) -> pd.DataFrame:
-    """One DataFrame from many digests; text columns stay categorical (fast to group). Each
-    column is converted once: every digest's codes shifted into one table of categories, every
-    digest's arrays joined without a per-value step."""
+def samples_frame(digests: list[dict[str, Any]]) -> pd.DataFrame:
+    """One DataFrame from many digests, a row per sample; text columns stay categorical (fast
+    to group). Each column is converted once: every digest's values at its level joined, codes
+    shifted into one table of categories, then repeated per sample, with no per-value step."""
+    rounds = _joined([d["counts"]["rounds"] for d in digests], np.int64)  # of each case
+    samples = _joined([d["counts"]["samples"] for d in digests], np.int64)  # of each round
+    per_case = _sums(samples, rounds)
+    lengths = {  # every digest's count of values at each level
+        "run": np.ones(len(digests), dtype=np.int64),
+        "case": np.array([len(d["counts"]["rounds"]) for d in digests], dtype=np.int64),
+        "round": np.array([len(d["counts"]["samples"]) for d in digests], dtype=np.int64),
+    }
+    repeat = {"run": _sums(per_case, lengths["case"]), "case": per_case, "round": samples}
+    lengths["sample"] = repeat["run"]
     data: dict[str, Any] = {}
-    lengths = np.array([len(d["text"]["run"]["codes"]) for d in digests], dtype=np.int64)
     for c in TEXT:
         categories: dict[str, int] = {}
         lookup: list[int] = []  # every digest's local categories, one block after another
@@ -130,13 +139,29 @@ def _frame(digests: list[dict[str, Any]]) -> pd.DataFrame:
             lookup.extend(
                 categories.setdefault(x, len(categories)) for x in d["text"][c]["categories"]
             )
-        shift = np.repeat(np.array(offsets, dtype=np.int64), lengths)
+        shift = np.repeat(np.array(offsets, dtype=np.int64), lengths[LEVEL[c]])
         local = _joined([d["text"][c]["codes"] for d in digests], np.int32) + shift
         table = np.asarray(lookup or [0], dtype=np.int64)
-        data[c] = pd.Categorical.from_codes(table[local], categories=pd.Index(list(categories)))
+        codes = _per_sample(table[local], repeat, LEVEL[c])
+        data[c] = pd.Categorical.from_codes(codes, categories=pd.Index(list(categories)))
     for c, dtype in TYPED.items():
-        data[c] = _joined([d[c] for d in digests], np.dtype(dtype))
+        values = _joined([d[c] for d in digests], np.dtype(dtype))
+        data[c] = _per_sample(values, repeat, LEVEL[c])
     return pd.DataFrame(data, columns=COLUMNS)
+
+
+def _sums(values: np.ndarray[Any, Any], groups: np.ndarray[Any, Any]) -> np.ndarray[Any, Any]:
+    """The sums of consecutive groups of values, `groups` long each (a group may be empty)."""
+    ends = np.concatenate([[0], np.cumsum(values)])
+    last = np.cumsum(groups)
+    return np.asarray(ends[last] - ends[last - groups], dtype=np.int64)
+
+
+def _per_sample(
+    values: np.ndarray[Any, Any], repeat: dict[str, np.ndarray[Any, Any]], level: str
+) -> np.ndarray[Any, Any]:
+    """A level's values, one per sample."""
+    return values if level == "sample" else np.repeat(values, repeat[level])
 
 
 def _joined(arrays: list[Any], dtype: Any) -> np.ndarray[Any, Any]:  # noqa: ANN401 - a dtype

@@ -17,18 +17,12 @@ import pandas as pd
 import psycopg
 
 from triptych.errors import TriptychError
-from triptych.results.columns import NULLABLE, STORED, TYPED
+from triptych.results.columns import COLUMNS, NULLABLE, STORED
 from triptych.results.costs import trend_costs
-from triptych.results.digest import (
-    commit_of,
-    env_key,
-    machine_of,
-    platforms_of,
-    read_run,
-    records_of,
-    run_columns,
-)
+from triptych.results.digest import digest_of, read_run
 from triptych.results.labels import labelled
+from triptych.results.load import samples_frame
+from triptych.results.run_columns import commit_of, env_key, machine_of
 from triptych.results.sources import Source, find_runs, sources
 from triptych.store.schema import migrate
 
@@ -79,11 +73,12 @@ def _copy_samples(cur: psycopg.Cursor[Any], run_id: int, cols: dict[str, list[An
 def publish_source(conn: psycopg.Connection[Any], source: Source) -> Published:
     """One run, in one transaction."""
     doc = source.doc if source.doc is not None else read_run(source.path)
-    records = records_of(source.path, doc)
-    cols = run_columns(source.path, doc, records)
-    row = _run_row(source, doc, len(cols["value"]))
+    digest = digest_of(source.path, doc)
+    df = samples_frame([digest])
+    cols = {c: df[c].tolist() for c in COLUMNS}
+    row = _run_row(source, doc, len(df))
     machine_info = orjson.dumps(machine_of(doc)).decode()
-    platforms = orjson.dumps(platforms_of(records), option=orjson.OPT_NON_STR_KEYS).decode()
+    platforms = orjson.dumps(digest["platforms"], option=orjson.OPT_NON_STR_KEYS).decode()
     with conn.transaction(), conn.cursor() as cur:
         # Publishers of the same session queue here; the second finds it stored.
         cur.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", (source.session,))
@@ -108,14 +103,13 @@ def publish_source(conn: psycopg.Connection[Any], source: Source) -> Published:
         _copy_samples(cur, run_id, cols)
         cur.executemany(
             "INSERT INTO run_costs (run_id, family, label, cost) VALUES (%s, %s, %s, %s)",
-            [(run_id, family, label, cost) for family, label, cost in run_costs(cols)],
+            [(run_id, family, label, cost) for family, label, cost in run_costs(df)],
         )
     return Published(source.name, source.session, outcome)
 
 
-def run_costs(cols: dict[str, list[Any]]) -> list[tuple[str, str, float]]:
+def run_costs(df: pd.DataFrame) -> list[tuple[str, str, float]]:
     """The run's trend points, by the report's own arithmetic (summary.trend_costs)."""
-    df = pd.DataFrame({c: pd.Series(v, dtype=TYPED.get(c, "category")) for c, v in cols.items()})
     if df.empty:
         return []
     costs = trend_costs(labelled(df))
