@@ -178,7 +178,8 @@ def test_the_nightly_summary_and_the_report_say_what_the_series_test_could_catch
     ]  # fmt: skip
     x = nightly_log_means(runs, CASE, PLATFORM, "cpu events")
     sd = 1.4826 * np.median(np.abs(np.diff(x))) / math.sqrt(2.0)
-    assert mine == pytest.approx(max(math.exp(step_sd(30, len(caught["metrics"])) * sd), 1.05))
+    assert caught["tested"] == len(caught["metrics"])  # every series is 30 nights long
+    assert mine == pytest.approx(max(math.exp(step_sd(30, caught["tested"]) * sd), 1.05))
     # As headless Chromium builds the page: the section, its table and a row per family.
     dom = in_chromium(tmp_path / "index.html", tmp_path, ["--dump-dom"])
     section = dom.split("What the nightly gate's series test could catch</h2>", 1)[1]
@@ -211,6 +212,35 @@ def report(runs: Path, where: Path) -> tuple[str, dict[str, Any]]:
     assert main(["report", str(runs), "-o", str(out), "--json", str(data)]) == 0
     (group,) = json.loads(data.read_text())["groups"]
     return out.read_text(), group
+
+
+def test_the_section_counts_the_metrics_decided_together(tmp_path: Path) -> None:
+    """Sixteen nights of one case, and a second case new in the last three: the new case's
+    series are too short to test, so they are not in the test's family (nor in its count), and
+    the section says how many were left out."""
+    runs = tmp_path / "runs"
+    old = ("cpu-old", "cpu", "ops", "ops/s", True)
+    new = ("cpu-new", "cpu", "ops", "ops/s", True)
+    for i in range(16):
+        path = write_run(
+            runs / f"{i + 1:04d}_n.json",
+            ["host", "docker-bridge"],
+            3,
+            noisy({"docker-bridge": 1.1}, seed=i),
+            metrics=[old, new] if i >= 13 else [old],
+            date=f"2026-11-{i + 1:02d}T03:00:00",
+        )
+        doc = json.loads(path.read_text())
+        for bench in doc["benchmarks"]:  # a case's primary metric, as the runner records it
+            bench["extra_info"]["primary_metric"] = "ops"
+        path.write_text(json.dumps(doc))
+    html, data = report(runs, tmp_path)
+    caught = data["series_caught"]
+    by_case = sorted((m["case"], m["column"]) for m in caught["metrics"])
+    assert by_case == [(c, p) for c in ("cpu-new", "cpu-old") for p in ("docker-bridge", "host")]
+    assert caught["tested"] == 2  # cpu-old's two columns: 16 nights; cpu-new's: 3
+    text = " ".join(html_unescape(html).split())
+    assert "the 2 primary metrics with enough nights decided together (2 more with too few" in text
 
 
 def test_hostile_names_in_the_series_section_are_text(tmp_path: Path) -> None:

@@ -68,13 +68,19 @@ def nightly(
     return found
 
 
+def tested_together(values: list[np.ndarray]) -> int:
+    """How many of the series the test decides together (its Holm family): those long enough
+    to test (changepoint.steppable); a shorter one is not counted."""
+    return sum(1 for x in values if steppable(x))
+
+
 def decided(
     values: list[np.ndarray], higher_is_better: list[bool]
 ) -> list[tuple[Step | None, float]]:
     """Each series' most likely step for the worse and its p-value adjusted over all of them
     (Holm); a series too short to test has none (and is not counted). Each is tested on enough
     random orders for the family's size (changepoint.permutations_for)."""
-    family = sum(1 for x in values if steppable(x))
+    family = tested_together(values)
     orders = permutations_for(family, ALPHA)
     found = [step(x, h, permutations=orders) for x, h in zip(values, higher_is_better, strict=True)]
     p = np.array([s.p if s is not None else np.nan for s in found])
@@ -124,7 +130,7 @@ def catchable_steps(
     """Per primary metric of `per` (nightly's series), its family and the smallest step the
     series test catches within three nights 80% of the time on its series
     (gate/series_power.py), in a Holm family of the metrics tested tonight."""
-    tested = sum(1 for _, v in per.values() if steppable(v))
+    tested = tested_together([v for _, v in per.values()])
     return [
         (k, sides.base[k].family, catchable(v, tested, margins.get(k, 0.0)))
         for k, (_, v) in sorted(per.items())

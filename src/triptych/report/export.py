@@ -31,6 +31,7 @@ Schema `triptych-verdicts/1`:
                                                 # runner (a store's record), "" in a file's
      "series_caught": null | {        # what the nightly gate's series test could catch within
        "scenario": str, "newest": run name, "nights": int, "threshold": float,  # 3 nights
+       "tested": int,                 # the metrics decided together (Holm): long enough series
        "metrics": [{"case", "metric", "column", "family",
                     "caught": float | null}],   # a cost; null: nothing can be claimed yet
        "families": [{"family", "median", "low", "high", "metrics": int}]}}]}
@@ -99,6 +100,7 @@ def _caught(c: SeriesCaught) -> dict[str, Any]:
         "newest": c.newest,
         "nights": c.nights,
         "threshold": c.threshold,
+        "tested": c.tested,
         "metrics": [
             {
                 "case": m.case,

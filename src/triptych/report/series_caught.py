@@ -35,6 +35,7 @@ class SeriesCaught:
     nights: int  # the longest series read, tonight's night included
     threshold: float
     metrics: list[MetricCaught]
+    tested: int  # of the metrics, those with series long enough to be decided together
     families: list[families.Range]  # over the metrics with a finite figure
 
 
@@ -69,5 +70,6 @@ def series_caught(
         max((len(nights) for nights, _ in per.values()), default=0),
         DEFAULT_THRESHOLD,
         found,
+        series.tested_together([v for _, v in per.values()]),
         families.ranges((m.family, m.caught) for m in found),
     )
