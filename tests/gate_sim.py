@@ -23,6 +23,8 @@ import pytest
 
 from triptych.cli import main
 from triptych.families import beyond_setups, night_shared
+from triptych.gate import changepoint
+from triptych.gate import series as gate_series
 from triptych.gate.compare import DEFAULT_THRESHOLD, floor_of, like_ids, noise_group
 from triptych.gate.metric_series import Key, series
 from triptych.gate.stats import Rounds, Tests, gate_tests, regressions, rerun_redraws
@@ -289,3 +291,34 @@ def gate_last(results: Path, capsys: pytest.CaptureFixture[str], *extra: str) ->
     code = main(["compare", str(results), "--last", "5", *extra])
     out = capsys.readouterr()
     return code, out.out + out.err
+
+
+def caught_within_three_nights(
+    draw: Callable[[int], np.ndarray],
+    shift: float,
+    nights: int,
+    family: int,
+    trials: int,
+    margin: float | None = None,
+) -> float:
+    """The share of `trials` series of a metric (log scale, lower is better), `nights` nights
+    each as the series test reads them, drawn `draw(n)` n nights at a time, with a step of
+    `shift` from the newest night on, that the test opens on that night, the next or the one
+    after in a night whose Holm family holds `family` metrics: its p-value times the family
+    under 5% (only this metric is drawn: Holm rejects it whenever it is under 5% / family, so
+    the share is what the gate catches at least), and, given a `margin`, the step worse than
+    1 + margin (the gate's threshold)."""
+    hits = 0
+    orders = changepoint.permutations_for(family)
+    for _ in range(trials):
+        x = draw(nights + 2)
+        x[nights - 1 :] += shift  # from the first window's newest night on
+        for first in range(3):
+            found = changepoint.step(x[first : first + nights], False, permutations=orders)
+            if found is None:
+                continue
+            cost = gate_series.oriented(found, False) if margin is not None else math.inf
+            if gate_series.worse(found.p * family, cost, margin or 0.0):
+                hits += 1
+                break
+    return hits / trials

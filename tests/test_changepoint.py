@@ -16,7 +16,15 @@ import pytest
 from scipy import stats as st
 from scipy.stats import binomtest
 
-from tests.gate_sim import CASE, HISTORY, PLATFORM, Spreads, copied_spreads, night
+from tests.gate_sim import (
+    CASE,
+    HISTORY,
+    PLATFORM,
+    Spreads,
+    caught_within_three_nights,
+    copied_spreads,
+    night,
+)
 from triptych.gate import WINDOW
 from triptych.gate.changepoint import (
     MIN_SEGMENT,
@@ -25,7 +33,7 @@ from triptych.gate.changepoint import (
     step,
     winsorized,
 )
-from triptych.gate.compare import Sides
+from triptych.gate.compare import DEFAULT_THRESHOLD, Sides
 from triptych.gate.history import newest_against_history
 from triptych.gate.memory import History
 from triptych.gate.series import decided, oriented, shifts, worse
@@ -247,27 +255,6 @@ def test_a_lasting_step_is_caught_within_a_few_nights(spreads: Spreads, effects:
 STEP_TRIALS = 300
 
 
-def caught_within_three_nights(
-    cost: float, noise: float, metrics: int, effects: Effects, rng: np.random.Generator
-) -> float:
-    """The share of steps `cost` times worse (lower is better here) on a metric whose nights
-    spread `noise` (log sd, rounds included) that the series test opens on the step's third
-    night or before, in a night whose Holm family holds `metrics` metrics. Only this metric
-    is drawn: Holm rejects it whenever its p-value is under ALPHA / metrics (its first step),
-    so the share is what the gate catches at least."""
-    hits = 0
-    orders = permutations_for(metrics)
-    for _ in range(STEP_TRIALS):
-        x = effects(rng, (WINDOW + 2,)) * noise
-        x[WINDOW - 1 :] += math.log(cost)  # from the first window's last night on
-        for night_no in range(3):
-            found = step(x[night_no : night_no + WINDOW], False, permutations=orders)
-            if found is not None and worse(found.p * metrics, oriented(found, False), 0.05):
-                hits += 1
-                break
-    return hits / STEP_TRIALS
-
-
 @pytest.mark.slow
 @pytest.mark.parametrize("effects", [gaussian, t3], ids=["gaussian", "t3"])
 def test_steps_are_caught_within_three_nights(spreads: Spreads, effects: Effects) -> None:
@@ -278,8 +265,18 @@ def test_steps_are_caught_within_three_nights(spreads: Spreads, effects: Effects
     window 1.4x was caught on 74% / 80%: README)."""
     metrics = primaries(spreads).size
     rng = np.random.default_rng(12)
-    quiet = caught_within_three_nights(1.08, 0.01, metrics, effects, rng)
-    noisy = caught_within_three_nights(1.4, 0.10, metrics, effects, rng)
+
+    def spread(noise: float) -> Callable[[int], np.ndarray]:
+        return lambda n: effects(rng, (n,)) * noise
+
+    def caught(cost: float, noise: float) -> float:
+        shift, margin = math.log(cost), DEFAULT_THRESHOLD
+        return caught_within_three_nights(
+            spread(noise), shift, WINDOW, metrics, STEP_TRIALS, margin
+        )
+
+    quiet = caught(1.08, 0.01)
+    noisy = caught(1.4, 0.10)
     print(f"{effects.__name__}: caught within 3 nights: 1.08x at 1% {quiet:.0%}, "
           f"1.4x at 10% {noisy:.0%}")  # fmt: skip
     assert quiet >= 0.95

@@ -3,7 +3,7 @@ gate's own step test, the night spread read from a series by hand-computed figur
 the nightly gate's summary gives from real runs.
 
 How STEP_SD was made: for each number of nights and Holm family size, a bisection for the
-smallest step that `caught_within_three_nights` below catches in at least 80% of 200 Gaussian
+smallest step that `caught` below (gate_sim.caught_within_three_nights) catches in at least 80% of 200 Gaussian
 series, with the family's random orders (changepoint.permutations_for): 7 halvings between 0.5
 and 12 night sds, or 5 between the earlier table's figure (4999 orders for every family) less 1
 and plus 1.5 where it had one; math.inf where a step three nights old cannot reach Holm's level
@@ -23,36 +23,27 @@ from typing import Any
 import numpy as np
 import pytest
 
-from tests.gate_sim import CASE, HISTORY, PLATFORM, night
+from tests.gate_sim import CASE, HISTORY, PLATFORM, caught_within_three_nights, night
 from tests.synthetic import noisy, write_run
 from tests.test_report_html import HOSTILE, in_chromium
 from triptych.cli import main
-from triptych.gate.changepoint import permutations_for, step
 from triptych.gate.series_power import FAMILY, NIGHTS, STEP_SD, catchable, night_sd, step_sd
 
 
-def caught_within_three_nights(
+def caught(
     k: float, nights: int, family: int, trials: int, seed: int, df: float | None = None
 ) -> float:
-    """The share of series of `nights` nights (Gaussian, or Student-t(df) of unit variance) with
-    a step of k night sds on its newest night, second or third that the step test opens in a
-    Holm family of `family` (its p-value times the family under 5%)."""
+    """The share of series of `nights` nights (Gaussian, or Student-t(df) of unit variance)
+    with a step of k night sds that the step test opens within three nights in a Holm family of
+    `family` (gate_sim.caught_within_three_nights, with no threshold)."""
     rng = np.random.default_rng(seed)
-    hits = 0
-    orders = permutations_for(family)
-    for _ in range(trials):
-        x = (
-            rng.standard_normal(nights + 2)
-            if df is None
-            else rng.standard_t(df, nights + 2) / math.sqrt(df / (df - 2))
-        )
-        x[nights - 1 :] += k
-        for first in range(3):
-            found = step(x[first : first + nights], False, permutations=orders)
-            if found is not None and found.p * family < 0.05:
-                hits += 1
-                break
-    return hits / trials
+
+    def draw(n: int) -> np.ndarray:
+        if df is None:
+            return rng.standard_normal(n)
+        return rng.standard_t(df, n) / math.sqrt(df / (df - 2))
+
+    return caught_within_three_nights(draw, k, nights, family, trials)
 
 
 def test_the_table_is_whole_and_grows_as_it_should() -> None:
@@ -74,8 +65,8 @@ def test_the_tabled_step_is_caught_80_percent_of_the_time(nights: int, family: i
     standard errors), and 10% shorter is caught less often than that."""
     k = step_sd(nights, family)
     assert math.isfinite(k)
-    at = caught_within_three_nights(k, nights, family, 300, seed=nights * 1000 + family)
-    below = caught_within_three_nights(0.9 * k, nights, family, 300, seed=nights + family)
+    at = caught(k, nights, family, 300, seed=nights * 1000 + family)
+    below = caught(0.9 * k, nights, family, 300, seed=nights + family)
     print(f"{nights} nights, family {family}: {k:.2f} sd caught {at:.0%}, 0.9x {below:.0%}")
     assert 0.72 <= at <= 0.88
     assert below < at
@@ -86,7 +77,7 @@ def test_heavy_tailed_nights_are_caught_about_as_often() -> None:
     """The table is Gaussian; with Student-t(3) nights of the same variance the tabled step is
     caught at least 70% of the time (the README gives the measured figure)."""
     k = step_sd(60, 48)
-    heavy = caught_within_three_nights(k, 60, 48, 300, seed=5, df=3.0)
+    heavy = caught(k, 60, 48, 300, seed=5, df=3.0)
     print(f"t(3) nights at the tabled {k:.2f} sd: caught {heavy:.0%}")
     assert heavy >= 0.70
 
