@@ -3,12 +3,12 @@ gate's own step test, the night spread read from a series by hand-computed figur
 the nightly gate's summary gives from real runs.
 
 How STEP_SD was made: for each number of nights and Holm family size, a bisection for the
-smallest step that `caught` below (gate_sim.caught_within_three_nights) catches in at least 80% of 200 Gaussian
-series, with the family's random orders (changepoint.permutations_for): 7 halvings between 0.5
-and 12 night sds, or 5 between the earlier table's figure (4999 orders for every family) less 1
-and plus 1.5 where it had one; math.inf where a step three nights old cannot reach Holm's level
-(1/C(nights, 3) >= 0.05/family) or where 100 series at 12 sds are caught less than 80% of the
-time."""
+smallest step that `caught` below (gate_sim.caught_within_three_nights) catches in at least 80%
+of 200 Gaussian series, with the family's random orders (changepoint.permutations_for): 7
+halvings between 0.5 and 12 night sds, or 5 between the earlier table's figure (4999 orders for
+every family) less 1 and plus 1.5 where it had one; math.inf where a step three nights old
+cannot reach Holm's level (1/C(nights, 3) >= 0.05/family) or where 100 series at 12 sds are
+caught less than 80% of the time."""
 
 from __future__ import annotations
 
