@@ -14,9 +14,10 @@ from __future__ import annotations
 import math
 from typing import Any, NamedTuple
 
-from triptych.fields import MAX_VALUE
+from triptych.fields import MAX_VALUE, plain_table
 from triptych.host_cpu import HostCpu
 from triptych.record import PLACEMENTS, Round
+from triptych.sample import plain_fields
 
 _MOST = 10**6  # a round's number, pass and set-up (record.py's bound)
 
@@ -128,29 +129,10 @@ def _sample(s: object, into: RoundColumns) -> None:
     """One sample into its round's columns (Sample.from_dict's rules, exact types only)."""
     if type(s) is not dict:
         raise NotPlain
-    metric, value, unit = s.get("metric"), s.get("value"), s.get("unit")
-    higher, when = s.get("higher_is_better"), s.get("timestamp", 0.0)
-    if not (
-        type(metric) is str
-        and type(unit) is str
-        and type(higher) is bool
-        and type(value) is float
-        and -MAX_VALUE <= value <= MAX_VALUE  # False for NaN
-        and type(when) is float
-        and -MAX_VALUE <= when <= MAX_VALUE
-    ):
+    got, meta = plain_fields(s), s.get("metadata", {})
+    if got is None or type(meta) is not dict or not plain_table(meta):
         raise NotPlain
-    meta = s.get("metadata", {})
-    if type(meta) is not dict:
-        raise NotPlain
-    for k, v in meta.items():
-        kind = type(v)
-        if type(k) is not str or not (
-            kind is str
-            or kind is bool
-            or ((kind is float or kind is int) and -MAX_VALUE <= v <= MAX_VALUE)
-        ):
-            raise NotPlain
+    metric, value, unit, higher, _ = got
     into.metrics.append(metric)
     into.units.append(unit)
     into.higher.append(higher)
