@@ -1,8 +1,9 @@
 """Verdicts that survive a rerun, on real reruns of an unchanged system, through the report's
 own JSON (`triptych report --json`): each run's 95% intervals hold the other runs' mean cost,
-and no cell is called slower in one run and faster in another. tests/data/reruns (three quick
-runs taken for this, out of sample) and tests/data/history (six, the data the issue measured
-87% coverage and 5 flips on) have their figures in their READMEs."""
+and no cell is called slower in one run and faster in another. tests/data/reruns and
+tests/data/reruns-quick (three quick runs each, taken for this, out of sample) and
+tests/data/history (six, the data the issue measured 87% coverage and 5 flips on) have their
+figures in their READMEs."""
 
 from __future__ import annotations
 
@@ -59,14 +60,23 @@ def rerun_figures(runs: list[dict[Cell, dict[str, Any]]]) -> tuple[float, int, f
 
 
 @pytest.mark.parametrize(
-    ("folder", "least_held", "most_unstable"), [("reruns", 0.93, 0.10), ("history", 0.95, 0.10)]
+    ("folder", "least_held", "most_unstable"),
+    [
+        ("reruns", 0.93, 0.10),
+        ("history", 0.95, 0.10),
+        # Today's quick scenario: 15 of 112 cells are findings in one run only, each a 1.6-4.1x
+        # cost in all three runs (its README): a real cost near what one set-up can show, which
+        # is power, not a verdict changing sides, and is not bounded here.
+        ("reruns-quick", 0.93, None),
+    ],
 )
 def test_verdicts_survive_a_rerun(
-    tmp_path: Path, folder: str, least_held: float, most_unstable: float
+    tmp_path: Path, folder: str, least_held: float, most_unstable: float | None
 ) -> None:
     runs = [verdicts(run, tmp_path) for run in sorted((DATA / folder).glob("*.json"))]
     assert len(runs) >= 3
     held, flips, unstable = rerun_figures(runs)
     assert flips == 0
     assert held >= least_held, held
-    assert unstable <= most_unstable, unstable
+    if most_unstable is not None:
+        assert unstable <= most_unstable, unstable
