@@ -294,3 +294,36 @@ def test_the_report_never_writes_through_a_cache_another_user_planted(root_dir: 
         assert set(runs.samples.run) == {"0001_x"}
         assert victim.read_text() == "root's own file\n"
         assert sorted(p.name for p in cache.iterdir()) == planted  # nothing of root's added
+
+
+def test_a_report_never_writes_through_a_planted_link(tmp_path: Path) -> None:
+    """`triptych report -o` into a shared directory, as root: links planted at the name the
+    report was once written through (OUT.tmp) and at the outputs themselves are never followed;
+    the file they point at keeps its bytes, and the outputs are the report, whole. The console
+    command leaves without the interpreter's teardown: its line still reaches a pipe."""
+    runs = tmp_path / "runs"
+    runs.mkdir()
+    shutil.copy(Path(__file__).parent / "data" / "run-host-cpu.json", runs)
+    shared = tmp_path / "shared"
+    shared.mkdir()
+    victim = tmp_path / "victim"
+    victim.write_text("precious\n")
+    out, data = shared / "r.html", shared / "r.json"
+    for name in ("r.html.tmp", "r.json.tmp", "r.html", "r.json"):
+        (shared / name).symlink_to(victim)
+    buffered = {k: v for k, v in os.environ.items() if k != "PYTHONUNBUFFERED"}
+    r = _cli("report", str(runs), "-o", str(out), "--json", str(data), env=buffered)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout == f"triptych: wrote {out} and {data}\n"
+    assert victim.read_text() == "precious\n"
+    assert not out.is_symlink()
+    assert out.read_text().rstrip().endswith("</html>")
+    assert not data.is_symlink()
+    assert json.loads(data.read_text())["groups"]
+    assert sorted(p.name for p in shared.iterdir()) == [
+        "r.html",
+        "r.html.tmp",
+        "r.json",
+        "r.json.tmp",
+    ]
+    assert (shared / "r.html.tmp").is_symlink()

@@ -120,8 +120,9 @@ def open_private_file(path: Path, flags: int, mode: int = 0o600) -> int:
 
 def replace_atomically(folder: Path, path: Path, data: bytes, prefix: str) -> None:
     """Write data to path (mode 0644) through a temporary file of our own in `folder` (created
-    O_EXCL, so never through a link), renamed over the old one; nothing is left on failure.
-    The caller has checked that `folder` is ours."""
+    O_EXCL, so never through a link), renamed over the old one (a link at path is replaced, not
+    followed); nothing is left on failure. Safe in any folder; where what is written must not be
+    moved or replaced by others, the caller has checked that `folder` is ours."""
     fd, tmp = tempfile.mkstemp(dir=folder, prefix=prefix)
     try:
         with os.fdopen(fd, "wb") as f:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import math
 import re
@@ -14,6 +15,7 @@ import jinja2
 from triptych.families import order
 from triptych.gate.record import Regression
 from triptych.gate.series_power import NOT_YET
+from triptych.private_path import replace_atomically
 from triptych.record import DESCRIPTION_KEY, DOCUMENT_KEYS
 from triptych.report import svg
 from triptych.report.analysis import analyse
@@ -45,12 +47,16 @@ MACHINE_KEYS = (
 )
 
 
-def _env() -> jinja2.Environment:
-    return jinja2.Environment(
+@functools.cache
+def template() -> jinja2.Template:
+    """The report's template, compiled once a process (the report command compiles it while
+    its workers read the saved runs)."""
+    env = jinja2.Environment(
         loader=jinja2.PackageLoader("triptych.report", "templates"),
         autoescape=jinja2.select_autoescape(["html", "j2"]),
         undefined=jinja2.StrictUndefined,
     )
+    return env.get_template("report.html.j2")
 
 
 def fmt(v: float) -> str:
@@ -238,34 +244,31 @@ def render(
         found = {p: m.get(DESCRIPTION_KEY) for p, m in platforms(g).items()}
         return {p: text for p, text in sorted(found.items()) if isinstance(text, str)}
 
-    return (
-        _env()
-        .get_template("report.html.j2")
-        .render(
-            groups=groups,
-            nruns=runs.samples.run.nunique(),
-            **_helpers(),
-            fleet=lambda groups: fleet(groups, runs.machines),
-            machine=machine,
-            platforms=platforms,
-            descriptions=descriptions,
-            open_regressions=lambda g: open_in(g.env, regressions or [], runs),
-            series_caught=lambda g: by_env.get(g.env),
-            series_not_yet=NOT_YET,
-            description_key=DESCRIPTION_KEY,
-            documents=sorted(DOCUMENT_KEYS),
-            machine_keys=MACHINE_KEYS,
-            load_warnings=runs.warnings,
-            margin=MARGIN,
-        )
+    return template().render(
+        groups=groups,
+        nruns=runs.samples.run.nunique(),
+        **_helpers(),
+        fleet=lambda groups: fleet(groups, runs.machines),
+        machine=machine,
+        platforms=platforms,
+        descriptions=descriptions,
+        open_regressions=lambda g: open_in(g.env, regressions or [], runs),
+        series_caught=lambda g: by_env.get(g.env),
+        series_not_yet=NOT_YET,
+        description_key=DESCRIPTION_KEY,
+        documents=sorted(DOCUMENT_KEYS),
+        machine_keys=MACHINE_KEYS,
+        load_warnings=runs.warnings,
+        margin=MARGIN,
     )
 
 
 def _write(out: Path, text: str) -> None:
+    """Written whole (readers never see half a report) through a temporary file of a fresh
+    name, created O_EXCL: run as root with `-o` in a shared directory, a link planted at a name
+    we would use is never written through, and one planted at `out` is replaced, not followed."""
     out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.with_suffix(out.suffix + ".tmp")
-    tmp.write_text(text, encoding="utf-8")
-    tmp.replace(out)  # readers never see half a report
+    replace_atomically(out.parent, out, text.encode("utf-8"), f".{out.name}.tmp-")
 
 
 def write_runs(
