@@ -132,13 +132,15 @@ def samples_frame(digests: list[dict[str, Any]]) -> pd.DataFrame:
     data: dict[str, Any] = {}
     for c in TEXT:
         categories: dict[str, int] = {}
-        lookup: list[int] = []  # every digest's local categories, one block after another
+        lookup: list[int] = []  # each distinct list of local categories, one block after another
         offsets: list[int] = []
+        blocks: dict[tuple[str, ...], int] = {}  # where a list's block starts in lookup
         for d in digests:
-            offsets.append(len(lookup))
-            lookup.extend(
-                categories.setdefault(x, len(categories)) for x in d["text"][c]["categories"]
-            )
+            names = tuple(d["text"][c]["categories"])  # most are the same night after night
+            if names not in blocks:
+                blocks[names] = len(lookup)
+                lookup.extend(categories.setdefault(x, len(categories)) for x in names)
+            offsets.append(blocks[names])
         shift = np.repeat(np.array(offsets, dtype=np.int64), lengths[LEVEL[c]])
         local = _joined([d["text"][c]["codes"] for d in digests], np.int32) + shift
         table = np.asarray(lookup or [0], dtype=np.int64)
