@@ -7,7 +7,9 @@ the record's own reader; its rounds straight into columns where they are plain
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
+from operator import attrgetter
 from pathlib import Path
 from typing import Any
 
@@ -104,67 +106,72 @@ class Levels:
 
 
 def run_columns(path: Path, doc: dict[str, Any]) -> tuple[list[CaseRecord], Levels]:
-    """The run's case records (their heads: the rounds are in the columns) and its columns."""
+    """The run's case records (their heads: the rounds are in the columns) and its columns,
+    each filled a column at a time."""
     cases = run_cases(path, doc)
-    values: dict[str, list[Any]] = {c: [] for c in COLUMNS}
-    levels = Levels(values, [len(rounds) for _, rounds in cases], [])
-    for key, value in (
-        ("run", path.stem),
-        ("run_file", str(path)),
-        ("run_date", doc.get("datetime", "")),
-        ("commit", commit_of(doc)),
-        ("env", env_key(machine_of(doc))),
-    ):
-        values[key].append(value)
-    for r, rounds in cases:
-        for key, value in _case_facts(r):
-            values[key].append(value)
-        for rnd in rounds:
-            levels.samples.append(len(rnd.values))
-            for key, value in _round_facts(rnd):
-                values[key].append(value)
-            values["metric"].extend(rnd.metrics)
-            values["unit"].extend(rnd.units)
-            values["higher_is_better"].extend(rnd.higher)
-            values["value"].extend(rnd.values)
-    return [r for r, _ in cases], levels
-
-
-def _case_facts(r: CaseRecord) -> tuple[tuple[str, Any], ...]:
-    """A case's columns, once each."""
-    return (
-        ("scenario", r.scenario),
-        ("case", r.case),
-        ("workload", r.workload),
-        ("family", r.family),
-        ("platform", r.platform),
-        ("variant", r.variant),
-        ("profile", r.profile),
-        ("layer", _text(r.platform_metadata.get("layer"))),
-        ("acceleration", _text(r.platform_metadata.get("acceleration"))),
-        ("primary_metric", r.primary_metric or ""),
-        ("primary", r.primary_variant),
-        ("emulated", r.emulated),
-        ("rank", r.platform_rank),
-        ("series", r.series),
-        ("sweep_axis", r.sweep_axis),
-        ("sweep_value", math.nan if r.sweep_value is None else r.sweep_value),
-        ("looks", r.looks),
+    records = [r for r, _ in cases]
+    rounds = [rnd for _, case in cases for rnd in case]
+    values: dict[str, list[Any]] = {
+        "run": [path.stem],
+        "run_file": [str(path)],
+        "run_date": [doc.get("datetime", "")],
+        "commit": [commit_of(doc)],
+        "env": [env_key(machine_of(doc))],
+    }
+    values.update({key: list(map(get, records)) for key, get in _CASE_FACTS.items()})
+    values.update({key: list(map(get, rounds)) for key, get in _ROUND_FACTS.items()})
+    for key, get in _SAMPLE_FACTS.items():
+        values[key] = [x for rnd in rounds for x in get(rnd)]
+    ordered = {c: values[c] for c in COLUMNS}  # every column has its reader above
+    return records, Levels(
+        ordered, [len(case) for _, case in cases], [len(r.values) for r in rounds]
     )
 
 
-def _round_facts(rnd: RoundColumns) -> tuple[tuple[str, Any], ...]:
-    """A round's columns, once each."""
-    spent = rnd.host_cpu
-    return (
-        ("round", rnd.number),
-        ("pass", rnd.pass_index),
-        ("setup", rnd.setup),
-        ("foreign_cpu", rnd.foreign_cpu),
-        ("placement", rnd.placement),
-        *((f"cpu_{p}", math.nan if spent is None else getattr(spent, p)) for p in PARTS),
-        ("round_wall", math.nan if spent is None else spent.wall),
-    )
+def _spent(part: str) -> Callable[[RoundColumns], float]:
+    """A round's host CPU of one part, or its wall time (NaN: not recorded)."""
+
+    def get(rnd: RoundColumns) -> float:
+        return math.nan if rnd.host_cpu is None else float(getattr(rnd.host_cpu, part))
+
+    return get
+
+
+# Each column's value, read from a case record, a round or a round's samples.
+_CASE_FACTS: dict[str, Callable[[CaseRecord], Any]] = {
+    "scenario": attrgetter("scenario"),
+    "case": attrgetter("case"),
+    "workload": attrgetter("workload"),
+    "family": attrgetter("family"),
+    "platform": attrgetter("platform"),
+    "variant": attrgetter("variant"),
+    "profile": attrgetter("profile"),
+    "layer": lambda r: _text(r.platform_metadata.get("layer")),
+    "acceleration": lambda r: _text(r.platform_metadata.get("acceleration")),
+    "primary_metric": lambda r: r.primary_metric or "",
+    "primary": attrgetter("primary_variant"),
+    "emulated": attrgetter("emulated"),
+    "rank": attrgetter("platform_rank"),
+    "series": attrgetter("series"),
+    "sweep_axis": attrgetter("sweep_axis"),
+    "sweep_value": lambda r: math.nan if r.sweep_value is None else r.sweep_value,
+    "looks": attrgetter("looks"),
+}
+_ROUND_FACTS: dict[str, Callable[[RoundColumns], Any]] = {
+    "round": attrgetter("number"),
+    "pass": attrgetter("pass_index"),
+    "setup": attrgetter("setup"),
+    "foreign_cpu": attrgetter("foreign_cpu"),
+    "placement": attrgetter("placement"),
+    **{f"cpu_{p}": _spent(p) for p in PARTS},
+    "round_wall": _spent("wall"),
+}
+_SAMPLE_FACTS: dict[str, Callable[[RoundColumns], list[Any]]] = {
+    "metric": attrgetter("metrics"),
+    "unit": attrgetter("units"),
+    "higher_is_better": attrgetter("higher"),
+    "value": attrgetter("values"),
+}
 
 
 def _text(v: object) -> str:
